@@ -1,0 +1,18 @@
+//! HTTP resources, one file each, each with `routes(cfg)`.
+
+pub mod auth;
+pub mod extract;
+pub mod ops;
+pub mod users;
+pub mod views;
+
+use actix_web::web;
+
+/// Everything under `/api`.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::scope("/api")
+            .configure(auth::routes)
+            .configure(users::routes),
+    );
+}

@@ -1,0 +1,125 @@
+//! Users, first part: API.md §3 (`/users/me`, profiles, the admin list).
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::Deserialize;
+
+use crate::api::auth::{register, taken_message};
+use crate::api::extract::Json;
+use crate::api::views::{MeView, Relation, UserView};
+use crate::auth::{AuthUser, MaybeUser};
+use crate::domain::accounts::{parse_bio, parse_full_name, parse_interests, Username};
+use crate::error::{ApiError, FieldErrors};
+use crate::pagination::{Cursor, Page, PageParams};
+use crate::startup::AppState;
+use crate::store::users::{self, ProfileChange, Role};
+
+type State = web::Data<AppState>;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource("/users")
+            .route(web::get().to(list_users))
+            .route(web::post().to(register))
+            .route(web::patch().to(update_me)),
+    )
+    // `/users/me` is registered before `/users/{user}`, which would otherwise take "me".
+    .service(
+        web::resource("/users/me")
+            .route(web::get().to(get_me))
+            .route(web::patch().to(update_me))
+            .route(web::put().to(update_me)),
+    )
+    .service(web::resource("/auth/profile").route(web::put().to(update_me)))
+    .service(web::resource("/users/{user}").route(web::get().to(get_user)));
+}
+
+// GET /api/users/me
+async fn get_me(state: State, auth: AuthUser) -> Result<HttpResponse, ApiError> {
+    let user = auth.load(&state).await?;
+    Ok(HttpResponse::Ok().json(MeView::new(&user)))
+}
+
+#[derive(Deserialize)]
+struct UpdateMeRequest {
+    username: Option<String>,
+    full_name: Option<String>,
+    bio: Option<String>,
+    interests: Option<Vec<String>>,
+}
+
+// PATCH /api/users/me (also PUT, PATCH /api/users, PUT /api/auth/profile). Fields left out
+// keep their value, for PUT too: clients of the seed APIs send partial bodies to PUT.
+async fn update_me(
+    state: State,
+    auth: AuthUser,
+    Json(body): Json<UpdateMeRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let mut errors = FieldErrors::new();
+    let username = body
+        .username
+        .as_deref()
+        .and_then(|raw| errors.check("username", Username::parse(raw)));
+    let change = ProfileChange {
+        full_name: body
+            .full_name
+            .as_deref()
+            .and_then(|raw| errors.check("full_name", parse_full_name(raw))),
+        bio: body
+            .bio
+            .as_deref()
+            .and_then(|raw| errors.check("bio", parse_bio(raw))),
+        interests: body
+            .interests
+            .as_deref()
+            .and_then(|raw| errors.check("interests", parse_interests(raw))),
+        username: username.as_ref().map(|u| u.as_str().to_owned()),
+    };
+    if let Some(username) = &username {
+        let (taken, _) =
+            users::taken_fields(&state.db, Some(&username.key()), None, Some(auth.user_id)).await?;
+        if taken {
+            errors.add("username", taken_message("username"));
+        }
+    }
+    errors.into_result()?;
+    let user = users::update_profile(&state.db, auth.user_id, change)
+        .await
+        .map_err(|e| ApiError::from_duplicate(e, users::UNIQUE_FIELDS, taken_message))?
+        .ok_or(ApiError::TokenInvalid)?;
+    Ok(HttpResponse::Ok().json(MeView::new(&user)))
+}
+
+// GET /api/users/{user} — by id or username.
+async fn get_user(
+    state: State,
+    _viewer: MaybeUser,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let user = users::find_by_ref(&state.db, &path)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    Ok(HttpResponse::Ok().json(UserView::new(&user, Relation::default())))
+}
+
+// GET /api/users — admins only.
+async fn list_users(
+    state: State,
+    auth: AuthUser,
+    req: HttpRequest,
+    params: PageParams,
+) -> Result<HttpResponse, ApiError> {
+    auth.require_role(&state, &[Role::Admin]).await?;
+    let items =
+        users::list_page(&state.db, params.cursor.map(|c| c.id), params.fetch_limit()).await?;
+    let page = Page::from_items(
+        &req,
+        params,
+        items,
+        |u| Cursor {
+            key: None,
+            id: u.id,
+        },
+        |u| MeView::new(&u),
+    );
+    Ok(page.into_response())
+}

@@ -1,0 +1,84 @@
+//! Response objects of API.md §1 "Objects" built from stored documents.
+
+use serde::Serialize;
+
+use crate::store::users::{Role, UserDoc};
+
+/// RFC 3339 in UTC with milliseconds, e.g. `2026-11-22T10:15:30.123Z`.
+pub fn rfc3339(dt: bson::DateTime) -> String {
+    dt.to_chrono()
+        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+/// How the viewer stands to a user; all false for an anonymous viewer.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Relation {
+    pub is_following: bool,
+    pub follows_you: bool,
+    pub is_blocked: bool,
+}
+
+/// User (public).
+#[derive(Debug, Serialize)]
+pub struct UserView {
+    pub id: String,
+    pub username: String,
+    pub full_name: String,
+    pub bio: String,
+    pub avatar_url: Option<String>,
+    pub interests: Vec<String>,
+    pub followers_count: i64,
+    pub following_count: i64,
+    pub posts_count: i64,
+    pub created_at: String,
+    pub is_following: bool,
+    pub follows_you: bool,
+    pub is_blocked: bool,
+}
+
+impl UserView {
+    pub fn new(user: &UserDoc, relation: Relation) -> Self {
+        Self {
+            id: user.id.to_hex(),
+            username: user.username.clone(),
+            full_name: user.full_name.clone(),
+            bio: user.bio.clone(),
+            avatar_url: user.avatar_url.clone(),
+            interests: user.interests.clone(),
+            followers_count: user.followers_count,
+            following_count: user.following_count,
+            posts_count: user.posts_count,
+            created_at: rfc3339(user.created_at),
+            is_following: relation.is_following,
+            follows_you: relation.follows_you,
+            is_blocked: relation.is_blocked,
+        }
+    }
+}
+
+/// User (me): the public view plus what only the account holder (or an admin) sees.
+#[derive(Debug, Serialize)]
+pub struct MeView {
+    #[serde(flatten)]
+    pub user: UserView,
+    pub email: String,
+    pub email_verified: bool,
+    pub role: Role,
+}
+
+impl MeView {
+    pub fn new(user: &UserDoc) -> Self {
+        Self {
+            user: UserView::new(user, Relation::default()),
+            email: user.email.clone(),
+            email_verified: user.email_verified,
+            role: user.role,
+        }
+    }
+}
+
+/// `{ "detail": "…" }`, the body of actions that return no object.
+#[derive(Debug, Serialize)]
+pub struct Detail {
+    pub detail: &'static str,
+}

@@ -1,0 +1,116 @@
+//! Authentication as extractors: an `AuthUser` in a handler's signature means the route
+//! needs a valid bearer token; `MaybeUser` is for public routes that personalise.
+
+use actix_web::dev::Payload;
+use actix_web::http::header;
+use actix_web::{web, FromRequest, HttpRequest};
+use bson::oid::ObjectId;
+use futures::future::LocalBoxFuture;
+
+use crate::auth::jwt::JwtError;
+use crate::error::ApiError;
+use crate::startup::AppState;
+use crate::store::sessions;
+use crate::store::users::{self, Role, UserDoc};
+
+#[derive(Debug, Clone, Copy)]
+pub struct AuthUser {
+    pub user_id: ObjectId,
+    pub session_id: ObjectId,
+}
+
+impl AuthUser {
+    /// The caller's account; a token whose account is gone is no longer valid.
+    pub async fn load(&self, state: &AppState) -> Result<UserDoc, ApiError> {
+        users::find_by_id(&state.db, self.user_id)
+            .await?
+            .ok_or(ApiError::TokenInvalid)
+    }
+
+    /// The caller's account when its role is one of `roles`, else `403`.
+    pub async fn require_role(
+        &self,
+        state: &AppState,
+        roles: &[Role],
+    ) -> Result<UserDoc, ApiError> {
+        let user = self.load(state).await?;
+        if roles.contains(&user.role) {
+            Ok(user)
+        } else {
+            Err(ApiError::permission_denied())
+        }
+    }
+}
+
+/// The bearer token of a request, if it sent an `Authorization` header at all.
+fn bearer_token(req: &HttpRequest) -> Option<Result<String, ApiError>> {
+    let value = req.headers().get(header::AUTHORIZATION)?;
+    let token = value
+        .to_str()
+        .ok()
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
+        .map(str::trim)
+        .filter(|t| !t.is_empty());
+    Some(token.map(str::to_owned).ok_or(ApiError::TokenInvalid))
+}
+
+/// Checks the JWT (signature, expiry), then its session with one indexed lookup, so that
+/// a revoked session is refused at once on every instance.
+pub async fn authenticate(state: &AppState, token: &str) -> Result<AuthUser, ApiError> {
+    let identity = state.jwt.verify(token).map_err(|e| match e {
+        JwtError::Expired => ApiError::TokenExpired,
+        JwtError::Invalid => ApiError::TokenInvalid,
+    })?;
+    sessions::find_live(&state.db, identity.session_id, identity.user_id)
+        .await?
+        .ok_or(ApiError::TokenInvalid)?;
+    Ok(AuthUser {
+        user_id: identity.user_id,
+        session_id: identity.session_id,
+    })
+}
+
+fn app_state(req: &HttpRequest) -> Result<web::Data<AppState>, ApiError> {
+    req.app_data::<web::Data<AppState>>()
+        .cloned()
+        .ok_or_else(|| ApiError::internal("AppState is not registered"))
+}
+
+impl FromRequest for AuthUser {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let token = bearer_token(req);
+        let state = app_state(req);
+        Box::pin(async move {
+            let token = token.ok_or(ApiError::NotAuthenticated)??;
+            authenticate(&*state?, &token).await
+        })
+    }
+}
+
+/// The viewer of a public route: `None` when anonymous. A token that is sent but bad is
+/// still a `401`, so a client learns its session is gone instead of silently browsing
+/// logged out.
+#[derive(Debug, Clone, Copy)]
+pub struct MaybeUser(pub Option<AuthUser>);
+
+impl FromRequest for MaybeUser {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let token = bearer_token(req);
+        let state = app_state(req);
+        Box::pin(async move {
+            match token {
+                None => Ok(MaybeUser(None)),
+                Some(token) => Ok(MaybeUser(Some(authenticate(&*state?, &token?).await?))),
+            }
+        })
+    }
+}

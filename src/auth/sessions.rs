@@ -1,0 +1,161 @@
+//! Sessions and their tokens (API.md §2): a login opens a session; its refresh tokens
+//! rotate on every use; a refresh token used twice revokes the whole session (theft
+//! detection); revoking deletes the session, which the auth extractor checks on every
+//! request, so a logout takes effect at once on every instance.
+
+use base64::Engine;
+use bson::oid::ObjectId;
+use bson::DateTime;
+use rand::RngCore;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::error::ApiError;
+use crate::startup::AppState;
+use crate::store::sessions::{self, SessionDoc};
+use crate::store::tokens::{self, TokenKind};
+
+/// A fresh 256-bit secret, URL-safe.
+pub fn new_secret() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// What is stored in place of a secret.
+pub fn hash_secret(secret: &str) -> String {
+    hex::encode(Sha256::digest(secret.as_bytes()))
+}
+
+pub fn expires_in(secs: i64) -> DateTime {
+    DateTime::from_millis(
+        DateTime::now()
+            .timestamp_millis()
+            .saturating_add(secs.saturating_mul(1000)),
+    )
+}
+
+#[derive(Debug, Serialize)]
+pub struct TokenPair {
+    pub access: String,
+    pub refresh: String,
+    pub token_type: &'static str,
+    pub expires_in: i64,
+}
+
+/// Where a login came from, shown in the session list.
+pub struct ClientInfo {
+    pub user_agent: String,
+    pub ip: String,
+}
+
+pub async fn start_session(
+    state: &AppState,
+    user_id: ObjectId,
+    client: ClientInfo,
+) -> Result<TokenPair, ApiError> {
+    let now = DateTime::now();
+    let session = SessionDoc {
+        id: ObjectId::new(),
+        user_id,
+        created_at: now,
+        last_used_at: now,
+        expires_at: expires_in(state.settings.auth.refresh_token_ttl_secs),
+        user_agent: client.user_agent,
+        ip: client.ip,
+    };
+    sessions::insert(&state.db, &session).await?;
+    issue_pair(state, user_id, session.id, session.expires_at).await
+}
+
+async fn issue_pair(
+    state: &AppState,
+    user_id: ObjectId,
+    session_id: ObjectId,
+    expires_at: DateTime,
+) -> Result<TokenPair, ApiError> {
+    let refresh = new_secret();
+    tokens::insert(
+        &state.db,
+        TokenKind::Refresh,
+        hash_secret(&refresh),
+        user_id,
+        Some(session_id),
+        expires_at,
+    )
+    .await?;
+    let access = state
+        .jwt
+        .issue(user_id, session_id)
+        .map_err(ApiError::internal)?;
+    Ok(TokenPair {
+        access,
+        refresh,
+        token_type: "Bearer",
+        expires_in: state.jwt.ttl_secs,
+    })
+}
+
+/// Exchanges a refresh token for a new pair. The old token is marked used atomically, so
+/// of two concurrent uses exactly one succeeds and the other revokes the session.
+pub async fn rotate(state: &AppState, refresh: &str) -> Result<TokenPair, ApiError> {
+    let hash = hash_secret(refresh);
+    if let Some(token) = tokens::use_refresh(&state.db, &hash).await? {
+        let session_id = token.session_id.ok_or(ApiError::TokenInvalid)?;
+        let expires_at = expires_in(state.settings.auth.refresh_token_ttl_secs);
+        if !sessions::touch(&state.db, session_id, expires_at).await? {
+            return Err(ApiError::TokenInvalid);
+        }
+        return issue_pair(state, token.user_id, session_id, expires_at).await;
+    }
+    match tokens::find_any(&state.db, &hash).await? {
+        Some(token) if token.kind == TokenKind::Refresh && token.used => {
+            if let Some(session_id) = token.session_id {
+                log::warn!("refresh token reused: revoking session {session_id}");
+                revoke_session(state, session_id, token.user_id).await?;
+            }
+            Err(ApiError::TokenInvalid)
+        }
+        Some(token) if token.kind == TokenKind::Refresh => Err(ApiError::TokenExpired),
+        _ => Err(ApiError::TokenInvalid),
+    }
+}
+
+pub async fn revoke_session(
+    state: &AppState,
+    session_id: ObjectId,
+    user_id: ObjectId,
+) -> Result<bool, ApiError> {
+    let deleted = sessions::delete_one(&state.db, session_id, user_id).await?;
+    tokens::delete_for_sessions(&state.db, &[session_id]).await?;
+    Ok(deleted)
+}
+
+pub async fn revoke_all_sessions(state: &AppState, user_id: ObjectId) -> Result<(), ApiError> {
+    sessions::delete_all_for_user(&state.db, user_id).await?;
+    tokens::delete_for_user(&state.db, user_id, TokenKind::Refresh).await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_are_long_random_and_url_safe() {
+        let (a, b) = (new_secret(), new_secret());
+        assert_ne!(a, b);
+        assert_eq!(a.len(), 43);
+        assert!(a
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'));
+    }
+
+    #[test]
+    fn hashes_are_sha256_hex() {
+        assert_eq!(
+            hash_secret("abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+    }
+}

@@ -1,0 +1,112 @@
+//! The database connection, typed collection handles and `ensure_indexes`.
+
+use std::time::Duration;
+
+use bson::doc;
+use mongodb::options::{ClientOptions, IndexOptions};
+use mongodb::{Client, Collection, Database, IndexModel};
+
+use crate::config::DatabaseSettings;
+use crate::store::sessions::SessionDoc;
+use crate::store::tokens::TokenDoc;
+use crate::store::users::UserDoc;
+
+#[derive(Clone)]
+pub struct Db {
+    database: Database,
+}
+
+impl Db {
+    /// Builds the client; the driver connects lazily, so this succeeds while the database
+    /// is down and requests answer `503` until it returns.
+    pub async fn connect(settings: &DatabaseSettings) -> Result<Self, mongodb::error::Error> {
+        let mut options = ClientOptions::parse(&settings.uri).await?;
+        let timeout = Duration::from_secs(settings.timeout_secs.max(1));
+        options.app_name = Some("rookery".into());
+        options.server_selection_timeout = Some(timeout);
+        options.connect_timeout = Some(timeout);
+        let client = Client::with_options(options)?;
+        Ok(Self {
+            database: client.database(&settings.name),
+        })
+    }
+
+    pub fn database(&self) -> &Database {
+        &self.database
+    }
+
+    pub fn users(&self) -> Collection<UserDoc> {
+        self.database.collection("users")
+    }
+
+    pub fn tokens(&self) -> Collection<TokenDoc> {
+        self.database.collection("tokens")
+    }
+
+    pub fn sessions(&self) -> Collection<SessionDoc> {
+        self.database.collection("sessions")
+    }
+
+    /// Answers whether the database responds (for `/ready`).
+    pub async fn ping(&self) -> bool {
+        self.database.run_command(doc! { "ping": 1 }).await.is_ok()
+    }
+
+    /// Creates every index the queries in `store/` rely on. Idempotent: creating an index
+    /// that exists with the same definition is a no-op.
+    pub async fn ensure_indexes(&self) -> Result<(), mongodb::error::Error> {
+        self.users()
+            .create_indexes([
+                unique("username_key_unique", doc! { "username_key": 1 }),
+                unique("email_unique", doc! { "email": 1 }),
+            ])
+            .await?;
+        self.tokens()
+            .create_indexes([
+                unique("hash_unique", doc! { "hash": 1 }),
+                plain("user_kind", doc! { "user_id": 1, "kind": 1 }),
+                plain("session", doc! { "session_id": 1 }),
+                expiring("expires", doc! { "expires_at": 1 }),
+            ])
+            .await?;
+        self.sessions()
+            .create_indexes([
+                plain("user_last_used", doc! { "user_id": 1, "last_used_at": -1 }),
+                expiring("expires", doc! { "expires_at": 1 }),
+            ])
+            .await?;
+        Ok(())
+    }
+}
+
+fn plain(name: &str, keys: bson::Document) -> IndexModel {
+    IndexModel::builder()
+        .keys(keys)
+        .options(IndexOptions::builder().name(name.to_owned()).build())
+        .build()
+}
+
+fn unique(name: &str, keys: bson::Document) -> IndexModel {
+    IndexModel::builder()
+        .keys(keys)
+        .options(
+            IndexOptions::builder()
+                .name(name.to_owned())
+                .unique(true)
+                .build(),
+        )
+        .build()
+}
+
+/// A TTL index: the server deletes each document once its `expires_at` has passed.
+fn expiring(name: &str, keys: bson::Document) -> IndexModel {
+    IndexModel::builder()
+        .keys(keys)
+        .options(
+            IndexOptions::builder()
+                .name(name.to_owned())
+                .expire_after(Duration::ZERO)
+                .build(),
+        )
+        .build()
+}

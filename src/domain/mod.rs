@@ -1,0 +1,3 @@
+//! Validated domain types and the pure rules of the service.
+
+pub mod accounts;

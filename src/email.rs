@@ -1,0 +1,124 @@
+//! Outgoing email: SMTP through lettre, or (development, no `SMTP_URL`) `.eml` files in
+//! `var/mail/` with their links logged, so a newcomer needs no mail server.
+
+use std::path::PathBuf;
+
+use lettre::message::{header::ContentType, Mailbox};
+use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+
+use crate::config::EmailSettings;
+
+#[derive(Clone)]
+enum Transport {
+    Smtp(AsyncSmtpTransport<Tokio1Executor>),
+    Files(AsyncFileTransport<Tokio1Executor>, PathBuf),
+}
+
+#[derive(Clone)]
+pub struct Mailer {
+    transport: Transport,
+    from: Mailbox,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("email: {0}")]
+pub struct EmailError(String);
+
+pub struct Email {
+    pub to: String,
+    pub subject: String,
+    pub body: String,
+    /// The link or token the message carries, logged only when writing to files.
+    pub dev_hint: String,
+}
+
+impl Mailer {
+    pub fn new(settings: &EmailSettings) -> Result<Self, EmailError> {
+        let from: Mailbox = settings
+            .from
+            .parse()
+            .map_err(|e| EmailError(format!("EMAIL_FROM is not an address: {e}")))?;
+        let transport = match settings.smtp_url.as_deref().filter(|u| !u.is_empty()) {
+            Some(url) => Transport::Smtp(
+                AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
+                    .map_err(|e| EmailError(format!("SMTP_URL is not usable: {e}")))?
+                    .build(),
+            ),
+            None => {
+                std::fs::create_dir_all(&settings.mail_dir).map_err(|e| {
+                    EmailError(format!(
+                        "cannot create {}: {e}",
+                        settings.mail_dir.display()
+                    ))
+                })?;
+                Transport::Files(
+                    AsyncFileTransport::new(&settings.mail_dir),
+                    settings.mail_dir.clone(),
+                )
+            }
+        };
+        Ok(Self { transport, from })
+    }
+
+    pub async fn send(&self, email: Email) -> Result<(), EmailError> {
+        let to: Mailbox = email
+            .to
+            .parse()
+            .map_err(|e| EmailError(format!("bad recipient: {e}")))?;
+        let message = Message::builder()
+            .from(self.from.clone())
+            .to(to)
+            .subject(email.subject)
+            .header(ContentType::TEXT_PLAIN)
+            .body(email.body)
+            .map_err(|e| EmailError(e.to_string()))?;
+        match &self.transport {
+            Transport::Smtp(smtp) => {
+                smtp.send(message)
+                    .await
+                    .map_err(|e| EmailError(e.to_string()))?;
+            }
+            Transport::Files(files, dir) => {
+                let id = files
+                    .send(message)
+                    .await
+                    .map_err(|e| EmailError(e.to_string()))?;
+                log::info!(
+                    "email to {} written to {}/{id}.eml: {}",
+                    email.to,
+                    dir.display(),
+                    email.dev_hint
+                );
+            }
+        }
+        Ok(())
+    }
+}
+
+pub fn verification_email(to: &str, username: &str, link: &str) -> Email {
+    Email {
+        to: to.to_owned(),
+        subject: "Confirm your Rookery email address".into(),
+        body: format!(
+            "Hello {username},\n\nConfirm your email address to finish creating your Rookery \
+             account by opening this link:\n\n{link}\n\nThe link works once and expires in 24 \
+             hours. If you did not create an account, ignore this message.\n"
+        ),
+        dev_hint: format!("verification link {link}"),
+    }
+}
+
+pub fn password_reset_email(to: &str, username: &str, token: &str, ttl_minutes: i64) -> Email {
+    Email {
+        to: to.to_owned(),
+        subject: "Reset your Rookery password".into(),
+        body: format!(
+            "Hello {username},\n\nSomeone asked to reset the password of your Rookery account. \
+             To choose a new one, send this token with your new password to \
+             POST /api/auth/password/reset:\n\n{token}\n\nThe token works once and expires in \
+             {ttl_minutes} minutes. If you did not ask for this, ignore this message: your \
+             password stays as it is.\n"
+        ),
+        dev_hint: format!("password reset token {token}"),
+    }
+}

@@ -1,0 +1,12 @@
+pub mod api;
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod email;
+pub mod error;
+pub mod pagination;
+pub mod startup;
+pub mod store;
+pub mod telemetry;

@@ -1,0 +1,28 @@
+use clap::Parser;
+
+use rookery::cli::{run, Cli};
+use rookery::config::Settings;
+use rookery::telemetry::init_logging;
+
+#[actix_web::main]
+async fn main() -> std::process::ExitCode {
+    init_logging();
+    let cli = Cli::parse();
+    let settings = match Settings::from_process_env() {
+        Ok(settings) => settings,
+        Err(err) => {
+            log::error!("{err}");
+            eprintln!("rookery: {err}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    log::info!("environment: {}", settings.environment.as_str());
+    match run(cli, settings).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(err) => {
+            log::error!("{err}");
+            eprintln!("rookery: {err}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

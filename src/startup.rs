@@ -1,0 +1,103 @@
+//! Builds the application: shared state, the actix `App`, and the bound server. `main`
+//! and the tests both go through `Application::build`.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::dev::Server;
+use actix_web::middleware::{from_fn, NormalizePath, TrailingSlash};
+use actix_web::{web, App, HttpServer};
+
+use crate::api;
+use crate::api::extract::{path_config, query_config};
+use crate::auth::jwt::JwtKeys;
+use crate::auth::password::PasswordHasher;
+use crate::config::Settings;
+use crate::db::Db;
+use crate::email::Mailer;
+use crate::error::ApiError;
+use crate::telemetry::request_context;
+
+/// What every request can reach.
+pub struct AppState {
+    pub db: Db,
+    pub settings: Arc<Settings>,
+    pub jwt: JwtKeys,
+    pub passwords: PasswordHasher,
+    pub mailer: Mailer,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error("database: {0}")]
+    Database(#[from] mongodb::error::Error),
+    #[error("{0}")]
+    Email(#[from] crate::email::EmailError),
+    #[error("cannot listen: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+impl AppState {
+    /// Connects and ensures the indexes the queries rely on.
+    pub async fn build(settings: Settings) -> Result<Self, StartupError> {
+        let db = Db::connect(&settings.database).await?;
+        db.ensure_indexes().await?;
+        Ok(Self {
+            jwt: JwtKeys::new(settings.jwt_secret(), settings.auth.access_token_ttl_secs),
+            passwords: PasswordHasher::new(settings.auth.bcrypt_cost),
+            mailer: Mailer::new(&settings.email)?,
+            settings: Arc::new(settings),
+            db,
+        })
+    }
+}
+
+pub struct Application {
+    port: u16,
+    server: Server,
+}
+
+impl Application {
+    pub async fn build(settings: Settings) -> Result<Self, StartupError> {
+        let listener = TcpListener::bind((settings.server.host.as_str(), settings.server.port))?;
+        let port = listener.local_addr()?.port();
+        let server_settings = settings.server.clone();
+        let state = web::Data::new(AppState::build(settings).await?);
+
+        let mut server = HttpServer::new(move || {
+            App::new()
+                .app_data(state.clone())
+                .app_data(query_config())
+                .app_data(path_config())
+                .configure(api::ops::routes)
+                .configure(api::routes)
+                .default_service(web::to(|| async {
+                    Err::<actix_web::HttpResponse, _>(ApiError::NotFound)
+                }))
+                .wrap(NormalizePath::new(TrailingSlash::Trim))
+                .wrap(from_fn(request_context))
+        })
+        .client_request_timeout(Duration::from_secs(
+            server_settings.client_request_timeout_secs,
+        ))
+        .shutdown_timeout(server_settings.shutdown_timeout_secs);
+        if server_settings.workers > 0 {
+            server = server.workers(server_settings.workers);
+        }
+        let server = server.listen(listener)?;
+        log::info!("listening on {}:{port}", server_settings.host);
+        Ok(Self {
+            port,
+            server: server.run(),
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}

@@ -1,0 +1,106 @@
+//! Logging and the per-request context: `X-Request-Id` (API.md §9), the access log, and
+//! JSON bodies for the errors actix answers by itself (unknown route, wrong method…).
+
+use std::io::Write;
+use std::time::Instant;
+
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{self, HeaderName, HeaderValue};
+use actix_web::middleware::Next;
+use actix_web::{HttpMessage, ResponseError};
+
+use crate::error::error_for_status;
+
+pub const REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-request-id");
+
+tokio::task_local! {
+    /// The id of the request the current task serves; read by the log formatter.
+    static REQUEST_ID: String;
+}
+
+/// The request id as stored in the request's extensions.
+#[derive(Clone, Debug)]
+pub struct RequestId(pub String);
+
+/// `env_logger` with `RUST_LOG` (default `info`); each line carries the request id of the
+/// task that wrote it, or `-` outside a request.
+pub fn init_logging() {
+    let _ = env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info"))
+        .format(|buf, record| {
+            let request_id = REQUEST_ID
+                .try_with(Clone::clone)
+                .unwrap_or_else(|_| "-".into());
+            writeln!(
+                buf,
+                "{} {:<5} [{}] {}: {}",
+                chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+                record.level(),
+                request_id,
+                record.target(),
+                record.args()
+            )
+        })
+        .try_init();
+}
+
+/// Accepts the client's id when it is short printable ASCII, so a hostile header can
+/// neither forge log lines nor bloat them.
+fn incoming_request_id(req: &ServiceRequest) -> Option<String> {
+    let value = req.headers().get(&REQUEST_ID_HEADER)?.to_str().ok()?;
+    let valid =
+        !value.is_empty() && value.len() <= 128 && value.bytes().all(|b| b.is_ascii_graphic());
+    valid.then(|| value.to_owned())
+}
+
+pub async fn request_context(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let id = incoming_request_id(&req).unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    req.extensions_mut().insert(RequestId(id.clone()));
+    let header_value = HeaderValue::from_str(&id).ok();
+
+    REQUEST_ID
+        .scope(id, async move {
+            let started = Instant::now();
+            let method = req.method().clone();
+            let path = req.path().to_owned();
+            // Errors from inner middleware are rare and rendered by actix itself; the
+            // request cannot be cloned here to build a response (routing needs it unique).
+            let response = next.call(req).await?.map_into_boxed_body();
+            let mut response = with_json_error_body(response);
+            if let Some(value) = header_value {
+                response.headers_mut().insert(REQUEST_ID_HEADER, value);
+            }
+            log::info!(
+                "{method} {path} {} {:.1}ms",
+                response.status().as_u16(),
+                started.elapsed().as_secs_f64() * 1000.0
+            );
+            Ok(response)
+        })
+        .await
+}
+
+/// Replaces a bodyless or plain-text error from actix (405 from a resource, 404 from the
+/// router, 413 from a payload limit…) with the API.md §1 JSON body for its status.
+fn with_json_error_body(response: ServiceResponse<BoxBody>) -> ServiceResponse<BoxBody> {
+    let status = response.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if is_json {
+        return response;
+    }
+    if let Some(cause) = response.response().error() {
+        log::warn!("{status} from the framework: {cause}");
+    }
+    let replacement = error_for_status(status).error_response();
+    response.into_response(replacement)
+}
