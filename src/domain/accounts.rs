@@ -14,7 +14,7 @@ pub struct Username(String);
 impl Username {
     pub fn parse(raw: &str) -> Result<Self, String> {
         let len = raw.chars().count();
-        if len < 3 || len > 30 {
+        if !(3..=30).contains(&len) {
             return Err("Ensure this field has 3 to 30 characters.".into());
         }
         if !raw.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {

@@ -1,0 +1,138 @@
+//! API.md §10: the `rookery` binary's subcommands and its start-up checks.
+
+use std::process::Command;
+
+use reqwest::StatusCode;
+use serde_json::Value;
+
+use crate::helpers::{assert_error, config_dir, spawn_app, test_mongodb_uri};
+
+fn rookery(database: &str) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_rookery"));
+    command
+        .env_clear()
+        .env("ROOKERY_CONFIG_DIR", config_dir())
+        .env("ROOKERY_ENV", "test")
+        .env("MONGODB_URI", test_mongodb_uri())
+        .env("MONGODB_DATABASE", database)
+        .env("RUST_LOG", "warn");
+    command
+}
+
+#[tokio::test]
+async fn create_admin_creates_a_verified_admin_and_promotes_an_existing_account() {
+    let app = spawn_app().await;
+    let created = rookery(&app.database_name)
+        .args([
+            "create-admin",
+            "--username",
+            "boss",
+            "--email",
+            "boss@example.com",
+            "--password",
+            "admin-pass-123",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        created.status.success(),
+        "{}",
+        String::from_utf8_lossy(&created.stderr)
+    );
+    let login = app.login("boss", "admin-pass-123").await;
+    assert_eq!(login.status(), StatusCode::OK);
+    let body: Value = login.json().await.unwrap();
+    assert_eq!(body["user"]["role"], "admin");
+    assert_eq!(body["user"]["email_verified"], true);
+
+    app.register("worker").await;
+    let promoted = rookery(&app.database_name)
+        .args([
+            "create-admin",
+            "--username",
+            "worker",
+            "--email",
+            "worker@example.com",
+            "--password",
+            "promoted-pass-1",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        promoted.status.success(),
+        "{}",
+        String::from_utf8_lossy(&promoted.stderr)
+    );
+    let body: Value = app
+        .login("worker", "promoted-pass-1")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(body["user"]["role"], "admin");
+    assert_eq!(
+        app.db.users().count_documents(bson::doc! {}).await.unwrap(),
+        2
+    );
+
+    let weak = rookery(&app.database_name)
+        .args([
+            "create-admin",
+            "--username",
+            "weak",
+            "--email",
+            "weak@example.com",
+            "--password",
+            "123",
+        ])
+        .output()
+        .unwrap();
+    assert!(!weak.status.success());
+    assert_error(
+        app.login("weak", "123").await,
+        StatusCode::UNAUTHORIZED,
+        "invalid_credentials",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn migrate_creates_the_indexes_and_exits() {
+    let database = format!("test_{}", uuid::Uuid::new_v4().simple());
+    let output = rookery(&database).arg("migrate").output().unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let client = mongodb::Client::with_uri_str(test_mongodb_uri())
+        .await
+        .unwrap();
+    let names = client
+        .database(&database)
+        .collection::<bson::Document>("users")
+        .list_index_names()
+        .await
+        .unwrap();
+    assert!(
+        names.contains(&"username_key_unique".to_string()),
+        "{names:?}"
+    );
+    assert!(names.contains(&"email_unique".to_string()), "{names:?}");
+}
+
+#[test]
+fn production_refuses_to_start_without_a_strong_secret() {
+    let output = rookery("unused")
+        .env("ROOKERY_ENV", "production")
+        .env("JWT_SECRET", "too-short")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("JWT_SECRET") && stderr.contains("32"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("too-short"), "the secret is never printed");
+}
