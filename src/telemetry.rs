@@ -70,6 +70,7 @@ pub async fn request_context(
             // request cannot be cloned here to build a response (routing needs it unique).
             let response = next.call(req).await?.map_into_boxed_body();
             let mut response = with_json_error_body(response);
+            declare_json_charset(&mut response);
             if let Some(value) = header_value {
                 response.headers_mut().insert(REQUEST_ID_HEADER, value);
             }
@@ -81,6 +82,21 @@ pub async fn request_context(
             Ok(response)
         })
         .await
+}
+
+/// API.md §1: JSON bodies are `application/json; charset=utf-8`; actix's `.json()` leaves
+/// the charset out.
+fn declare_json_charset(response: &mut ServiceResponse<BoxBody>) {
+    let headers = response.headers_mut();
+    if headers
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v == "application/json")
+    {
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json; charset=utf-8"),
+        );
+    }
 }
 
 /// Replaces a bodyless or plain-text error from actix (405 from a resource, 404 from the
