@@ -182,6 +182,21 @@ impl TestApp {
         }
     }
 
+    pub async fn refresh(&self, refresh: &str) -> Response {
+        self.post(
+            "/api/auth/token/refresh",
+            None,
+            &json!({ "refresh": refresh }),
+        )
+        .await
+    }
+
+    /// Asserts that an access token is refused (`401 token_invalid`): revoked, tampered…
+    pub async fn assert_access_refused(&self, access: &str) {
+        let response = self.get("/api/users/me", Some(access)).await;
+        assert_error(response, StatusCode::UNAUTHORIZED, "token_invalid").await;
+    }
+
     /// Makes a user an admin directly in the database (the role API comes later).
     pub async fn make_admin(&self, user: &TestUser) {
         let id = bson::oid::ObjectId::parse_str(&user.id).expect("id");
