@@ -62,6 +62,7 @@ pub struct Settings {
     pub auth: AuthSettings,
     pub email: EmailSettings,
     pub rate_limit: RateLimitSettings,
+    pub posts: PostSettings,
 }
 
 fn default_environment() -> Environment {
@@ -122,6 +123,14 @@ pub struct EmailSettings {
     pub smtp_url: Option<String>,
     pub from: String,
     pub mail_dir: PathBuf,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct PostSettings {
+    /// How often the scheduler looks for due scheduled posts.
+    pub scheduler_interval_ms: u64,
+    /// The window of `GET /api/hashtags/trending`.
+    pub trending_window_hours: i64,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -7,6 +7,9 @@ use mongodb::options::{ClientOptions, IndexOptions};
 use mongodb::{Client, Collection, Database, IndexModel};
 
 use crate::config::DatabaseSettings;
+use crate::store::comments::CommentDoc;
+use crate::store::likes::LikeDoc;
+use crate::store::posts::{PostDoc, PostVersionDoc};
 use crate::store::sessions::SessionDoc;
 use crate::store::tokens::TokenDoc;
 use crate::store::users::UserDoc;
@@ -47,6 +50,22 @@ impl Db {
         self.database.collection("sessions")
     }
 
+    pub fn posts(&self) -> Collection<PostDoc> {
+        self.database.collection("posts")
+    }
+
+    pub fn post_versions(&self) -> Collection<PostVersionDoc> {
+        self.database.collection("post_versions")
+    }
+
+    pub fn likes(&self) -> Collection<LikeDoc> {
+        self.database.collection("likes")
+    }
+
+    pub fn comments(&self) -> Collection<CommentDoc> {
+        self.database.collection("comments")
+    }
+
     /// Answers whether the database responds (for `/ready`).
     pub async fn ping(&self) -> bool {
         self.database.run_command(doc! { "ping": 1 }).await.is_ok()
@@ -74,6 +93,46 @@ impl Db {
                 plain("user_last_used", doc! { "user_id": 1, "last_used_at": -1 }),
                 expiring("expires", doc! { "expires_at": 1 }),
             ])
+            .await?;
+        self.posts()
+            .create_indexes([
+                plain(
+                    "published",
+                    doc! { "status": 1, "published_at": -1, "_id": -1 },
+                ),
+                plain(
+                    "author_published",
+                    doc! { "author_id": 1, "status": 1, "published_at": -1, "_id": -1 },
+                ),
+                plain(
+                    "hashtag_published",
+                    doc! { "hashtags": 1, "status": 1, "published_at": -1, "_id": -1 },
+                ),
+                plain("terms_published", doc! { "terms": 1, "published_at": -1 }),
+                plain("scheduled_due", doc! { "status": 1, "publish_at": 1 }),
+            ])
+            .await?;
+        self.post_versions()
+            .create_indexes([plain("post_edited", doc! { "post_id": 1, "edited_at": -1 })])
+            .await?;
+        self.likes()
+            .create_indexes([
+                unique("post_user_unique", doc! { "post_id": 1, "user_id": 1 }),
+                plain(
+                    "post_created",
+                    doc! { "post_id": 1, "created_at": -1, "_id": -1 },
+                ),
+                plain(
+                    "user_created",
+                    doc! { "user_id": 1, "created_at": -1, "_id": -1 },
+                ),
+            ])
+            .await?;
+        self.comments()
+            .create_indexes([plain(
+                "post_created",
+                doc! { "post_id": 1, "created_at": 1, "_id": 1 },
+            )])
             .await?;
         Ok(())
     }

@@ -64,6 +64,7 @@ impl Application {
         let port = listener.local_addr()?.port();
         let server_settings = settings.server.clone();
         let state = web::Data::new(AppState::build(settings).await?);
+        crate::jobs::spawn_scheduler(state.clone());
 
         let mut server = HttpServer::new(move || {
             App::new()

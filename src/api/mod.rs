@@ -1,8 +1,12 @@
 //! HTTP resources, one file each, each with `routes(cfg)`.
 
 pub mod auth;
+pub mod comments;
 pub mod extract;
+pub mod likes;
 pub mod ops;
+pub mod post_views;
+pub mod posts;
 pub mod users;
 pub mod views;
 
@@ -13,6 +17,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope("/api")
             .configure(auth::routes)
-            .configure(users::routes),
+            .configure(users::routes)
+            .configure(posts::routes)
+            .configure(likes::routes)
+            .configure(comments::routes),
     );
 }

@@ -82,3 +82,23 @@ impl MeView {
 pub struct Detail {
     pub detail: &'static str,
 }
+
+/// User (mini), embedded in other objects.
+#[derive(Debug, Clone, Serialize)]
+pub struct UserMini {
+    pub id: String,
+    pub username: String,
+    pub full_name: String,
+    pub avatar_url: Option<String>,
+}
+
+impl UserMini {
+    pub fn new(user: &UserDoc) -> Self {
+        Self {
+            id: user.id.to_hex(),
+            username: user.username.clone(),
+            full_name: user.full_name.clone(),
+            avatar_url: user.avatar_url.clone(),
+        }
+    }
+}

@@ -1,3 +1,4 @@
 //! Validated domain types and the pure rules of the service.
 
 pub mod accounts;
+pub mod posts;

@@ -265,6 +265,43 @@ pub async fn promote_to_admin(
     Ok(())
 }
 
+/// Users by id, in any order: one `$in` for every author on a page.
+pub async fn find_many(db: &Db, ids: &[ObjectId]) -> mongodb::error::Result<Vec<UserDoc>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    db.users()
+        .find(doc! { "_id": { "$in": ids } })
+        .await?
+        .try_collect()
+        .await
+}
+
+/// The accounts among lowercased usernames (for mentions), in one query.
+pub async fn find_by_username_keys(
+    db: &Db,
+    keys: &[String],
+) -> mongodb::error::Result<Vec<UserDoc>> {
+    if keys.is_empty() {
+        return Ok(Vec::new());
+    }
+    db.users()
+        .find(doc! { "username_key": { "$in": keys } })
+        .await?
+        .try_collect()
+        .await
+}
+
+pub async fn add_to_posts_count(db: &Db, id: ObjectId, delta: i64) -> mongodb::error::Result<()> {
+    db.users()
+        .update_one(
+            doc! { "_id": id },
+            doc! { "$inc": { "posts_count": delta } },
+        )
+        .await?;
+    Ok(())
+}
+
 /// Newest accounts first, keyset on `_id` (which orders by creation).
 pub async fn list_page(
     db: &Db,

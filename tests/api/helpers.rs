@@ -171,6 +171,11 @@ impl TestApp {
         self.log_in_as(username, &email).await
     }
 
+    /// `create_user` for a name built at run time (for many users at once).
+    pub async fn create_user_named(&self, username: String) -> TestUser {
+        self.create_user(&username).await
+    }
+
     pub async fn log_in_as(&self, username: &str, email: &str) -> TestUser {
         let response = self.login(email, PASSWORD).await;
         assert_eq!(response.status(), StatusCode::OK, "login of {username}");

@@ -2,7 +2,10 @@
 
 mod auth;
 mod cli;
+mod comments;
 mod helpers;
+mod likes;
 mod ops;
+mod posts;
 mod sessions;
 mod users;

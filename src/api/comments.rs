@@ -1,0 +1,145 @@
+//! Comments: API.md §4. `comment_count` moves only when an insert or delete happened.
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use bson::oid::ObjectId;
+use serde::Deserialize;
+
+use crate::api::auth::required;
+use crate::api::extract::Json;
+use crate::api::post_views::{comment_views, CommentView};
+use crate::api::posts::{is_staff, visible_post};
+use crate::auth::{AuthUser, MaybeUser};
+use crate::domain::posts::{parse_body, COMMENT_MAX};
+use crate::error::{ApiError, FieldErrors};
+use crate::pagination::{Page, PageParams};
+use crate::startup::AppState;
+use crate::store::comments::{self, CommentDoc};
+use crate::store::{date_cursor, posts};
+
+type State = web::Data<AppState>;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource("/posts/{id}/comments")
+            .route(web::get().to(list_comments))
+            .route(web::post().to(create_comment)),
+    )
+    .service(
+        web::resource("/comments/{id}")
+            .route(web::patch().to(update_comment))
+            .route(web::put().to(update_comment))
+            .route(web::delete().to(delete_comment)),
+    );
+}
+
+#[derive(Deserialize)]
+struct CommentRequest {
+    content: Option<String>,
+}
+
+fn parse_comment(body: &CommentRequest) -> Result<String, ApiError> {
+    let mut errors = FieldErrors::new();
+    let content = required(&mut errors, "content", &body.content)
+        .and_then(|raw| errors.check("content", parse_body(raw, COMMENT_MAX)));
+    errors.into_result()?;
+    content.ok_or_else(|| ApiError::internal("validated comment lost"))
+}
+
+async fn one_view(state: &AppState, comment: CommentDoc) -> Result<CommentView, ApiError> {
+    comment_views(state, vec![comment])
+        .await?
+        .pop()
+        .ok_or(ApiError::NotFound)
+}
+
+async fn find_comment(state: &AppState, id: &str) -> Result<CommentDoc, ApiError> {
+    comments::find(&state.db, ObjectId::parse_str(id)?)
+        .await?
+        .ok_or(ApiError::NotFound)
+}
+
+// GET /api/posts/{id}/comments — oldest first.
+async fn list_comments(
+    state: State,
+    viewer: MaybeUser,
+    req: HttpRequest,
+    params: PageParams,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let post = visible_post(&state, &path, viewer.0.map(|v| v.user_id)).await?;
+    let items =
+        comments::page_for_post(&state.db, post.id, params.cursor, params.fetch_limit()).await?;
+    let page = Page::from_items(
+        &req,
+        params,
+        items,
+        |c| date_cursor(c.created_at, c.id),
+        |c| c,
+    );
+    let results = comment_views(&state, page.results).await?;
+    Ok(Page {
+        results,
+        next: page.next,
+    }
+    .into_response())
+}
+
+// POST /api/posts/{id}/comments
+async fn create_comment(
+    state: State,
+    auth: AuthUser,
+    path: web::Path<String>,
+    Json(body): Json<CommentRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let post = visible_post(&state, &path, Some(auth.user_id)).await?;
+    let content = parse_comment(&body)?;
+    let comment = comments::insert(&state.db, post.id, auth.user_id, content).await?;
+    if posts::add_to_counter(&state.db, post.id, "comment_count", 1)
+        .await?
+        .is_none()
+    {
+        // The post was deleted meanwhile: leave no orphan behind.
+        comments::delete(&state.db, comment.id).await?;
+        return Err(ApiError::NotFound);
+    }
+    Ok(HttpResponse::Created().json(one_view(&state, comment).await?))
+}
+
+// PATCH /api/comments/{id} — its author only.
+async fn update_comment(
+    state: State,
+    auth: AuthUser,
+    path: web::Path<String>,
+    Json(body): Json<CommentRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let comment = find_comment(&state, &path).await?;
+    visible_post(&state, &comment.post_id.to_hex(), Some(auth.user_id)).await?;
+    if comment.author_id != auth.user_id {
+        return Err(ApiError::permission_denied());
+    }
+    let content = parse_comment(&body)?;
+    let updated = comments::update_content(&state.db, comment.id, &content)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    Ok(HttpResponse::Ok().json(one_view(&state, updated).await?))
+}
+
+// DELETE /api/comments/{id} — its author, the post's author, a moderator or an admin.
+async fn delete_comment(
+    state: State,
+    auth: AuthUser,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let comment = find_comment(&state, &path).await?;
+    let post = visible_post(&state, &comment.post_id.to_hex(), Some(auth.user_id)).await?;
+    let allowed = comment.author_id == auth.user_id
+        || post.author_id == auth.user_id
+        || is_staff(&state, auth.user_id).await?;
+    if !allowed {
+        return Err(ApiError::permission_denied());
+    }
+    if comments::delete(&state.db, comment.id).await? {
+        posts::add_to_counter(&state.db, post.id, "comment_count", -1).await?;
+    }
+    Ok(HttpResponse::NoContent().finish())
+}

@@ -1,0 +1,151 @@
+//! Likes: API.md §4, and `GET /api/users/me/liked` of §3. A unique (post, user) index
+//! decides each like; the counter moves only when an insert or delete really happened, so
+//! `like_count` is exact under concurrent requests.
+
+use std::collections::HashMap;
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::Serialize;
+
+use crate::api::post_views::post_views;
+use crate::api::posts::visible_post;
+use crate::api::views::{Relation, UserView};
+use crate::auth::{AuthUser, MaybeUser};
+use crate::error::ApiError;
+use crate::pagination::{Page, PageParams};
+use crate::startup::AppState;
+use crate::store::{date_cursor, likes, posts, users};
+
+type State = web::Data<AppState>;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource("/posts/{id}/like")
+            .route(web::post().to(like_post))
+            .route(web::delete().to(unlike_post)),
+    )
+    .service(web::resource("/posts/{id}/unlike").route(web::post().to(unlike_post)))
+    .service(web::resource("/posts/{id}/likes").route(web::get().to(post_likers)))
+    .service(web::resource("/users/me/liked").route(web::get().to(my_liked_posts)));
+}
+
+#[derive(Serialize)]
+struct LikeState {
+    like_count: i64,
+    liked_by_me: bool,
+}
+
+// POST /api/posts/{id}/like — 201 when new, 200 when already liked.
+async fn like_post(
+    state: State,
+    auth: AuthUser,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let post = visible_post(&state, &path, Some(auth.user_id)).await?;
+    if !likes::insert(&state.db, post.id, auth.user_id).await? {
+        return Ok(HttpResponse::Ok().json(LikeState {
+            like_count: post.like_count,
+            liked_by_me: true,
+        }));
+    }
+    let Some(like_count) = posts::add_to_counter(&state.db, post.id, "like_count", 1).await? else {
+        // The post was deleted between the read and the insert: leave nothing behind.
+        likes::delete(&state.db, post.id, auth.user_id).await?;
+        return Err(ApiError::NotFound);
+    };
+    Ok(HttpResponse::Created().json(LikeState {
+        like_count,
+        liked_by_me: true,
+    }))
+}
+
+// DELETE /api/posts/{id}/like (also POST /api/posts/{id}/unlike) — 200 either way.
+async fn unlike_post(
+    state: State,
+    auth: AuthUser,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let post = visible_post(&state, &path, Some(auth.user_id)).await?;
+    let like_count = if likes::delete(&state.db, post.id, auth.user_id).await? {
+        posts::add_to_counter(&state.db, post.id, "like_count", -1)
+            .await?
+            .ok_or(ApiError::NotFound)?
+    } else {
+        post.like_count
+    };
+    Ok(HttpResponse::Ok().json(LikeState {
+        like_count,
+        liked_by_me: false,
+    }))
+}
+
+// GET /api/posts/{id}/likes — who liked it, most recent first.
+async fn post_likers(
+    state: State,
+    viewer: MaybeUser,
+    req: HttpRequest,
+    params: PageParams,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let post = visible_post(&state, &path, viewer.0.map(|v| v.user_id)).await?;
+    let items =
+        likes::page_for_post(&state.db, post.id, params.cursor, params.fetch_limit()).await?;
+    let page = Page::from_items(
+        &req,
+        params,
+        items,
+        |l| date_cursor(l.created_at, l.id),
+        |l| l.user_id,
+    );
+    let ids = page.results;
+    let found: HashMap<_, _> = users::find_many(&state.db, &ids)
+        .await?
+        .into_iter()
+        .map(|u| (u.id, u))
+        .collect();
+    let results = ids
+        .iter()
+        .filter_map(|id| found.get(id))
+        .map(|u| UserView::new(u, Relation::default()))
+        .collect();
+    Ok(Page {
+        results,
+        next: page.next,
+    }
+    .into_response())
+}
+
+// GET /api/users/me/liked — most recently liked first.
+async fn my_liked_posts(
+    state: State,
+    auth: AuthUser,
+    req: HttpRequest,
+    params: PageParams,
+) -> Result<HttpResponse, ApiError> {
+    let items =
+        likes::page_by_user(&state.db, auth.user_id, params.cursor, params.fetch_limit()).await?;
+    let page = Page::from_items(
+        &req,
+        params,
+        items,
+        |l| date_cursor(l.created_at, l.id),
+        |l| l.post_id,
+    );
+    let ids = page.results;
+    let mut found: HashMap<_, _> = posts::find_many(&state.db, &ids)
+        .await?
+        .into_iter()
+        .map(|p| (p.id, p))
+        .collect();
+    let ordered = ids
+        .iter()
+        .filter_map(|id| found.remove(id))
+        .filter(|p| p.visible_to(Some(auth.user_id)))
+        .collect();
+    let results = post_views(&state, Some(auth.user_id), ordered).await?;
+    Ok(Page {
+        results,
+        next: page.next,
+    }
+    .into_response())
+}

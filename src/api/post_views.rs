@@ -1,0 +1,141 @@
+//! Post and Comment objects (API.md §1), built a page at a time with one `$in` per related
+//! kind (authors, the viewer's likes), never one query per item.
+
+use std::collections::{HashMap, HashSet};
+
+use bson::oid::ObjectId;
+use serde::Serialize;
+
+use crate::api::views::{rfc3339, UserMini};
+use crate::error::ApiError;
+use crate::startup::AppState;
+use crate::store::comments::CommentDoc;
+use crate::store::posts::{PostDoc, PostStatus};
+use crate::store::{likes, users};
+
+#[derive(Debug, Serialize)]
+pub struct PostView {
+    pub id: String,
+    pub title: String,
+    pub content: String,
+    pub author: UserMini,
+    pub hashtags: Vec<String>,
+    pub mentions: Vec<String>,
+    /// Media objects arrive with uploads (API.md §5).
+    pub media: Vec<serde_json::Value>,
+    pub group_id: Option<String>,
+    pub status: PostStatus,
+    pub publish_at: Option<String>,
+    pub like_count: i64,
+    pub comment_count: i64,
+    pub view_count: i64,
+    pub liked_by_me: bool,
+    /// When the post appeared: for a scheduled post, its publication time ("as if posted
+    /// then", API.md §4).
+    pub created_at: String,
+    pub updated_at: String,
+    pub edited: bool,
+}
+
+impl PostView {
+    fn new(post: PostDoc, author: UserMini, liked_by_me: bool) -> Self {
+        Self {
+            id: post.id.to_hex(),
+            title: post.title,
+            content: post.content,
+            author,
+            hashtags: post.hashtags,
+            mentions: post.mentions,
+            media: Vec::new(),
+            group_id: post.group_id.map(|id| id.to_hex()),
+            status: post.status,
+            publish_at: post.publish_at.map(rfc3339),
+            like_count: post.like_count,
+            comment_count: post.comment_count,
+            view_count: post.view_count,
+            liked_by_me,
+            created_at: rfc3339(post.published_at),
+            updated_at: rfc3339(post.updated_at),
+            edited: post.edited,
+        }
+    }
+}
+
+/// The authors of `ids`, by id.
+pub async fn minis(
+    state: &AppState,
+    ids: impl Iterator<Item = ObjectId>,
+) -> Result<HashMap<ObjectId, UserMini>, ApiError> {
+    let ids: Vec<ObjectId> = ids.collect::<HashSet<_>>().into_iter().collect();
+    Ok(users::find_many(&state.db, &ids)
+        .await?
+        .iter()
+        .map(|u| (u.id, UserMini::new(u)))
+        .collect())
+}
+
+/// Views of `posts` for `viewer`, in the same order. A post whose author is gone is left
+/// out rather than shown without one.
+pub async fn post_views(
+    state: &AppState,
+    viewer: Option<ObjectId>,
+    posts: Vec<PostDoc>,
+) -> Result<Vec<PostView>, ApiError> {
+    let authors = minis(state, posts.iter().map(|p| p.author_id)).await?;
+    let liked = match viewer {
+        Some(viewer) => {
+            let ids: Vec<ObjectId> = posts.iter().map(|p| p.id).collect();
+            likes::liked_among(&state.db, viewer, &ids).await?
+        }
+        None => HashSet::new(),
+    };
+    Ok(posts
+        .into_iter()
+        .filter_map(|post| {
+            let author = authors.get(&post.author_id)?.clone();
+            let liked_by_me = liked.contains(&post.id);
+            Some(PostView::new(post, author, liked_by_me))
+        })
+        .collect())
+}
+
+pub async fn post_view(
+    state: &AppState,
+    viewer: Option<ObjectId>,
+    post: PostDoc,
+) -> Result<PostView, ApiError> {
+    post_views(state, viewer, vec![post])
+        .await?
+        .pop()
+        .ok_or(ApiError::NotFound)
+}
+
+#[derive(Debug, Serialize)]
+pub struct CommentView {
+    pub id: String,
+    pub post_id: String,
+    pub author: UserMini,
+    pub content: String,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+pub async fn comment_views(
+    state: &AppState,
+    comments: Vec<CommentDoc>,
+) -> Result<Vec<CommentView>, ApiError> {
+    let authors = minis(state, comments.iter().map(|c| c.author_id)).await?;
+    Ok(comments
+        .into_iter()
+        .filter_map(|c| {
+            Some(CommentView {
+                id: c.id.to_hex(),
+                post_id: c.post_id.to_hex(),
+                author: authors.get(&c.author_id)?.clone(),
+                content: c.content,
+                created_at: rfc3339(c.created_at),
+                updated_at: rfc3339(c.updated_at),
+            })
+        })
+        .collect())
+}

@@ -1,0 +1,474 @@
+//! Posts, search, trending hashtags and post lists: API.md §4 and the post lists of §3.
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use bson::oid::ObjectId;
+use bson::DateTime;
+use serde::{Deserialize, Serialize};
+
+use crate::api::auth::required;
+use crate::api::extract::Json;
+use crate::api::post_views::{post_view, post_views, PostView};
+use crate::api::views::rfc3339;
+use crate::auth::{AuthUser, MaybeUser};
+use crate::domain::posts::{
+    hashtags, mention_candidates, normalise_tag, parse_body, parse_title, search_terms, CONTENT_MAX,
+};
+use crate::error::{ApiError, FieldErrors};
+use crate::jobs::on_published;
+use crate::pagination::{Page, PageParams, MAX_LIMIT};
+use crate::startup::AppState;
+use crate::store::posts::{self, PostDoc, PostFilter, PostStatus, PostText};
+use crate::store::{comments, date_cursor, likes, users};
+
+type State = web::Data<AppState>;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    // Fixed paths before `/posts/{id}`, which would otherwise take them.
+    cfg.service(
+        web::resource("/posts")
+            .route(web::get().to(list_posts))
+            .route(web::post().to(create_post)),
+    )
+    .service(web::resource("/posts/search").route(web::get().to(search_posts)))
+    .service(web::resource("/hashtags/trending").route(web::get().to(trending_hashtags)))
+    .service(
+        web::resource("/posts/{id}")
+            .route(web::get().to(get_post))
+            .route(web::patch().to(update_post))
+            .route(web::put().to(update_post))
+            .route(web::delete().to(delete_post)),
+    )
+    .service(web::resource("/posts/{id}/history").route(web::get().to(post_history)))
+    .service(web::resource("/users/me/scheduled").route(web::get().to(my_scheduled_posts)))
+    .service(web::resource("/users/{user}/posts").route(web::get().to(user_posts)));
+}
+
+/// The post `id` names, if the viewer may see it; otherwise `404`, so that a scheduled
+/// post's existence is not revealed.
+pub async fn visible_post(
+    state: &AppState,
+    id: &str,
+    viewer: Option<ObjectId>,
+) -> Result<PostDoc, ApiError> {
+    let id = ObjectId::parse_str(id)?;
+    posts::find(&state.db, id)
+        .await?
+        .filter(|post| post.visible_to(viewer))
+        .ok_or(ApiError::NotFound)
+}
+
+/// Whether the user is a moderator or an admin.
+pub async fn is_staff(state: &AppState, user_id: ObjectId) -> Result<bool, ApiError> {
+    Ok(users::find_by_id(&state.db, user_id)
+        .await?
+        .is_some_and(|u| u.role.is_staff()))
+}
+
+/// Title, content and what is derived from them; mentions keep only existing accounts.
+async fn post_text(state: &AppState, title: String, content: String) -> Result<PostText, ApiError> {
+    let candidates = mention_candidates(&title, &content);
+    let found = users::find_by_username_keys(&state.db, &candidates).await?;
+    let mentions = candidates
+        .iter()
+        .filter_map(|key| found.iter().find(|u| &u.username_key == key))
+        .map(|u| u.username.clone())
+        .collect();
+    Ok(PostText {
+        hashtags: hashtags(&title, &content),
+        terms: search_terms(&[&title, &content]),
+        mentions,
+        title,
+        content,
+    })
+}
+
+fn check_media_ids(errors: &mut FieldErrors, media_ids: &Option<Vec<String>>) {
+    // Uploads arrive with API.md §5; until then no id can name one of the author's uploads.
+    if media_ids.as_ref().is_some_and(|ids| !ids.is_empty()) {
+        errors.add(
+            "media_ids",
+            "Each media id must name one of your own uploads.",
+        );
+    }
+}
+
+#[derive(Deserialize)]
+struct CreatePostRequest {
+    title: Option<String>,
+    content: Option<String>,
+    media_ids: Option<Vec<String>>,
+    group_id: Option<String>,
+    publish_at: Option<String>,
+}
+
+fn parse_publish_at(raw: &str) -> Result<DateTime, String> {
+    let at = chrono::DateTime::parse_from_rfc3339(raw.trim())
+        .map_err(|_| "Enter a valid RFC 3339 date-time, e.g. 2026-11-22T10:15:30Z.".to_owned())?;
+    let at = DateTime::from_chrono(at.with_timezone(&chrono::Utc));
+    if at <= DateTime::now() {
+        return Err("The publication time must be in the future.".into());
+    }
+    Ok(at)
+}
+
+// POST /api/posts
+async fn create_post(
+    state: State,
+    auth: AuthUser,
+    Json(body): Json<CreatePostRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let mut errors = FieldErrors::new();
+    let title = errors.check("title", parse_title(body.title.as_deref().unwrap_or("")));
+    let content = required(&mut errors, "content", &body.content)
+        .and_then(|raw| errors.check("content", parse_body(raw, CONTENT_MAX)));
+    check_media_ids(&mut errors, &body.media_ids);
+    if body.group_id.is_some() {
+        // Groups arrive with API.md §6.
+        errors.add("group_id", "No such group, or you are not a member.");
+    }
+    let publish_at = body
+        .publish_at
+        .as_deref()
+        .and_then(|raw| errors.check("publish_at", parse_publish_at(raw)));
+    errors.into_result()?;
+    let (Some(title), Some(content)) = (title, content) else {
+        return Err(ApiError::internal("validated post lost a field"));
+    };
+
+    let text = post_text(&state, title, content).await?;
+    let now = DateTime::now();
+    let post = PostDoc {
+        id: ObjectId::new(),
+        author_id: auth.user_id,
+        title: text.title,
+        content: text.content,
+        hashtags: text.hashtags,
+        mentions: text.mentions,
+        terms: text.terms,
+        media_ids: Vec::new(),
+        group_id: None,
+        status: if publish_at.is_some() {
+            PostStatus::Scheduled
+        } else {
+            PostStatus::Published
+        },
+        publish_at,
+        published_at: publish_at.unwrap_or(now),
+        like_count: 0,
+        comment_count: 0,
+        view_count: 0,
+        created_at: now,
+        updated_at: now,
+        edited: false,
+    };
+    posts::insert(&state.db, &post).await?;
+    if post.status == PostStatus::Published {
+        on_published(&state, &post).await?;
+    }
+    let view = post_view(&state, Some(auth.user_id), post).await?;
+    Ok(HttpResponse::Created().json(view))
+}
+
+async fn posts_page(
+    state: &AppState,
+    req: &HttpRequest,
+    params: PageParams,
+    viewer: Option<ObjectId>,
+    filter: &PostFilter,
+) -> Result<HttpResponse, ApiError> {
+    let items =
+        posts::page_published(&state.db, filter, params.cursor, params.fetch_limit()).await?;
+    page_of_posts(state, req, params, viewer, items, |p| {
+        date_cursor(p.published_at, p.id)
+    })
+    .await
+}
+
+/// A page of post views from `fetch_limit()` documents.
+async fn page_of_posts(
+    state: &AppState,
+    req: &HttpRequest,
+    params: PageParams,
+    viewer: Option<ObjectId>,
+    items: Vec<PostDoc>,
+    cursor_of: impl Fn(&PostDoc) -> crate::pagination::Cursor,
+) -> Result<HttpResponse, ApiError> {
+    let page = Page::from_items(req, params, items, cursor_of, |p| p);
+    let results = post_views(state, viewer, page.results).await?;
+    Ok(Page {
+        results,
+        next: page.next,
+    }
+    .into_response())
+}
+
+#[derive(Deserialize)]
+struct ListQuery {
+    author: Option<String>,
+    hashtag: Option<String>,
+}
+
+fn tag_filter(raw: Option<&str>) -> Result<Option<String>, ApiError> {
+    raw.map(|raw| {
+        normalise_tag(raw)
+            .ok_or_else(|| FieldErrors::single("hashtag", "Enter a hashtag such as #rust."))
+    })
+    .transpose()
+}
+
+// GET /api/posts?author=&hashtag=
+async fn list_posts(
+    state: State,
+    viewer: MaybeUser,
+    req: HttpRequest,
+    params: PageParams,
+    query: web::Query<ListQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let mut filter = PostFilter {
+        hashtag: tag_filter(query.hashtag.as_deref())?,
+        ..PostFilter::default()
+    };
+    if let Some(author) = &query.author {
+        match users::find_by_ref(&state.db, author).await? {
+            Some(user) => filter.author_id = Some(user.id),
+            None => {
+                return Ok(Page::<PostView> {
+                    results: Vec::new(),
+                    next: None,
+                }
+                .into_response())
+            }
+        }
+    }
+    posts_page(&state, &req, params, viewer.0.map(|v| v.user_id), &filter).await
+}
+
+#[derive(Deserialize)]
+struct SearchQuery {
+    hashtag: Option<String>,
+    q: Option<String>,
+}
+
+// GET /api/posts/search?hashtag=tag | ?q=words
+async fn search_posts(
+    state: State,
+    viewer: MaybeUser,
+    req: HttpRequest,
+    params: PageParams,
+    query: web::Query<SearchQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let terms = query
+        .q
+        .as_deref()
+        .map(|q| search_terms(&[q]))
+        .unwrap_or_default();
+    if query.q.is_some() && terms.is_empty() {
+        return Err(FieldErrors::single(
+            "q",
+            "Enter at least one word to search for.",
+        ));
+    }
+    let filter = PostFilter {
+        hashtag: tag_filter(query.hashtag.as_deref())?,
+        terms,
+        author_id: None,
+    };
+    if filter.hashtag.is_none() && filter.terms.is_empty() {
+        return Err(FieldErrors::single(
+            "q",
+            "Search by hashtag= or by q= (words).",
+        ));
+    }
+    posts_page(&state, &req, params, viewer.0.map(|v| v.user_id), &filter).await
+}
+
+#[derive(Deserialize)]
+struct TrendingQuery {
+    limit: Option<i64>,
+}
+
+#[derive(Serialize)]
+struct TrendingView {
+    tag: String,
+    posts: i64,
+    last_used_at: String,
+}
+
+#[derive(Serialize)]
+struct TrendingList {
+    results: Vec<TrendingView>,
+}
+
+// GET /api/hashtags/trending — the last 24 hours.
+async fn trending_hashtags(
+    state: State,
+    query: web::Query<TrendingQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let limit = query.limit.unwrap_or(10);
+    if !(1..=MAX_LIMIT).contains(&limit) {
+        return Err(FieldErrors::single(
+            "limit",
+            format!("Ensure this value is a whole number from 1 to {MAX_LIMIT}."),
+        ));
+    }
+    let window_ms = state
+        .settings
+        .posts
+        .trending_window_hours
+        .saturating_mul(3_600_000);
+    let since = DateTime::from_millis(DateTime::now().timestamp_millis() - window_ms);
+    let results = posts::trending(&state.db, since, limit)
+        .await?
+        .into_iter()
+        .map(|t| TrendingView {
+            tag: t.tag,
+            posts: t.posts,
+            last_used_at: rfc3339(t.last_used_at),
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(TrendingList { results }))
+}
+
+// GET /api/posts/{id} — counts a view when the viewer is not the author.
+async fn get_post(
+    state: State,
+    viewer: MaybeUser,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let viewer = viewer.0.map(|v| v.user_id);
+    let id = ObjectId::parse_str(path.as_str())?;
+    let post = match posts::find_counting_view(&state.db, id, viewer).await? {
+        Some(post) => post,
+        None => visible_post(&state, path.as_str(), viewer).await?,
+    };
+    Ok(HttpResponse::Ok().json(post_view(&state, viewer, post).await?))
+}
+
+#[derive(Deserialize)]
+struct UpdatePostRequest {
+    title: Option<String>,
+    content: Option<String>,
+    media_ids: Option<Vec<String>>,
+}
+
+// PATCH /api/posts/{id} (also PUT) — the author only.
+async fn update_post(
+    state: State,
+    auth: AuthUser,
+    path: web::Path<String>,
+    Json(body): Json<UpdatePostRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let post = visible_post(&state, &path, Some(auth.user_id)).await?;
+    if post.author_id != auth.user_id {
+        return Err(ApiError::permission_denied());
+    }
+    let mut errors = FieldErrors::new();
+    let title = match &body.title {
+        Some(raw) => errors.check("title", parse_title(raw)),
+        None => Some(post.title.clone()),
+    };
+    let content = match &body.content {
+        Some(raw) => errors.check("content", parse_body(raw, CONTENT_MAX)),
+        None => Some(post.content.clone()),
+    };
+    check_media_ids(&mut errors, &body.media_ids);
+    errors.into_result()?;
+    let (Some(title), Some(content)) = (title, content) else {
+        return Err(ApiError::internal("validated edit lost a field"));
+    };
+    if title == post.title && content == post.content {
+        return Ok(HttpResponse::Ok().json(post_view(&state, Some(auth.user_id), post).await?));
+    }
+    let text = post_text(&state, title, content).await?;
+    let updated = posts::update_text(&state.db, &post, text)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    Ok(HttpResponse::Ok().json(post_view(&state, Some(auth.user_id), updated).await?))
+}
+
+// DELETE /api/posts/{id} — the author, a moderator or an admin. Its likes, comments and
+// versions go with it, and the author's posts_count stays exact.
+async fn delete_post(
+    state: State,
+    auth: AuthUser,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let post = visible_post(&state, &path, Some(auth.user_id)).await?;
+    if post.author_id != auth.user_id && !is_staff(&state, auth.user_id).await? {
+        return Err(ApiError::permission_denied());
+    }
+    let Some(deleted) = posts::delete(&state.db, post.id).await? else {
+        return Err(ApiError::NotFound);
+    };
+    likes::delete_for_post(&state.db, deleted.id).await?;
+    comments::delete_for_post(&state.db, deleted.id).await?;
+    posts::delete_versions(&state.db, deleted.id).await?;
+    if deleted.status == PostStatus::Published {
+        users::add_to_posts_count(&state.db, deleted.author_id, -1).await?;
+    }
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[derive(Serialize)]
+struct VersionView {
+    title: String,
+    content: String,
+    edited_at: String,
+}
+
+#[derive(Serialize)]
+struct VersionList {
+    results: Vec<VersionView>,
+}
+
+// GET /api/posts/{id}/history — earlier versions, newest first.
+async fn post_history(
+    state: State,
+    viewer: MaybeUser,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let post = visible_post(&state, &path, viewer.0.map(|v| v.user_id)).await?;
+    let results = posts::versions(&state.db, post.id)
+        .await?
+        .into_iter()
+        .map(|v| VersionView {
+            title: v.title,
+            content: v.content,
+            edited_at: rfc3339(v.edited_at),
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(VersionList { results }))
+}
+
+// GET /api/users/{user}/posts
+async fn user_posts(
+    state: State,
+    viewer: MaybeUser,
+    req: HttpRequest,
+    params: PageParams,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let user = users::find_by_ref(&state.db, &path)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    let filter = PostFilter {
+        author_id: Some(user.id),
+        ..PostFilter::default()
+    };
+    posts_page(&state, &req, params, viewer.0.map(|v| v.user_id), &filter).await
+}
+
+// GET /api/users/me/scheduled — soonest first.
+async fn my_scheduled_posts(
+    state: State,
+    auth: AuthUser,
+    req: HttpRequest,
+    params: PageParams,
+) -> Result<HttpResponse, ApiError> {
+    let items =
+        posts::page_scheduled(&state.db, auth.user_id, params.cursor, params.fetch_limit()).await?;
+    page_of_posts(&state, &req, params, Some(auth.user_id), items, |p| {
+        date_cursor(p.published_at, p.id)
+    })
+    .await
+}

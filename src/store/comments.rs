@@ -1,0 +1,94 @@
+//! The `comments` collection.
+
+use bson::oid::ObjectId;
+use bson::{doc, DateTime};
+use futures::TryStreamExt;
+use mongodb::options::ReturnDocument;
+use serde::{Deserialize, Serialize};
+
+use crate::db::Db;
+use crate::pagination::Cursor;
+use crate::store::after_asc;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CommentDoc {
+    #[serde(rename = "_id")]
+    pub id: ObjectId,
+    pub post_id: ObjectId,
+    pub author_id: ObjectId,
+    pub content: String,
+    pub created_at: DateTime,
+    pub updated_at: DateTime,
+}
+
+pub async fn insert(
+    db: &Db,
+    post_id: ObjectId,
+    author_id: ObjectId,
+    content: String,
+) -> mongodb::error::Result<CommentDoc> {
+    let now = DateTime::now();
+    let comment = CommentDoc {
+        id: ObjectId::new(),
+        post_id,
+        author_id,
+        content,
+        created_at: now,
+        updated_at: now,
+    };
+    db.comments().insert_one(&comment).await?;
+    Ok(comment)
+}
+
+pub async fn find(db: &Db, id: ObjectId) -> mongodb::error::Result<Option<CommentDoc>> {
+    db.comments().find_one(doc! { "_id": id }).await
+}
+
+pub async fn update_content(
+    db: &Db,
+    id: ObjectId,
+    content: &str,
+) -> mongodb::error::Result<Option<CommentDoc>> {
+    db.comments()
+        .find_one_and_update(
+            doc! { "_id": id },
+            doc! { "$set": { "content": content, "updated_at": DateTime::now() } },
+        )
+        .return_document(ReturnDocument::After)
+        .await
+}
+
+/// `true` when this call removed the comment.
+pub async fn delete(db: &Db, id: ObjectId) -> mongodb::error::Result<bool> {
+    Ok(db
+        .comments()
+        .delete_one(doc! { "_id": id })
+        .await?
+        .deleted_count
+        == 1)
+}
+
+/// A post's comments, oldest first.
+pub async fn page_for_post(
+    db: &Db,
+    post_id: ObjectId,
+    cursor: Option<Cursor>,
+    limit: i64,
+) -> mongodb::error::Result<Vec<CommentDoc>> {
+    let mut filter = after_asc("created_at", cursor);
+    filter.insert("post_id", post_id);
+    db.comments()
+        .find(filter)
+        .sort(doc! { "created_at": 1, "_id": 1 })
+        .limit(limit)
+        .await?
+        .try_collect()
+        .await
+}
+
+pub async fn delete_for_post(db: &Db, post_id: ObjectId) -> mongodb::error::Result<()> {
+    db.comments()
+        .delete_many(doc! { "post_id": post_id })
+        .await?;
+    Ok(())
+}

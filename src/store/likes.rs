@@ -1,0 +1,113 @@
+//! The `likes` collection: one document per (post, user). The unique pair index decides
+//! idempotency, and counters move only when an insert or delete actually happened.
+
+use std::collections::HashSet;
+
+use bson::oid::ObjectId;
+use bson::{doc, DateTime};
+use futures::TryStreamExt;
+use serde::{Deserialize, Serialize};
+
+use crate::db::Db;
+use crate::error::duplicate_key_index;
+use crate::pagination::Cursor;
+use crate::store::after_desc;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LikeDoc {
+    #[serde(rename = "_id")]
+    pub id: ObjectId,
+    pub post_id: ObjectId,
+    pub user_id: ObjectId,
+    pub created_at: DateTime,
+}
+
+/// `true` when this call created the like, `false` when it already existed.
+pub async fn insert(db: &Db, post_id: ObjectId, user_id: ObjectId) -> mongodb::error::Result<bool> {
+    let like = LikeDoc {
+        id: ObjectId::new(),
+        post_id,
+        user_id,
+        created_at: DateTime::now(),
+    };
+    match db.likes().insert_one(like).await {
+        Ok(_) => Ok(true),
+        Err(err) if duplicate_key_index(&err).is_some() => Ok(false),
+        Err(err) => Err(err),
+    }
+}
+
+/// `true` when this call removed the like.
+pub async fn delete(db: &Db, post_id: ObjectId, user_id: ObjectId) -> mongodb::error::Result<bool> {
+    let result = db
+        .likes()
+        .delete_one(doc! { "post_id": post_id, "user_id": user_id })
+        .await?;
+    Ok(result.deleted_count == 1)
+}
+
+pub async fn exists(db: &Db, post_id: ObjectId, user_id: ObjectId) -> mongodb::error::Result<bool> {
+    Ok(db
+        .likes()
+        .find_one(doc! { "post_id": post_id, "user_id": user_id })
+        .await?
+        .is_some())
+}
+
+/// Which of `post_ids` the user liked: one `$in` for a whole page.
+pub async fn liked_among(
+    db: &Db,
+    user_id: ObjectId,
+    post_ids: &[ObjectId],
+) -> mongodb::error::Result<HashSet<ObjectId>> {
+    if post_ids.is_empty() {
+        return Ok(HashSet::new());
+    }
+    db.likes()
+        .find(doc! { "user_id": user_id, "post_id": { "$in": post_ids } })
+        .await?
+        .map_ok(|like| like.post_id)
+        .try_collect()
+        .await
+}
+
+/// Likes of a post, newest first.
+pub async fn page_for_post(
+    db: &Db,
+    post_id: ObjectId,
+    cursor: Option<Cursor>,
+    limit: i64,
+) -> mongodb::error::Result<Vec<LikeDoc>> {
+    let mut filter = after_desc("created_at", cursor);
+    filter.insert("post_id", post_id);
+    db.likes()
+        .find(filter)
+        .sort(doc! { "created_at": -1, "_id": -1 })
+        .limit(limit)
+        .await?
+        .try_collect()
+        .await
+}
+
+/// Likes by a user, most recent first.
+pub async fn page_by_user(
+    db: &Db,
+    user_id: ObjectId,
+    cursor: Option<Cursor>,
+    limit: i64,
+) -> mongodb::error::Result<Vec<LikeDoc>> {
+    let mut filter = after_desc("created_at", cursor);
+    filter.insert("user_id", user_id);
+    db.likes()
+        .find(filter)
+        .sort(doc! { "created_at": -1, "_id": -1 })
+        .limit(limit)
+        .await?
+        .try_collect()
+        .await
+}
+
+pub async fn delete_for_post(db: &Db, post_id: ObjectId) -> mongodb::error::Result<()> {
+    db.likes().delete_many(doc! { "post_id": post_id }).await?;
+    Ok(())
+}

@@ -1,0 +1,283 @@
+//! The `posts` collection and `post_versions` (earlier versions of edited posts).
+//!
+//! Lists sort by `(published_at, _id)`: a scheduled post gets its `published_at` when it is
+//! written, so once published it sits in every list where its time puts it.
+
+use bson::oid::ObjectId;
+use bson::{doc, DateTime, Document};
+use futures::TryStreamExt;
+use mongodb::options::ReturnDocument;
+use serde::{Deserialize, Serialize};
+
+use crate::db::Db;
+use crate::pagination::Cursor;
+use crate::store::{after_asc, after_desc};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PostStatus {
+    Published,
+    Scheduled,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PostDoc {
+    #[serde(rename = "_id")]
+    pub id: ObjectId,
+    pub author_id: ObjectId,
+    pub title: String,
+    pub content: String,
+    pub hashtags: Vec<String>,
+    /// Usernames of the existing accounts mentioned, as they were spelled then.
+    pub mentions: Vec<String>,
+    /// Lowercased words of title and content, for `?q=` search.
+    pub terms: Vec<String>,
+    #[serde(default)]
+    pub media_ids: Vec<ObjectId>,
+    #[serde(default)]
+    pub group_id: Option<ObjectId>,
+    pub status: PostStatus,
+    #[serde(default)]
+    pub publish_at: Option<DateTime>,
+    pub published_at: DateTime,
+    #[serde(default)]
+    pub like_count: i64,
+    #[serde(default)]
+    pub comment_count: i64,
+    #[serde(default)]
+    pub view_count: i64,
+    pub created_at: DateTime,
+    pub updated_at: DateTime,
+    #[serde(default)]
+    pub edited: bool,
+}
+
+impl PostDoc {
+    /// A scheduled post is visible only to its author until it is published.
+    pub fn visible_to(&self, viewer: Option<ObjectId>) -> bool {
+        self.status == PostStatus::Published || viewer == Some(self.author_id)
+    }
+}
+
+/// The text of a post and what is derived from it.
+pub struct PostText {
+    pub title: String,
+    pub content: String,
+    pub hashtags: Vec<String>,
+    pub mentions: Vec<String>,
+    pub terms: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PostVersionDoc {
+    #[serde(rename = "_id")]
+    pub id: ObjectId,
+    pub post_id: ObjectId,
+    pub title: String,
+    pub content: String,
+    /// When this version was replaced.
+    pub edited_at: DateTime,
+}
+
+pub async fn insert(db: &Db, post: &PostDoc) -> mongodb::error::Result<()> {
+    db.posts().insert_one(post).await?;
+    Ok(())
+}
+
+pub async fn find(db: &Db, id: ObjectId) -> mongodb::error::Result<Option<PostDoc>> {
+    db.posts().find_one(doc! { "_id": id }).await
+}
+
+/// Reads a post and counts a view in one command, unless the viewer is its author or it is
+/// not published (then `None`, and the caller reads it without counting).
+pub async fn find_counting_view(
+    db: &Db,
+    id: ObjectId,
+    viewer: Option<ObjectId>,
+) -> mongodb::error::Result<Option<PostDoc>> {
+    let mut filter = doc! { "_id": id, "status": "published" };
+    if let Some(viewer) = viewer {
+        filter.insert("author_id", doc! { "$ne": viewer });
+    }
+    db.posts()
+        .find_one_and_update(filter, doc! { "$inc": { "view_count": 1 } })
+        .return_document(ReturnDocument::After)
+        .await
+}
+
+/// What a published-post list is narrowed to.
+#[derive(Debug, Default, Clone)]
+pub struct PostFilter {
+    pub author_id: Option<ObjectId>,
+    pub hashtag: Option<String>,
+    /// Every one of these words must appear.
+    pub terms: Vec<String>,
+}
+
+/// Published posts, newest first.
+pub async fn page_published(
+    db: &Db,
+    filter: &PostFilter,
+    cursor: Option<Cursor>,
+    limit: i64,
+) -> mongodb::error::Result<Vec<PostDoc>> {
+    let mut query = after_desc("published_at", cursor);
+    query.insert("status", "published");
+    if let Some(author) = filter.author_id {
+        query.insert("author_id", author);
+    }
+    if let Some(tag) = &filter.hashtag {
+        query.insert("hashtags", tag);
+    }
+    if !filter.terms.is_empty() {
+        query.insert("terms", doc! { "$all": &filter.terms });
+    }
+    db.posts()
+        .find(query)
+        .sort(doc! { "published_at": -1, "_id": -1 })
+        .limit(limit)
+        .await?
+        .try_collect()
+        .await
+}
+
+/// An author's scheduled posts, soonest first.
+pub async fn page_scheduled(
+    db: &Db,
+    author_id: ObjectId,
+    cursor: Option<Cursor>,
+    limit: i64,
+) -> mongodb::error::Result<Vec<PostDoc>> {
+    let mut query = after_asc("published_at", cursor);
+    query.insert("status", "scheduled");
+    query.insert("author_id", author_id);
+    db.posts()
+        .find(query)
+        .sort(doc! { "published_at": 1, "_id": 1 })
+        .limit(limit)
+        .await?
+        .try_collect()
+        .await
+}
+
+/// Posts by id, in any order (the caller orders them).
+pub async fn find_many(db: &Db, ids: &[ObjectId]) -> mongodb::error::Result<Vec<PostDoc>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    db.posts()
+        .find(doc! { "_id": { "$in": ids } })
+        .await?
+        .try_collect()
+        .await
+}
+
+/// Replaces the text, keeping the version it replaces in `post_versions`.
+pub async fn update_text(
+    db: &Db,
+    before: &PostDoc,
+    text: PostText,
+) -> mongodb::error::Result<Option<PostDoc>> {
+    let now = DateTime::now();
+    let version = PostVersionDoc {
+        id: ObjectId::new(),
+        post_id: before.id,
+        title: before.title.clone(),
+        content: before.content.clone(),
+        edited_at: now,
+    };
+    db.post_versions().insert_one(version).await?;
+    db.posts()
+        .find_one_and_update(
+            doc! { "_id": before.id },
+            doc! { "$set": {
+                "title": text.title,
+                "content": text.content,
+                "hashtags": text.hashtags,
+                "mentions": text.mentions,
+                "terms": text.terms,
+                "updated_at": now,
+                "edited": true,
+            } },
+        )
+        .return_document(ReturnDocument::After)
+        .await
+}
+
+/// Earlier versions, newest first.
+pub async fn versions(db: &Db, post_id: ObjectId) -> mongodb::error::Result<Vec<PostVersionDoc>> {
+    db.post_versions()
+        .find(doc! { "post_id": post_id })
+        .sort(doc! { "edited_at": -1, "_id": -1 })
+        .await?
+        .try_collect()
+        .await
+}
+
+/// Adds `delta` to a counter and returns its new value; `None` when the post is gone.
+pub async fn add_to_counter(
+    db: &Db,
+    id: ObjectId,
+    counter: &str,
+    delta: i64,
+) -> mongodb::error::Result<Option<i64>> {
+    let post = db
+        .database()
+        .collection::<Document>("posts")
+        .find_one_and_update(doc! { "_id": id }, doc! { "$inc": { counter: delta } })
+        .projection(doc! { counter: 1 })
+        .return_document(ReturnDocument::After)
+        .await?;
+    Ok(post.map(|p| p.get_i64(counter).unwrap_or_default()))
+}
+
+/// Deletes the post document; the caller removes what points at it.
+pub async fn delete(db: &Db, id: ObjectId) -> mongodb::error::Result<Option<PostDoc>> {
+    db.posts().find_one_and_delete(doc! { "_id": id }).await
+}
+
+pub async fn delete_versions(db: &Db, post_id: ObjectId) -> mongodb::error::Result<()> {
+    db.post_versions()
+        .delete_many(doc! { "post_id": post_id })
+        .await?;
+    Ok(())
+}
+
+/// Claims one due scheduled post by publishing it atomically: of several instances running
+/// the scheduler, exactly one gets each post.
+pub async fn claim_due(db: &Db) -> mongodb::error::Result<Option<PostDoc>> {
+    db.posts()
+        .find_one_and_update(
+            doc! { "status": "scheduled", "publish_at": { "$lte": DateTime::now() } },
+            doc! { "$set": { "status": "published" } },
+        )
+        .return_document(ReturnDocument::After)
+        .await
+}
+
+#[derive(Debug, Deserialize)]
+pub struct TrendingTag {
+    #[serde(rename = "_id")]
+    pub tag: String,
+    pub posts: i64,
+    pub last_used_at: DateTime,
+}
+
+/// Hashtags of the posts published since `since`, by number of posts.
+pub async fn trending(
+    db: &Db,
+    since: DateTime,
+    limit: i64,
+) -> mongodb::error::Result<Vec<TrendingTag>> {
+    let pipeline = vec![
+        doc! { "$match": { "status": "published", "published_at": { "$gte": since, "$lte": DateTime::now() } } },
+        doc! { "$unwind": "$hashtags" },
+        doc! { "$group": { "_id": "$hashtags", "posts": { "$sum": 1 }, "last_used_at": { "$max": "$published_at" } } },
+        doc! { "$sort": { "posts": -1, "last_used_at": -1, "_id": 1 } },
+        doc! { "$limit": limit },
+    ];
+    let docs: Vec<Document> = db.posts().aggregate(pipeline).await?.try_collect().await?;
+    docs.into_iter()
+        .map(|d| bson::from_document(d).map_err(Into::into))
+        .collect()
+}

@@ -1,0 +1,189 @@
+//! API.md §4: likes, exact under concurrency.
+
+use futures::future::join_all;
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+use crate::helpers::{assert_error, spawn_app, TestApp, TestUser};
+
+async fn new_post(app: &TestApp, author: &TestUser) -> String {
+    let response = app
+        .post(
+            "/api/posts",
+            Some(&author.access),
+            &json!({ "content": "like me" }),
+        )
+        .await;
+    let post: Value = response.json().await.unwrap();
+    post["id"].as_str().unwrap().to_owned()
+}
+
+async fn like_count(app: &TestApp, id: &str) -> i64 {
+    let post: Value = app
+        .get(&format!("/api/posts/{id}"), None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    post["like_count"].as_i64().unwrap()
+}
+
+#[tokio::test]
+async fn liking_and_unliking_are_idempotent() {
+    let app = spawn_app().await;
+    let author = app.create_user("amy").await;
+    let fan = app.create_user("ben").await;
+    let id = new_post(&app, &author).await;
+    let like = format!("/api/posts/{id}/like");
+
+    let first = app.post(&like, Some(&fan.access), &json!({})).await;
+    assert_eq!(first.status(), StatusCode::CREATED);
+    assert_eq!(
+        first.json::<Value>().await.unwrap(),
+        json!({ "like_count": 1, "liked_by_me": true })
+    );
+    let again = app.post(&like, Some(&fan.access), &json!({})).await;
+    assert_eq!(again.status(), StatusCode::OK);
+    assert_eq!(
+        again.json::<Value>().await.unwrap(),
+        json!({ "like_count": 1, "liked_by_me": true })
+    );
+
+    let post: Value = app
+        .get(&format!("/api/posts/{id}"), Some(&fan.access))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(post["liked_by_me"], true);
+    let likers: Value = app
+        .get(&format!("/api/posts/{id}/likes"), None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(likers["results"][0]["username"], "ben");
+
+    let unlike = app
+        .request(Method::DELETE, &like)
+        .bearer_auth(&fan.access)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unlike.status(), StatusCode::OK);
+    assert_eq!(
+        unlike.json::<Value>().await.unwrap(),
+        json!({ "like_count": 0, "liked_by_me": false })
+    );
+    let unlike_again = app
+        .post(
+            &format!("/api/posts/{id}/unlike"),
+            Some(&fan.access),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(unlike_again.status(), StatusCode::OK);
+    assert_eq!(
+        unlike_again.json::<Value>().await.unwrap(),
+        json!({ "like_count": 0, "liked_by_me": false })
+    );
+    assert_error(
+        app.post(&like, None, &json!({})).await,
+        StatusCode::UNAUTHORIZED,
+        "not_authenticated",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn twenty_concurrent_likes_by_twenty_users_count_twenty() {
+    let app = spawn_app().await;
+    let author = app.create_user("cat").await;
+    let id = new_post(&app, &author).await;
+    let fans = join_all((0..20).map(|i| app.create_user_named(format!("fan{i}")))).await;
+    let like = format!("/api/posts/{id}/like");
+    let requests = fans.iter().map(|fan| {
+        app.request(Method::POST, &like)
+            .bearer_auth(&fan.access)
+            .send()
+    });
+    let responses: Vec<_> = join_all(requests)
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    assert!(responses.iter().all(|r| r.status() == StatusCode::CREATED));
+    assert_eq!(like_count(&app, &id).await, 20);
+    let likers: Value = app
+        .get(&format!("/api/posts/{id}/likes?limit=100"), None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(likers["results"].as_array().unwrap().len(), 20);
+}
+
+#[tokio::test]
+async fn concurrent_like_and_unlike_by_one_user_never_leave_the_count_off() {
+    let app = spawn_app().await;
+    let author = app.create_user("dee").await;
+    let fan = app.create_user("eve").await;
+    let id = new_post(&app, &author).await;
+    let like = format!("/api/posts/{id}/like");
+    let requests = (0..30).map(|i| {
+        let method = if i % 2 == 0 {
+            Method::POST
+        } else {
+            Method::DELETE
+        };
+        app.request(method, &like).bearer_auth(&fan.access).send()
+    });
+    join_all(requests).await;
+    let liked = app.db.likes().count_documents(bson::doc! {}).await.unwrap() as i64;
+    assert_eq!(like_count(&app, &id).await, liked);
+}
+
+#[tokio::test]
+async fn my_liked_lists_the_most_recently_liked_first() {
+    let app = spawn_app().await;
+    let author = app.create_user("fox").await;
+    let fan = app.create_user("gil").await;
+    let first = new_post(&app, &author).await;
+    let second = new_post(&app, &author).await;
+    app.post(
+        &format!("/api/posts/{second}/like"),
+        Some(&fan.access),
+        &json!({}),
+    )
+    .await;
+    app.post(
+        &format!("/api/posts/{first}/like"),
+        Some(&fan.access),
+        &json!({}),
+    )
+    .await;
+    let liked: Value = app
+        .get("/api/users/me/liked", Some(&fan.access))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let ids: Vec<&str> = liked["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, [first.as_str(), second.as_str()]);
+    assert!(liked["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|p| p["liked_by_me"] == true));
+    assert_error(
+        app.get("/api/users/me/liked", None).await,
+        StatusCode::UNAUTHORIZED,
+        "not_authenticated",
+    )
+    .await;
+}

@@ -1,0 +1,531 @@
+//! API.md §4: posts, lists, search, trending, scheduled posts.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+use crate::helpers::{assert_error, spawn_app, TestApp};
+
+async fn create_post(app: &TestApp, token: &str, body: Value) -> Value {
+    let response = app.post("/api/posts", Some(token), &body).await;
+    assert_eq!(response.status(), StatusCode::CREATED, "creating {body}");
+    response.json().await.unwrap()
+}
+
+async fn json_of(app: &TestApp, path: &str, token: Option<&str>) -> Value {
+    let response = app.get(path, token).await;
+    assert_eq!(response.status(), StatusCode::OK, "{path}");
+    response.json().await.unwrap()
+}
+
+fn ids_of(page: &Value) -> Vec<String> {
+    page["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_new_post_has_every_field_of_the_post_object() {
+    let app = spawn_app().await;
+    let alice = app.create_user("alice").await;
+    app.create_user("bob").await;
+    let post = create_post(
+        &app,
+        &alice.access,
+        json!({ "title": "Hello #World", "content": "Learning #Rust with @Bob and @nobody; #rust again, mail a@b.io" }),
+    )
+    .await;
+    assert_eq!(post["title"], "Hello #World");
+    assert_eq!(post["hashtags"], json!(["world", "rust"]));
+    assert_eq!(post["mentions"], json!(["bob"]));
+    assert_eq!(
+        post["author"],
+        json!({ "id": alice.id, "username": "alice", "full_name": "", "avatar_url": null })
+    );
+    assert_eq!(post["status"], "published");
+    assert_eq!(post["media"], json!([]));
+    for (field, value) in [
+        ("like_count", json!(0)),
+        ("comment_count", json!(0)),
+        ("view_count", json!(0)),
+        ("liked_by_me", json!(false)),
+        ("edited", json!(false)),
+        ("group_id", Value::Null),
+        ("publish_at", Value::Null),
+    ] {
+        assert_eq!(post[field], value, "{field}");
+    }
+    assert!(post["created_at"].as_str().unwrap().ends_with('Z'));
+    let me = json_of(&app, "/api/users/me", Some(&alice.access)).await;
+    assert_eq!(me["posts_count"], 1);
+}
+
+#[tokio::test]
+async fn post_input_is_validated() {
+    let app = spawn_app().await;
+    let user = app.create_user("carl").await;
+    let cases = [
+        (json!({}), "content"),
+        (json!({ "content": "   " }), "content"),
+        (json!({ "content": "x".repeat(10_001) }), "content"),
+        (
+            json!({ "content": "ok", "title": "t".repeat(201) }),
+            "title",
+        ),
+        (
+            json!({ "content": "ok", "publish_at": "2020-01-01T00:00:00Z" }),
+            "publish_at",
+        ),
+        (
+            json!({ "content": "ok", "publish_at": "tomorrow" }),
+            "publish_at",
+        ),
+        (
+            json!({ "content": "ok", "media_ids": ["ffffffffffffffffffffffff"] }),
+            "media_ids",
+        ),
+        (json!({ "content": 5 }), "content"),
+    ];
+    for (body, field) in cases {
+        let response = app.post("/api/posts", Some(&user.access), &body).await;
+        let error = assert_error(response, StatusCode::BAD_REQUEST, "validation_error").await;
+        assert!(error["errors"][field].is_array(), "{field}: {error}");
+    }
+    assert!(
+        create_post(&app, &user.access, json!({ "content": "x".repeat(10_000) })).await["id"]
+            .is_string()
+    );
+    let anonymous = app
+        .post("/api/posts", None, &json!({ "content": "hi" }))
+        .await;
+    assert_error(anonymous, StatusCode::UNAUTHORIZED, "not_authenticated").await;
+}
+
+#[tokio::test]
+async fn only_the_author_edits_and_the_history_keeps_earlier_versions() {
+    let app = spawn_app().await;
+    let author = app.create_user("dana").await;
+    let other = app.create_user("eded").await;
+    let post = create_post(
+        &app,
+        &author.access,
+        json!({ "title": "v1", "content": "first #one" }),
+    )
+    .await;
+    let path = format!("/api/posts/{}", post["id"].as_str().unwrap());
+
+    let forbidden = app
+        .send_json(
+            Method::PATCH,
+            &path,
+            Some(&other.access),
+            &json!({ "content": "hijack" }),
+        )
+        .await;
+    assert_error(forbidden, StatusCode::FORBIDDEN, "permission_denied").await;
+    let anonymous = app
+        .send_json(Method::PATCH, &path, None, &json!({ "content": "hijack" }))
+        .await;
+    assert_error(anonymous, StatusCode::UNAUTHORIZED, "not_authenticated").await;
+    let blank = app
+        .send_json(
+            Method::PATCH,
+            &path,
+            Some(&author.access),
+            &json!({ "content": " " }),
+        )
+        .await;
+    assert_error(blank, StatusCode::BAD_REQUEST, "validation_error").await;
+
+    let edited: Value = app
+        .send_json(
+            Method::PATCH,
+            &path,
+            Some(&author.access),
+            &json!({ "content": "second #two" }),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(edited["edited"], true);
+    assert_eq!(edited["title"], "v1");
+    assert_eq!(edited["hashtags"], json!(["two"]));
+    assert_ne!(edited["updated_at"], post["updated_at"]);
+    let put = app
+        .send_json(
+            Method::PUT,
+            &path,
+            Some(&author.access),
+            &json!({ "title": "v3", "content": "third" }),
+        )
+        .await;
+    assert_eq!(put.status(), StatusCode::OK);
+
+    let history = json_of(&app, &format!("{path}/history"), None).await;
+    let versions: Vec<&str> = history["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["content"].as_str().unwrap())
+        .collect();
+    assert_eq!(versions, ["second #two", "first #one"], "newest first");
+    assert!(history["results"][0]["edited_at"].is_string());
+    // Searching follows the edit.
+    assert!(ids_of(&json_of(&app, "/api/posts/search?hashtag=one", None).await).is_empty());
+}
+
+#[tokio::test]
+async fn deleting_a_post_takes_its_likes_and_comments_and_keeps_counts_exact() {
+    let app = spawn_app().await;
+    let author = app.create_user("fred").await;
+    let fan = app.create_user("gwen").await;
+    let moderator = app.create_user("mod").await;
+    app.db
+        .users()
+        .update_one(
+            bson::doc! { "username_key": "mod" },
+            bson::doc! { "$set": { "role": "moderator" } },
+        )
+        .await
+        .unwrap();
+    let post = create_post(&app, &author.access, json!({ "content": "doomed" })).await;
+    let id = post["id"].as_str().unwrap();
+    app.post(
+        &format!("/api/posts/{id}/like"),
+        Some(&fan.access),
+        &json!({}),
+    )
+    .await;
+    app.post(
+        &format!("/api/posts/{id}/comments"),
+        Some(&fan.access),
+        &json!({ "content": "nice" }),
+    )
+    .await;
+
+    let by_fan = app
+        .request(Method::DELETE, &format!("/api/posts/{id}"))
+        .bearer_auth(&fan.access)
+        .send()
+        .await
+        .unwrap();
+    assert_error(by_fan, StatusCode::FORBIDDEN, "permission_denied").await;
+    let by_author = app
+        .request(Method::DELETE, &format!("/api/posts/{id}/"))
+        .bearer_auth(&author.access)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(by_author.status(), StatusCode::NO_CONTENT);
+    assert_error(
+        app.get(&format!("/api/posts/{id}"), None).await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+    assert_eq!(
+        app.db.likes().count_documents(bson::doc! {}).await.unwrap(),
+        0
+    );
+    assert_eq!(
+        app.db
+            .comments()
+            .count_documents(bson::doc! {})
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(
+        json_of(&app, "/api/users/fred", None).await["posts_count"],
+        0
+    );
+
+    let second = create_post(&app, &author.access, json!({ "content": "moderated" })).await;
+    let by_moderator = app
+        .request(
+            Method::DELETE,
+            &format!("/api/posts/{}", second["id"].as_str().unwrap()),
+        )
+        .bearer_auth(&moderator.access)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(by_moderator.status(), StatusCode::NO_CONTENT);
+}
+
+#[tokio::test]
+async fn malformed_and_unknown_ids_are_404s() {
+    let app = spawn_app().await;
+    let user = app.create_user("hugo").await;
+    for path in [
+        "/api/posts/not-an-id",
+        "/api/posts/ffffffffffffffffffffffff",
+        "/api/posts/zzz/comments",
+        "/api/posts/123/likes",
+    ] {
+        assert_error(
+            app.get(path, Some(&user.access)).await,
+            StatusCode::NOT_FOUND,
+            "not_found",
+        )
+        .await;
+    }
+    let like = app
+        .post("/api/posts/nope/like", Some(&user.access), &json!({}))
+        .await;
+    assert_error(like, StatusCode::NOT_FOUND, "not_found").await;
+}
+
+#[tokio::test]
+async fn a_view_counts_only_when_the_viewer_is_not_the_author() {
+    let app = spawn_app().await;
+    let author = app.create_user("iris").await;
+    let reader = app.create_user("jake").await;
+    let id = create_post(&app, &author.access, json!({ "content": "read me" })).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let path = format!("/api/posts/{id}");
+    json_of(&app, &path, Some(&author.access)).await;
+    json_of(&app, &path, Some(&reader.access)).await;
+    json_of(&app, &path, None).await;
+    assert_eq!(
+        json_of(&app, &path, Some(&author.access)).await["view_count"],
+        2
+    );
+}
+
+#[tokio::test]
+async fn lists_filter_by_author_and_hashtag_and_search_needs_every_word() {
+    let app = spawn_app().await;
+    let kim = app.create_user("kim").await;
+    let lou = app.create_user("lou").await;
+    let a = create_post(
+        &app,
+        &kim.access,
+        json!({ "content": "Rust is #Fast and safe" }),
+    )
+    .await;
+    let b = create_post(&app, &lou.access, json!({ "content": "Go is #fast too" })).await;
+    let c = create_post(
+        &app,
+        &lou.access,
+        json!({ "title": "Safe words", "content": "nothing tagged" }),
+    )
+    .await;
+    let id = |p: &Value| p["id"].as_str().unwrap().to_owned();
+
+    assert_eq!(
+        ids_of(&json_of(&app, "/api/posts", None).await),
+        [id(&c), id(&b), id(&a)]
+    );
+    assert_eq!(
+        ids_of(&json_of(&app, "/api/posts?author=lou", None).await),
+        [id(&c), id(&b)]
+    );
+    assert_eq!(
+        ids_of(&json_of(&app, &format!("/api/posts?author={}", kim.id), None).await),
+        [id(&a)]
+    );
+    assert!(ids_of(&json_of(&app, "/api/posts?author=nobody", None).await).is_empty());
+    assert_eq!(
+        ids_of(&json_of(&app, "/api/posts?hashtag=FAST", None).await),
+        [id(&b), id(&a)]
+    );
+    assert_eq!(
+        ids_of(&json_of(&app, "/api/posts/search?hashtag=%23fast", None).await),
+        [id(&b), id(&a)]
+    );
+    assert_eq!(
+        ids_of(&json_of(&app, "/api/posts/search?q=SAFE", None).await),
+        [id(&c), id(&a)]
+    );
+    assert_eq!(
+        ids_of(&json_of(&app, "/api/posts/search?q=rust%20safe", None).await),
+        [id(&a)]
+    );
+    assert!(ids_of(&json_of(&app, "/api/posts/search?q=rust%20go", None).await).is_empty());
+    assert_eq!(
+        ids_of(&json_of(&app, "/api/users/lou/posts", None).await),
+        [id(&c), id(&b)]
+    );
+    assert_error(
+        app.get("/api/users/nobody/posts", None).await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+    for bad in [
+        "/api/posts/search",
+        "/api/posts/search?q=%21%21",
+        "/api/posts?hashtag=a%20b",
+    ] {
+        assert_error(
+            app.get(bad, None).await,
+            StatusCode::BAD_REQUEST,
+            "validation_error",
+        )
+        .await;
+    }
+    // Regex-looking input is just words.
+    assert_eq!(
+        app.get("/api/posts/search?q=.*(", None).await.status(),
+        StatusCode::BAD_REQUEST
+    );
+}
+
+#[tokio::test]
+async fn paging_through_posts_never_repeats_or_skips_while_new_ones_arrive() {
+    let app = spawn_app().await;
+    let user = app.create_user("momo").await;
+    let mut originals = Vec::new();
+    for i in 0..25 {
+        originals.push(
+            create_post(
+                &app,
+                &user.access,
+                json!({ "content": format!("post {i}") }),
+            )
+            .await["id"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
+    }
+    let mut seen = Vec::new();
+    let mut path = "/api/posts?limit=10".to_owned();
+    let mut pages = 0;
+    loop {
+        let page = json_of(&app, &path, None).await;
+        seen.extend(ids_of(&page));
+        pages += 1;
+        // Someone posts between every two pages.
+        create_post(
+            &app,
+            &user.access,
+            json!({ "content": format!("interloper {pages}") }),
+        )
+        .await;
+        match page["next"].as_str() {
+            Some(next) => path = next.to_owned(),
+            None => break,
+        }
+    }
+    assert_eq!(pages, 3);
+    originals.reverse();
+    assert_eq!(seen, originals, "every original post once, newest first");
+    assert_eq!(seen.iter().collect::<HashSet<_>>().len(), 25);
+    for bad in ["limit=0", "limit=101", "cursor=%2A%2A"] {
+        assert_error(
+            app.get(&format!("/api/posts?{bad}"), None).await,
+            StatusCode::BAD_REQUEST,
+            "validation_error",
+        )
+        .await;
+    }
+}
+
+#[tokio::test]
+async fn trending_counts_hashtags_of_recent_posts() {
+    let app = spawn_app().await;
+    let user = app.create_user("nia").await;
+    for content in ["#rust #go", "#Rust", "#rust #python", "#go"] {
+        create_post(&app, &user.access, json!({ "content": content })).await;
+    }
+    let trending = json_of(&app, "/api/hashtags/trending", None).await;
+    let results = trending["results"].as_array().unwrap();
+    let tags: Vec<(&str, i64)> = results
+        .iter()
+        .map(|t| (t["tag"].as_str().unwrap(), t["posts"].as_i64().unwrap()))
+        .collect();
+    assert_eq!(tags, [("rust", 3), ("go", 2), ("python", 1)]);
+    assert!(results[0]["last_used_at"].as_str().unwrap().ends_with('Z'));
+    assert_eq!(
+        json_of(&app, "/api/hashtags/trending?limit=1", None).await["results"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
+#[tokio::test]
+async fn a_scheduled_post_stays_with_its_author_until_its_time_then_appears_everywhere() {
+    let app = spawn_app().await;
+    let author = app.create_user("otto").await;
+    let reader = app.create_user("pia").await;
+    let at = chrono::Utc::now() + chrono::Duration::milliseconds(1500);
+    let post = create_post(
+        &app,
+        &author.access,
+        json!({ "content": "later #soon", "publish_at": at.to_rfc3339() }),
+    )
+    .await;
+    let id = post["id"].as_str().unwrap().to_owned();
+    assert_eq!(post["status"], "scheduled");
+    assert!(post["publish_at"].is_string());
+
+    assert_error(
+        app.get(&format!("/api/posts/{id}"), Some(&reader.access))
+            .await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+    assert!(ids_of(&json_of(&app, "/api/posts", None).await).is_empty());
+    assert!(ids_of(&json_of(&app, "/api/posts/search?hashtag=soon", None).await).is_empty());
+    assert_eq!(
+        json_of(&app, &format!("/api/posts/{id}"), Some(&author.access)).await["status"],
+        "scheduled"
+    );
+    assert_eq!(
+        ids_of(&json_of(&app, "/api/users/me/scheduled", Some(&author.access)).await),
+        [id.as_str()]
+    );
+    let like = app
+        .post(
+            &format!("/api/posts/{id}/like"),
+            Some(&reader.access),
+            &json!({}),
+        )
+        .await;
+    assert_error(like, StatusCode::NOT_FOUND, "not_found").await;
+    assert_eq!(
+        json_of(&app, "/api/users/otto", None).await["posts_count"],
+        0
+    );
+
+    // Wait for the scheduler to publish it (a condition, not a fixed sleep).
+    let published = tokio::time::timeout(Duration::from_secs(15), async {
+        loop {
+            let response = app
+                .get(&format!("/api/posts/{id}"), Some(&reader.access))
+                .await;
+            if response.status() == StatusCode::OK {
+                return response.json::<Value>().await.unwrap();
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await
+    .expect("the scheduled post is published");
+    assert!(chrono::Utc::now() >= at, "not before its time");
+    assert_eq!(published["status"], "published");
+    assert_eq!(
+        ids_of(&json_of(&app, "/api/posts", None).await),
+        [id.as_str()]
+    );
+    assert!(
+        ids_of(&json_of(&app, "/api/users/me/scheduled", Some(&author.access)).await).is_empty()
+    );
+    assert_eq!(
+        json_of(&app, "/api/users/otto", None).await["posts_count"],
+        1
+    );
+}
