@@ -7,10 +7,13 @@ use mongodb::options::{ClientOptions, IndexOptions};
 use mongodb::{Client, Collection, Database, IndexModel};
 
 use crate::config::DatabaseSettings;
+use crate::store::blocks::BlockDoc;
 use crate::store::comments::CommentDoc;
+use crate::store::follows::FollowDoc;
 use crate::store::likes::LikeDoc;
 use crate::store::posts::{PostDoc, PostVersionDoc};
 use crate::store::sessions::SessionDoc;
+use crate::store::timelines::TimelineDoc;
 use crate::store::tokens::TokenDoc;
 use crate::store::users::UserDoc;
 
@@ -64,6 +67,18 @@ impl Db {
 
     pub fn comments(&self) -> Collection<CommentDoc> {
         self.database.collection("comments")
+    }
+
+    pub fn follows(&self) -> Collection<FollowDoc> {
+        self.database.collection("follows")
+    }
+
+    pub fn blocks(&self) -> Collection<BlockDoc> {
+        self.database.collection("blocks")
+    }
+
+    pub fn timelines(&self) -> Collection<TimelineDoc> {
+        self.database.collection("timelines")
     }
 
     /// Answers whether the database responds (for `/ready`).
@@ -133,6 +148,53 @@ impl Db {
                 "post_created",
                 doc! { "post_id": 1, "created_at": 1, "_id": 1 },
             )])
+            .await?;
+        self.follows()
+            .create_indexes([
+                unique(
+                    "follower_followee_unique",
+                    doc! { "follower_id": 1, "followee_id": 1 },
+                ),
+                plain(
+                    "follower_created",
+                    doc! { "follower_id": 1, "created_at": -1, "_id": -1 },
+                ),
+                plain(
+                    "followee_created",
+                    doc! { "followee_id": 1, "created_at": -1, "_id": -1 },
+                ),
+            ])
+            .await?;
+        self.blocks()
+            .create_indexes([
+                unique(
+                    "blocker_blocked_unique",
+                    doc! { "blocker_id": 1, "blocked_id": 1 },
+                ),
+                plain(
+                    "blocker_created",
+                    doc! { "blocker_id": 1, "created_at": -1, "_id": -1 },
+                ),
+                plain("blocked", doc! { "blocked_id": 1 }),
+            ])
+            .await?;
+        self.timelines()
+            .create_indexes([
+                unique("owner_post_unique", doc! { "owner_id": 1, "post_id": 1 }),
+                plain(
+                    "owner_published",
+                    doc! { "owner_id": 1, "published_at": -1, "post_id": -1 },
+                ),
+                plain("owner_author", doc! { "owner_id": 1, "author_id": 1 }),
+                plain("author", doc! { "author_id": 1 }),
+                plain("post", doc! { "post_id": 1 }),
+            ])
+            .await?;
+        self.users()
+            .create_indexes([
+                plain("followers_count", doc! { "followers_count": -1 }),
+                plain("interests", doc! { "interests": 1 }),
+            ])
             .await?;
         Ok(())
     }

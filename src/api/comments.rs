@@ -7,8 +7,9 @@ use serde::Deserialize;
 use crate::api::auth::required;
 use crate::api::extract::Json;
 use crate::api::post_views::{comment_views, CommentView};
-use crate::api::posts::{is_staff, visible_post};
-use crate::auth::{AuthUser, MaybeUser};
+use crate::api::posts::{is_staff, post_to_interact_with, visible_post};
+use crate::api::viewer::Viewer;
+use crate::auth::AuthUser;
 use crate::domain::posts::{parse_body, COMMENT_MAX};
 use crate::error::{ApiError, FieldErrors};
 use crate::pagination::{Page, PageParams};
@@ -61,14 +62,20 @@ async fn find_comment(state: &AppState, id: &str) -> Result<CommentDoc, ApiError
 // GET /api/posts/{id}/comments — oldest first.
 async fn list_comments(
     state: State,
-    viewer: MaybeUser,
+    viewer: Viewer,
     req: HttpRequest,
     params: PageParams,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let post = visible_post(&state, &path, viewer.0.map(|v| v.user_id)).await?;
-    let items =
-        comments::page_for_post(&state.db, post.id, params.cursor, params.fetch_limit()).await?;
+    let post = visible_post(&state, &path, &viewer).await?;
+    let items = comments::page_for_post(
+        &state.db,
+        post.id,
+        &viewer.hidden(),
+        params.cursor,
+        params.fetch_limit(),
+    )
+    .await?;
     let page = Page::from_items(
         &req,
         params,
@@ -91,7 +98,8 @@ async fn create_comment(
     path: web::Path<String>,
     Json(body): Json<CommentRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let post = visible_post(&state, &path, Some(auth.user_id)).await?;
+    let viewer = Viewer::load(&state, Some(auth)).await?;
+    let post = post_to_interact_with(&state, &path, &viewer).await?;
     let content = parse_comment(&body)?;
     let comment = comments::insert(&state.db, post.id, auth.user_id, content).await?;
     if posts::add_to_counter(&state.db, post.id, "comment_count", 1)
@@ -113,7 +121,8 @@ async fn update_comment(
     Json(body): Json<CommentRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let comment = find_comment(&state, &path).await?;
-    visible_post(&state, &comment.post_id.to_hex(), Some(auth.user_id)).await?;
+    let viewer = Viewer::load(&state, Some(auth)).await?;
+    visible_post(&state, &comment.post_id.to_hex(), &viewer).await?;
     if comment.author_id != auth.user_id {
         return Err(ApiError::permission_denied());
     }
@@ -131,7 +140,8 @@ async fn delete_comment(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let comment = find_comment(&state, &path).await?;
-    let post = visible_post(&state, &comment.post_id.to_hex(), Some(auth.user_id)).await?;
+    let viewer = Viewer::load(&state, Some(auth)).await?;
+    let post = visible_post(&state, &comment.post_id.to_hex(), &viewer).await?;
     let allowed = comment.author_id == auth.user_id
         || post.author_id == auth.user_id
         || is_staff(&state, auth.user_id).await?;

@@ -8,13 +8,13 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Serialize;
 
 use crate::api::post_views::post_views;
-use crate::api::posts::visible_post;
-use crate::api::views::{Relation, UserView};
-use crate::auth::{AuthUser, MaybeUser};
+use crate::api::posts::{post_to_interact_with, visible_post};
+use crate::api::viewer::{ordered_user_views, Viewer};
+use crate::auth::AuthUser;
 use crate::error::ApiError;
 use crate::pagination::{Page, PageParams};
 use crate::startup::AppState;
-use crate::store::{date_cursor, likes, posts, users};
+use crate::store::{date_cursor, likes, posts};
 
 type State = web::Data<AppState>;
 
@@ -41,7 +41,8 @@ async fn like_post(
     auth: AuthUser,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let post = visible_post(&state, &path, Some(auth.user_id)).await?;
+    let viewer = Viewer::load(&state, Some(auth)).await?;
+    let post = post_to_interact_with(&state, &path, &viewer).await?;
     if !likes::insert(&state.db, post.id, auth.user_id).await? {
         return Ok(HttpResponse::Ok().json(LikeState {
             like_count: post.like_count,
@@ -65,7 +66,8 @@ async fn unlike_post(
     auth: AuthUser,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let post = visible_post(&state, &path, Some(auth.user_id)).await?;
+    // Taking back a like stays possible across a block.
+    let post = visible_post(&state, &path, &Viewer::ignoring_blocks(auth)).await?;
     let like_count = if likes::delete(&state.db, post.id, auth.user_id).await? {
         posts::add_to_counter(&state.db, post.id, "like_count", -1)
             .await?
@@ -82,14 +84,20 @@ async fn unlike_post(
 // GET /api/posts/{id}/likes — who liked it, most recent first.
 async fn post_likers(
     state: State,
-    viewer: MaybeUser,
+    viewer: Viewer,
     req: HttpRequest,
     params: PageParams,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let post = visible_post(&state, &path, viewer.0.map(|v| v.user_id)).await?;
-    let items =
-        likes::page_for_post(&state.db, post.id, params.cursor, params.fetch_limit()).await?;
+    let post = visible_post(&state, &path, &viewer).await?;
+    let items = likes::page_for_post(
+        &state.db,
+        post.id,
+        &viewer.hidden(),
+        params.cursor,
+        params.fetch_limit(),
+    )
+    .await?;
     let page = Page::from_items(
         &req,
         params,
@@ -97,17 +105,7 @@ async fn post_likers(
         |l| date_cursor(l.created_at, l.id),
         |l| l.user_id,
     );
-    let ids = page.results;
-    let found: HashMap<_, _> = users::find_many(&state.db, &ids)
-        .await?
-        .into_iter()
-        .map(|u| (u.id, u))
-        .collect();
-    let results = ids
-        .iter()
-        .filter_map(|id| found.get(id))
-        .map(|u| UserView::new(u, Relation::default()))
-        .collect();
+    let results = ordered_user_views(&state, &viewer, &page.results).await?;
     Ok(Page {
         results,
         next: page.next,
@@ -122,6 +120,7 @@ async fn my_liked_posts(
     req: HttpRequest,
     params: PageParams,
 ) -> Result<HttpResponse, ApiError> {
+    let viewer = Viewer::load(&state, Some(auth)).await?;
     let items =
         likes::page_by_user(&state.db, auth.user_id, params.cursor, params.fetch_limit()).await?;
     let page = Page::from_items(
@@ -140,7 +139,7 @@ async fn my_liked_posts(
     let ordered = ids
         .iter()
         .filter_map(|id| found.remove(id))
-        .filter(|p| p.visible_to(Some(auth.user_id)))
+        .filter(|p| viewer.can_see_post(p))
         .collect();
     let results = post_views(&state, Some(auth.user_id), ordered).await?;
     Ok(Page {

@@ -8,6 +8,7 @@ pub mod ops;
 pub mod post_views;
 pub mod posts;
 pub mod users;
+pub mod viewer;
 pub mod views;
 
 use actix_web::web;

@@ -8,8 +8,9 @@ use serde::{Deserialize, Serialize};
 use crate::api::auth::required;
 use crate::api::extract::Json;
 use crate::api::post_views::{post_view, post_views, PostView};
+use crate::api::viewer::{visible_user, Viewer};
 use crate::api::views::rfc3339;
-use crate::auth::{AuthUser, MaybeUser};
+use crate::auth::AuthUser;
 use crate::domain::posts::{
     hashtags, mention_candidates, normalise_tag, parse_body, parse_title, search_terms, CONTENT_MAX,
 };
@@ -43,18 +44,34 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .service(web::resource("/users/{user}/posts").route(web::get().to(user_posts)));
 }
 
-/// The post `id` names, if the viewer may see it; otherwise `404`, so that a scheduled
-/// post's existence is not revealed.
+/// The post `id` names, if the viewer may see it; otherwise `404`, so that neither a
+/// scheduled post nor a blocked author's post reveals that it exists.
 pub async fn visible_post(
     state: &AppState,
     id: &str,
-    viewer: Option<ObjectId>,
+    viewer: &Viewer,
 ) -> Result<PostDoc, ApiError> {
     let id = ObjectId::parse_str(id)?;
     posts::find(&state.db, id)
         .await?
-        .filter(|post| post.visible_to(viewer))
+        .filter(|post| viewer.can_see_post(post))
         .ok_or(ApiError::NotFound)
+}
+
+/// The post `id` names, for liking or commenting: `404` when it is not published (and not
+/// the viewer's own), `403 blocked` across a block (API.md §3).
+pub async fn post_to_interact_with(
+    state: &AppState,
+    id: &str,
+    viewer: &Viewer,
+) -> Result<PostDoc, ApiError> {
+    let id = ObjectId::parse_str(id)?;
+    let post = posts::find(&state.db, id)
+        .await?
+        .filter(|post| post.visible_to(viewer.id()))
+        .ok_or(ApiError::NotFound)?;
+    viewer.ensure_not_blocked(post.author_id)?;
+    Ok(post)
 }
 
 /// Whether the user is a moderator or an admin.
@@ -65,12 +82,19 @@ pub async fn is_staff(state: &AppState, user_id: ObjectId) -> Result<bool, ApiEr
 }
 
 /// Title, content and what is derived from them; mentions keep only existing accounts.
-async fn post_text(state: &AppState, title: String, content: String) -> Result<PostText, ApiError> {
+async fn post_text(
+    state: &AppState,
+    author: &Viewer,
+    title: String,
+    content: String,
+) -> Result<PostText, ApiError> {
     let candidates = mention_candidates(&title, &content);
     let found = users::find_by_username_keys(&state.db, &candidates).await?;
+    // Nobody mentions across a block, either way (API.md §3).
     let mentions = candidates
         .iter()
         .filter_map(|key| found.iter().find(|u| &u.username_key == key))
+        .filter(|u| !author.hides(u.id))
         .map(|u| u.username.clone())
         .collect();
     Ok(PostText {
@@ -135,7 +159,8 @@ async fn create_post(
         return Err(ApiError::internal("validated post lost a field"));
     };
 
-    let text = post_text(&state, title, content).await?;
+    let author = Viewer::load(&state, Some(auth)).await?;
+    let text = post_text(&state, &author, title, content).await?;
     let now = DateTime::now();
     let post = PostDoc {
         id: ObjectId::new(),
@@ -173,12 +198,13 @@ async fn posts_page(
     state: &AppState,
     req: &HttpRequest,
     params: PageParams,
-    viewer: Option<ObjectId>,
-    filter: &PostFilter,
+    viewer: &Viewer,
+    mut filter: PostFilter,
 ) -> Result<HttpResponse, ApiError> {
+    filter.hidden_authors = viewer.hidden();
     let items =
-        posts::page_published(&state.db, filter, params.cursor, params.fetch_limit()).await?;
-    page_of_posts(state, req, params, viewer, items, |p| {
+        posts::page_published(&state.db, &filter, params.cursor, params.fetch_limit()).await?;
+    page_of_posts(state, req, params, viewer.id(), items, |p| {
         date_cursor(p.published_at, p.id)
     })
     .await
@@ -219,7 +245,7 @@ fn tag_filter(raw: Option<&str>) -> Result<Option<String>, ApiError> {
 // GET /api/posts?author=&hashtag=
 async fn list_posts(
     state: State,
-    viewer: MaybeUser,
+    viewer: Viewer,
     req: HttpRequest,
     params: PageParams,
     query: web::Query<ListQuery>,
@@ -240,7 +266,7 @@ async fn list_posts(
             }
         }
     }
-    posts_page(&state, &req, params, viewer.0.map(|v| v.user_id), &filter).await
+    posts_page(&state, &req, params, &viewer, filter).await
 }
 
 #[derive(Deserialize)]
@@ -252,7 +278,7 @@ struct SearchQuery {
 // GET /api/posts/search?hashtag=tag | ?q=words
 async fn search_posts(
     state: State,
-    viewer: MaybeUser,
+    viewer: Viewer,
     req: HttpRequest,
     params: PageParams,
     query: web::Query<SearchQuery>,
@@ -271,7 +297,7 @@ async fn search_posts(
     let filter = PostFilter {
         hashtag: tag_filter(query.hashtag.as_deref())?,
         terms,
-        author_id: None,
+        ..PostFilter::default()
     };
     if filter.hashtag.is_none() && filter.terms.is_empty() {
         return Err(FieldErrors::single(
@@ -279,7 +305,7 @@ async fn search_posts(
             "Search by hashtag= or by q= (words).",
         ));
     }
-    posts_page(&state, &req, params, viewer.0.map(|v| v.user_id), &filter).await
+    posts_page(&state, &req, params, &viewer, filter).await
 }
 
 #[derive(Deserialize)]
@@ -332,16 +358,16 @@ async fn trending_hashtags(
 // GET /api/posts/{id} — counts a view when the viewer is not the author.
 async fn get_post(
     state: State,
-    viewer: MaybeUser,
+    viewer: Viewer,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let viewer = viewer.0.map(|v| v.user_id);
     let id = ObjectId::parse_str(path.as_str())?;
-    let post = match posts::find_counting_view(&state.db, id, viewer).await? {
+    let counted = posts::find_counting_view(&state.db, id, viewer.id(), &viewer.hidden()).await?;
+    let post = match counted {
         Some(post) => post,
-        None => visible_post(&state, path.as_str(), viewer).await?,
+        None => visible_post(&state, path.as_str(), &viewer).await?,
     };
-    Ok(HttpResponse::Ok().json(post_view(&state, viewer, post).await?))
+    Ok(HttpResponse::Ok().json(post_view(&state, viewer.id(), post).await?))
 }
 
 #[derive(Deserialize)]
@@ -358,7 +384,8 @@ async fn update_post(
     path: web::Path<String>,
     Json(body): Json<UpdatePostRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let post = visible_post(&state, &path, Some(auth.user_id)).await?;
+    let viewer = Viewer::load(&state, Some(auth)).await?;
+    let post = visible_post(&state, &path, &viewer).await?;
     if post.author_id != auth.user_id {
         return Err(ApiError::permission_denied());
     }
@@ -379,7 +406,7 @@ async fn update_post(
     if title == post.title && content == post.content {
         return Ok(HttpResponse::Ok().json(post_view(&state, Some(auth.user_id), post).await?));
     }
-    let text = post_text(&state, title, content).await?;
+    let text = post_text(&state, &viewer, title, content).await?;
     let updated = posts::update_text(&state.db, &post, text)
         .await?
         .ok_or(ApiError::NotFound)?;
@@ -393,7 +420,8 @@ async fn delete_post(
     auth: AuthUser,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let post = visible_post(&state, &path, Some(auth.user_id)).await?;
+    let viewer = Viewer::load(&state, Some(auth)).await?;
+    let post = visible_post(&state, &path, &viewer).await?;
     if post.author_id != auth.user_id && !is_staff(&state, auth.user_id).await? {
         return Err(ApiError::permission_denied());
     }
@@ -424,10 +452,10 @@ struct VersionList {
 // GET /api/posts/{id}/history — earlier versions, newest first.
 async fn post_history(
     state: State,
-    viewer: MaybeUser,
+    viewer: Viewer,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let post = visible_post(&state, &path, viewer.0.map(|v| v.user_id)).await?;
+    let post = visible_post(&state, &path, &viewer).await?;
     let results = posts::versions(&state.db, post.id)
         .await?
         .into_iter()
@@ -443,19 +471,17 @@ async fn post_history(
 // GET /api/users/{user}/posts
 async fn user_posts(
     state: State,
-    viewer: MaybeUser,
+    viewer: Viewer,
     req: HttpRequest,
     params: PageParams,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let user = users::find_by_ref(&state.db, &path)
-        .await?
-        .ok_or(ApiError::NotFound)?;
+    let user = visible_user(&state, &path, &viewer).await?;
     let filter = PostFilter {
         author_id: Some(user.id),
         ..PostFilter::default()
     };
-    posts_page(&state, &req, params, viewer.0.map(|v| v.user_id), &filter).await
+    posts_page(&state, &req, params, &viewer, filter).await
 }
 
 // GET /api/users/me/scheduled — soonest first.

@@ -5,8 +5,9 @@ use serde::Deserialize;
 
 use crate::api::auth::{register, taken_message};
 use crate::api::extract::Json;
-use crate::api::views::{MeView, Relation, UserView};
-use crate::auth::{AuthUser, MaybeUser};
+use crate::api::viewer::{user_view, visible_user, Viewer};
+use crate::api::views::MeView;
+use crate::auth::AuthUser;
 use crate::domain::accounts::{parse_bio, parse_full_name, parse_interests, Username};
 use crate::error::{ApiError, FieldErrors};
 use crate::pagination::{Cursor, Page, PageParams};
@@ -89,16 +90,14 @@ async fn update_me(
     Ok(HttpResponse::Ok().json(MeView::new(&user)))
 }
 
-// GET /api/users/{user} — by id or username.
+// GET /api/users/{user} — by id or username; `404` for someone who blocked the viewer.
 async fn get_user(
     state: State,
-    _viewer: MaybeUser,
+    viewer: Viewer,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let user = users::find_by_ref(&state.db, &path)
-        .await?
-        .ok_or(ApiError::NotFound)?;
-    Ok(HttpResponse::Ok().json(UserView::new(&user, Relation::default())))
+    let user = visible_user(&state, &path, &viewer).await?;
+    Ok(HttpResponse::Ok().json(user_view(&state, &viewer, &user).await?))
 }
 
 // GET /api/users — admins only.

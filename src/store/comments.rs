@@ -72,11 +72,13 @@ pub async fn delete(db: &Db, id: ObjectId) -> mongodb::error::Result<bool> {
 pub async fn page_for_post(
     db: &Db,
     post_id: ObjectId,
+    hidden_authors: &[ObjectId],
     cursor: Option<Cursor>,
     limit: i64,
 ) -> mongodb::error::Result<Vec<CommentDoc>> {
     let mut filter = after_asc("created_at", cursor);
     filter.insert("post_id", post_id);
+    filter.insert("author_id", doc! { "$nin": hidden_authors });
     db.comments()
         .find(filter)
         .sort(doc! { "created_at": 1, "_id": 1 })

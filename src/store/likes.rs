@@ -75,11 +75,13 @@ pub async fn liked_among(
 pub async fn page_for_post(
     db: &Db,
     post_id: ObjectId,
+    hidden_users: &[ObjectId],
     cursor: Option<Cursor>,
     limit: i64,
 ) -> mongodb::error::Result<Vec<LikeDoc>> {
     let mut filter = after_desc("created_at", cursor);
     filter.insert("post_id", post_id);
+    filter.insert("user_id", doc! { "$nin": hidden_users });
     db.likes()
         .find(filter)
         .sort(doc! { "created_at": -1, "_id": -1 })

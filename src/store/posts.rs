@@ -94,11 +94,11 @@ pub async fn find_counting_view(
     db: &Db,
     id: ObjectId,
     viewer: Option<ObjectId>,
+    hidden_authors: &[ObjectId],
 ) -> mongodb::error::Result<Option<PostDoc>> {
-    let mut filter = doc! { "_id": id, "status": "published" };
-    if let Some(viewer) = viewer {
-        filter.insert("author_id", doc! { "$ne": viewer });
-    }
+    let mut not_by: Vec<ObjectId> = hidden_authors.to_vec();
+    not_by.extend(viewer);
+    let filter = doc! { "_id": id, "status": "published", "author_id": { "$nin": not_by } };
     db.posts()
         .find_one_and_update(filter, doc! { "$inc": { "view_count": 1 } })
         .return_document(ReturnDocument::After)
@@ -112,6 +112,8 @@ pub struct PostFilter {
     pub hashtag: Option<String>,
     /// Every one of these words must appear.
     pub terms: Vec<String>,
+    /// Authors hidden from the viewer (blocks).
+    pub hidden_authors: Vec<ObjectId>,
 }
 
 /// Published posts, newest first.
@@ -123,9 +125,11 @@ pub async fn page_published(
 ) -> mongodb::error::Result<Vec<PostDoc>> {
     let mut query = after_desc("published_at", cursor);
     query.insert("status", "published");
-    if let Some(author) = filter.author_id {
-        query.insert("author_id", author);
+    let mut author = doc! { "$nin": &filter.hidden_authors };
+    if let Some(id) = filter.author_id {
+        author.insert("$eq", id);
     }
+    query.insert("author_id", author);
     if let Some(tag) = &filter.hashtag {
         query.insert("hashtags", tag);
     }

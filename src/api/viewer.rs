@@ -1,0 +1,180 @@
+//! Who is asking, and the one visibility rule every read goes through (API.md §3
+//! "Blocking A→B", §4 scheduled posts): a block either way hides each from the other.
+
+use std::collections::{HashMap, HashSet};
+
+use actix_web::dev::Payload;
+use actix_web::{web, FromRequest, HttpRequest};
+use bson::oid::ObjectId;
+use futures::future::LocalBoxFuture;
+
+use crate::api::views::{Relation, UserView};
+use crate::auth::{AuthUser, MaybeUser};
+use crate::error::ApiError;
+use crate::startup::AppState;
+use crate::store::posts::PostDoc;
+use crate::store::users::UserDoc;
+use crate::store::{blocks, follows, users};
+
+#[derive(Debug, Clone, Default)]
+pub struct Viewer {
+    pub user: Option<AuthUser>,
+    /// Accounts the viewer blocked.
+    blocked: HashSet<ObjectId>,
+    /// Accounts that blocked the viewer.
+    blocked_by: HashSet<ObjectId>,
+}
+
+impl Viewer {
+    /// Loads the viewer's blocks, both ways, in one query.
+    pub async fn load(state: &AppState, user: Option<AuthUser>) -> Result<Self, ApiError> {
+        let mut viewer = Viewer {
+            user,
+            ..Viewer::default()
+        };
+        if let Some(me) = user {
+            for block in blocks::involving(&state.db, me.user_id).await? {
+                if block.blocker_id == me.user_id {
+                    viewer.blocked.insert(block.blocked_id);
+                } else {
+                    viewer.blocked_by.insert(block.blocker_id);
+                }
+            }
+        }
+        Ok(viewer)
+    }
+
+    /// The caller alone, for actions that blocks do not restrict.
+    pub fn ignoring_blocks(user: AuthUser) -> Self {
+        Viewer {
+            user: Some(user),
+            ..Viewer::default()
+        }
+    }
+
+    pub fn id(&self) -> Option<ObjectId> {
+        self.user.map(|u| u.user_id)
+    }
+
+    pub fn require(&self) -> Result<AuthUser, ApiError> {
+        self.user.ok_or(ApiError::NotAuthenticated)
+    }
+
+    /// A block either way.
+    pub fn hides(&self, user: ObjectId) -> bool {
+        self.blocked.contains(&user) || self.blocked_by.contains(&user)
+    }
+
+    pub fn has_blocked(&self, user: ObjectId) -> bool {
+        self.blocked.contains(&user)
+    }
+
+    pub fn is_blocked_by(&self, user: ObjectId) -> bool {
+        self.blocked_by.contains(&user)
+    }
+
+    /// Everyone hidden from the viewer, for `$nin` filters.
+    pub fn hidden(&self) -> Vec<ObjectId> {
+        self.blocked.union(&self.blocked_by).copied().collect()
+    }
+
+    pub fn can_see_post(&self, post: &PostDoc) -> bool {
+        post.visible_to(self.id()) && !self.hides(post.author_id)
+    }
+
+    /// `403 blocked` when the two are in a block relationship (follow, like, comment).
+    pub fn ensure_not_blocked(&self, other: ObjectId) -> Result<(), ApiError> {
+        if self.hides(other) {
+            Err(ApiError::Forbidden {
+                code: "blocked",
+                detail: "You cannot interact with this account.",
+            })
+        } else {
+            Ok(())
+        }
+    }
+}
+
+impl FromRequest for Viewer {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let user = MaybeUser::from_request(req, payload);
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        Box::pin(async move {
+            let MaybeUser(user) = user.await?;
+            let state = state.ok_or_else(|| ApiError::internal("AppState is not registered"))?;
+            Viewer::load(&state, user).await
+        })
+    }
+}
+
+/// The account `{user}` names, unless it blocked the viewer (then it does not exist for
+/// them, API.md §3).
+pub async fn visible_user(
+    state: &AppState,
+    user_ref: &str,
+    viewer: &Viewer,
+) -> Result<UserDoc, ApiError> {
+    users::find_by_ref(&state.db, user_ref)
+        .await?
+        .filter(|u| !viewer.is_blocked_by(u.id))
+        .ok_or(ApiError::NotFound)
+}
+
+/// User objects with the viewer-relative booleans, for a whole page in one query.
+pub async fn user_views(
+    state: &AppState,
+    viewer: &Viewer,
+    users: &[UserDoc],
+) -> Result<Vec<UserView>, ApiError> {
+    let (following, followed_by) = match viewer.id() {
+        Some(me) => {
+            let ids: Vec<ObjectId> = users.iter().map(|u| u.id).collect();
+            follows::relations(&state.db, me, &ids).await?
+        }
+        None => Default::default(),
+    };
+    Ok(users
+        .iter()
+        .map(|u| {
+            let relation = Relation {
+                is_following: following.contains(&u.id),
+                follows_you: followed_by.contains(&u.id),
+                is_blocked: viewer.has_blocked(u.id),
+            };
+            UserView::new(u, relation)
+        })
+        .collect())
+}
+
+pub async fn user_view(
+    state: &AppState,
+    viewer: &Viewer,
+    user: &UserDoc,
+) -> Result<UserView, ApiError> {
+    user_views(state, viewer, std::slice::from_ref(user))
+        .await?
+        .pop()
+        .ok_or(ApiError::NotFound)
+}
+
+/// Users by id in the given order, hidden ones left out: lists of followers, likers…
+pub async fn ordered_user_views(
+    state: &AppState,
+    viewer: &Viewer,
+    ids: &[ObjectId],
+) -> Result<Vec<UserView>, ApiError> {
+    let found: HashMap<ObjectId, UserDoc> = users::find_many(&state.db, ids)
+        .await?
+        .into_iter()
+        .map(|u| (u.id, u))
+        .collect();
+    let ordered: Vec<UserDoc> = ids
+        .iter()
+        .filter(|id| !viewer.hides(**id))
+        .filter_map(|id| found.get(id).cloned())
+        .collect();
+    user_views(state, viewer, &ordered).await
+}

@@ -1,0 +1,96 @@
+//! The `blocks` collection: one document per (blocker, blocked).
+
+use bson::oid::ObjectId;
+use bson::{doc, DateTime};
+use futures::TryStreamExt;
+use serde::{Deserialize, Serialize};
+
+use crate::db::Db;
+use crate::error::duplicate_key_index;
+use crate::pagination::Cursor;
+use crate::store::after_desc;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct BlockDoc {
+    #[serde(rename = "_id")]
+    pub id: ObjectId,
+    pub blocker_id: ObjectId,
+    pub blocked_id: ObjectId,
+    pub created_at: DateTime,
+}
+
+/// `true` when this call created the block.
+pub async fn insert(
+    db: &Db,
+    blocker_id: ObjectId,
+    blocked_id: ObjectId,
+) -> mongodb::error::Result<bool> {
+    let block = BlockDoc {
+        id: ObjectId::new(),
+        blocker_id,
+        blocked_id,
+        created_at: DateTime::now(),
+    };
+    match db.blocks().insert_one(block).await {
+        Ok(_) => Ok(true),
+        Err(err) if duplicate_key_index(&err).is_some() => Ok(false),
+        Err(err) => Err(err),
+    }
+}
+
+pub async fn delete(
+    db: &Db,
+    blocker_id: ObjectId,
+    blocked_id: ObjectId,
+) -> mongodb::error::Result<()> {
+    db.blocks()
+        .delete_one(doc! { "blocker_id": blocker_id, "blocked_id": blocked_id })
+        .await?;
+    Ok(())
+}
+
+/// Every block `user` is part of, either way: one query per request that needs it.
+pub async fn involving(db: &Db, user: ObjectId) -> mongodb::error::Result<Vec<BlockDoc>> {
+    db.blocks()
+        .find(doc! { "$or": [{ "blocker_id": user }, { "blocked_id": user }] })
+        .await?
+        .try_collect()
+        .await
+}
+
+/// Whether either of the two has blocked the other.
+pub async fn between(db: &Db, a: ObjectId, b: ObjectId) -> mongodb::error::Result<bool> {
+    Ok(db
+        .blocks()
+        .find_one(doc! { "$or": [
+            { "blocker_id": a, "blocked_id": b },
+            { "blocker_id": b, "blocked_id": a },
+        ] })
+        .await?
+        .is_some())
+}
+
+/// Whom `user` blocked, newest first.
+pub async fn page_blocked_by(
+    db: &Db,
+    user: ObjectId,
+    cursor: Option<Cursor>,
+    limit: i64,
+) -> mongodb::error::Result<Vec<BlockDoc>> {
+    let mut filter = after_desc("created_at", cursor);
+    filter.insert("blocker_id", user);
+    db.blocks()
+        .find(filter)
+        .sort(doc! { "created_at": -1, "_id": -1 })
+        .limit(limit)
+        .await?
+        .try_collect()
+        .await
+}
+
+pub async fn delete_all_of(db: &Db, user: ObjectId) -> mongodb::error::Result<()> {
+    db.blocks()
+        .delete_many(doc! { "$or": [{ "blocker_id": user }, { "blocked_id": user }] })
+        .await?;
+    Ok(())
+}

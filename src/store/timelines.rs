@@ -1,0 +1,110 @@
+//! The `timelines` collection: the home feed, fanned out on write. One entry per (owner,
+//! post), keyed for one range scan per page: `(owner_id, published_at, post_id)`.
+
+use bson::oid::ObjectId;
+use bson::{doc, DateTime};
+use futures::TryStreamExt;
+use mongodb::options::InsertManyOptions;
+use serde::{Deserialize, Serialize};
+
+use crate::db::Db;
+use crate::error::duplicate_key_index;
+use crate::pagination::Cursor;
+use crate::store::posts::PostDoc;
+
+/// How many entries one `insert_many` carries during fan-out.
+pub const FAN_OUT_BATCH: usize = 1000;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TimelineDoc {
+    #[serde(rename = "_id")]
+    pub id: ObjectId,
+    pub owner_id: ObjectId,
+    pub post_id: ObjectId,
+    pub author_id: ObjectId,
+    pub published_at: DateTime,
+}
+
+impl TimelineDoc {
+    pub fn new(owner_id: ObjectId, post: &PostDoc) -> Self {
+        Self {
+            id: ObjectId::new(),
+            owner_id,
+            post_id: post.id,
+            author_id: post.author_id,
+            published_at: post.published_at,
+        }
+    }
+}
+
+/// Inserts entries, ignoring those already there (fan-out may be retried).
+pub async fn insert_many(db: &Db, entries: Vec<TimelineDoc>) -> mongodb::error::Result<()> {
+    if entries.is_empty() {
+        return Ok(());
+    }
+    let options = InsertManyOptions::builder().ordered(false).build();
+    match db
+        .timelines()
+        .insert_many(entries)
+        .with_options(options)
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(err) if duplicate_key_index(&err).is_some() => Ok(()),
+        Err(err) => Err(err),
+    }
+}
+
+/// One page of an owner's timeline, newest first.
+pub async fn page(
+    db: &Db,
+    owner_id: ObjectId,
+    cursor: Option<Cursor>,
+    limit: i64,
+) -> mongodb::error::Result<Vec<TimelineDoc>> {
+    let mut filter = doc! { "owner_id": owner_id };
+    if let Some(cursor) = cursor {
+        let key = DateTime::from_millis(cursor.key.unwrap_or_default());
+        filter.insert(
+            "$or",
+            vec![
+                doc! { "published_at": { "$lt": key } },
+                doc! { "published_at": key, "post_id": { "$lt": cursor.id } },
+            ],
+        );
+    }
+    db.timelines()
+        .find(filter)
+        .sort(doc! { "published_at": -1, "post_id": -1 })
+        .limit(limit)
+        .await?
+        .try_collect()
+        .await
+}
+
+/// Removes `author`'s posts from `owner`'s timeline (unfollow, block).
+pub async fn remove_author(
+    db: &Db,
+    owner_id: ObjectId,
+    author_id: ObjectId,
+) -> mongodb::error::Result<()> {
+    db.timelines()
+        .delete_many(doc! { "owner_id": owner_id, "author_id": author_id })
+        .await?;
+    Ok(())
+}
+
+pub async fn remove_post(db: &Db, post_id: ObjectId) -> mongodb::error::Result<()> {
+    db.timelines()
+        .delete_many(doc! { "post_id": post_id })
+        .await?;
+    Ok(())
+}
+
+/// Removes everything a user owns or authored (account deletion).
+pub async fn remove_user(db: &Db, user: ObjectId) -> mongodb::error::Result<()> {
+    db.timelines()
+        .delete_many(doc! { "$or": [{ "owner_id": user }, { "author_id": user }] })
+        .await?;
+    Ok(())
+}
