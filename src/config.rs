@@ -63,6 +63,7 @@ pub struct Settings {
     pub email: EmailSettings,
     pub rate_limit: RateLimitSettings,
     pub posts: PostSettings,
+    pub feed: FeedSettings,
 }
 
 fn default_environment() -> Environment {
@@ -77,6 +78,9 @@ pub struct ServerSettings {
     pub workers: usize,
     pub client_request_timeout_secs: u64,
     pub shutdown_timeout_secs: u64,
+    /// Adds `X-Db-Commands` (database commands the request issued) to every response.
+    #[serde(default)]
+    pub debug_headers: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -131,6 +135,17 @@ pub struct PostSettings {
     pub scheduler_interval_ms: u64,
     /// The window of `GET /api/hashtags/trending`.
     pub trending_window_hours: i64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct FeedSettings {
+    /// Accounts with at least this many followers are not fanned out on write; their
+    /// posts are merged into feeds at read time.
+    pub celebrity_threshold: i64,
+    /// How often each instance refreshes its list of such accounts.
+    pub celebrity_refresh_secs: u64,
+    /// How many of a followee's newest posts a new follow copies into the feed.
+    pub backfill_posts: i64,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -3,6 +3,8 @@
 use std::time::Duration;
 
 use bson::doc;
+use mongodb::event::command::CommandEvent;
+use mongodb::event::EventHandler;
 use mongodb::options::{ClientOptions, IndexOptions};
 use mongodb::{Client, Collection, Database, IndexModel};
 
@@ -31,6 +33,11 @@ impl Db {
         options.app_name = Some("rookery".into());
         options.server_selection_timeout = Some(timeout);
         options.connect_timeout = Some(timeout);
+        options.command_event_handler = Some(EventHandler::callback(|event| {
+            if let CommandEvent::Started(_) = event {
+                crate::telemetry::count_db_command();
+            }
+        }));
         let client = Client::with_options(options)?;
         Ok(Self {
             database: client.database(&settings.name),

@@ -14,7 +14,7 @@ use crate::store::users;
 /// when its scheduled time comes.
 pub async fn on_published(state: &AppState, post: &PostDoc) -> Result<(), ApiError> {
     users::add_to_posts_count(&state.db, post.author_id, 1).await?;
-    Ok(())
+    crate::feed::fan_out(state, post).await
 }
 
 /// Publishes every due scheduled post, one atomic claim at a time; returns how many.

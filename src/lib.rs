@@ -1,3 +1,4 @@
+pub mod account_deletion;
 pub mod api;
 pub mod auth;
 pub mod cli;
@@ -6,6 +7,7 @@ pub mod db;
 pub mod domain;
 pub mod email;
 pub mod error;
+pub mod feed;
 pub mod jobs;
 pub mod pagination;
 pub mod startup;

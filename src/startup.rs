@@ -26,6 +26,7 @@ pub struct AppState {
     pub jwt: JwtKeys,
     pub passwords: PasswordHasher,
     pub mailer: Mailer,
+    pub celebrities: crate::feed::CelebrityCache,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -48,6 +49,7 @@ impl AppState {
             passwords: PasswordHasher::new(settings.auth.bcrypt_cost),
             mailer: Mailer::new(&settings.email)?,
             settings: Arc::new(settings),
+            celebrities: crate::feed::CelebrityCache::default(),
             db,
         })
     }

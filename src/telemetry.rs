@@ -2,6 +2,8 @@
 //! JSON bodies for the errors actix answers by itself (unknown route, wrong method…).
 
 use std::io::Write;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
 use std::time::Instant;
 
 use actix_web::body::{BoxBody, MessageBody};
@@ -14,9 +16,22 @@ use crate::error::error_for_status;
 
 pub const REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-request-id");
 
+pub const DB_COMMANDS_HEADER: HeaderName = HeaderName::from_static("x-db-commands");
+
+/// What the task serving a request knows about it: its id (read by the log formatter) and
+/// how many database commands it issued (counted by the driver's command monitoring).
+struct RequestScope {
+    id: String,
+    db_commands: AtomicU32,
+}
+
 tokio::task_local! {
-    /// The id of the request the current task serves; read by the log formatter.
-    static REQUEST_ID: String;
+    static REQUEST: Arc<RequestScope>;
+}
+
+/// Called by the driver for every command started; counts it against the current request.
+pub fn count_db_command() {
+    let _ = REQUEST.try_with(|scope| scope.db_commands.fetch_add(1, Ordering::Relaxed));
 }
 
 /// The request id as stored in the request's extensions.
@@ -28,8 +43,8 @@ pub struct RequestId(pub String);
 pub fn init_logging() {
     let _ = env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info"))
         .format(|buf, record| {
-            let request_id = REQUEST_ID
-                .try_with(Clone::clone)
+            let request_id = REQUEST
+                .try_with(|scope| scope.id.clone())
                 .unwrap_or_else(|_| "-".into());
             writeln!(
                 buf,
@@ -60,9 +75,16 @@ pub async fn request_context(
     let id = incoming_request_id(&req).unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
     req.extensions_mut().insert(RequestId(id.clone()));
     let header_value = HeaderValue::from_str(&id).ok();
+    let debug_headers = req
+        .app_data::<actix_web::web::Data<crate::startup::AppState>>()
+        .is_some_and(|state| state.settings.server.debug_headers);
+    let scope = Arc::new(RequestScope {
+        id,
+        db_commands: AtomicU32::new(0),
+    });
 
-    REQUEST_ID
-        .scope(id, async move {
+    REQUEST
+        .scope(scope.clone(), async move {
             let started = Instant::now();
             let method = req.method().clone();
             let path = req.path().to_owned();
@@ -74,8 +96,14 @@ pub async fn request_context(
             if let Some(value) = header_value {
                 response.headers_mut().insert(REQUEST_ID_HEADER, value);
             }
+            let db_commands = scope.db_commands.load(Ordering::Relaxed);
+            if debug_headers {
+                response
+                    .headers_mut()
+                    .insert(DB_COMMANDS_HEADER, HeaderValue::from(db_commands));
+            }
             log::info!(
-                "{method} {path} {} {:.1}ms",
+                "{method} {path} {} {:.1}ms db={db_commands}",
                 response.status().as_u16(),
                 started.elapsed().as_secs_f64() * 1000.0
             );

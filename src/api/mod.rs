@@ -2,11 +2,14 @@
 
 pub mod auth;
 pub mod comments;
+pub mod discover;
 pub mod extract;
+pub mod feed;
 pub mod likes;
 pub mod ops;
 pub mod post_views;
 pub mod posts;
+pub mod social;
 pub mod users;
 pub mod viewer;
 pub mod views;
@@ -18,6 +21,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope("/api")
             .configure(auth::routes)
+            // Fixed paths (`/users/search`, `/posts/feed`…) before the `{user}` and `{id}`
+            // patterns that would otherwise take them.
+            .configure(discover::routes)
+            .configure(feed::routes)
+            .configure(social::routes)
             .configure(users::routes)
             .configure(posts::routes)
             .configure(likes::routes)

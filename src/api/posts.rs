@@ -19,7 +19,7 @@ use crate::jobs::on_published;
 use crate::pagination::{Page, PageParams, MAX_LIMIT};
 use crate::startup::AppState;
 use crate::store::posts::{self, PostDoc, PostFilter, PostStatus, PostText};
-use crate::store::{comments, date_cursor, likes, users};
+use crate::store::{comments, date_cursor, likes, timelines, users};
 
 type State = web::Data<AppState>;
 
@@ -431,6 +431,7 @@ async fn delete_post(
     likes::delete_for_post(&state.db, deleted.id).await?;
     comments::delete_for_post(&state.db, deleted.id).await?;
     posts::delete_versions(&state.db, deleted.id).await?;
+    timelines::remove_post(&state.db, deleted.id).await?;
     if deleted.status == PostStatus::Published {
         users::add_to_posts_count(&state.db, deleted.author_id, -1).await?;
     }

@@ -3,7 +3,7 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 
-use crate::api::auth::{register, taken_message};
+use crate::api::auth::{register, required, taken_message};
 use crate::api::extract::Json;
 use crate::api::viewer::{user_view, visible_user, Viewer};
 use crate::api::views::MeView;
@@ -28,7 +28,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         web::resource("/users/me")
             .route(web::get().to(get_me))
             .route(web::patch().to(update_me))
-            .route(web::put().to(update_me)),
+            .route(web::put().to(update_me))
+            .route(web::delete().to(delete_me)),
     )
     .service(web::resource("/auth/profile").route(web::put().to(update_me)))
     .service(web::resource("/users/{user}").route(web::get().to(get_user)));
@@ -88,6 +89,33 @@ async fn update_me(
         .map_err(|e| ApiError::from_duplicate(e, users::UNIQUE_FIELDS, taken_message))?
         .ok_or(ApiError::TokenInvalid)?;
     Ok(HttpResponse::Ok().json(MeView::new(&user)))
+}
+
+#[derive(Deserialize)]
+struct DeleteMeRequest {
+    password: Option<String>,
+}
+
+// DELETE /api/users/me {password} — the account and everything it owns.
+async fn delete_me(
+    state: State,
+    auth: AuthUser,
+    Json(body): Json<DeleteMeRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let user = auth.load(&state).await?;
+    let mut errors = FieldErrors::new();
+    if let Some(password) = required(&mut errors, "password", &body.password) {
+        if !state
+            .passwords
+            .verify(password, &user.password_hash)
+            .await?
+        {
+            errors.add("password", "The password is not correct.");
+        }
+    }
+    errors.into_result()?;
+    crate::account_deletion::delete_account(&state, user.id).await?;
+    Ok(HttpResponse::NoContent().finish())
 }
 
 // GET /api/users/{user} — by id or username; `404` for someone who blocked the viewer.

@@ -160,7 +160,8 @@ pub async fn user_view(
         .ok_or(ApiError::NotFound)
 }
 
-/// Users by id in the given order, hidden ones left out: lists of followers, likers…
+/// Users by id in the given order (lists of followers, likers…; their queries already
+/// leave hidden accounts out).
 pub async fn ordered_user_views(
     state: &AppState,
     viewer: &Viewer,
@@ -171,10 +172,6 @@ pub async fn ordered_user_views(
         .into_iter()
         .map(|u| (u.id, u))
         .collect();
-    let ordered: Vec<UserDoc> = ids
-        .iter()
-        .filter(|id| !viewer.hides(**id))
-        .filter_map(|id| found.get(id).cloned())
-        .collect();
+    let ordered: Vec<UserDoc> = ids.iter().filter_map(|id| found.get(id).cloned()).collect();
     user_views(state, viewer, &ordered).await
 }

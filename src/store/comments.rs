@@ -94,3 +94,48 @@ pub async fn delete_for_post(db: &Db, post_id: ObjectId) -> mongodb::error::Resu
         .await?;
     Ok(())
 }
+
+pub async fn delete_for_posts(db: &Db, post_ids: &[ObjectId]) -> mongodb::error::Result<()> {
+    if post_ids.is_empty() {
+        return Ok(());
+    }
+    db.comments()
+        .delete_many(doc! { "post_id": { "$in": post_ids } })
+        .await?;
+    Ok(())
+}
+
+/// How many comments the author wrote on each post.
+pub async fn counts_by_post_of_author(
+    db: &Db,
+    author_id: ObjectId,
+) -> mongodb::error::Result<Vec<(ObjectId, i64)>> {
+    let pipeline = vec![
+        doc! { "$match": { "author_id": author_id } },
+        doc! { "$group": { "_id": "$post_id", "count": { "$sum": 1 } } },
+    ];
+    let rows: Vec<bson::Document> = db
+        .comments()
+        .aggregate(pipeline)
+        .await?
+        .try_collect()
+        .await?;
+    Ok(rows
+        .iter()
+        .filter_map(|row| {
+            let count = row
+                .get_i32("count")
+                .map(i64::from)
+                .or_else(|_| row.get_i64("count"))
+                .ok()?;
+            Some((row.get_object_id("_id").ok()?, count))
+        })
+        .collect())
+}
+
+pub async fn delete_by_author(db: &Db, author_id: ObjectId) -> mongodb::error::Result<()> {
+    db.comments()
+        .delete_many(doc! { "author_id": author_id })
+        .await?;
+    Ok(())
+}

@@ -113,3 +113,31 @@ pub async fn delete_for_post(db: &Db, post_id: ObjectId) -> mongodb::error::Resu
     db.likes().delete_many(doc! { "post_id": post_id }).await?;
     Ok(())
 }
+
+pub async fn delete_for_posts(db: &Db, post_ids: &[ObjectId]) -> mongodb::error::Result<()> {
+    if post_ids.is_empty() {
+        return Ok(());
+    }
+    db.likes()
+        .delete_many(doc! { "post_id": { "$in": post_ids } })
+        .await?;
+    Ok(())
+}
+
+/// Every post the user liked (each at most once, by the unique index).
+pub async fn post_ids_liked_by(
+    db: &Db,
+    user_id: ObjectId,
+) -> mongodb::error::Result<Vec<ObjectId>> {
+    db.likes()
+        .find(doc! { "user_id": user_id })
+        .await?
+        .map_ok(|like| like.post_id)
+        .try_collect()
+        .await
+}
+
+pub async fn delete_by_user(db: &Db, user_id: ObjectId) -> mongodb::error::Result<()> {
+    db.likes().delete_many(doc! { "user_id": user_id }).await?;
+    Ok(())
+}

@@ -112,6 +112,8 @@ pub struct PostFilter {
     pub hashtag: Option<String>,
     /// Every one of these words must appear.
     pub terms: Vec<String>,
+    /// Only posts by one of these authors, when not empty.
+    pub authors: Vec<ObjectId>,
     /// Authors hidden from the viewer (blocks).
     pub hidden_authors: Vec<ObjectId>,
 }
@@ -128,6 +130,9 @@ pub async fn page_published(
     let mut author = doc! { "$nin": &filter.hidden_authors };
     if let Some(id) = filter.author_id {
         author.insert("$eq", id);
+    }
+    if !filter.authors.is_empty() {
+        author.insert("$in", &filter.authors);
     }
     query.insert("author_id", author);
     if let Some(tag) = &filter.hashtag {
@@ -235,6 +240,49 @@ pub async fn add_to_counter(
     Ok(post.map(|p| p.get_i64(counter).unwrap_or_default()))
 }
 
+/// The ids of every post by `author_id`, any status.
+pub async fn ids_by_author(db: &Db, author_id: ObjectId) -> mongodb::error::Result<Vec<ObjectId>> {
+    db.posts()
+        .find(doc! { "author_id": author_id })
+        .await?
+        .map_ok(|p| p.id)
+        .try_collect()
+        .await
+}
+
+/// Deletes posts and their versions.
+pub async fn delete_many(db: &Db, ids: &[ObjectId]) -> mongodb::error::Result<()> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    db.post_versions()
+        .delete_many(doc! { "post_id": { "$in": ids } })
+        .await?;
+    db.posts()
+        .delete_many(doc! { "_id": { "$in": ids } })
+        .await?;
+    Ok(())
+}
+
+/// Adds `delta` to a counter of each of `ids`, in one command.
+pub async fn add_to_counter_of_many(
+    db: &Db,
+    ids: &[ObjectId],
+    counter: &str,
+    delta: i64,
+) -> mongodb::error::Result<()> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    db.posts()
+        .update_many(
+            doc! { "_id": { "$in": ids } },
+            doc! { "$inc": { counter: delta } },
+        )
+        .await?;
+    Ok(())
+}
+
 /// Deletes the post document; the caller removes what points at it.
 pub async fn delete(db: &Db, id: ObjectId) -> mongodb::error::Result<Option<PostDoc>> {
     db.posts().find_one_and_delete(doc! { "_id": id }).await
@@ -257,6 +305,27 @@ pub async fn claim_due(db: &Db) -> mongodb::error::Result<Option<PostDoc>> {
         )
         .return_document(ReturnDocument::After)
         .await
+}
+
+/// The hashtags of an author's newest posts, most recent first, unique.
+pub async fn recent_hashtags_of(
+    db: &Db,
+    author_id: ObjectId,
+    posts: i64,
+) -> mongodb::error::Result<Vec<String>> {
+    let filter = PostFilter {
+        author_id: Some(author_id),
+        ..PostFilter::default()
+    };
+    let mut tags: Vec<String> = Vec::new();
+    for post in page_published(db, &filter, None, posts).await? {
+        for tag in post.hashtags {
+            if !tags.contains(&tag) {
+                tags.push(tag);
+            }
+        }
+    }
+    Ok(tags)
 }
 
 #[derive(Debug, Deserialize)]

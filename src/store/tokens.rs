@@ -116,3 +116,9 @@ pub async fn delete_for_sessions(db: &Db, session_ids: &[ObjectId]) -> mongodb::
         .await?;
     Ok(())
 }
+
+/// Every token of the user, of every kind (account deletion).
+pub async fn delete_all_for_user(db: &Db, user_id: ObjectId) -> mongodb::error::Result<()> {
+    db.tokens().delete_many(doc! { "user_id": user_id }).await?;
+    Ok(())
+}

@@ -302,6 +302,146 @@ pub async fn add_to_posts_count(db: &Db, id: ObjectId, delta: i64) -> mongodb::e
     Ok(())
 }
 
+/// Accounts with at least `threshold` followers (few by design).
+pub async fn ids_with_followers_at_least(
+    db: &Db,
+    threshold: i64,
+) -> mongodb::error::Result<Vec<ObjectId>> {
+    db.database()
+        .collection::<Document>("users")
+        .find(doc! { "followers_count": { "$gte": threshold } })
+        .projection(doc! { "_id": 1 })
+        .limit(10_000)
+        .await?
+        .map_ok(|d| d.get_object_id("_id").ok())
+        .try_filter_map(|id| async move { Ok(id) })
+        .try_collect()
+        .await
+}
+
+/// Moves the follower and following counters of one follow, by `delta` (±1).
+pub async fn count_follow(
+    db: &Db,
+    follower: ObjectId,
+    followee: ObjectId,
+    delta: i64,
+) -> mongodb::error::Result<()> {
+    db.users()
+        .update_one(
+            doc! { "_id": follower },
+            doc! { "$inc": { "following_count": delta } },
+        )
+        .await?;
+    db.users()
+        .update_one(
+            doc! { "_id": followee },
+            doc! { "$inc": { "followers_count": delta } },
+        )
+        .await?;
+    Ok(())
+}
+
+/// A term as a literal regular expression: every character that is not a letter or a
+/// digit is escaped, so user input can never be a pattern.
+pub fn escape_regex(term: &str) -> String {
+    let mut escaped = String::with_capacity(term.len() * 2);
+    for c in term.chars() {
+        if !c.is_alphanumeric() {
+            escaped.push('\\');
+        }
+        escaped.push(c);
+    }
+    escaped
+}
+
+/// Username or full name containing `term` ignoring case, or email equal to it; newest
+/// accounts first, keyset on `_id`.
+pub async fn search_page(
+    db: &Db,
+    term: &str,
+    hidden: &[ObjectId],
+    before: Option<ObjectId>,
+    limit: i64,
+) -> mongodb::error::Result<Vec<UserDoc>> {
+    let pattern = escape_regex(&term.to_lowercase());
+    let mut id = doc! { "$nin": hidden };
+    if let Some(before) = before {
+        id.insert("$lt", before);
+    }
+    let filter = doc! {
+        "_id": id,
+        "$or": [
+            { "username_key": { "$regex": &pattern } },
+            { "full_name": { "$regex": &pattern, "$options": "i" } },
+            { "email": term.to_lowercase() },
+        ],
+    };
+    db.users()
+        .find(filter)
+        .sort(doc! { "_id": -1 })
+        .limit(limit)
+        .await?
+        .try_collect()
+        .await
+}
+
+/// Accounts sharing any of `topics` as an interest.
+pub async fn with_interests(
+    db: &Db,
+    topics: &[String],
+    exclude: &[ObjectId],
+    limit: i64,
+) -> mongodb::error::Result<Vec<UserDoc>> {
+    if topics.is_empty() {
+        return Ok(Vec::new());
+    }
+    db.users()
+        .find(doc! { "interests": { "$in": topics }, "_id": { "$nin": exclude }, "disabled": { "$ne": true } })
+        .limit(limit)
+        .await?
+        .try_collect()
+        .await
+}
+
+/// The most followed accounts.
+pub async fn most_followed(
+    db: &Db,
+    exclude: &[ObjectId],
+    limit: i64,
+) -> mongodb::error::Result<Vec<UserDoc>> {
+    db.users()
+        .find(doc! { "_id": { "$nin": exclude }, "disabled": { "$ne": true } })
+        .sort(doc! { "followers_count": -1 })
+        .limit(limit)
+        .await?
+        .try_collect()
+        .await
+}
+
+/// Adds `delta` to a counter of each of `ids`, in one command.
+pub async fn add_to_counter_of_many(
+    db: &Db,
+    ids: &[ObjectId],
+    counter: &str,
+    delta: i64,
+) -> mongodb::error::Result<()> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    db.users()
+        .update_many(
+            doc! { "_id": { "$in": ids } },
+            doc! { "$inc": { counter: delta } },
+        )
+        .await?;
+    Ok(())
+}
+
+pub async fn delete(db: &Db, id: ObjectId) -> mongodb::error::Result<()> {
+    db.users().delete_one(doc! { "_id": id }).await?;
+    Ok(())
+}
+
 /// Newest accounts first, keyset on `_id` (which orders by creation).
 pub async fn list_page(
     db: &Db,

@@ -1,0 +1,40 @@
+//! `DELETE /api/users/me` (API.md §3): the account and everything it owns go, and every
+//! other account's counters stay exact. Sessions go first (the user is signed out at once)
+//! and the user document last, so a deletion interrupted half-way can simply be retried.
+
+use bson::oid::ObjectId;
+
+use crate::auth::sessions::revoke_all_sessions;
+use crate::error::ApiError;
+use crate::startup::AppState;
+use crate::store::{blocks, comments, follows, likes, posts, timelines, tokens, users};
+
+pub async fn delete_account(state: &AppState, user: ObjectId) -> Result<(), ApiError> {
+    let db = &state.db;
+    revoke_all_sessions(state, user).await?;
+
+    // Their posts, and everything pointing at them.
+    let own_posts = posts::ids_by_author(db, user).await?;
+    likes::delete_for_posts(db, &own_posts).await?;
+    comments::delete_for_posts(db, &own_posts).await?;
+    posts::delete_many(db, &own_posts).await?;
+
+    // Their likes and comments on other people's posts, with those posts' counters.
+    let liked = likes::post_ids_liked_by(db, user).await?;
+    posts::add_to_counter_of_many(db, &liked, "like_count", -1).await?;
+    likes::delete_by_user(db, user).await?;
+    for (post, count) in comments::counts_by_post_of_author(db, user).await? {
+        posts::add_to_counter(db, post, "comment_count", -count).await?;
+    }
+    comments::delete_by_author(db, user).await?;
+
+    // Follows both ways, with the other side's counters; blocks; feed entries.
+    let (followees, followers) = follows::delete_all_of(db, user).await?;
+    users::add_to_counter_of_many(db, &followees, "followers_count", -1).await?;
+    users::add_to_counter_of_many(db, &followers, "following_count", -1).await?;
+    blocks::delete_all_of(db, user).await?;
+    timelines::remove_user(db, user).await?;
+    tokens::delete_all_for_user(db, user).await?;
+    users::delete(db, user).await?;
+    Ok(())
+}

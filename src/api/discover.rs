@@ -1,0 +1,217 @@
+//! Finding people: user search and follow suggestions, API.md §3.
+
+use std::collections::HashMap;
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use bson::oid::ObjectId;
+use serde::{Deserialize, Serialize};
+
+use crate::api::viewer::{user_views, Viewer};
+use crate::api::views::UserView;
+use crate::auth::AuthUser;
+use crate::error::{ApiError, FieldErrors};
+use crate::pagination::{Cursor, Page, PageParams};
+use crate::startup::AppState;
+use crate::store::{follows, posts, users};
+
+type State = web::Data<AppState>;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/users/search").route(web::get().to(search_users)))
+        .service(web::resource("/users/suggestions").route(web::get().to(suggestions)))
+        .service(web::resource("/posts/suggestions").route(web::get().to(suggestions)));
+}
+
+#[derive(Deserialize)]
+struct SearchQuery {
+    q: Option<String>,
+    query: Option<String>,
+}
+
+const SEARCH_MAX_CHARS: usize = 100;
+
+// GET /api/users/search?q= (also query=) — username or full name containing the term,
+// ignoring case, or an email equal to it. The term is matched literally, never as a regex.
+async fn search_users(
+    state: State,
+    viewer: Viewer,
+    req: HttpRequest,
+    params: PageParams,
+    query: web::Query<SearchQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let term = query
+        .q
+        .as_deref()
+        .or(query.query.as_deref())
+        .unwrap_or("")
+        .trim()
+        .to_owned();
+    if term.is_empty() || term.chars().count() > SEARCH_MAX_CHARS {
+        return Err(FieldErrors::single(
+            "q",
+            format!("Enter a search term of 1 to {SEARCH_MAX_CHARS} characters."),
+        ));
+    }
+    let found = users::search_page(
+        &state.db,
+        &term,
+        &viewer.hidden(),
+        params.cursor.map(|c| c.id),
+        params.fetch_limit(),
+    )
+    .await?;
+    let page = Page::from_items(
+        &req,
+        params,
+        found,
+        |u| Cursor {
+            key: None,
+            id: u.id,
+        },
+        |u| u,
+    );
+    let results = user_views(&state, &viewer, &page.results).await?;
+    Ok(Page {
+        results,
+        next: page.next,
+    }
+    .into_response())
+}
+
+#[derive(Deserialize)]
+struct SuggestionQuery {
+    limit: Option<i64>,
+}
+
+#[derive(Serialize)]
+struct Suggestion {
+    user: UserView,
+    reason: String,
+}
+
+#[derive(Serialize)]
+struct SuggestionList {
+    results: Vec<Suggestion>,
+}
+
+/// How far the friends-of-friends walk looks.
+const FOLLOWEES_CONSIDERED: i64 = 500;
+const CANDIDATES: i64 = 50;
+
+fn names(list: &[String]) -> String {
+    match list {
+        [] => String::new(),
+        [one] => one.clone(),
+        [first, rest @ ..] => format!(
+            "{first} and {} other{}",
+            rest.len(),
+            if rest.len() == 1 { "" } else { "s" }
+        ),
+    }
+}
+
+// GET /api/users/suggestions (alias /api/posts/suggestions) — accounts the viewer does not
+// follow and has no block with, ranked by followers in common (friends of friends), then
+// by shared interests and the hashtags the viewer writes; popular accounts fill the rest.
+async fn suggestions(
+    state: State,
+    auth: AuthUser,
+    query: web::Query<SuggestionQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let limit = query.limit.unwrap_or(10);
+    if !(1..=50).contains(&limit) {
+        return Err(FieldErrors::single(
+            "limit",
+            "Ensure this value is a whole number from 1 to 50.",
+        ));
+    }
+    let limit = usize::try_from(limit).unwrap_or(10);
+    let viewer = Viewer::load(&state, Some(auth)).await?;
+    let me = auth.load(&state).await?;
+    let followees = follows::followee_ids(&state.db, me.id, FOLLOWEES_CONSIDERED).await?;
+    let mut exclude = viewer.hidden();
+    exclude.extend(&followees);
+    exclude.push(me.id);
+
+    // (score, reason) per candidate.
+    let mut ranked: HashMap<ObjectId, (i64, String)> = HashMap::new();
+    let friends_of_friends =
+        follows::followed_by_many(&state.db, &followees, &exclude, CANDIDATES).await?;
+    let via_ids: Vec<ObjectId> = friends_of_friends
+        .iter()
+        .flat_map(|(_, _, via)| via.iter().copied())
+        .collect();
+    let via_names: HashMap<ObjectId, String> = users::find_many(&state.db, &via_ids)
+        .await?
+        .into_iter()
+        .map(|u| (u.id, u.username))
+        .collect();
+    for (id, count, via) in &friends_of_friends {
+        let named: Vec<String> = via
+            .iter()
+            .filter_map(|v| via_names.get(v).cloned())
+            .collect();
+        ranked.insert(
+            *id,
+            (
+                count * 10,
+                format!("Followed by {} whom you follow", names(&named)),
+            ),
+        );
+    }
+
+    let mut topics = me.interests.clone();
+    for tag in posts::recent_hashtags_of(&state.db, me.id, 50).await? {
+        if !topics.contains(&tag) {
+            topics.push(tag);
+        }
+    }
+    for user in users::with_interests(&state.db, &topics, &exclude, CANDIDATES).await? {
+        let shared: Vec<String> = user
+            .interests
+            .iter()
+            .filter(|t| topics.contains(t))
+            .cloned()
+            .collect();
+        let entry = ranked.entry(user.id).or_insert((0, String::new()));
+        entry.0 += i64::try_from(shared.len()).unwrap_or(0);
+        if entry.1.is_empty() {
+            entry.1 = format!("Interested in {}", shared.join(", "));
+        }
+    }
+    if ranked.len() < limit {
+        for user in users::most_followed(&state.db, &exclude, CANDIDATES).await? {
+            ranked
+                .entry(user.id)
+                .or_insert((0, "Popular on Rookery".to_owned()));
+        }
+    }
+
+    let mut order: Vec<(ObjectId, i64, String)> = ranked
+        .into_iter()
+        .map(|(id, (score, reason))| (id, score, reason))
+        .collect();
+    order.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    order.truncate(limit);
+    let ids: Vec<ObjectId> = order.iter().map(|(id, _, _)| *id).collect();
+    let found: HashMap<ObjectId, users::UserDoc> = users::find_many(&state.db, &ids)
+        .await?
+        .into_iter()
+        .map(|u| (u.id, u))
+        .collect();
+    let docs: Vec<users::UserDoc> = ids.iter().filter_map(|id| found.get(id).cloned()).collect();
+    let views = user_views(&state, &viewer, &docs).await?;
+    let reasons: HashMap<ObjectId, String> = order
+        .into_iter()
+        .map(|(id, _, reason)| (id, reason))
+        .collect();
+    let results = docs
+        .iter()
+        .zip(views)
+        .map(|(doc, user)| Suggestion {
+            user,
+            reason: reasons.get(&doc.id).cloned().unwrap_or_default(),
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(SuggestionList { results }))
+}

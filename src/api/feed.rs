@@ -1,0 +1,32 @@
+//! The home timeline: `GET /api/feed` (alias `GET /api/posts/feed`), API.md §4.
+
+use actix_web::{web, HttpRequest, HttpResponse};
+
+use crate::api::post_views::post_views;
+use crate::auth::AuthUser;
+use crate::error::ApiError;
+use crate::feed::{cursor_of, home_feed};
+use crate::pagination::{Page, PageParams};
+use crate::startup::AppState;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/feed").route(web::get().to(get_feed)))
+        .service(web::resource("/posts/feed").route(web::get().to(get_feed)));
+}
+
+// GET /api/feed — published posts of the accounts the viewer follows and the viewer's own.
+async fn get_feed(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    req: HttpRequest,
+    params: PageParams,
+) -> Result<HttpResponse, ApiError> {
+    let items = home_feed(&state, auth.user_id, params.cursor, params.fetch_limit()).await?;
+    let page = Page::from_items(&req, params, items, cursor_of, |p| p);
+    let results = post_views(&state, Some(auth.user_id), page.results).await?;
+    Ok(Page {
+        results,
+        next: page.next,
+    }
+    .into_response())
+}

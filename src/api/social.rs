@@ -1,0 +1,223 @@
+//! Follows and blocks: API.md §3. Unique pair indexes make both idempotent; counters move
+//! only when an insert or delete happened, so `followers_count` and `following_count` stay
+//! exact.
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use bson::oid::ObjectId;
+
+use crate::api::viewer::{ordered_user_views, user_view, visible_user, Viewer};
+use crate::auth::AuthUser;
+use crate::error::{ApiError, FieldErrors};
+use crate::feed;
+use crate::pagination::{Page, PageParams};
+use crate::startup::AppState;
+use crate::store::{blocks, date_cursor, follows, timelines, users};
+
+type State = web::Data<AppState>;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/users/me/blocks").route(web::get().to(my_blocks)))
+        .service(
+            web::resource("/users/{user}/follow")
+                .route(web::post().to(follow))
+                .route(web::delete().to(unfollow)),
+        )
+        .service(web::resource("/users/{user}/unfollow").route(web::post().to(unfollow)))
+        .service(web::resource("/users/{user}/followers").route(web::get().to(followers)))
+        .service(web::resource("/users/{user}/following").route(web::get().to(following)))
+        .service(
+            web::resource("/users/{user}/block")
+                .route(web::post().to(block))
+                .route(web::delete().to(unblock)),
+        )
+        .service(web::resource("/users/{user}/unblock").route(web::post().to(unblock)));
+}
+
+fn not_yourself(me: ObjectId, other: ObjectId, action: &str) -> Result<(), ApiError> {
+    if me == other {
+        Err(FieldErrors::single(
+            "user",
+            format!("You cannot {action} yourself."),
+        ))
+    } else {
+        Ok(())
+    }
+}
+
+/// Removes a follow, if there is one, with its counters and its timeline entries.
+pub async fn remove_follow(
+    state: &AppState,
+    follower: ObjectId,
+    followee: ObjectId,
+) -> Result<(), ApiError> {
+    if follows::delete(&state.db, follower, followee).await? {
+        users::count_follow(&state.db, follower, followee, -1).await?;
+    }
+    timelines::remove_author(&state.db, follower, followee).await?;
+    Ok(())
+}
+
+// POST /api/users/{user}/follow — 201 when new, 200 when already following.
+async fn follow(
+    state: State,
+    auth: AuthUser,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let viewer = Viewer::load(&state, Some(auth)).await?;
+    let target = visible_user(&state, &path, &viewer).await?;
+    not_yourself(auth.user_id, target.id, "follow")?;
+    viewer.ensure_not_blocked(target.id)?;
+    let created = follows::insert(&state.db, auth.user_id, target.id).await?;
+    if created {
+        users::count_follow(&state.db, auth.user_id, target.id, 1).await?;
+        feed::backfill(&state, auth.user_id, target.id, target.followers_count + 1).await?;
+    }
+    let target = users::find_by_id(&state.db, target.id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    let view = user_view(&state, &viewer, &target).await?;
+    Ok(if created {
+        HttpResponse::Created()
+    } else {
+        HttpResponse::Ok()
+    }
+    .json(view))
+}
+
+// DELETE /api/users/{user}/follow (also POST /api/users/{user}/unfollow) — 204 either way.
+async fn unfollow(
+    state: State,
+    auth: AuthUser,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let target = users::find_by_ref(&state.db, &path)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    remove_follow(&state, auth.user_id, target.id).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+async fn follow_list(
+    state: &AppState,
+    viewer: &Viewer,
+    req: &HttpRequest,
+    params: PageParams,
+    user_ref: &str,
+    followers: bool,
+) -> Result<HttpResponse, ApiError> {
+    let user = visible_user(state, user_ref, viewer).await?;
+    let hidden = viewer.hidden();
+    let (cursor, limit) = (params.cursor, params.fetch_limit());
+    let items = if followers {
+        follows::page_followers(&state.db, user.id, &hidden, cursor, limit).await?
+    } else {
+        follows::page_following(&state.db, user.id, &hidden, cursor, limit).await?
+    };
+    let page = Page::from_items(
+        req,
+        params,
+        items,
+        |f| date_cursor(f.created_at, f.id),
+        |f| {
+            if followers {
+                f.follower_id
+            } else {
+                f.followee_id
+            }
+        },
+    );
+    let results = ordered_user_views(state, viewer, &page.results).await?;
+    Ok(Page {
+        results,
+        next: page.next,
+    }
+    .into_response())
+}
+
+// GET /api/users/{user}/followers — newest first.
+async fn followers(
+    state: State,
+    viewer: Viewer,
+    req: HttpRequest,
+    params: PageParams,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    follow_list(&state, &viewer, &req, params, &path, true).await
+}
+
+// GET /api/users/{user}/following — newest first.
+async fn following(
+    state: State,
+    viewer: Viewer,
+    req: HttpRequest,
+    params: PageParams,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    follow_list(&state, &viewer, &req, params, &path, false).await
+}
+
+// POST /api/users/{user}/block — 201 when new, 200 when already blocked. Follows go both
+// ways, and with them each one's posts from the other's feed.
+async fn block(
+    state: State,
+    auth: AuthUser,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let target = users::find_by_ref(&state.db, &path)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    not_yourself(auth.user_id, target.id, "block")?;
+    let created = blocks::insert(&state.db, auth.user_id, target.id).await?;
+    remove_follow(&state, auth.user_id, target.id).await?;
+    remove_follow(&state, target.id, auth.user_id).await?;
+    let viewer = Viewer::load(&state, Some(auth)).await?;
+    let target = users::find_by_id(&state.db, target.id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    let view = user_view(&state, &viewer, &target).await?;
+    Ok(if created {
+        HttpResponse::Created()
+    } else {
+        HttpResponse::Ok()
+    }
+    .json(view))
+}
+
+// DELETE /api/users/{user}/block (also POST /api/users/{user}/unblock) — 204 either way.
+async fn unblock(
+    state: State,
+    auth: AuthUser,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let target = users::find_by_ref(&state.db, &path)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    blocks::delete(&state.db, auth.user_id, target.id).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+// GET /api/users/me/blocks — newest first.
+async fn my_blocks(
+    state: State,
+    auth: AuthUser,
+    req: HttpRequest,
+    params: PageParams,
+) -> Result<HttpResponse, ApiError> {
+    let viewer = Viewer::load(&state, Some(auth)).await?;
+    let items =
+        blocks::page_blocked_by(&state.db, auth.user_id, params.cursor, params.fetch_limit())
+            .await?;
+    let page = Page::from_items(
+        &req,
+        params,
+        items,
+        |b| date_cursor(b.created_at, b.id),
+        |b| b.blocked_id,
+    );
+    let results = ordered_user_views(&state, &viewer, &page.results).await?;
+    Ok(Page {
+        results,
+        next: page.next,
+    }
+    .into_response())
+}

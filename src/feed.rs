@@ -1,0 +1,135 @@
+//! The home feed (DESIGN.md "Home feed"): fanned out on write into `timelines`, read with
+//! one range scan. Accounts with very many followers are not fanned out; their posts are
+//! merged in at read time, so one post never costs a write per follower beyond the
+//! threshold.
+
+use std::collections::HashSet;
+use std::sync::RwLock;
+use std::time::{Duration, Instant};
+
+use bson::oid::ObjectId;
+use futures::TryStreamExt;
+
+use crate::error::ApiError;
+use crate::pagination::Cursor;
+use crate::startup::AppState;
+use crate::store::posts::{self, PostDoc, PostFilter, PostStatus};
+use crate::store::timelines::{self, TimelineDoc, FAN_OUT_BATCH};
+use crate::store::{date_cursor, follows, users};
+
+/// Each instance's view of the accounts over the celebrity threshold, refreshed at most
+/// every `feed.celebrity_refresh_secs`, so a feed read does not have to ask.
+#[derive(Default)]
+pub struct CelebrityCache {
+    entry: RwLock<Option<(Instant, Vec<ObjectId>)>>,
+}
+
+impl CelebrityCache {
+    pub async fn get(&self, state: &AppState) -> Result<Vec<ObjectId>, ApiError> {
+        let max_age = Duration::from_secs(state.settings.feed.celebrity_refresh_secs);
+        if let Ok(guard) = self.entry.read() {
+            if let Some((at, ids)) = guard.as_ref() {
+                if at.elapsed() < max_age {
+                    return Ok(ids.clone());
+                }
+            }
+        }
+        let ids =
+            users::ids_with_followers_at_least(&state.db, state.settings.feed.celebrity_threshold)
+                .await?;
+        if let Ok(mut guard) = self.entry.write() {
+            *guard = Some((Instant::now(), ids.clone()));
+        }
+        Ok(ids)
+    }
+}
+
+fn is_celebrity(state: &AppState, followers_count: i64) -> bool {
+    followers_count >= state.settings.feed.celebrity_threshold
+}
+
+/// Puts a newly published post into its author's timeline and, unless the author is over
+/// the celebrity threshold, into every follower's, in batches.
+pub async fn fan_out(state: &AppState, post: &PostDoc) -> Result<(), ApiError> {
+    timelines::insert_many(&state.db, vec![TimelineDoc::new(post.author_id, post)]).await?;
+    let followers_count = users::find_by_id(&state.db, post.author_id)
+        .await?
+        .map_or(0, |u| u.followers_count);
+    if is_celebrity(state, followers_count) {
+        return Ok(());
+    }
+    let mut followers = follows::follower_stream(&state.db, post.author_id).await?;
+    let mut batch = Vec::with_capacity(FAN_OUT_BATCH);
+    while let Some(follow) = followers.try_next().await? {
+        batch.push(TimelineDoc::new(follow.follower_id, post));
+        if batch.len() == FAN_OUT_BATCH {
+            timelines::insert_many(&state.db, std::mem::take(&mut batch)).await?;
+        }
+    }
+    timelines::insert_many(&state.db, batch).await?;
+    Ok(())
+}
+
+/// A new follow copies the followee's newest posts into the follower's timeline (unless the
+/// followee is merged at read time anyway).
+pub async fn backfill(
+    state: &AppState,
+    follower: ObjectId,
+    followee: ObjectId,
+    followee_followers: i64,
+) -> Result<(), ApiError> {
+    if is_celebrity(state, followee_followers) {
+        return Ok(());
+    }
+    let filter = PostFilter {
+        author_id: Some(followee),
+        ..PostFilter::default()
+    };
+    let recent =
+        posts::page_published(&state.db, &filter, None, state.settings.feed.backfill_posts).await?;
+    let entries = recent
+        .iter()
+        .map(|p| TimelineDoc::new(follower, p))
+        .collect();
+    timelines::insert_many(&state.db, entries).await?;
+    Ok(())
+}
+
+/// One page of the viewer's home feed: `limit + 1` posts (to tell whether more follow),
+/// newest first. Costs one timeline scan and one `$in` on posts; following a celebrity adds
+/// one lookup and one range scan, whatever the number of accounts followed.
+pub async fn home_feed(
+    state: &AppState,
+    viewer: ObjectId,
+    cursor: Option<Cursor>,
+    fetch_limit: i64,
+) -> Result<Vec<PostDoc>, ApiError> {
+    let entries = timelines::page(&state.db, viewer, cursor, fetch_limit).await?;
+    let ids: Vec<ObjectId> = entries.iter().map(|e| e.post_id).collect();
+    let mut fanned = posts::find_many(&state.db, &ids).await?;
+
+    let celebrities = state.celebrities.get(state).await?;
+    let followed = if celebrities.is_empty() {
+        Vec::new()
+    } else {
+        follows::followed_among(&state.db, viewer, &celebrities).await?
+    };
+    if !followed.is_empty() {
+        let filter = PostFilter {
+            authors: followed,
+            ..PostFilter::default()
+        };
+        let merged = posts::page_published(&state.db, &filter, cursor, fetch_limit).await?;
+        let seen: HashSet<ObjectId> = fanned.iter().map(|p| p.id).collect();
+        fanned.extend(merged.into_iter().filter(|p| !seen.contains(&p.id)));
+    }
+    // Newest first by the same key the cursor uses; deleted or unpublished posts drop out.
+    fanned.retain(|p| p.status == PostStatus::Published);
+    fanned.sort_by_key(|p| std::cmp::Reverse((p.published_at, p.id)));
+    fanned.truncate(usize::try_from(fetch_limit).unwrap_or(usize::MAX));
+    Ok(fanned)
+}
+
+pub fn cursor_of(post: &PostDoc) -> Cursor {
+    date_cursor(post.published_at, post.id)
+}
