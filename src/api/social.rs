@@ -64,7 +64,10 @@ async fn follow(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let viewer = Viewer::load(&state, Some(auth)).await?;
-    let target = visible_user(&state, &path, &viewer).await?;
+    // Not `visible_user`: across a block, following is `403 blocked` (API.md §3).
+    let target = users::find_by_ref(&state.db, &path)
+        .await?
+        .ok_or(ApiError::NotFound)?;
     not_yourself(auth.user_id, target.id, "follow")?;
     viewer.ensure_not_blocked(target.id)?;
     let created = follows::insert(&state.db, auth.user_id, target.id).await?;

@@ -3,9 +3,11 @@
 mod auth;
 mod cli;
 mod comments;
+mod feed;
 mod helpers;
 mod likes;
 mod ops;
 mod posts;
 mod sessions;
+mod social;
 mod users;

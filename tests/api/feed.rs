@@ -1,0 +1,253 @@
+//! API.md §4 `GET /api/feed` and DESIGN.md "Home feed".
+
+use std::time::Duration;
+
+use bson::oid::ObjectId;
+use reqwest::{Method, StatusCode};
+use rookery::store::{follows, users};
+use serde_json::{json, Value};
+
+use crate::helpers::{assert_error, spawn_app, spawn_app_with, TestApp, TestUser};
+
+async fn post(app: &TestApp, user: &TestUser, content: &str) -> String {
+    let response = app
+        .post(
+            "/api/posts",
+            Some(&user.access),
+            &json!({ "content": content }),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    response.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+async fn feed(app: &TestApp, user: &TestUser) -> Vec<String> {
+    let response = app.get("/api/feed", Some(&user.access)).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let page: Value = response.json().await.unwrap();
+    page["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["content"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn the_feed_holds_followed_and_own_posts_newest_first() {
+    let app = spawn_app().await;
+    let me = app.create_user("reader").await;
+    let friend = app.create_user("friend").await;
+    let stranger = app.create_user("stranger").await;
+    app.post("/api/users/friend/follow", Some(&me.access), &json!({}))
+        .await;
+    post(&app, &friend, "friend 1").await;
+    post(&app, &stranger, "stranger 1").await;
+    post(&app, &me, "mine 1").await;
+    post(&app, &friend, "friend 2").await;
+    assert_eq!(feed(&app, &me).await, ["friend 2", "mine 1", "friend 1"]);
+
+    let alias: Value = app
+        .get("/api/posts/feed?limit=2", Some(&me.access))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(alias["results"].as_array().unwrap().len(), 2);
+    let rest: Value = app
+        .get(alias["next"].as_str().unwrap(), Some(&me.access))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(rest["results"][0]["content"], "friend 1");
+    assert!(rest["next"].is_null());
+    assert_error(
+        app.get("/api/feed", None).await,
+        StatusCode::UNAUTHORIZED,
+        "not_authenticated",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn follow_backfills_and_unfollow_block_and_delete_clean_the_feed() {
+    let app = spawn_app().await;
+    let me = app.create_user("reader").await;
+    let author = app.create_user("author").await;
+    let other = app.create_user("other").await;
+    post(&app, &author, "before follow").await;
+    app.post("/api/users/author/follow", Some(&me.access), &json!({}))
+        .await;
+    assert_eq!(feed(&app, &me).await, ["before follow"], "backfilled");
+
+    app.request(Method::DELETE, "/api/users/author/follow")
+        .bearer_auth(&me.access)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        feed(&app, &me).await.is_empty(),
+        "unfollow removes the posts"
+    );
+
+    app.post("/api/users/other/follow", Some(&me.access), &json!({}))
+        .await;
+    let doomed = post(&app, &other, "to be deleted").await;
+    post(&app, &other, "kept").await;
+    app.request(Method::DELETE, &format!("/api/posts/{doomed}"))
+        .bearer_auth(&other.access)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(feed(&app, &me).await, ["kept"]);
+
+    app.post("/api/users/reader/block", Some(&other.access), &json!({}))
+        .await;
+    assert!(
+        feed(&app, &me).await.is_empty(),
+        "a block removes the posts both ways"
+    );
+}
+
+#[tokio::test]
+async fn a_scheduled_post_reaches_followers_when_it_is_published() {
+    let app = spawn_app().await;
+    let me = app.create_user("reader").await;
+    let author = app.create_user("author").await;
+    app.post("/api/users/author/follow", Some(&me.access), &json!({}))
+        .await;
+    let at = chrono::Utc::now() + chrono::Duration::milliseconds(800);
+    app.post(
+        "/api/posts",
+        Some(&author.access),
+        &json!({ "content": "scheduled", "publish_at": at.to_rfc3339() }),
+    )
+    .await;
+    assert!(feed(&app, &me).await.is_empty());
+    tokio::time::timeout(Duration::from_secs(15), async {
+        while feed(&app, &me).await.is_empty() {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await
+    .expect("the post reaches the feed");
+    assert_eq!(feed(&app, &me).await, ["scheduled"]);
+}
+
+/// Accounts made straight in the database: a cost test needs many, not their sign-up.
+async fn seed_followees(app: &TestApp, follower: &str, count: usize) {
+    let follower = ObjectId::parse_str(follower).unwrap();
+    for i in 0..count {
+        let user = users::insert(
+            &app.db,
+            users::NewUser {
+                username: format!("seeded{i}"),
+                email: format!("seeded{i}@example.com"),
+                password_hash: "x".into(),
+                full_name: String::new(),
+                role: users::Role::User,
+                email_verified: true,
+            },
+        )
+        .await
+        .unwrap();
+        follows::insert(&app.db, follower, user.id).await.unwrap();
+        users::count_follow(&app.db, follower, user.id, 1)
+            .await
+            .unwrap();
+    }
+}
+
+async fn commands_for_feed_page(app: &TestApp, user: &TestUser) -> u32 {
+    let response = app.get("/api/feed", Some(&user.access)).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    response.headers()["x-db-commands"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_feed_page_costs_the_same_commands_whether_one_follows_200_accounts_or_2() {
+    let app = spawn_app_with(|s| s.feed.celebrity_refresh_secs = 3600).await;
+    let many = app.create_user("follows_many").await;
+    let few = app.create_user("follows_few").await;
+    let a = app.create_user("author_a").await;
+    let b = app.create_user("author_b").await;
+    for user in [&many, &few] {
+        for author in ["author_a", "author_b"] {
+            app.post(
+                &format!("/api/users/{author}/follow"),
+                Some(&user.access),
+                &json!({}),
+            )
+            .await;
+        }
+    }
+    seed_followees(&app, &many.id, 198).await;
+    for i in 0..30 {
+        post(&app, if i % 2 == 0 { &a } else { &b }, &format!("post {i}")).await;
+    }
+    let many_me: Value = app
+        .get("/api/users/me", Some(&many.access))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(many_me["following_count"], 200);
+
+    let warm = commands_for_feed_page(&app, &few).await; // fills the per-instance celebrity cache
+    let with_200 = commands_for_feed_page(&app, &many).await;
+    let with_2 = commands_for_feed_page(&app, &few).await;
+    assert_eq!(
+        with_200, with_2,
+        "the cost does not grow with the accounts followed"
+    );
+    // Session check, timeline range scan, posts $in, authors $in, the viewer's likes $in.
+    assert_eq!(with_2, 5);
+    assert!(warm >= with_2);
+}
+
+#[tokio::test]
+async fn posts_of_accounts_over_the_threshold_are_merged_at_read_time() {
+    let app = spawn_app_with(|s| s.feed.celebrity_threshold = 2).await;
+    let star = app.create_user("star").await;
+    let fan1 = app.create_user("fan_one").await;
+    let fan2 = app.create_user("fan_two").await;
+    let friend = app.create_user("friend").await;
+    for fan in [&fan1, &fan2] {
+        app.post("/api/users/star/follow", Some(&fan.access), &json!({}))
+            .await;
+    }
+    app.post("/api/users/friend/follow", Some(&fan1.access), &json!({}))
+        .await;
+    post(&app, &friend, "friend early").await;
+    post(&app, &star, "star post").await;
+    post(&app, &friend, "friend late").await;
+
+    let fan_id = ObjectId::parse_str(&fan1.id).unwrap();
+    let fanned = app
+        .db
+        .timelines()
+        .count_documents(bson::doc! { "owner_id": fan_id })
+        .await
+        .unwrap();
+    assert_eq!(
+        fanned, 2,
+        "the star's post was not written to each follower's timeline"
+    );
+    assert_eq!(
+        feed(&app, &fan1).await,
+        ["friend late", "star post", "friend early"]
+    );
+    assert_eq!(feed(&app, &fan2).await, ["star post"]);
+    assert!(feed(&app, &friend)
+        .await
+        .iter()
+        .all(|c| c.starts_with("friend")));
+}
