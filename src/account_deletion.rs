@@ -7,7 +7,9 @@ use bson::oid::ObjectId;
 use crate::auth::sessions::revoke_all_sessions;
 use crate::error::ApiError;
 use crate::startup::AppState;
-use crate::store::{blocks, comments, follows, likes, posts, timelines, tokens, users};
+use crate::store::{
+    add_to_counter_of_many, blocks, comments, follows, likes, posts, timelines, tokens, users,
+};
 
 pub async fn delete_account(state: &AppState, user: ObjectId) -> Result<(), ApiError> {
     let db = &state.db;
@@ -21,7 +23,7 @@ pub async fn delete_account(state: &AppState, user: ObjectId) -> Result<(), ApiE
 
     // Their likes and comments on other people's posts, with those posts' counters.
     let liked = likes::post_ids_liked_by(db, user).await?;
-    posts::add_to_counter_of_many(db, &liked, "like_count", -1).await?;
+    add_to_counter_of_many(db.posts(), &liked, "like_count", -1).await?;
     likes::delete_by_user(db, user).await?;
     for (post, count) in comments::counts_by_post_of_author(db, user).await? {
         posts::add_to_counter(db, post, "comment_count", -count).await?;
@@ -30,8 +32,8 @@ pub async fn delete_account(state: &AppState, user: ObjectId) -> Result<(), ApiE
 
     // Follows both ways, with the other side's counters; blocks; feed entries.
     let (followees, followers) = follows::delete_all_of(db, user).await?;
-    users::add_to_counter_of_many(db, &followees, "followers_count", -1).await?;
-    users::add_to_counter_of_many(db, &followers, "following_count", -1).await?;
+    add_to_counter_of_many(db.users(), &followees, "followers_count", -1).await?;
+    add_to_counter_of_many(db.users(), &followers, "following_count", -1).await?;
     blocks::delete_all_of(db, user).await?;
     timelines::remove_user(db, user).await?;
     tokens::delete_all_for_user(db, user).await?;

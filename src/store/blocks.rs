@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::db::Db;
 use crate::error::duplicate_key_index;
 use crate::pagination::Cursor;
-use crate::store::after_desc;
+use crate::store::newest_first;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct BlockDoc {
@@ -77,15 +77,7 @@ pub async fn page_blocked_by(
     cursor: Option<Cursor>,
     limit: i64,
 ) -> mongodb::error::Result<Vec<BlockDoc>> {
-    let mut filter = after_desc("created_at", cursor);
-    filter.insert("blocker_id", user);
-    db.blocks()
-        .find(filter)
-        .sort(doc! { "created_at": -1, "_id": -1 })
-        .limit(limit)
-        .await?
-        .try_collect()
-        .await
+    newest_first(db.blocks(), doc! { "blocker_id": user }, cursor, limit).await
 }
 
 pub async fn delete_all_of(db: &Db, user: ObjectId) -> mongodb::error::Result<()> {

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::db::Db;
 use crate::pagination::Cursor;
-use crate::store::after_asc;
+use crate::store::oldest_first;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CommentDoc {
@@ -76,16 +76,8 @@ pub async fn page_for_post(
     cursor: Option<Cursor>,
     limit: i64,
 ) -> mongodb::error::Result<Vec<CommentDoc>> {
-    let mut filter = after_asc("created_at", cursor);
-    filter.insert("post_id", post_id);
-    filter.insert("author_id", doc! { "$nin": hidden_authors });
-    db.comments()
-        .find(filter)
-        .sort(doc! { "created_at": 1, "_id": 1 })
-        .limit(limit)
-        .await?
-        .try_collect()
-        .await
+    let filter = doc! { "post_id": post_id, "author_id": { "$nin": hidden_authors } };
+    oldest_first(db.comments(), filter, cursor, limit).await
 }
 
 pub async fn delete_for_post(db: &Db, post_id: ObjectId) -> mongodb::error::Result<()> {

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use crate::db::Db;
 use crate::error::duplicate_key_index;
 use crate::pagination::Cursor;
-use crate::store::after_desc;
+use crate::store::newest_first;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct FollowDoc {
@@ -87,16 +87,8 @@ pub async fn page_followers(
     cursor: Option<Cursor>,
     limit: i64,
 ) -> mongodb::error::Result<Vec<FollowDoc>> {
-    let mut filter = after_desc("created_at", cursor);
-    filter.insert("followee_id", user);
-    filter.insert("follower_id", doc! { "$nin": hidden });
-    db.follows()
-        .find(filter)
-        .sort(doc! { "created_at": -1, "_id": -1 })
-        .limit(limit)
-        .await?
-        .try_collect()
-        .await
+    let filter = doc! { "followee_id": user, "follower_id": { "$nin": hidden } };
+    newest_first(db.follows(), filter, cursor, limit).await
 }
 
 /// Whom `user` follows, newest first.
@@ -107,16 +99,8 @@ pub async fn page_following(
     cursor: Option<Cursor>,
     limit: i64,
 ) -> mongodb::error::Result<Vec<FollowDoc>> {
-    let mut filter = after_desc("created_at", cursor);
-    filter.insert("follower_id", user);
-    filter.insert("followee_id", doc! { "$nin": hidden });
-    db.follows()
-        .find(filter)
-        .sort(doc! { "created_at": -1, "_id": -1 })
-        .limit(limit)
-        .await?
-        .try_collect()
-        .await
+    let filter = doc! { "follower_id": user, "followee_id": { "$nin": hidden } };
+    newest_first(db.follows(), filter, cursor, limit).await
 }
 
 /// Every account `user` follows (bounded by `limit`).

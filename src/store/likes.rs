@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use crate::db::Db;
 use crate::error::duplicate_key_index;
 use crate::pagination::Cursor;
-use crate::store::after_desc;
+use crate::store::newest_first;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct LikeDoc {
@@ -79,16 +79,8 @@ pub async fn page_for_post(
     cursor: Option<Cursor>,
     limit: i64,
 ) -> mongodb::error::Result<Vec<LikeDoc>> {
-    let mut filter = after_desc("created_at", cursor);
-    filter.insert("post_id", post_id);
-    filter.insert("user_id", doc! { "$nin": hidden_users });
-    db.likes()
-        .find(filter)
-        .sort(doc! { "created_at": -1, "_id": -1 })
-        .limit(limit)
-        .await?
-        .try_collect()
-        .await
+    let filter = doc! { "post_id": post_id, "user_id": { "$nin": hidden_users } };
+    newest_first(db.likes(), filter, cursor, limit).await
 }
 
 /// Likes by a user, most recent first.
@@ -98,15 +90,7 @@ pub async fn page_by_user(
     cursor: Option<Cursor>,
     limit: i64,
 ) -> mongodb::error::Result<Vec<LikeDoc>> {
-    let mut filter = after_desc("created_at", cursor);
-    filter.insert("user_id", user_id);
-    db.likes()
-        .find(filter)
-        .sort(doc! { "created_at": -1, "_id": -1 })
-        .limit(limit)
-        .await?
-        .try_collect()
-        .await
+    newest_first(db.likes(), doc! { "user_id": user_id }, cursor, limit).await
 }
 
 pub async fn delete_for_post(db: &Db, post_id: ObjectId) -> mongodb::error::Result<()> {

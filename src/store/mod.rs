@@ -11,7 +11,11 @@ pub mod timelines;
 pub mod tokens;
 pub mod users;
 
+use bson::oid::ObjectId;
 use bson::{doc, Document};
+use futures::TryStreamExt;
+use mongodb::Collection;
+use serde::de::DeserializeOwned;
 
 use crate::pagination::Cursor;
 
@@ -42,4 +46,63 @@ pub fn date_cursor(key: bson::DateTime, id: bson::oid::ObjectId) -> Cursor {
         key: Some(key.timestamp_millis()),
         id,
     }
+}
+
+/// One page of `collection` matching `filter`, newest first by `(created_at, _id)`.
+pub async fn newest_first<T>(
+    collection: Collection<T>,
+    mut filter: Document,
+    cursor: Option<Cursor>,
+    limit: i64,
+) -> mongodb::error::Result<Vec<T>>
+where
+    T: DeserializeOwned + Send + Sync,
+{
+    filter.extend(after_desc("created_at", cursor));
+    collection
+        .find(filter)
+        .sort(doc! { "created_at": -1, "_id": -1 })
+        .limit(limit)
+        .await?
+        .try_collect()
+        .await
+}
+
+/// One page of `collection` matching `filter`, oldest first by `(created_at, _id)`.
+pub async fn oldest_first<T>(
+    collection: Collection<T>,
+    mut filter: Document,
+    cursor: Option<Cursor>,
+    limit: i64,
+) -> mongodb::error::Result<Vec<T>>
+where
+    T: DeserializeOwned + Send + Sync,
+{
+    filter.extend(after_asc("created_at", cursor));
+    collection
+        .find(filter)
+        .sort(doc! { "created_at": 1, "_id": 1 })
+        .limit(limit)
+        .await?
+        .try_collect()
+        .await
+}
+
+/// Adds `delta` to a counter of each document in `ids`, in one command.
+pub async fn add_to_counter_of_many<T: Send + Sync>(
+    collection: Collection<T>,
+    ids: &[ObjectId],
+    counter: &str,
+    delta: i64,
+) -> mongodb::error::Result<()> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    collection
+        .update_many(
+            doc! { "_id": { "$in": ids } },
+            doc! { "$inc": { counter: delta } },
+        )
+        .await?;
+    Ok(())
 }

@@ -264,25 +264,6 @@ pub async fn delete_many(db: &Db, ids: &[ObjectId]) -> mongodb::error::Result<()
     Ok(())
 }
 
-/// Adds `delta` to a counter of each of `ids`, in one command.
-pub async fn add_to_counter_of_many(
-    db: &Db,
-    ids: &[ObjectId],
-    counter: &str,
-    delta: i64,
-) -> mongodb::error::Result<()> {
-    if ids.is_empty() {
-        return Ok(());
-    }
-    db.posts()
-        .update_many(
-            doc! { "_id": { "$in": ids } },
-            doc! { "$inc": { counter: delta } },
-        )
-        .await?;
-    Ok(())
-}
-
 /// Deletes the post document; the caller removes what points at it.
 pub async fn delete(db: &Db, id: ObjectId) -> mongodb::error::Result<Option<PostDoc>> {
     db.posts().find_one_and_delete(doc! { "_id": id }).await

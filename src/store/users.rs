@@ -418,25 +418,6 @@ pub async fn most_followed(
         .await
 }
 
-/// Adds `delta` to a counter of each of `ids`, in one command.
-pub async fn add_to_counter_of_many(
-    db: &Db,
-    ids: &[ObjectId],
-    counter: &str,
-    delta: i64,
-) -> mongodb::error::Result<()> {
-    if ids.is_empty() {
-        return Ok(());
-    }
-    db.users()
-        .update_many(
-            doc! { "_id": { "$in": ids } },
-            doc! { "$inc": { counter: delta } },
-        )
-        .await?;
-    Ok(())
-}
-
 pub async fn delete(db: &Db, id: ObjectId) -> mongodb::error::Result<()> {
     db.users().delete_one(doc! { "_id": id }).await?;
     Ok(())

@@ -4,7 +4,8 @@ use std::time::Duration;
 
 use bson::oid::ObjectId;
 use reqwest::{Method, StatusCode};
-use rookery::store::{follows, users};
+use rookery::store::follows::FollowDoc;
+use rookery::store::users::{Role, UserDoc};
 use serde_json::{json, Value};
 
 use crate::helpers::{assert_error, spawn_app, spawn_app_with, TestApp, TestUser};
@@ -138,28 +139,52 @@ async fn a_scheduled_post_reaches_followers_when_it_is_published() {
     assert_eq!(feed(&app, &me).await, ["scheduled"]);
 }
 
-/// Accounts made straight in the database: a cost test needs many, not their sign-up.
+/// Accounts made straight in the database, in bulk: a cost test needs many, not their
+/// sign-up.
 async fn seed_followees(app: &TestApp, follower: &str, count: usize) {
     let follower = ObjectId::parse_str(follower).unwrap();
-    for i in 0..count {
-        let user = users::insert(
-            &app.db,
-            users::NewUser {
-                username: format!("seeded{i}"),
-                email: format!("seeded{i}@example.com"),
-                password_hash: "x".into(),
-                full_name: String::new(),
-                role: users::Role::User,
-                email_verified: true,
-            },
+    let now = bson::DateTime::now();
+    let seeded: Vec<UserDoc> = (0..count)
+        .map(|i| UserDoc {
+            id: ObjectId::new(),
+            username: format!("seeded{i}"),
+            username_key: format!("seeded{i}"),
+            email: format!("seeded{i}@example.com"),
+            password_hash: "x".into(),
+            full_name: String::new(),
+            bio: String::new(),
+            avatar_url: None,
+            interests: Vec::new(),
+            role: Role::User,
+            email_verified: true,
+            disabled: false,
+            followers_count: 1,
+            following_count: 0,
+            posts_count: 0,
+            created_at: now,
+            updated_at: now,
+        })
+        .collect();
+    let follow_docs: Vec<FollowDoc> = seeded
+        .iter()
+        .map(|u| FollowDoc {
+            id: ObjectId::new(),
+            follower_id: follower,
+            followee_id: u.id,
+            created_at: now,
+        })
+        .collect();
+    app.db.users().insert_many(&seeded).await.unwrap();
+    app.db.follows().insert_many(&follow_docs).await.unwrap();
+    let added = i64::try_from(count).unwrap();
+    app.db
+        .users()
+        .update_one(
+            bson::doc! { "_id": follower },
+            bson::doc! { "$inc": { "following_count": added } },
         )
         .await
         .unwrap();
-        follows::insert(&app.db, follower, user.id).await.unwrap();
-        users::count_follow(&app.db, follower, user.id, 1)
-            .await
-            .unwrap();
-    }
 }
 
 async fn commands_for_feed_page(app: &TestApp, user: &TestUser) -> u32 {
