@@ -64,6 +64,7 @@ pub struct Settings {
     pub rate_limit: RateLimitSettings,
     pub posts: PostSettings,
     pub feed: FeedSettings,
+    pub media: MediaSettings,
 }
 
 fn default_environment() -> Environment {
@@ -146,6 +147,12 @@ pub struct FeedSettings {
     pub celebrity_refresh_secs: u64,
     /// How many of a followee's newest posts a new follow copies into the feed.
     pub backfill_posts: i64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct MediaSettings {
+    pub max_image_bytes: u64,
+    pub max_video_bytes: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]

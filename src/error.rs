@@ -85,6 +85,8 @@ pub enum ApiError {
     PayloadTooLarge,
     #[error("unsupported media type")]
     UnsupportedMediaType,
+    #[error("range not satisfiable")]
+    RangeNotSatisfiable,
     #[error("service unavailable: {0}")]
     Unavailable(String),
     #[error("internal error: {0}")]
@@ -117,6 +119,7 @@ impl ApiError {
             ApiError::MethodNotAllowed => "method_not_allowed",
             ApiError::PayloadTooLarge => "payload_too_large",
             ApiError::UnsupportedMediaType => "unsupported_media_type",
+            ApiError::RangeNotSatisfiable => "range_not_satisfiable",
             ApiError::Unavailable(_) => "service_unavailable",
             ApiError::Internal(_) => "internal_error",
         }
@@ -138,7 +141,12 @@ impl ApiError {
             ApiError::NotFound => "Not found.".into(),
             ApiError::MethodNotAllowed => "Method not allowed.".into(),
             ApiError::PayloadTooLarge => "The request body is too large.".into(),
-            ApiError::UnsupportedMediaType => "Unsupported media type.".into(),
+            ApiError::UnsupportedMediaType => {
+                "Unsupported media type: images must be JPEG, PNG, GIF or WebP, videos MP4, \
+                 WebM or QuickTime."
+                    .into()
+            }
+            ApiError::RangeNotSatisfiable => "The requested range is not satisfiable.".into(),
             ApiError::Unavailable(_) => {
                 "The service is temporarily unavailable; try again shortly.".into()
             }
@@ -163,6 +171,7 @@ pub fn error_for_status(status: StatusCode) -> ApiError {
         StatusCode::METHOD_NOT_ALLOWED => ApiError::MethodNotAllowed,
         StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge,
         StatusCode::UNSUPPORTED_MEDIA_TYPE => ApiError::UnsupportedMediaType,
+        StatusCode::RANGE_NOT_SATISFIABLE => ApiError::RangeNotSatisfiable,
         StatusCode::UNAUTHORIZED => ApiError::NotAuthenticated,
         StatusCode::FORBIDDEN => ApiError::permission_denied(),
         StatusCode::SERVICE_UNAVAILABLE => ApiError::Unavailable(status.to_string()),
@@ -189,6 +198,7 @@ impl ResponseError for ApiError {
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::RangeNotSatisfiable => StatusCode::RANGE_NOT_SATISFIABLE,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }

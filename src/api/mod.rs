@@ -6,6 +6,7 @@ pub mod discover;
 pub mod extract;
 pub mod feed;
 pub mod likes;
+pub mod media;
 pub mod ops;
 pub mod post_views;
 pub mod posts;
@@ -25,6 +26,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             // patterns that would otherwise take them.
             .configure(discover::routes)
             .configure(feed::routes)
+            .configure(media::routes)
             .configure(social::routes)
             .configure(users::routes)
             .configure(posts::routes)

@@ -6,12 +6,12 @@ use std::collections::{HashMap, HashSet};
 use bson::oid::ObjectId;
 use serde::Serialize;
 
-use crate::api::views::{rfc3339, UserMini};
+use crate::api::views::{rfc3339, MediaView, UserMini};
 use crate::error::ApiError;
 use crate::startup::AppState;
 use crate::store::comments::CommentDoc;
 use crate::store::posts::{PostDoc, PostStatus};
-use crate::store::{likes, users};
+use crate::store::{likes, media, users};
 
 #[derive(Debug, Serialize)]
 pub struct PostView {
@@ -21,8 +21,7 @@ pub struct PostView {
     pub author: UserMini,
     pub hashtags: Vec<String>,
     pub mentions: Vec<String>,
-    /// Media objects arrive with uploads (API.md §5).
-    pub media: Vec<serde_json::Value>,
+    pub media: Vec<MediaView>,
     pub group_id: Option<String>,
     pub status: PostStatus,
     pub publish_at: Option<String>,
@@ -38,7 +37,7 @@ pub struct PostView {
 }
 
 impl PostView {
-    fn new(post: PostDoc, author: UserMini, liked_by_me: bool) -> Self {
+    fn new(post: PostDoc, author: UserMini, liked_by_me: bool, media: Vec<MediaView>) -> Self {
         Self {
             id: post.id.to_hex(),
             title: post.title,
@@ -46,7 +45,7 @@ impl PostView {
             author,
             hashtags: post.hashtags,
             mentions: post.mentions,
-            media: Vec::new(),
+            media,
             group_id: post.group_id.map(|id| id.to_hex()),
             status: post.status,
             publish_at: post.publish_at.map(rfc3339),
@@ -89,12 +88,27 @@ pub async fn post_views(
         }
         None => HashSet::new(),
     };
+    // Only pages that show media pay for the lookup.
+    let media_ids: Vec<ObjectId> = posts
+        .iter()
+        .flat_map(|p| p.media_ids.iter().copied())
+        .collect();
+    let files: HashMap<ObjectId, MediaView> = media::find_many(&state.db, &media_ids)
+        .await?
+        .iter()
+        .map(|m| (m.id, MediaView::new(m)))
+        .collect();
     Ok(posts
         .into_iter()
         .filter_map(|post| {
             let author = authors.get(&post.author_id)?.clone();
             let liked_by_me = liked.contains(&post.id);
-            Some(PostView::new(post, author, liked_by_me))
+            let media = post
+                .media_ids
+                .iter()
+                .filter_map(|id| files.get(id).cloned())
+                .collect();
+            Some(PostView::new(post, author, liked_by_me, media))
         })
         .collect())
 }

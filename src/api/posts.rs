@@ -19,7 +19,7 @@ use crate::jobs::on_published;
 use crate::pagination::{Page, PageParams, MAX_LIMIT};
 use crate::startup::AppState;
 use crate::store::posts::{self, PostDoc, PostFilter, PostStatus, PostText};
-use crate::store::{comments, date_cursor, likes, timelines, users};
+use crate::store::{comments, date_cursor, likes, media, timelines, users};
 
 type State = web::Data<AppState>;
 
@@ -106,14 +106,42 @@ async fn post_text(
     })
 }
 
-fn check_media_ids(errors: &mut FieldErrors, media_ids: &Option<Vec<String>>) {
-    // Uploads arrive with API.md §5; until then no id can name one of the author's uploads.
-    if media_ids.as_ref().is_some_and(|ids| !ids.is_empty()) {
+pub const MEDIA_PER_POST: usize = 10;
+
+/// `media_ids` as sent: each must name one of the author's own uploads (API.md §5).
+async fn parse_media_ids(
+    state: &AppState,
+    errors: &mut FieldErrors,
+    author: ObjectId,
+    raw: &Option<Vec<String>>,
+) -> Result<Option<Vec<ObjectId>>, ApiError> {
+    let Some(raw) = raw else {
+        return Ok(None);
+    };
+    if raw.len() > MEDIA_PER_POST {
         errors.add(
             "media_ids",
-            "Each media id must name one of your own uploads.",
+            format!("Attach at most {MEDIA_PER_POST} files."),
         );
+        return Ok(None);
     }
+    const NOT_YOURS: &str = "Each media id must name one of your own uploads.";
+    let mut ids: Vec<ObjectId> = Vec::with_capacity(raw.len());
+    for raw_id in raw {
+        let Ok(id) = ObjectId::parse_str(raw_id.trim()) else {
+            errors.add("media_ids", NOT_YOURS);
+            return Ok(None);
+        };
+        if !ids.contains(&id) {
+            ids.push(id);
+        }
+    }
+    let owned = media::count_owned(&state.db, author, &ids).await?;
+    if usize::try_from(owned).ok() != Some(ids.len()) {
+        errors.add("media_ids", NOT_YOURS);
+        return Ok(None);
+    }
+    Ok(Some(ids))
 }
 
 #[derive(Deserialize)]
@@ -145,7 +173,7 @@ async fn create_post(
     let title = errors.check("title", parse_title(body.title.as_deref().unwrap_or("")));
     let content = required(&mut errors, "content", &body.content)
         .and_then(|raw| errors.check("content", parse_body(raw, CONTENT_MAX)));
-    check_media_ids(&mut errors, &body.media_ids);
+    let media_ids = parse_media_ids(&state, &mut errors, auth.user_id, &body.media_ids).await?;
     if body.group_id.is_some() {
         // Groups arrive with API.md §6.
         errors.add("group_id", "No such group, or you are not a member.");
@@ -170,7 +198,7 @@ async fn create_post(
         hashtags: text.hashtags,
         mentions: text.mentions,
         terms: text.terms,
-        media_ids: Vec::new(),
+        media_ids: media_ids.unwrap_or_default(),
         group_id: None,
         status: if publish_at.is_some() {
             PostStatus::Scheduled
@@ -398,18 +426,23 @@ async fn update_post(
         Some(raw) => errors.check("content", parse_body(raw, CONTENT_MAX)),
         None => Some(post.content.clone()),
     };
-    check_media_ids(&mut errors, &body.media_ids);
+    let media_ids = parse_media_ids(&state, &mut errors, auth.user_id, &body.media_ids).await?;
     errors.into_result()?;
     let (Some(title), Some(content)) = (title, content) else {
         return Err(ApiError::internal("validated edit lost a field"));
     };
-    if title == post.title && content == post.content {
-        return Ok(HttpResponse::Ok().json(post_view(&state, Some(auth.user_id), post).await?));
+    let mut updated = post;
+    if let Some(media_ids) = media_ids.filter(|ids| *ids != updated.media_ids) {
+        updated = posts::set_media(&state.db, updated.id, media_ids)
+            .await?
+            .ok_or(ApiError::NotFound)?;
     }
-    let text = post_text(&state, &viewer, title, content).await?;
-    let updated = posts::update_text(&state.db, &post, text)
-        .await?
-        .ok_or(ApiError::NotFound)?;
+    if title != updated.title || content != updated.content {
+        let text = post_text(&state, &viewer, title, content).await?;
+        updated = posts::update_text(&state.db, &updated, text)
+            .await?
+            .ok_or(ApiError::NotFound)?;
+    }
     Ok(HttpResponse::Ok().json(post_view(&state, Some(auth.user_id), updated).await?))
 }
 

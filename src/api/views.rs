@@ -2,6 +2,8 @@
 
 use serde::Serialize;
 
+use crate::domain::media::MediaKind;
+use crate::store::media::MediaDoc;
 use crate::store::users::{Role, UserDoc};
 
 /// RFC 3339 in UTC with milliseconds, e.g. `2026-11-22T10:15:30.123Z`.
@@ -99,6 +101,38 @@ impl UserMini {
             username: user.username.clone(),
             full_name: user.full_name.clone(),
             avatar_url: user.avatar_url.clone(),
+        }
+    }
+}
+
+/// Media.
+#[derive(Debug, Clone, Serialize)]
+pub struct MediaView {
+    pub id: String,
+    pub kind: MediaKind,
+    pub content_type: String,
+    pub size: i64,
+    pub url: String,
+    pub width: Option<u32>,
+    pub height: Option<u32>,
+    pub created_at: String,
+}
+
+impl MediaView {
+    pub fn url_of(id: bson::oid::ObjectId) -> String {
+        format!("/api/media/{}", id.to_hex())
+    }
+
+    pub fn new(media: &MediaDoc) -> Self {
+        Self {
+            id: media.id.to_hex(),
+            kind: media.metadata.kind,
+            content_type: media.metadata.content_type.clone(),
+            size: media.length,
+            url: Self::url_of(media.id),
+            width: media.metadata.width,
+            height: media.metadata.height,
+            created_at: rfc3339(media.upload_date),
         }
     }
 }

@@ -5,6 +5,7 @@ pub mod blocks;
 pub mod comments;
 pub mod follows;
 pub mod likes;
+pub mod media;
 pub mod posts;
 pub mod sessions;
 pub mod timelines;

@@ -264,6 +264,49 @@ pub async fn delete_many(db: &Db, ids: &[ObjectId]) -> mongodb::error::Result<()
     Ok(())
 }
 
+/// Replaces the files a post shows (an edit).
+pub async fn set_media(
+    db: &Db,
+    id: ObjectId,
+    media_ids: Vec<ObjectId>,
+) -> mongodb::error::Result<Option<PostDoc>> {
+    db.posts()
+        .find_one_and_update(
+            doc! { "_id": id },
+            doc! { "$set": { "media_ids": media_ids, "updated_at": DateTime::now(), "edited": true } },
+        )
+        .return_document(ReturnDocument::After)
+        .await
+}
+
+/// Adds an uploaded file to one of the author's posts; `false` when the post is not theirs.
+pub async fn attach_media(
+    db: &Db,
+    post_id: ObjectId,
+    author_id: ObjectId,
+    media_id: ObjectId,
+) -> mongodb::error::Result<bool> {
+    let result = db
+        .posts()
+        .update_one(
+            doc! { "_id": post_id, "author_id": author_id },
+            doc! { "$addToSet": { "media_ids": media_id }, "$set": { "updated_at": DateTime::now() } },
+        )
+        .await?;
+    Ok(result.matched_count == 1)
+}
+
+/// Removes a deleted file from every post that showed it.
+pub async fn detach_media(db: &Db, media_id: ObjectId) -> mongodb::error::Result<()> {
+    db.posts()
+        .update_many(
+            doc! { "media_ids": media_id },
+            doc! { "$pull": { "media_ids": media_id } },
+        )
+        .await?;
+    Ok(())
+}
+
 /// Deletes the post document; the caller removes what points at it.
 pub async fn delete(db: &Db, id: ObjectId) -> mongodb::error::Result<Option<PostDoc>> {
     db.posts().find_one_and_delete(doc! { "_id": id }).await

@@ -48,6 +48,9 @@ pub struct UserDoc {
     pub bio: String,
     #[serde(default)]
     pub avatar_url: Option<String>,
+    /// The media file behind `avatar_url`.
+    #[serde(default)]
+    pub avatar_media_id: Option<ObjectId>,
     #[serde(default)]
     pub interests: Vec<String>,
     #[serde(default)]
@@ -91,6 +94,7 @@ pub async fn insert(db: &Db, new: NewUser) -> mongodb::error::Result<UserDoc> {
         full_name: new.full_name,
         bio: String::new(),
         avatar_url: None,
+        avatar_media_id: None,
         interests: Vec::new(),
         role: new.role,
         email_verified: new.email_verified,
@@ -420,6 +424,37 @@ pub async fn most_followed(
 
 pub async fn delete(db: &Db, id: ObjectId) -> mongodb::error::Result<()> {
     db.users().delete_one(doc! { "_id": id }).await?;
+    Ok(())
+}
+
+/// Sets (or with `None` clears) the avatar; returns the account as it was before.
+pub async fn set_avatar(
+    db: &Db,
+    id: ObjectId,
+    avatar: Option<(ObjectId, String)>,
+) -> mongodb::error::Result<Option<UserDoc>> {
+    let update = match avatar {
+        Some((media_id, url)) => {
+            doc! { "$set": { "avatar_media_id": media_id, "avatar_url": url, "updated_at": DateTime::now() } }
+        }
+        None => {
+            doc! { "$set": { "avatar_media_id": null, "avatar_url": null, "updated_at": DateTime::now() } }
+        }
+    };
+    db.users()
+        .find_one_and_update(doc! { "_id": id }, update)
+        .return_document(ReturnDocument::Before)
+        .await
+}
+
+/// Forgets an avatar whose file is being deleted.
+pub async fn clear_avatar_media(db: &Db, media_id: ObjectId) -> mongodb::error::Result<()> {
+    db.users()
+        .update_many(
+            doc! { "avatar_media_id": media_id },
+            doc! { "$set": { "avatar_media_id": null, "avatar_url": null } },
+        )
+        .await?;
     Ok(())
 }
 

@@ -154,6 +154,7 @@ async fn seed_followees(app: &TestApp, follower: &str, count: usize) {
             full_name: String::new(),
             bio: String::new(),
             avatar_url: None,
+            avatar_media_id: None,
             interests: Vec::new(),
             role: Role::User,
             email_verified: true,

@@ -1,0 +1,332 @@
+//! Media: API.md §5, and the avatar routes of §3. Uploads stream into GridFS as they
+//! arrive (a few hundred kilobytes held at most); downloads stream out of it with ranges.
+
+use actix_multipart::{Field, Multipart};
+use actix_web::body::SizedStream;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
+use bson::oid::ObjectId;
+use futures::{AsyncWriteExt, StreamExt, TryStreamExt};
+
+use crate::api::views::{MeView, MediaView};
+use crate::auth::AuthUser;
+use crate::domain::media::{parse_range, sniff, ByteRange, MediaKind, RangeRequest, SNIFF_BYTES};
+use crate::error::{ApiError, FieldErrors};
+use crate::startup::AppState;
+use crate::store::media::{self, MediaDoc, MediaMeta};
+use crate::store::{posts, users};
+
+type State = web::Data<AppState>;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/media").route(web::post().to(upload_media)))
+        .service(web::resource("/posts/videos").route(web::post().to(upload_media)))
+        .service(
+            web::resource("/media/{id}")
+                .route(web::get().to(download_media))
+                .route(web::head().to(download_media))
+                .route(web::delete().to(delete_media)),
+        )
+        .service(
+            web::resource("/posts/videos/{id}")
+                .route(web::get().to(download_media))
+                .route(web::head().to(download_media)),
+        )
+        .service(
+            web::resource("/users/me/avatar")
+                .route(web::put().to(set_avatar))
+                .route(web::delete().to(remove_avatar)),
+        );
+}
+
+/// How much of an image is read before storing it, to learn its dimensions (a JPEG's size
+/// can sit behind its metadata).
+const DIMENSION_BYTES: usize = 256 * 1024;
+/// The longest text field accepted beside the file.
+const TEXT_FIELD_BYTES: usize = 1024;
+
+fn multipart_error(err: actix_multipart::MultipartError) -> ApiError {
+    ApiError::BadRequest(format!(
+        "Send the upload as multipart/form-data with the file in a field named \"file\" ({err})."
+    ))
+}
+
+/// Reads from `field` until `buffer` holds at least `want` bytes or the field ends.
+async fn fill(field: &mut Field, buffer: &mut Vec<u8>, want: usize) -> Result<(), ApiError> {
+    while buffer.len() < want {
+        match field.try_next().await.map_err(multipart_error)? {
+            Some(chunk) => buffer.extend_from_slice(&chunk),
+            None => break,
+        }
+    }
+    Ok(())
+}
+
+/// Stores the `file` field: its type from its bytes (`415` unless one of `allowed`), its
+/// size checked while it streams (`413` past the kind's limit, with every chunk already
+/// written removed).
+async fn store_file(
+    state: &AppState,
+    owner: ObjectId,
+    mut field: Field,
+    allowed: &[MediaKind],
+) -> Result<MediaDoc, ApiError> {
+    let mut head = Vec::with_capacity(SNIFF_BYTES);
+    fill(&mut field, &mut head, SNIFF_BYTES).await?;
+    let (content_type, kind) = sniff(&head)
+        .filter(|(_, kind)| allowed.contains(kind))
+        .ok_or(ApiError::UnsupportedMediaType)?;
+    let limit = match kind {
+        MediaKind::Image => state.settings.media.max_image_bytes,
+        MediaKind::Video => state.settings.media.max_video_bytes,
+    };
+    let (mut width, mut height) = (None, None);
+    if kind == MediaKind::Image {
+        fill(&mut field, &mut head, DIMENSION_BYTES).await?;
+        if let Ok(size) = imagesize::blob_size(&head) {
+            width = u32::try_from(size.width).ok();
+            height = u32::try_from(size.height).ok();
+        }
+    }
+    let mut written = u64::try_from(head.len()).unwrap_or(u64::MAX);
+    if written > limit {
+        return Err(ApiError::PayloadTooLarge);
+    }
+    let meta = MediaMeta {
+        owner_id: owner,
+        kind,
+        content_type: content_type.to_owned(),
+        width,
+        height,
+    };
+    let id = ObjectId::new();
+    let mut upload = media::open_upload(&state.db, id, &meta).await?;
+    let outcome: Result<(), ApiError> = async {
+        upload.write_all(&head).await.map_err(ApiError::internal)?;
+        drop(head);
+        while let Some(chunk) = field.try_next().await.map_err(multipart_error)? {
+            written += u64::try_from(chunk.len()).unwrap_or(u64::MAX);
+            if written > limit {
+                return Err(ApiError::PayloadTooLarge);
+            }
+            upload.write_all(&chunk).await.map_err(ApiError::internal)?;
+        }
+        upload.close().await.map_err(ApiError::internal)
+    }
+    .await;
+    if let Err(err) = outcome {
+        if let Err(abort) = upload.abort().await {
+            log::warn!("could not remove the chunks of an aborted upload: {abort}");
+        }
+        return Err(err);
+    }
+    media::find(&state.db, id)
+        .await?
+        .ok_or_else(|| ApiError::internal("an uploaded file vanished"))
+}
+
+/// A whole upload request: the stored file, and the text fields beside it.
+struct Upload {
+    media: MediaDoc,
+    post_id: Option<String>,
+}
+
+async fn receive_upload(
+    state: &AppState,
+    req: &HttpRequest,
+    owner: ObjectId,
+    mut form: Multipart,
+    allowed: &[MediaKind],
+) -> Result<Upload, ApiError> {
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    let largest = state
+        .settings
+        .media
+        .max_image_bytes
+        .max(state.settings.media.max_video_bytes);
+    if declared.is_some_and(|len| len > largest + 64 * 1024) {
+        return Err(ApiError::PayloadTooLarge);
+    }
+    let mut stored: Option<MediaDoc> = None;
+    let mut post_id = None;
+    let result: Result<(), ApiError> = async {
+        while let Some(mut field) = form.try_next().await.map_err(multipart_error)? {
+            match field.name() {
+                Some("file") if stored.is_none() => {
+                    stored = Some(store_file(state, owner, field, allowed).await?);
+                }
+                Some("post_id") => {
+                    let mut text = Vec::new();
+                    fill(&mut field, &mut text, TEXT_FIELD_BYTES + 1).await?;
+                    post_id = Some(String::from_utf8_lossy(&text).trim().to_owned());
+                }
+                _ => while field.next().await.is_some() {},
+            }
+        }
+        Ok(())
+    }
+    .await;
+    match (result, stored) {
+        (Ok(()), Some(media)) => Ok(Upload { media, post_id }),
+        (Ok(()), None) => Err(FieldErrors::single("file", "This field is required.")),
+        (Err(err), Some(media)) => {
+            media::delete(&state.db, media.id).await?;
+            Err(err)
+        }
+        (Err(err), None) => Err(err),
+    }
+}
+
+// POST /api/media (alias POST /api/posts/videos, whose optional `post_id` field attaches
+// the upload to one of the caller's posts).
+async fn upload_media(
+    state: State,
+    auth: AuthUser,
+    req: HttpRequest,
+    form: Multipart,
+) -> Result<HttpResponse, ApiError> {
+    let upload = receive_upload(
+        &state,
+        &req,
+        auth.user_id,
+        form,
+        &[MediaKind::Image, MediaKind::Video],
+    )
+    .await?;
+    if let Some(raw) = upload.post_id.filter(|p| !p.is_empty()) {
+        let attached = match ObjectId::parse_str(&raw) {
+            Ok(post_id) => {
+                posts::attach_media(&state.db, post_id, auth.user_id, upload.media.id).await?
+            }
+            Err(_) => false,
+        };
+        if !attached {
+            media::delete(&state.db, upload.media.id).await?;
+            return Err(FieldErrors::single(
+                "post_id",
+                "This must be one of your posts.",
+            ));
+        }
+    }
+    Ok(HttpResponse::Created().json(MediaView::new(&upload.media)))
+}
+
+fn etag_of(media: &MediaDoc) -> String {
+    format!("\"{}\"", media.id.to_hex())
+}
+
+fn header_str<'a>(req: &'a HttpRequest, name: header::HeaderName) -> Option<&'a str> {
+    req.headers().get(name).and_then(|v| v.to_str().ok())
+}
+
+// GET /api/media/{id} (alias GET /api/posts/videos/{id}) — with ETag, Range and 304.
+async fn download_media(
+    state: State,
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = ObjectId::parse_str(path.as_str())?;
+    let media = media::find(&state.db, id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    let etag = etag_of(&media);
+    let len = u64::try_from(media.length).unwrap_or(0);
+    if header_str(&req, header::IF_NONE_MATCH)
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"))
+    {
+        return Ok(HttpResponse::NotModified()
+            .insert_header((header::ETAG, etag))
+            .finish());
+    }
+    let (mut response, range) = match parse_range(header_str(&req, header::RANGE), len) {
+        RangeRequest::Whole => (
+            HttpResponse::Ok(),
+            ByteRange {
+                start: 0,
+                end: len.saturating_sub(1),
+            },
+        ),
+        RangeRequest::Partial(range) => {
+            let mut response = HttpResponse::PartialContent();
+            response.insert_header((
+                header::CONTENT_RANGE,
+                format!("bytes {}-{}/{len}", range.start, range.end),
+            ));
+            (response, range)
+        }
+        RangeRequest::Unsatisfiable => {
+            let mut response = ApiError::RangeNotSatisfiable.error_response();
+            let value =
+                HeaderValue::from_str(&format!("bytes */{len}")).map_err(ApiError::internal)?;
+            response.headers_mut().insert(header::CONTENT_RANGE, value);
+            return Ok(response);
+        }
+    };
+    response
+        .insert_header((header::CONTENT_TYPE, media.metadata.content_type.clone()))
+        .insert_header((header::ETAG, etag))
+        .insert_header((header::ACCEPT_RANGES, "bytes"))
+        .insert_header((header::CACHE_CONTROL, "public, max-age=31536000, immutable"));
+    if len == 0 {
+        return Ok(response.body(Vec::new()));
+    }
+    let body = media::stream_range(&state.db, &media, range).await?;
+    Ok(response.body(SizedStream::new(range.end - range.start + 1, body)))
+}
+
+// DELETE /api/media/{id} — its owner only. Posts and avatars that show it let go of it.
+async fn delete_media(
+    state: State,
+    auth: AuthUser,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = ObjectId::parse_str(path.as_str())?;
+    let media = media::find(&state.db, id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    if media.metadata.owner_id != auth.user_id {
+        return Err(ApiError::permission_denied());
+    }
+    posts::detach_media(&state.db, id).await?;
+    users::clear_avatar_media(&state.db, id).await?;
+    media::delete(&state.db, id).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+// PUT /api/users/me/avatar — an image only; the previous avatar is deleted.
+async fn set_avatar(
+    state: State,
+    auth: AuthUser,
+    req: HttpRequest,
+    form: Multipart,
+) -> Result<HttpResponse, ApiError> {
+    let upload = receive_upload(&state, &req, auth.user_id, form, &[MediaKind::Image]).await?;
+    let url = MediaView::url_of(upload.media.id);
+    let before = users::set_avatar(&state.db, auth.user_id, Some((upload.media.id, url))).await?;
+    let user = replace_avatar(&state, auth, before).await?;
+    Ok(HttpResponse::Ok().json(MeView::new(&user)))
+}
+
+// DELETE /api/users/me/avatar
+async fn remove_avatar(state: State, auth: AuthUser) -> Result<HttpResponse, ApiError> {
+    let before = users::set_avatar(&state.db, auth.user_id, None).await?;
+    let user = replace_avatar(&state, auth, before).await?;
+    Ok(HttpResponse::Ok().json(MeView::new(&user)))
+}
+
+/// Deletes the avatar that was replaced, and returns the account as it is now.
+async fn replace_avatar(
+    state: &AppState,
+    auth: AuthUser,
+    before: Option<users::UserDoc>,
+) -> Result<users::UserDoc, ApiError> {
+    let before = before.ok_or(ApiError::TokenInvalid)?;
+    if let Some(old) = before.avatar_media_id {
+        media::delete(&state.db, old).await?;
+    }
+    auth.load(state).await
+}

@@ -1,0 +1,141 @@
+//! Upload types decided from the bytes, never from the filename or the declared type
+//! (API.md §5), and HTTP byte ranges.
+
+use serde::Serialize;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MediaKind {
+    Image,
+    Video,
+}
+
+/// How many leading bytes `sniff` needs to decide.
+pub const SNIFF_BYTES: usize = 64;
+
+/// The content type and kind of a file from its first bytes, if it is one we accept:
+/// JPEG, PNG, GIF, WebP images; MP4, QuickTime, WebM videos.
+pub fn sniff(head: &[u8]) -> Option<(&'static str, MediaKind)> {
+    use MediaKind::{Image, Video};
+    if head.starts_with(&[0xFF, 0xD8, 0xFF]) {
+        return Some(("image/jpeg", Image));
+    }
+    if head.starts_with(b"\x89PNG\r\n\x1a\n") {
+        return Some(("image/png", Image));
+    }
+    if head.starts_with(b"GIF87a") || head.starts_with(b"GIF89a") {
+        return Some(("image/gif", Image));
+    }
+    if head.len() >= 12 && &head[..4] == b"RIFF" && &head[8..12] == b"WEBP" {
+        return Some(("image/webp", Image));
+    }
+    if head.len() >= 12 && &head[4..8] == b"ftyp" {
+        return Some(if &head[8..12] == b"qt  " {
+            ("video/quicktime", Video)
+        } else {
+            ("video/mp4", Video)
+        });
+    }
+    if head.starts_with(&[0x1A, 0x45, 0xDF, 0xA3]) && head.windows(4).any(|w| w == b"webm") {
+        return Some(("video/webm", Video));
+    }
+    None
+}
+
+/// A single satisfiable byte range, inclusive, of a file of `len` bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ByteRange {
+    pub start: u64,
+    pub end: u64,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum RangeRequest {
+    /// No usable `Range` header (absent, malformed or several ranges): send it all.
+    Whole,
+    Partial(ByteRange),
+    Unsatisfiable,
+}
+
+/// Reads a `Range` header (RFC 9110 §14.2). Only one range is served; a header asking for
+/// several, or one that does not parse, is ignored as the RFC allows.
+pub fn parse_range(header: Option<&str>, len: u64) -> RangeRequest {
+    let Some(spec) = header.and_then(|h| h.trim().strip_prefix("bytes=")) else {
+        return RangeRequest::Whole;
+    };
+    if spec.contains(',') {
+        return RangeRequest::Whole;
+    }
+    let Some((first, last)) = spec.trim().split_once('-') else {
+        return RangeRequest::Whole;
+    };
+    let (first, last) = (first.trim(), last.trim());
+    let range = match (first.parse::<u64>(), last.parse::<u64>()) {
+        (Ok(start), Ok(end)) if start <= end => (start, end.min(len.saturating_sub(1))),
+        (Ok(start), Err(_)) if last.is_empty() => (start, len.saturating_sub(1)),
+        (Err(_), Ok(suffix)) if first.is_empty() => {
+            if suffix == 0 {
+                return RangeRequest::Unsatisfiable;
+            }
+            (len.saturating_sub(suffix), len.saturating_sub(1))
+        }
+        _ => return RangeRequest::Whole,
+    };
+    if len == 0 || range.0 >= len {
+        return RangeRequest::Unsatisfiable;
+    }
+    RangeRequest::Partial(ByteRange {
+        start: range.0,
+        end: range.1,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn types_come_from_magic_numbers() {
+        assert_eq!(sniff(b"\xFF\xD8\xFF\xE0rest").unwrap().0, "image/jpeg");
+        assert_eq!(sniff(b"\x89PNG\r\n\x1a\n....").unwrap().0, "image/png");
+        assert_eq!(sniff(b"GIF89a..").unwrap().0, "image/gif");
+        assert_eq!(sniff(b"RIFF\0\0\0\0WEBPVP8 ").unwrap().0, "image/webp");
+        assert_eq!(
+            sniff(b"\0\0\0\x18ftypisom\0\0").unwrap(),
+            ("video/mp4", MediaKind::Video)
+        );
+        assert_eq!(
+            sniff(b"\0\0\0\x14ftypqt  \0\0").unwrap().0,
+            "video/quicktime"
+        );
+        assert_eq!(
+            sniff(b"\x1A\x45\xDF\xA3\x9F\x42\x82\x84webm").unwrap().0,
+            "video/webm"
+        );
+    }
+
+    #[test]
+    fn anything_else_is_refused() {
+        assert!(sniff(b"hello, I am a text file renamed .png").is_none());
+        assert!(sniff(b"%PDF-1.7").is_none());
+        assert!(sniff(b"").is_none());
+        assert!(sniff(b"\x1A\x45\xDF\xA3matroska").is_none());
+    }
+
+    #[test]
+    fn ranges_parse_like_rfc_9110() {
+        use RangeRequest::*;
+        let r = |start, end| Partial(ByteRange { start, end });
+        assert_eq!(parse_range(None, 100), Whole);
+        assert_eq!(parse_range(Some("bytes=0-9"), 100), r(0, 9));
+        assert_eq!(parse_range(Some("bytes=90-"), 100), r(90, 99));
+        assert_eq!(parse_range(Some("bytes=-10"), 100), r(90, 99));
+        assert_eq!(parse_range(Some("bytes=-500"), 100), r(0, 99));
+        assert_eq!(parse_range(Some("bytes=50-500"), 100), r(50, 99));
+        assert_eq!(parse_range(Some("bytes=100-"), 100), Unsatisfiable);
+        assert_eq!(parse_range(Some("bytes=-0"), 100), Unsatisfiable);
+        assert_eq!(parse_range(Some("bytes=0-1,5-6"), 100), Whole);
+        assert_eq!(parse_range(Some("bytes=9-3"), 100), Whole);
+        assert_eq!(parse_range(Some("items=0-3"), 100), Whole);
+    }
+}
