@@ -219,7 +219,7 @@ fn etag_of(media: &MediaDoc) -> String {
     format!("\"{}\"", media.id.to_hex())
 }
 
-fn header_str<'a>(req: &'a HttpRequest, name: header::HeaderName) -> Option<&'a str> {
+fn header_str(req: &HttpRequest, name: header::HeaderName) -> Option<&str> {
     req.headers().get(name).and_then(|v| v.to_str().ok())
 }
 
