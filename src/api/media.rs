@@ -6,7 +6,7 @@ use actix_web::body::SizedStream;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
 use bson::oid::ObjectId;
-use futures::{AsyncWriteExt, StreamExt, TryStreamExt};
+use futures::{AsyncWriteExt, TryStreamExt};
 
 use crate::api::views::{MeView, MediaView};
 use crate::auth::AuthUser;
@@ -51,15 +51,45 @@ fn multipart_error(err: actix_multipart::MultipartError) -> ApiError {
     ))
 }
 
-/// Reads from `field` until `buffer` holds at least `want` bytes or the field ends.
-async fn fill(field: &mut Field, buffer: &mut Vec<u8>, want: usize) -> Result<(), ApiError> {
-    while buffer.len() < want {
-        match field.try_next().await.map_err(multipart_error)? {
-            Some(chunk) => buffer.extend_from_slice(&chunk),
-            None => break,
+/// A form field read chunk by chunk; it remembers reaching its end, because a multipart
+/// field must not be polled again after that.
+struct Incoming {
+    field: Field,
+    ended: bool,
+}
+
+impl Incoming {
+    fn new(field: Field) -> Self {
+        Self {
+            field,
+            ended: false,
         }
     }
-    Ok(())
+
+    async fn next_chunk(&mut self) -> Result<Option<actix_web::web::Bytes>, ApiError> {
+        if self.ended {
+            return Ok(None);
+        }
+        let chunk = self.field.try_next().await.map_err(multipart_error)?;
+        self.ended = chunk.is_none();
+        Ok(chunk)
+    }
+
+    /// Reads until `buffer` holds at least `want` bytes or the field ends.
+    async fn fill(&mut self, buffer: &mut Vec<u8>, want: usize) -> Result<(), ApiError> {
+        while buffer.len() < want {
+            match self.next_chunk().await? {
+                Some(chunk) => buffer.extend_from_slice(&chunk),
+                None => break,
+            }
+        }
+        Ok(())
+    }
+
+    async fn drain(&mut self) -> Result<(), ApiError> {
+        while self.next_chunk().await?.is_some() {}
+        Ok(())
+    }
 }
 
 /// Stores the `file` field: its type from its bytes (`415` unless one of `allowed`), its
@@ -68,11 +98,11 @@ async fn fill(field: &mut Field, buffer: &mut Vec<u8>, want: usize) -> Result<()
 async fn store_file(
     state: &AppState,
     owner: ObjectId,
-    mut field: Field,
+    field: &mut Incoming,
     allowed: &[MediaKind],
 ) -> Result<MediaDoc, ApiError> {
     let mut head = Vec::with_capacity(SNIFF_BYTES);
-    fill(&mut field, &mut head, SNIFF_BYTES).await?;
+    field.fill(&mut head, SNIFF_BYTES).await?;
     let (content_type, kind) = sniff(&head)
         .filter(|(_, kind)| allowed.contains(kind))
         .ok_or(ApiError::UnsupportedMediaType)?;
@@ -82,7 +112,7 @@ async fn store_file(
     };
     let (mut width, mut height) = (None, None);
     if kind == MediaKind::Image {
-        fill(&mut field, &mut head, DIMENSION_BYTES).await?;
+        field.fill(&mut head, DIMENSION_BYTES).await?;
         if let Ok(size) = imagesize::blob_size(&head) {
             width = u32::try_from(size.width).ok();
             height = u32::try_from(size.height).ok();
@@ -104,7 +134,7 @@ async fn store_file(
     let outcome: Result<(), ApiError> = async {
         upload.write_all(&head).await.map_err(ApiError::internal)?;
         drop(head);
-        while let Some(chunk) = field.try_next().await.map_err(multipart_error)? {
+        while let Some(chunk) = field.next_chunk().await? {
             written += u64::try_from(chunk.len()).unwrap_or(u64::MAX);
             if written > limit {
                 return Err(ApiError::PayloadTooLarge);
@@ -154,18 +184,21 @@ async fn receive_upload(
     let mut stored: Option<MediaDoc> = None;
     let mut post_id = None;
     let result: Result<(), ApiError> = async {
-        while let Some(mut field) = form.try_next().await.map_err(multipart_error)? {
-            match field.name() {
-                Some("file") if stored.is_none() => {
-                    stored = Some(store_file(state, owner, field, allowed).await?);
+        while let Some(field) = form.try_next().await.map_err(multipart_error)? {
+            let name = field.name().unwrap_or_default().to_owned();
+            let mut field = Incoming::new(field);
+            match name.as_str() {
+                "file" if stored.is_none() => {
+                    stored = Some(store_file(state, owner, &mut field, allowed).await?);
                 }
-                Some("post_id") => {
+                "post_id" => {
                     let mut text = Vec::new();
-                    fill(&mut field, &mut text, TEXT_FIELD_BYTES + 1).await?;
+                    field.fill(&mut text, TEXT_FIELD_BYTES + 1).await?;
                     post_id = Some(String::from_utf8_lossy(&text).trim().to_owned());
                 }
-                _ => while field.next().await.is_some() {},
+                _ => {}
             }
+            field.drain().await?;
         }
         Ok(())
     }

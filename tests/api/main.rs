@@ -6,6 +6,7 @@ mod comments;
 mod feed;
 mod helpers;
 mod likes;
+mod media;
 mod ops;
 mod posts;
 mod sessions;
