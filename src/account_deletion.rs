@@ -8,8 +8,8 @@ use crate::auth::sessions::revoke_all_sessions;
 use crate::error::ApiError;
 use crate::startup::AppState;
 use crate::store::{
-    add_to_counter_of_many, blocks, comments, follows, likes, media, posts, timelines, tokens,
-    users,
+    activities, add_to_counter_of_many, blocks, comments, follows, likes, media, notifications,
+    posts, timelines, tokens, users,
 };
 
 pub async fn delete_account(state: &AppState, user: ObjectId) -> Result<(), ApiError> {
@@ -38,6 +38,8 @@ pub async fn delete_account(state: &AppState, user: ObjectId) -> Result<(), ApiE
     blocks::delete_all_of(db, user).await?;
     timelines::remove_user(db, user).await?;
     tokens::delete_all_for_user(db, user).await?;
+    notifications::delete_for_user(db, user).await?;
+    activities::delete_for_user(db, user).await?;
     for file in media::ids_of_owner(db, user).await? {
         media::delete(db, file).await?;
     }

@@ -44,7 +44,9 @@ pub async fn run(cli: Cli, settings: Settings) -> Result<(), String> {
             let db = Db::connect(&settings.database)
                 .await
                 .map_err(|e| e.to_string())?;
-            db.ensure_indexes().await.map_err(|e| e.to_string())?;
+            db.ensure_indexes(settings.activity.retention())
+                .await
+                .map_err(|e| e.to_string())?;
             println!(
                 "indexes are in place on database {:?}",
                 settings.database.name

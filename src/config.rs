@@ -65,6 +65,8 @@ pub struct Settings {
     pub posts: PostSettings,
     pub feed: FeedSettings,
     pub media: MediaSettings,
+    pub activity: ActivitySettings,
+    pub realtime: RealtimeSettings,
 }
 
 fn default_environment() -> Environment {
@@ -153,6 +155,26 @@ pub struct FeedSettings {
 pub struct MediaSettings {
     pub max_image_bytes: u64,
     pub max_video_bytes: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ActivitySettings {
+    /// How long activity entries are kept (a TTL index).
+    pub retention_days: u64,
+}
+
+impl ActivitySettings {
+    pub fn retention(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.retention_days.saturating_mul(86_400))
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct RealtimeSettings {
+    /// Seconds between the pings a WebSocket receives.
+    pub ping_interval_secs: u64,
+    /// How many missed notifications a reconnecting socket (`?since=`) receives at most.
+    pub replay_limit: i64,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -9,10 +9,12 @@ use mongodb::options::{ClientOptions, IndexOptions};
 use mongodb::{Client, Collection, Database, IndexModel};
 
 use crate::config::DatabaseSettings;
+use crate::store::activities::ActivityDoc;
 use crate::store::blocks::BlockDoc;
 use crate::store::comments::CommentDoc;
 use crate::store::follows::FollowDoc;
 use crate::store::likes::LikeDoc;
+use crate::store::notifications::NotificationDoc;
 use crate::store::posts::{PostDoc, PostVersionDoc};
 use crate::store::sessions::SessionDoc;
 use crate::store::timelines::TimelineDoc;
@@ -88,6 +90,14 @@ impl Db {
         self.database.collection("timelines")
     }
 
+    pub fn notifications(&self) -> Collection<NotificationDoc> {
+        self.database.collection("notifications")
+    }
+
+    pub fn activities(&self) -> Collection<ActivityDoc> {
+        self.database.collection("activities")
+    }
+
     /// Answers whether the database responds (for `/ready`).
     pub async fn ping(&self) -> bool {
         self.database.run_command(doc! { "ping": 1 }).await.is_ok()
@@ -95,7 +105,10 @@ impl Db {
 
     /// Creates every index the queries in `store/` rely on. Idempotent: creating an index
     /// that exists with the same definition is a no-op.
-    pub async fn ensure_indexes(&self) -> Result<(), mongodb::error::Error> {
+    pub async fn ensure_indexes(
+        &self,
+        activity_retention: Duration,
+    ) -> Result<(), mongodb::error::Error> {
         self.users()
             .create_indexes([
                 unique("username_key_unique", doc! { "username_key": 1 }),
@@ -195,6 +208,31 @@ impl Db {
                 plain("owner_author", doc! { "owner_id": 1, "author_id": 1 }),
                 plain("author", doc! { "author_id": 1 }),
                 plain("post", doc! { "post_id": 1 }),
+            ])
+            .await?;
+        self.notifications()
+            .create_indexes([
+                plain("user_newest", doc! { "user_id": 1, "_id": -1 }),
+                plain("user_unread", doc! { "user_id": 1, "read": 1 }),
+                plain("actor", doc! { "actor_id": 1 }),
+            ])
+            .await?;
+        self.activities()
+            .create_indexes([
+                plain("user_newest", doc! { "user_id": 1, "_id": -1 }),
+                plain(
+                    "user_action_newest",
+                    doc! { "user_id": 1, "action": 1, "_id": -1 },
+                ),
+                IndexModel::builder()
+                    .keys(doc! { "created_at": 1 })
+                    .options(
+                        IndexOptions::builder()
+                            .name("retention".to_owned())
+                            .expire_after(activity_retention)
+                            .build(),
+                    )
+                    .build(),
             ])
             .await?;
         self.users()

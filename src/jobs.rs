@@ -6,15 +6,33 @@ use std::time::Duration;
 use actix_web::web;
 
 use crate::error::ApiError;
+use crate::events;
 use crate::startup::AppState;
+use crate::store::notifications::{NotificationType, Subject};
 use crate::store::posts::{self, PostDoc};
-use crate::store::users;
+use crate::store::{follows, users};
 
 /// Runs once for every post at the moment it becomes published, whether at creation or
 /// when its scheduled time comes.
 pub async fn on_published(state: &AppState, post: &PostDoc) -> Result<(), ApiError> {
     users::add_to_posts_count(&state.db, post.author_id, 1).await?;
-    crate::feed::fan_out(state, post).await
+    crate::feed::fan_out(state, post).await?;
+    // `mentions` already holds only accounts outside any block with the author.
+    let keys: Vec<String> = post.mentions.iter().map(|m| m.to_lowercase()).collect();
+    let mentioned = users::find_by_username_keys(&state.db, &keys).await?;
+    let subject = Subject {
+        post_id: Some(post.id),
+        ..Subject::default()
+    };
+    events::notify_many(
+        state,
+        mentioned.iter().map(|u| u.id),
+        NotificationType::Mention,
+        post.author_id,
+        subject,
+    )
+    .await;
+    Ok(())
 }
 
 /// Publishes every due scheduled post, one atomic claim at a time; returns how many.
@@ -22,6 +40,20 @@ pub async fn publish_due_posts(state: &AppState) -> Result<usize, ApiError> {
     let mut published = 0;
     while let Some(post) = posts::claim_due(&state.db).await? {
         on_published(state, &post).await?;
+        // API.md §4: a scheduled post's followers are told when it appears.
+        let followers = follows::follower_ids(&state.db, post.author_id).await?;
+        let subject = Subject {
+            post_id: Some(post.id),
+            ..Subject::default()
+        };
+        events::notify_many(
+            state,
+            followers,
+            NotificationType::PostPublished,
+            post.author_id,
+            subject,
+        )
+        .await;
         published += 1;
     }
     Ok(published)

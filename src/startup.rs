@@ -27,6 +27,7 @@ pub struct AppState {
     pub passwords: PasswordHasher,
     pub mailer: Mailer,
     pub celebrities: crate::feed::CelebrityCache,
+    pub hub: crate::realtime::Hub,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -43,13 +44,14 @@ impl AppState {
     /// Connects and ensures the indexes the queries rely on.
     pub async fn build(settings: Settings) -> Result<Self, StartupError> {
         let db = Db::connect(&settings.database).await?;
-        db.ensure_indexes().await?;
+        db.ensure_indexes(settings.activity.retention()).await?;
         Ok(Self {
             jwt: JwtKeys::new(settings.jwt_secret(), settings.auth.access_token_ttl_secs),
             passwords: PasswordHasher::new(settings.auth.bcrypt_cost),
             mailer: Mailer::new(&settings.email)?,
             settings: Arc::new(settings),
             celebrities: crate::feed::CelebrityCache::default(),
+            hub: crate::realtime::Hub::default(),
             db,
         })
     }
@@ -67,6 +69,7 @@ impl Application {
         let server_settings = settings.server.clone();
         let state = web::Data::new(AppState::build(settings).await?);
         crate::jobs::spawn_scheduler(state.clone());
+        crate::realtime::start(state.clone()).await?;
 
         let mut server = HttpServer::new(move || {
             App::new()

@@ -12,6 +12,7 @@ use crate::auth::AuthUser;
 use crate::domain::accounts::{parse_full_name, Email, Password, Username, REQUIRED};
 use crate::email;
 use crate::error::{ApiError, FieldErrors};
+use crate::events::{self, Activity};
 use crate::startup::AppState;
 use crate::store::tokens::{self, TokenKind};
 use crate::store::users::{self, NewUser, Role, UserDoc};
@@ -340,6 +341,7 @@ async fn login(
         });
     }
     let tokens = sessions::start_session(&state, user.id, client_info(&req)).await?;
+    events::record(&state, user.id, Activity::on("auth.login", "user", user.id)).await;
     Ok(HttpResponse::Ok().json(LoginResponse {
         tokens,
         user: MeView::new(&user),
@@ -371,6 +373,12 @@ async fn logout(
     MaybeJson(body): MaybeJson<RefreshRequest>,
 ) -> Result<HttpResponse, ApiError> {
     sessions::revoke_session(&state, auth.session_id, auth.user_id).await?;
+    events::record(
+        &state,
+        auth.user_id,
+        Activity::on("auth.logout", "user", auth.user_id),
+    )
+    .await;
     if let Some(refresh) = body.and_then(|b| b.refresh) {
         if let Some(token) = tokens::find_any(&state.db, &hash_secret(refresh.trim())).await? {
             if let (TokenKind::Refresh, Some(session_id)) = (token.kind, token.session_id) {

@@ -12,9 +12,11 @@ use crate::api::viewer::Viewer;
 use crate::auth::AuthUser;
 use crate::domain::posts::{parse_body, COMMENT_MAX};
 use crate::error::{ApiError, FieldErrors};
+use crate::events::{self, Activity};
 use crate::pagination::{Page, PageParams};
 use crate::startup::AppState;
 use crate::store::comments::{self, CommentDoc};
+use crate::store::notifications::{NotificationType, Subject};
 use crate::store::{date_cursor, posts};
 
 type State = web::Data<AppState>;
@@ -110,6 +112,25 @@ async fn create_comment(
         comments::delete(&state.db, comment.id).await?;
         return Err(ApiError::NotFound);
     }
+    let subject = Subject {
+        post_id: Some(post.id),
+        comment_id: Some(comment.id),
+        group_id: None,
+    };
+    events::notify(
+        &state,
+        post.author_id,
+        NotificationType::Comment,
+        auth.user_id,
+        subject,
+    )
+    .await;
+    events::record(
+        &state,
+        auth.user_id,
+        Activity::on("comment.create", "comment", comment.id),
+    )
+    .await;
     Ok(HttpResponse::Created().json(one_view(&state, comment).await?))
 }
 
@@ -149,6 +170,12 @@ async fn delete_comment(
         return Err(ApiError::permission_denied());
     }
     if comments::delete(&state.db, comment.id).await? {
+        events::record(
+            &state,
+            auth.user_id,
+            Activity::on("comment.delete", "comment", comment.id),
+        )
+        .await;
         posts::add_to_counter(&state.db, post.id, "comment_count", -1).await?;
     }
     Ok(HttpResponse::NoContent().finish())

@@ -12,8 +12,10 @@ use crate::api::posts::{post_to_interact_with, visible_post};
 use crate::api::viewer::{ordered_user_views, Viewer};
 use crate::auth::AuthUser;
 use crate::error::ApiError;
+use crate::events::{self, Activity};
 use crate::pagination::{Page, PageParams};
 use crate::startup::AppState;
+use crate::store::notifications::{NotificationType, Subject};
 use crate::store::{date_cursor, likes, posts};
 
 type State = web::Data<AppState>;
@@ -54,6 +56,24 @@ async fn like_post(
         likes::delete(&state.db, post.id, auth.user_id).await?;
         return Err(ApiError::NotFound);
     };
+    let subject = Subject {
+        post_id: Some(post.id),
+        ..Subject::default()
+    };
+    events::notify(
+        &state,
+        post.author_id,
+        NotificationType::Like,
+        auth.user_id,
+        subject,
+    )
+    .await;
+    events::record(
+        &state,
+        auth.user_id,
+        Activity::on("post.like", "post", post.id),
+    )
+    .await;
     Ok(HttpResponse::Created().json(LikeState {
         like_count,
         liked_by_me: true,
@@ -69,6 +89,12 @@ async fn unlike_post(
     // Taking back a like stays possible across a block.
     let post = visible_post(&state, &path, &Viewer::ignoring_blocks(auth)).await?;
     let like_count = if likes::delete(&state.db, post.id, auth.user_id).await? {
+        events::record(
+            &state,
+            auth.user_id,
+            Activity::on("post.unlike", "post", post.id),
+        )
+        .await;
         posts::add_to_counter(&state.db, post.id, "like_count", -1)
             .await?
             .ok_or(ApiError::NotFound)?

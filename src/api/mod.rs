@@ -1,5 +1,6 @@
 //! HTTP resources, one file each, each with `routes(cfg)`.
 
+pub mod activity;
 pub mod auth;
 pub mod comments;
 pub mod discover;
@@ -7,10 +8,12 @@ pub mod extract;
 pub mod feed;
 pub mod likes;
 pub mod media;
+pub mod notifications;
 pub mod ops;
 pub mod post_views;
 pub mod posts;
 pub mod social;
+pub mod sockets;
 pub mod users;
 pub mod viewer;
 pub mod views;
@@ -31,6 +34,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .configure(users::routes)
             .configure(posts::routes)
             .configure(likes::routes)
-            .configure(comments::routes),
+            .configure(comments::routes)
+            .configure(notifications::routes)
+            .configure(activity::routes),
     );
 }

@@ -15,6 +15,7 @@ use crate::domain::posts::{
     hashtags, mention_candidates, normalise_tag, parse_body, parse_title, search_terms, CONTENT_MAX,
 };
 use crate::error::{ApiError, FieldErrors};
+use crate::events::{self, Activity};
 use crate::jobs::on_published;
 use crate::pagination::{Page, PageParams, MAX_LIMIT};
 use crate::startup::AppState;
@@ -215,6 +216,12 @@ async fn create_post(
         edited: false,
     };
     posts::insert(&state.db, &post).await?;
+    events::record(
+        &state,
+        auth.user_id,
+        Activity::on("post.create", "post", post.id),
+    )
+    .await;
     if post.status == PostStatus::Published {
         on_published(&state, &post).await?;
     }
@@ -443,6 +450,12 @@ async fn update_post(
             .await?
             .ok_or(ApiError::NotFound)?;
     }
+    events::record(
+        &state,
+        auth.user_id,
+        Activity::on("post.update", "post", updated.id),
+    )
+    .await;
     Ok(HttpResponse::Ok().json(post_view(&state, Some(auth.user_id), updated).await?))
 }
 
@@ -465,6 +478,12 @@ async fn delete_post(
     comments::delete_for_post(&state.db, deleted.id).await?;
     posts::delete_versions(&state.db, deleted.id).await?;
     timelines::remove_post(&state.db, deleted.id).await?;
+    events::record(
+        &state,
+        auth.user_id,
+        Activity::on("post.delete", "post", deleted.id),
+    )
+    .await;
     if deleted.status == PostStatus::Published {
         users::add_to_posts_count(&state.db, deleted.author_id, -1).await?;
     }

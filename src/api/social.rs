@@ -8,9 +8,11 @@ use bson::oid::ObjectId;
 use crate::api::viewer::{ordered_user_views, user_view, visible_user, Viewer};
 use crate::auth::AuthUser;
 use crate::error::{ApiError, FieldErrors};
+use crate::events::{self, Activity};
 use crate::feed;
 use crate::pagination::{Page, PageParams};
 use crate::startup::AppState;
+use crate::store::notifications::{NotificationType, Subject};
 use crate::store::{blocks, date_cursor, follows, timelines, users};
 
 type State = web::Data<AppState>;
@@ -74,6 +76,20 @@ async fn follow(
     if created {
         users::count_follow(&state.db, auth.user_id, target.id, 1).await?;
         feed::backfill(&state, auth.user_id, target.id, target.followers_count + 1).await?;
+        events::notify(
+            &state,
+            target.id,
+            NotificationType::Follow,
+            auth.user_id,
+            Subject::default(),
+        )
+        .await;
+        events::record(
+            &state,
+            auth.user_id,
+            Activity::on("user.follow", "user", target.id),
+        )
+        .await;
     }
     let target = users::find_by_id(&state.db, target.id)
         .await?
@@ -97,6 +113,12 @@ async fn unfollow(
         .await?
         .ok_or(ApiError::NotFound)?;
     remove_follow(&state, auth.user_id, target.id).await?;
+    events::record(
+        &state,
+        auth.user_id,
+        Activity::on("user.unfollow", "user", target.id),
+    )
+    .await;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -171,6 +193,14 @@ async fn block(
         .ok_or(ApiError::NotFound)?;
     not_yourself(auth.user_id, target.id, "block")?;
     let created = blocks::insert(&state.db, auth.user_id, target.id).await?;
+    if created {
+        events::record(
+            &state,
+            auth.user_id,
+            Activity::on("user.block", "user", target.id),
+        )
+        .await;
+    }
     remove_follow(&state, auth.user_id, target.id).await?;
     remove_follow(&state, target.id, auth.user_id).await?;
     let viewer = Viewer::load(&state, Some(auth)).await?;
@@ -196,6 +226,12 @@ async fn unblock(
         .await?
         .ok_or(ApiError::NotFound)?;
     blocks::delete(&state.db, auth.user_id, target.id).await?;
+    events::record(
+        &state,
+        auth.user_id,
+        Activity::on("user.unblock", "user", target.id),
+    )
+    .await;
     Ok(HttpResponse::NoContent().finish())
 }
 

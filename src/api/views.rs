@@ -3,7 +3,9 @@
 use serde::Serialize;
 
 use crate::domain::media::MediaKind;
+use crate::store::activities::ActivityDoc;
 use crate::store::media::MediaDoc;
+use crate::store::notifications::{NotificationDoc, NotificationType};
 use crate::store::users::{Role, UserDoc};
 
 /// RFC 3339 in UTC with milliseconds, e.g. `2026-11-22T10:15:30.123Z`.
@@ -133,6 +135,59 @@ impl MediaView {
             width: media.metadata.width,
             height: media.metadata.height,
             created_at: rfc3339(media.upload_date),
+        }
+    }
+}
+
+/// Notification.
+#[derive(Debug, Clone, Serialize)]
+pub struct NotificationView {
+    pub id: String,
+    #[serde(rename = "type")]
+    pub kind: NotificationType,
+    pub actor: UserMini,
+    pub post_id: Option<String>,
+    pub comment_id: Option<String>,
+    pub group_id: Option<String>,
+    pub created_at: String,
+    pub read: bool,
+}
+
+impl NotificationView {
+    pub fn new(doc: &NotificationDoc, actor: UserMini) -> Self {
+        Self {
+            id: doc.id.to_hex(),
+            kind: doc.kind,
+            actor,
+            post_id: doc.post_id.map(|id| id.to_hex()),
+            comment_id: doc.comment_id.map(|id| id.to_hex()),
+            group_id: doc.group_id.map(|id| id.to_hex()),
+            created_at: rfc3339(doc.created_at),
+            read: doc.read,
+        }
+    }
+}
+
+/// Activity.
+#[derive(Debug, Clone, Serialize)]
+pub struct ActivityView {
+    pub id: String,
+    pub action: String,
+    pub target_type: String,
+    pub target_id: Option<String>,
+    pub created_at: String,
+    pub meta: bson::Document,
+}
+
+impl ActivityView {
+    pub fn new(doc: &ActivityDoc) -> Self {
+        Self {
+            id: doc.id.to_hex(),
+            action: doc.action.clone(),
+            target_type: doc.target_type.clone(),
+            target_id: doc.target_id.map(|id| id.to_hex()),
+            created_at: rfc3339(doc.created_at),
+            meta: doc.meta.clone(),
         }
     }
 }

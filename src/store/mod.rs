@@ -1,11 +1,13 @@
 //! One module per collection: its document struct and the queries on it. Every filter
 //! here is served by an index created in `db::Db::ensure_indexes`.
 
+pub mod activities;
 pub mod blocks;
 pub mod comments;
 pub mod follows;
 pub mod likes;
 pub mod media;
+pub mod notifications;
 pub mod posts;
 pub mod sessions;
 pub mod timelines;

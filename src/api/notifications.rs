@@ -1,0 +1,124 @@
+//! Notifications: API.md §7.
+
+use actix_web::{guard, web, HttpRequest, HttpResponse};
+use bson::oid::ObjectId;
+use serde::{Deserialize, Serialize};
+
+use crate::api::extract::MaybeJson;
+use crate::api::post_views::minis;
+use crate::api::sockets::{open_socket, SocketQuery};
+use crate::api::views::NotificationView;
+use crate::auth::AuthUser;
+use crate::error::{ApiError, FieldErrors};
+use crate::pagination::{Cursor, Page, PageParams};
+use crate::realtime::Channel;
+use crate::startup::AppState;
+use crate::store::notifications;
+
+type State = web::Data<AppState>;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource("/notifications")
+            // A WebSocket upgrade of the list's own path is the socket (API.md §7 alias).
+            .route(
+                web::get()
+                    .guard(guard::Header("upgrade", "websocket"))
+                    .to(notification_socket),
+            )
+            .route(web::get().to(list_notifications)),
+    )
+    .service(web::resource("/notifications/ws").route(web::get().to(notification_socket)))
+    .service(web::resource("/notifications/unread-count").route(web::get().to(unread_count)))
+    .service(web::resource("/notifications/read").route(web::post().to(mark_read)));
+}
+
+// GET /api/notifications/ws (and GET /api/notifications with Upgrade: websocket)
+async fn notification_socket(
+    state: State,
+    req: HttpRequest,
+    body: web::Payload,
+    query: web::Query<SocketQuery>,
+) -> Result<HttpResponse, ApiError> {
+    open_socket(state, req, body, query, Channel::Notifications).await
+}
+
+#[derive(Deserialize)]
+struct ListQuery {
+    unread: Option<bool>,
+}
+
+// GET /api/notifications?unread=true — newest first.
+async fn list_notifications(
+    state: State,
+    auth: AuthUser,
+    req: HttpRequest,
+    params: PageParams,
+    query: web::Query<ListQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let unread_only = query.unread.unwrap_or(false);
+    let items = notifications::page(
+        &state.db,
+        auth.user_id,
+        unread_only,
+        params.cursor.map(|c| c.id),
+        params.fetch_limit(),
+    )
+    .await?;
+    let page = Page::from_items(
+        &req,
+        params,
+        items,
+        |n| Cursor {
+            key: None,
+            id: n.id,
+        },
+        |n| n,
+    );
+    let actors = minis(&state, page.results.iter().map(|n| n.actor_id)).await?;
+    let results: Vec<NotificationView> = page
+        .results
+        .iter()
+        .filter_map(|n| Some(NotificationView::new(n, actors.get(&n.actor_id)?.clone())))
+        .collect();
+    Ok(Page {
+        results,
+        next: page.next,
+    }
+    .into_response())
+}
+
+#[derive(Serialize)]
+struct Count {
+    count: u64,
+}
+
+// GET /api/notifications/unread-count
+async fn unread_count(state: State, auth: AuthUser) -> Result<HttpResponse, ApiError> {
+    let count = notifications::unread_count(&state.db, auth.user_id).await?;
+    Ok(HttpResponse::Ok().json(Count { count }))
+}
+
+#[derive(Deserialize)]
+struct ReadRequest {
+    ids: Option<Vec<String>>,
+}
+
+// POST /api/notifications/read {ids?} — without ids, all of them.
+async fn mark_read(
+    state: State,
+    auth: AuthUser,
+    MaybeJson(body): MaybeJson<ReadRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let ids = match body.and_then(|b| b.ids) {
+        Some(raw) => Some(
+            raw.iter()
+                .map(|id| ObjectId::parse_str(id.trim()))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|_| FieldErrors::single("ids", "Each id must be a notification id."))?,
+        ),
+        None => None,
+    };
+    notifications::mark_read(&state.db, auth.user_id, ids.as_deref()).await?;
+    Ok(HttpResponse::NoContent().finish())
+}

@@ -1,0 +1,59 @@
+//! The `activities` collection: what each user did, kept for `activity.retention_days`
+//! (a TTL index on `created_at`).
+
+use bson::oid::ObjectId;
+use bson::{doc, DateTime, Document};
+use futures::TryStreamExt;
+use serde::{Deserialize, Serialize};
+
+use crate::db::Db;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ActivityDoc {
+    #[serde(rename = "_id")]
+    pub id: ObjectId,
+    pub user_id: ObjectId,
+    pub action: String,
+    pub target_type: String,
+    #[serde(default)]
+    pub target_id: Option<ObjectId>,
+    pub created_at: DateTime,
+    #[serde(default)]
+    pub meta: Document,
+}
+
+pub async fn insert(db: &Db, activity: &ActivityDoc) -> mongodb::error::Result<()> {
+    db.activities().insert_one(activity).await?;
+    Ok(())
+}
+
+/// A user's activity, newest first, optionally one action only.
+pub async fn page(
+    db: &Db,
+    user_id: ObjectId,
+    action: Option<&str>,
+    before: Option<ObjectId>,
+    limit: i64,
+) -> mongodb::error::Result<Vec<ActivityDoc>> {
+    let mut filter = doc! { "user_id": user_id };
+    if let Some(action) = action {
+        filter.insert("action", action);
+    }
+    if let Some(before) = before {
+        filter.insert("_id", doc! { "$lt": before });
+    }
+    db.activities()
+        .find(filter)
+        .sort(doc! { "_id": -1 })
+        .limit(limit)
+        .await?
+        .try_collect()
+        .await
+}
+
+pub async fn delete_for_user(db: &Db, user_id: ObjectId) -> mongodb::error::Result<()> {
+    db.activities()
+        .delete_many(doc! { "user_id": user_id })
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,154 @@
+//! The `notifications` collection: one document per recipient and event. Lists are keyset
+//! on `_id` (newest first); a reconnecting socket reads those after the last id it saw.
+
+use bson::oid::ObjectId;
+use bson::{doc, DateTime};
+use futures::TryStreamExt;
+use mongodb::options::InsertManyOptions;
+use serde::{Deserialize, Serialize};
+
+use crate::db::Db;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NotificationType {
+    Follow,
+    Like,
+    Comment,
+    Mention,
+    GroupAdd,
+    PostPublished,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct NotificationDoc {
+    #[serde(rename = "_id")]
+    pub id: ObjectId,
+    /// The recipient.
+    pub user_id: ObjectId,
+    #[serde(rename = "type")]
+    pub kind: NotificationType,
+    pub actor_id: ObjectId,
+    #[serde(default)]
+    pub post_id: Option<ObjectId>,
+    #[serde(default)]
+    pub comment_id: Option<ObjectId>,
+    #[serde(default)]
+    pub group_id: Option<ObjectId>,
+    pub created_at: DateTime,
+    #[serde(default)]
+    pub read: bool,
+}
+
+/// What a notification points at, besides its actor.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Subject {
+    pub post_id: Option<ObjectId>,
+    pub comment_id: Option<ObjectId>,
+    pub group_id: Option<ObjectId>,
+}
+
+impl NotificationDoc {
+    pub fn new(
+        user_id: ObjectId,
+        kind: NotificationType,
+        actor_id: ObjectId,
+        subject: Subject,
+    ) -> Self {
+        Self {
+            id: ObjectId::new(),
+            user_id,
+            kind,
+            actor_id,
+            post_id: subject.post_id,
+            comment_id: subject.comment_id,
+            group_id: subject.group_id,
+            created_at: DateTime::now(),
+            read: false,
+        }
+    }
+}
+
+pub async fn insert_many(
+    db: &Db,
+    notifications: Vec<NotificationDoc>,
+) -> mongodb::error::Result<()> {
+    if notifications.is_empty() {
+        return Ok(());
+    }
+    let options = InsertManyOptions::builder().ordered(false).build();
+    db.notifications()
+        .insert_many(notifications)
+        .with_options(options)
+        .await?;
+    Ok(())
+}
+
+/// A recipient's notifications, newest first, optionally unread only.
+pub async fn page(
+    db: &Db,
+    user_id: ObjectId,
+    unread_only: bool,
+    before: Option<ObjectId>,
+    limit: i64,
+) -> mongodb::error::Result<Vec<NotificationDoc>> {
+    let mut filter = doc! { "user_id": user_id };
+    if unread_only {
+        filter.insert("read", false);
+    }
+    if let Some(before) = before {
+        filter.insert("_id", doc! { "$lt": before });
+    }
+    db.notifications()
+        .find(filter)
+        .sort(doc! { "_id": -1 })
+        .limit(limit)
+        .await?
+        .try_collect()
+        .await
+}
+
+/// Those after `after`, oldest first: what a reconnecting client missed.
+pub async fn after(
+    db: &Db,
+    user_id: ObjectId,
+    after: ObjectId,
+    limit: i64,
+) -> mongodb::error::Result<Vec<NotificationDoc>> {
+    db.notifications()
+        .find(doc! { "user_id": user_id, "_id": { "$gt": after } })
+        .sort(doc! { "_id": 1 })
+        .limit(limit)
+        .await?
+        .try_collect()
+        .await
+}
+
+pub async fn unread_count(db: &Db, user_id: ObjectId) -> mongodb::error::Result<u64> {
+    db.notifications()
+        .count_documents(doc! { "user_id": user_id, "read": false })
+        .await
+}
+
+/// Marks some (or, with `None`, all) of the recipient's notifications read.
+pub async fn mark_read(
+    db: &Db,
+    user_id: ObjectId,
+    ids: Option<&[ObjectId]>,
+) -> mongodb::error::Result<()> {
+    let mut filter = doc! { "user_id": user_id, "read": false };
+    if let Some(ids) = ids {
+        filter.insert("_id", doc! { "$in": ids });
+    }
+    db.notifications()
+        .update_many(filter, doc! { "$set": { "read": true } })
+        .await?;
+    Ok(())
+}
+
+pub async fn delete_for_user(db: &Db, user_id: ObjectId) -> mongodb::error::Result<()> {
+    db.notifications()
+        .delete_many(doc! { "$or": [{ "user_id": user_id }, { "actor_id": user_id }] })
+        .await?;
+    Ok(())
+}
