@@ -9,6 +9,7 @@ mod likes;
 mod media;
 mod ops;
 mod posts;
+mod realtime;
 mod sessions;
 mod social;
 mod users;
