@@ -429,3 +429,46 @@ async fn followers_hear_when_a_scheduled_post_is_published() {
         (Some("post_published"), Some(post.as_str()))
     );
 }
+
+#[tokio::test]
+async fn a_dropped_change_stream_resumes_without_losing_or_repeating_events() {
+    let direct = spawn_app().await;
+    let proxy =
+        crate::helpers::TcpProxy::start(crate::helpers::host_port_of(&test_mongodb_uri())).await;
+    let proxied_uri = format!("mongodb://127.0.0.1:{}/?directConnection=true", proxy.port);
+    let behind_proxy = spawn_app_on(&proxied_uri, &direct.database_name, |s| {
+        s.database.timeout_secs = 1
+    })
+    .await;
+    let alice = direct.create_user("alice").await;
+    let carol = direct.create_user("carol").await;
+    let bob = direct.create_user("bob").await;
+    let dave = direct.create_user("dave").await;
+
+    let mut socket = notification_socket(&behind_proxy, &alice).await;
+    direct
+        .post("/api/users/alice/follow", Some(&carol.access), &json!({}))
+        .await;
+    assert_eq!(
+        next_frame(&mut socket).await.unwrap()["data"]["actor"]["username"],
+        "carol"
+    );
+
+    proxy.cut();
+    direct
+        .post("/api/users/alice/follow", Some(&bob.access), &json!({}))
+        .await;
+    proxy.reopen();
+    let resumed = next_frame(&mut socket)
+        .await
+        .expect("the event from the gap");
+    assert_eq!(resumed["data"]["actor"]["username"], "bob");
+    direct
+        .post("/api/users/alice/follow", Some(&dave.access), &json!({}))
+        .await;
+    assert_eq!(
+        next_frame(&mut socket).await.unwrap()["data"]["actor"]["username"],
+        "dave",
+        "bob's came once"
+    );
+}
