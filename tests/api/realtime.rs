@@ -472,3 +472,21 @@ async fn a_dropped_change_stream_resumes_without_losing_or_repeating_events() {
         "bob's came once"
     );
 }
+
+#[tokio::test]
+async fn sockets_are_pinged_on_the_configured_interval() {
+    let app = crate::helpers::spawn_app_with(|s| s.realtime.ping_interval_secs = 1).await;
+    let alice = app.create_user("alice").await;
+    let mut socket = notification_socket(&app, &alice).await;
+    let ping = tokio::time::timeout(Duration::from_secs(5), async {
+        loop {
+            match socket.next().await {
+                Some(Ok(Message::Ping(_))) => return true,
+                Some(Ok(_)) => {}
+                _ => return false,
+            }
+        }
+    })
+    .await;
+    assert_eq!(ping, Ok(true), "a ping within a few seconds");
+}
