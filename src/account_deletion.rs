@@ -5,6 +5,7 @@
 use bson::oid::ObjectId;
 
 use crate::auth::sessions::revoke_all_sessions;
+use crate::cascade::remove_posts;
 use crate::error::ApiError;
 use crate::startup::AppState;
 use crate::store::{
@@ -18,9 +19,7 @@ pub async fn delete_account(state: &AppState, user: ObjectId) -> Result<(), ApiE
 
     // Their posts, and everything pointing at them.
     let own_posts = posts::ids_by_author(db, user).await?;
-    likes::delete_for_posts(db, &own_posts).await?;
-    comments::delete_for_posts(db, &own_posts).await?;
-    posts::delete_many(db, &own_posts).await?;
+    remove_posts(state, &own_posts).await?;
 
     // Their likes and comments on other people's posts, with those posts' counters.
     let liked = likes::post_ids_liked_by(db, user).await?;

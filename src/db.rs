@@ -13,6 +13,7 @@ use crate::store::activities::ActivityDoc;
 use crate::store::blocks::BlockDoc;
 use crate::store::comments::CommentDoc;
 use crate::store::follows::FollowDoc;
+use crate::store::groups::{GroupDoc, MemberDoc, ShareDoc};
 use crate::store::likes::LikeDoc;
 use crate::store::notifications::NotificationDoc;
 use crate::store::posts::{PostDoc, PostVersionDoc};
@@ -96,6 +97,18 @@ impl Db {
 
     pub fn activities(&self) -> Collection<ActivityDoc> {
         self.database.collection("activities")
+    }
+
+    pub fn groups(&self) -> Collection<GroupDoc> {
+        self.database.collection("groups")
+    }
+
+    pub fn group_members(&self) -> Collection<MemberDoc> {
+        self.database.collection("group_members")
+    }
+
+    pub fn group_shares(&self) -> Collection<ShareDoc> {
+        self.database.collection("group_shares")
     }
 
     /// Answers whether the database responds (for `/ready`).
@@ -207,6 +220,32 @@ impl Db {
                 ),
                 plain("owner_author", doc! { "owner_id": 1, "author_id": 1 }),
                 plain("author", doc! { "author_id": 1 }),
+                plain("post", doc! { "post_id": 1 }),
+            ])
+            .await?;
+        self.groups()
+            .create_indexes([plain(
+                "visibility_newest",
+                doc! { "visibility": 1, "_id": -1 },
+            )])
+            .await?;
+        self.group_members()
+            .create_indexes([
+                unique("group_user_unique", doc! { "group_id": 1, "user_id": 1 }),
+                plain(
+                    "group_created",
+                    doc! { "group_id": 1, "created_at": -1, "_id": -1 },
+                ),
+                plain("user_private", doc! { "user_id": 1, "private": 1 }),
+            ])
+            .await?;
+        self.group_shares()
+            .create_indexes([
+                unique("group_post_unique", doc! { "group_id": 1, "post_id": 1 }),
+                plain(
+                    "group_created",
+                    doc! { "group_id": 1, "created_at": -1, "_id": -1 },
+                ),
                 plain("post", doc! { "post_id": 1 }),
             ])
             .await?;

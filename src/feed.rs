@@ -15,7 +15,7 @@ use crate::pagination::Cursor;
 use crate::startup::AppState;
 use crate::store::posts::{self, PostDoc, PostFilter, PostStatus};
 use crate::store::timelines::{self, TimelineDoc, FAN_OUT_BATCH};
-use crate::store::{date_cursor, follows, users};
+use crate::store::{date_cursor, follows, groups, users};
 
 /// Each instance's view of the accounts over the celebrity threshold, refreshed at most
 /// every `feed.celebrity_refresh_secs`, so a feed read does not have to ask.
@@ -60,14 +60,34 @@ pub async fn fan_out(state: &AppState, post: &PostDoc) -> Result<(), ApiError> {
     }
     let mut followers = follows::follower_stream(&state.db, post.author_id).await?;
     let mut batch = Vec::with_capacity(FAN_OUT_BATCH);
+    let mut pending = Vec::with_capacity(FAN_OUT_BATCH);
     while let Some(follow) = followers.try_next().await? {
-        batch.push(TimelineDoc::new(follow.follower_id, post));
-        if batch.len() == FAN_OUT_BATCH {
+        pending.push(follow.follower_id);
+        if pending.len() == FAN_OUT_BATCH {
+            batch.extend(readers(state, post, std::mem::take(&mut pending)).await?);
             timelines::insert_many(&state.db, std::mem::take(&mut batch)).await?;
         }
     }
+    batch.extend(readers(state, post, pending).await?);
     timelines::insert_many(&state.db, batch).await?;
     Ok(())
+}
+
+/// Timeline entries for those of `followers` who may read `post`: all of them, or for a
+/// private group's post only the group's members (API.md §6).
+async fn readers(
+    state: &AppState,
+    post: &PostDoc,
+    followers: Vec<ObjectId>,
+) -> Result<Vec<TimelineDoc>, ApiError> {
+    let followers = match (post.group_private, post.group_id) {
+        (true, Some(group)) => groups::members_among(&state.db, group, &followers).await?,
+        _ => followers,
+    };
+    Ok(followers
+        .into_iter()
+        .map(|f| TimelineDoc::new(f, post))
+        .collect())
 }
 
 /// A new follow copies the followee's newest posts into the follower's timeline (unless the

@@ -15,7 +15,9 @@ use crate::store::{follows, users};
 /// Runs once for every post at the moment it becomes published, whether at creation or
 /// when its scheduled time comes.
 pub async fn on_published(state: &AppState, post: &PostDoc) -> Result<(), ApiError> {
-    users::add_to_posts_count(&state.db, post.author_id, 1).await?;
+    if crate::cascade::counts_for_author(post) {
+        users::add_to_posts_count(&state.db, post.author_id, 1).await?;
+    }
     crate::feed::fan_out(state, post).await?;
     // `mentions` already holds only accounts outside any block with the author.
     let keys: Vec<String> = post.mentions.iter().map(|m| m.to_lowercase()).collect();

@@ -1,6 +1,7 @@
 pub mod account_deletion;
 pub mod api;
 pub mod auth;
+pub mod cascade;
 pub mod cli;
 pub mod config;
 pub mod db;

@@ -11,6 +11,7 @@ use crate::api::post_views::{post_view, post_views, PostView};
 use crate::api::viewer::{visible_user, Viewer};
 use crate::api::views::rfc3339;
 use crate::auth::AuthUser;
+use crate::cascade;
 use crate::domain::posts::{
     hashtags, mention_candidates, normalise_tag, parse_body, parse_title, search_terms, CONTENT_MAX,
 };
@@ -19,8 +20,9 @@ use crate::events::{self, Activity};
 use crate::jobs::on_published;
 use crate::pagination::{Page, PageParams, MAX_LIMIT};
 use crate::startup::AppState;
+use crate::store::groups::{GroupDoc, Visibility};
 use crate::store::posts::{self, PostDoc, PostFilter, PostStatus, PostText};
-use crate::store::{comments, date_cursor, likes, media, timelines, users};
+use crate::store::{date_cursor, groups, media, users};
 
 type State = web::Data<AppState>;
 
@@ -69,7 +71,7 @@ pub async fn post_to_interact_with(
     let id = ObjectId::parse_str(id)?;
     let post = posts::find(&state.db, id)
         .await?
-        .filter(|post| post.visible_to(viewer.id()))
+        .filter(|post| post.visible_to(viewer.id()) && viewer.can_reach_group_of(post))
         .ok_or(ApiError::NotFound)?;
     viewer.ensure_not_blocked(post.author_id)?;
     Ok(post)
@@ -145,6 +147,30 @@ async fn parse_media_ids(
     Ok(Some(ids))
 }
 
+/// The group a new post goes to: it must exist and the author must belong to it.
+async fn member_group(
+    state: &AppState,
+    errors: &mut FieldErrors,
+    author: ObjectId,
+    raw: &str,
+) -> Result<Option<GroupDoc>, ApiError> {
+    let Ok(id) = ObjectId::parse_str(raw.trim()) else {
+        errors.add("group_id", NOT_A_MEMBER);
+        return Ok(None);
+    };
+    let group = groups::find(&state.db, id).await?;
+    let is_member = groups::membership(&state.db, id, author).await?.is_some();
+    match group {
+        Some(group) if is_member => Ok(Some(group)),
+        _ => {
+            errors.add("group_id", NOT_A_MEMBER);
+            Ok(None)
+        }
+    }
+}
+
+const NOT_A_MEMBER: &str = "No such group, or you are not a member.";
+
 #[derive(Deserialize)]
 struct CreatePostRequest {
     title: Option<String>,
@@ -175,10 +201,10 @@ async fn create_post(
     let content = required(&mut errors, "content", &body.content)
         .and_then(|raw| errors.check("content", parse_body(raw, CONTENT_MAX)));
     let media_ids = parse_media_ids(&state, &mut errors, auth.user_id, &body.media_ids).await?;
-    if body.group_id.is_some() {
-        // Groups arrive with API.md §6.
-        errors.add("group_id", "No such group, or you are not a member.");
-    }
+    let group = match &body.group_id {
+        Some(raw) => member_group(&state, &mut errors, auth.user_id, raw).await?,
+        None => None,
+    };
     let publish_at = body
         .publish_at
         .as_deref()
@@ -200,7 +226,11 @@ async fn create_post(
         mentions: text.mentions,
         terms: text.terms,
         media_ids: media_ids.unwrap_or_default(),
-        group_id: None,
+        group_id: group.as_ref().map(|g| g.id),
+        group_private: group
+            .as_ref()
+            .is_some_and(|g| g.visibility == Visibility::Private),
+        hidden: false,
         status: if publish_at.is_some() {
             PostStatus::Scheduled
         } else {
@@ -216,6 +246,9 @@ async fn create_post(
         edited: false,
     };
     posts::insert(&state.db, &post).await?;
+    if let Some(group) = &group {
+        groups::share(&state.db, group.id, post.id, auth.user_id).await?;
+    }
     events::record(
         &state,
         auth.user_id,
@@ -397,7 +430,14 @@ async fn get_post(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = ObjectId::parse_str(path.as_str())?;
-    let counted = posts::find_counting_view(&state.db, id, viewer.id(), &viewer.hidden()).await?;
+    let counted = posts::find_counting_view(
+        &state.db,
+        id,
+        viewer.id(),
+        &viewer.hidden(),
+        &viewer.private_groups(),
+    )
+    .await?;
     let post = match counted {
         Some(post) => post,
         None => visible_post(&state, path.as_str(), &viewer).await?,
@@ -471,22 +511,15 @@ async fn delete_post(
     if post.author_id != auth.user_id && !is_staff(&state, auth.user_id).await? {
         return Err(ApiError::permission_denied());
     }
-    let Some(deleted) = posts::delete(&state.db, post.id).await? else {
+    if cascade::remove_posts(&state, &[post.id]).await? == 0 {
         return Err(ApiError::NotFound);
-    };
-    likes::delete_for_post(&state.db, deleted.id).await?;
-    comments::delete_for_post(&state.db, deleted.id).await?;
-    posts::delete_versions(&state.db, deleted.id).await?;
-    timelines::remove_post(&state.db, deleted.id).await?;
+    }
     events::record(
         &state,
         auth.user_id,
-        Activity::on("post.delete", "post", deleted.id),
+        Activity::on("post.delete", "post", post.id),
     )
     .await;
-    if deleted.status == PostStatus::Published {
-        users::add_to_posts_count(&state.db, deleted.author_id, -1).await?;
-    }
     Ok(HttpResponse::NoContent().finish())
 }
 

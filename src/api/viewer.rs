@@ -14,7 +14,7 @@ use crate::error::ApiError;
 use crate::startup::AppState;
 use crate::store::posts::PostDoc;
 use crate::store::users::UserDoc;
-use crate::store::{blocks, follows, users};
+use crate::store::{blocks, follows, groups, users};
 
 #[derive(Debug, Clone, Default)]
 pub struct Viewer {
@@ -23,10 +23,12 @@ pub struct Viewer {
     blocked: HashSet<ObjectId>,
     /// Accounts that blocked the viewer.
     blocked_by: HashSet<ObjectId>,
+    /// Private groups the viewer belongs to: the only ones whose posts they see.
+    private_groups: HashSet<ObjectId>,
 }
 
 impl Viewer {
-    /// Loads the viewer's blocks, both ways, in one query.
+    /// Loads the viewer's blocks (both ways, one query) and private groups (one query).
     pub async fn load(state: &AppState, user: Option<AuthUser>) -> Result<Self, ApiError> {
         let mut viewer = Viewer {
             user,
@@ -40,6 +42,10 @@ impl Viewer {
                     viewer.blocked_by.insert(block.blocker_id);
                 }
             }
+            viewer.private_groups = groups::group_ids_of(&state.db, me.user_id, true)
+                .await?
+                .into_iter()
+                .collect();
         }
         Ok(viewer)
     }
@@ -78,8 +84,20 @@ impl Viewer {
         self.blocked.union(&self.blocked_by).copied().collect()
     }
 
+    pub fn private_groups(&self) -> Vec<ObjectId> {
+        self.private_groups.iter().copied().collect()
+    }
+
+    /// A private group's post only for its members (API.md §6).
+    pub fn can_reach_group_of(&self, post: &PostDoc) -> bool {
+        !post.group_private
+            || post
+                .group_id
+                .is_some_and(|g| self.private_groups.contains(&g))
+    }
+
     pub fn can_see_post(&self, post: &PostDoc) -> bool {
-        post.visible_to(self.id()) && !self.hides(post.author_id)
+        post.visible_to(self.id()) && !self.hides(post.author_id) && self.can_reach_group_of(post)
     }
 
     /// `403 blocked` when the two are in a block relationship (follow, like, comment).

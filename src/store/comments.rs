@@ -80,13 +80,6 @@ pub async fn page_for_post(
     oldest_first(db.comments(), filter, cursor, limit).await
 }
 
-pub async fn delete_for_post(db: &Db, post_id: ObjectId) -> mongodb::error::Result<()> {
-    db.comments()
-        .delete_many(doc! { "post_id": post_id })
-        .await?;
-    Ok(())
-}
-
 pub async fn delete_for_posts(db: &Db, post_ids: &[ObjectId]) -> mongodb::error::Result<()> {
     if post_ids.is_empty() {
         return Ok(());

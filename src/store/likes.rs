@@ -93,11 +93,6 @@ pub async fn page_by_user(
     newest_first(db.likes(), doc! { "user_id": user_id }, cursor, limit).await
 }
 
-pub async fn delete_for_post(db: &Db, post_id: ObjectId) -> mongodb::error::Result<()> {
-    db.likes().delete_many(doc! { "post_id": post_id }).await?;
-    Ok(())
-}
-
 pub async fn delete_for_posts(db: &Db, post_ids: &[ObjectId]) -> mongodb::error::Result<()> {
     if post_ids.is_empty() {
         return Ok(());

@@ -5,6 +5,7 @@ pub mod activities;
 pub mod blocks;
 pub mod comments;
 pub mod follows;
+pub mod groups;
 pub mod likes;
 pub mod media;
 pub mod notifications;

@@ -36,6 +36,12 @@ pub struct PostDoc {
     pub media_ids: Vec<ObjectId>,
     #[serde(default)]
     pub group_id: Option<ObjectId>,
+    /// The post belongs to a private group: only its members ever see it.
+    #[serde(default)]
+    pub group_private: bool,
+    /// Reported by enough distinct users: out of every list until a moderator acts.
+    #[serde(default)]
+    pub hidden: bool,
     pub status: PostStatus,
     #[serde(default)]
     pub publish_at: Option<DateTime>,
@@ -95,10 +101,16 @@ pub async fn find_counting_view(
     id: ObjectId,
     viewer: Option<ObjectId>,
     hidden_authors: &[ObjectId],
+    private_groups: &[ObjectId],
 ) -> mongodb::error::Result<Option<PostDoc>> {
     let mut not_by: Vec<ObjectId> = hidden_authors.to_vec();
     not_by.extend(viewer);
-    let filter = doc! { "_id": id, "status": "published", "author_id": { "$nin": not_by } };
+    let filter = doc! {
+        "_id": id,
+        "status": "published",
+        "author_id": { "$nin": not_by },
+        "$or": [{ "group_private": { "$ne": true } }, { "group_id": { "$in": private_groups } }],
+    };
     db.posts()
         .find_one_and_update(filter, doc! { "$inc": { "view_count": 1 } })
         .return_document(ReturnDocument::After)
@@ -127,6 +139,9 @@ pub async fn page_published(
 ) -> mongodb::error::Result<Vec<PostDoc>> {
     let mut query = after_desc("published_at", cursor);
     query.insert("status", "published");
+    // Lists show what anyone may see: private groups' posts only appear in their group.
+    query.insert("group_private", doc! { "$ne": true });
+    query.insert("hidden", doc! { "$ne": true });
     let mut author = doc! { "$nin": &filter.hidden_authors };
     if let Some(id) = filter.author_id {
         author.insert("$eq", id);
@@ -250,20 +265,6 @@ pub async fn ids_by_author(db: &Db, author_id: ObjectId) -> mongodb::error::Resu
         .await
 }
 
-/// Deletes posts and their versions.
-pub async fn delete_many(db: &Db, ids: &[ObjectId]) -> mongodb::error::Result<()> {
-    if ids.is_empty() {
-        return Ok(());
-    }
-    db.post_versions()
-        .delete_many(doc! { "post_id": { "$in": ids } })
-        .await?;
-    db.posts()
-        .delete_many(doc! { "_id": { "$in": ids } })
-        .await?;
-    Ok(())
-}
-
 /// Replaces the files a post shows (an edit).
 pub async fn set_media(
     db: &Db,
@@ -307,14 +308,32 @@ pub async fn detach_media(db: &Db, media_id: ObjectId) -> mongodb::error::Result
     Ok(())
 }
 
+/// Hides or shows a post in lists (moderation).
+pub async fn set_hidden(db: &Db, id: ObjectId, hidden: bool) -> mongodb::error::Result<()> {
+    db.posts()
+        .update_one(doc! { "_id": id }, doc! { "$set": { "hidden": hidden } })
+        .await?;
+    Ok(())
+}
+
+/// The ids of a group's posts.
+pub async fn ids_in_group(db: &Db, group_id: ObjectId) -> mongodb::error::Result<Vec<ObjectId>> {
+    db.posts()
+        .find(doc! { "group_id": group_id })
+        .await?
+        .map_ok(|p| p.id)
+        .try_collect()
+        .await
+}
+
 /// Deletes the post document; the caller removes what points at it.
 pub async fn delete(db: &Db, id: ObjectId) -> mongodb::error::Result<Option<PostDoc>> {
     db.posts().find_one_and_delete(doc! { "_id": id }).await
 }
 
-pub async fn delete_versions(db: &Db, post_id: ObjectId) -> mongodb::error::Result<()> {
+pub async fn delete_versions(db: &Db, post_ids: &[ObjectId]) -> mongodb::error::Result<()> {
     db.post_versions()
-        .delete_many(doc! { "post_id": post_id })
+        .delete_many(doc! { "post_id": { "$in": post_ids } })
         .await?;
     Ok(())
 }
@@ -367,7 +386,12 @@ pub async fn trending(
     limit: i64,
 ) -> mongodb::error::Result<Vec<TrendingTag>> {
     let pipeline = vec![
-        doc! { "$match": { "status": "published", "published_at": { "$gte": since, "$lte": DateTime::now() } } },
+        doc! { "$match": {
+            "status": "published",
+            "published_at": { "$gte": since, "$lte": DateTime::now() },
+            "group_private": { "$ne": true },
+            "hidden": { "$ne": true },
+        } },
         doc! { "$unwind": "$hashtags" },
         doc! { "$group": { "_id": "$hashtags", "posts": { "$sum": 1 }, "last_used_at": { "$max": "$published_at" } } },
         doc! { "$sort": { "posts": -1, "last_used_at": -1, "_id": 1 } },

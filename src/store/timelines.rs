@@ -22,6 +22,8 @@ pub struct TimelineDoc {
     pub owner_id: ObjectId,
     pub post_id: ObjectId,
     pub author_id: ObjectId,
+    #[serde(default)]
+    pub group_id: Option<ObjectId>,
     pub published_at: DateTime,
 }
 
@@ -32,6 +34,7 @@ impl TimelineDoc {
             owner_id,
             post_id: post.id,
             author_id: post.author_id,
+            group_id: post.group_id,
             published_at: post.published_at,
         }
     }
@@ -94,9 +97,21 @@ pub async fn remove_author(
     Ok(())
 }
 
-pub async fn remove_post(db: &Db, post_id: ObjectId) -> mongodb::error::Result<()> {
+pub async fn remove_posts(db: &Db, post_ids: &[ObjectId]) -> mongodb::error::Result<()> {
     db.timelines()
-        .delete_many(doc! { "post_id": post_id })
+        .delete_many(doc! { "post_id": { "$in": post_ids } })
+        .await?;
+    Ok(())
+}
+
+/// Removes a group's posts from one member's timeline (they left or were removed).
+pub async fn remove_group(
+    db: &Db,
+    owner_id: ObjectId,
+    group_id: ObjectId,
+) -> mongodb::error::Result<()> {
+    db.timelines()
+        .delete_many(doc! { "owner_id": owner_id, "group_id": group_id })
         .await?;
     Ok(())
 }

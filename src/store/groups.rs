@@ -1,0 +1,310 @@
+//! The `groups`, `group_members` and `group_shares` collections.
+
+use bson::oid::ObjectId;
+use bson::{doc, DateTime};
+use futures::TryStreamExt;
+use mongodb::options::ReturnDocument;
+use serde::{Deserialize, Serialize};
+
+use crate::db::Db;
+use crate::error::duplicate_key_index;
+use crate::pagination::Cursor;
+use crate::store::newest_first;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Visibility {
+    Public,
+    Private,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MemberRole {
+    Owner,
+    Member,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct GroupDoc {
+    #[serde(rename = "_id")]
+    pub id: ObjectId,
+    pub name: String,
+    pub description: String,
+    pub visibility: Visibility,
+    pub owner_id: ObjectId,
+    pub member_count: i64,
+    pub created_at: DateTime,
+    pub updated_at: DateTime,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct MemberDoc {
+    #[serde(rename = "_id")]
+    pub id: ObjectId,
+    pub group_id: ObjectId,
+    pub user_id: ObjectId,
+    pub role: MemberRole,
+    /// Copied from the group, so a viewer's private memberships are one indexed read.
+    pub private: bool,
+    pub created_at: DateTime,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ShareDoc {
+    #[serde(rename = "_id")]
+    pub id: ObjectId,
+    pub group_id: ObjectId,
+    pub post_id: ObjectId,
+    pub sharer_id: ObjectId,
+    pub created_at: DateTime,
+}
+
+pub async fn insert(db: &Db, group: &GroupDoc) -> mongodb::error::Result<()> {
+    db.groups().insert_one(group).await?;
+    Ok(())
+}
+
+pub async fn find(db: &Db, id: ObjectId) -> mongodb::error::Result<Option<GroupDoc>> {
+    db.groups().find_one(doc! { "_id": id }).await
+}
+
+/// Public groups and the given ones (the viewer's), newest first.
+pub async fn page_visible(
+    db: &Db,
+    mine: &[ObjectId],
+    only_mine: bool,
+    cursor: Option<Cursor>,
+    limit: i64,
+) -> mongodb::error::Result<Vec<GroupDoc>> {
+    let mut filter = if only_mine {
+        doc! { "_id": { "$in": mine } }
+    } else {
+        doc! { "$or": [{ "visibility": "public" }, { "_id": { "$in": mine } }] }
+    };
+    if let Some(cursor) = cursor {
+        filter = doc! { "$and": [filter, { "_id": { "$lt": cursor.id } }] };
+    }
+    db.groups()
+        .find(filter)
+        .sort(doc! { "_id": -1 })
+        .limit(limit)
+        .await?
+        .try_collect()
+        .await
+}
+
+pub struct GroupChange {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub visibility: Option<Visibility>,
+}
+
+pub async fn update(
+    db: &Db,
+    id: ObjectId,
+    change: GroupChange,
+) -> mongodb::error::Result<Option<GroupDoc>> {
+    let mut set = doc! { "updated_at": DateTime::now() };
+    if let Some(name) = change.name {
+        set.insert("name", name);
+    }
+    if let Some(description) = change.description {
+        set.insert("description", description);
+    }
+    if let Some(visibility) = change.visibility {
+        set.insert("visibility", bson::to_bson(&visibility)?);
+        let private = visibility == Visibility::Private;
+        db.group_members()
+            .update_many(
+                doc! { "group_id": id },
+                doc! { "$set": { "private": private } },
+            )
+            .await?;
+        db.posts()
+            .update_many(
+                doc! { "group_id": id },
+                doc! { "$set": { "group_private": private } },
+            )
+            .await?;
+    }
+    db.groups()
+        .find_one_and_update(doc! { "_id": id }, doc! { "$set": set })
+        .return_document(ReturnDocument::After)
+        .await
+}
+
+/// Adds a member; `true` when they were not one (and `member_count` moved).
+pub async fn add_member(
+    db: &Db,
+    group: &GroupDoc,
+    user_id: ObjectId,
+    role: MemberRole,
+) -> mongodb::error::Result<bool> {
+    let member = MemberDoc {
+        id: ObjectId::new(),
+        group_id: group.id,
+        user_id,
+        role,
+        private: group.visibility == Visibility::Private,
+        created_at: DateTime::now(),
+    };
+    match db.group_members().insert_one(member).await {
+        Ok(_) => {
+            db.groups()
+                .update_one(
+                    doc! { "_id": group.id },
+                    doc! { "$inc": { "member_count": 1 } },
+                )
+                .await?;
+            Ok(true)
+        }
+        Err(err) if duplicate_key_index(&err).is_some() => Ok(false),
+        Err(err) => Err(err),
+    }
+}
+
+/// Removes a member; `true` when they were one.
+pub async fn remove_member(
+    db: &Db,
+    group_id: ObjectId,
+    user_id: ObjectId,
+) -> mongodb::error::Result<bool> {
+    let removed = db
+        .group_members()
+        .delete_one(doc! { "group_id": group_id, "user_id": user_id })
+        .await?
+        .deleted_count
+        == 1;
+    if removed {
+        db.groups()
+            .update_one(
+                doc! { "_id": group_id },
+                doc! { "$inc": { "member_count": -1 } },
+            )
+            .await?;
+    }
+    Ok(removed)
+}
+
+pub async fn membership(
+    db: &Db,
+    group_id: ObjectId,
+    user_id: ObjectId,
+) -> mongodb::error::Result<Option<MemberDoc>> {
+    db.group_members()
+        .find_one(doc! { "group_id": group_id, "user_id": user_id })
+        .await
+}
+
+/// The groups `user_id` belongs to, private ones only if `private_only`.
+pub async fn group_ids_of(
+    db: &Db,
+    user_id: ObjectId,
+    private_only: bool,
+) -> mongodb::error::Result<Vec<ObjectId>> {
+    let mut filter = doc! { "user_id": user_id };
+    if private_only {
+        filter.insert("private", true);
+    }
+    db.group_members()
+        .find(filter)
+        .await?
+        .map_ok(|m| m.group_id)
+        .try_collect()
+        .await
+}
+
+/// Of `users`, those who belong to the group.
+pub async fn members_among(
+    db: &Db,
+    group_id: ObjectId,
+    users: &[ObjectId],
+) -> mongodb::error::Result<Vec<ObjectId>> {
+    db.group_members()
+        .find(doc! { "group_id": group_id, "user_id": { "$in": users } })
+        .await?
+        .map_ok(|m| m.user_id)
+        .try_collect()
+        .await
+}
+
+/// Members, newest first.
+pub async fn page_members(
+    db: &Db,
+    group_id: ObjectId,
+    cursor: Option<Cursor>,
+    limit: i64,
+) -> mongodb::error::Result<Vec<MemberDoc>> {
+    newest_first(
+        db.group_members(),
+        doc! { "group_id": group_id },
+        cursor,
+        limit,
+    )
+    .await
+}
+
+/// Shares a post into the group; `true` when it was not there yet.
+pub async fn share(
+    db: &Db,
+    group_id: ObjectId,
+    post_id: ObjectId,
+    sharer_id: ObjectId,
+) -> mongodb::error::Result<bool> {
+    let share = ShareDoc {
+        id: ObjectId::new(),
+        group_id,
+        post_id,
+        sharer_id,
+        created_at: DateTime::now(),
+    };
+    match db.group_shares().insert_one(share).await {
+        Ok(_) => Ok(true),
+        Err(err) if duplicate_key_index(&err).is_some() => Ok(false),
+        Err(err) => Err(err),
+    }
+}
+
+/// What was shared into the group (its own posts included), newest first.
+pub async fn page_shares(
+    db: &Db,
+    group_id: ObjectId,
+    cursor: Option<Cursor>,
+    limit: i64,
+) -> mongodb::error::Result<Vec<ShareDoc>> {
+    newest_first(
+        db.group_shares(),
+        doc! { "group_id": group_id },
+        cursor,
+        limit,
+    )
+    .await
+}
+
+pub async fn remove_shares_of_posts(db: &Db, post_ids: &[ObjectId]) -> mongodb::error::Result<()> {
+    db.group_shares()
+        .delete_many(doc! { "post_id": { "$in": post_ids } })
+        .await?;
+    Ok(())
+}
+
+/// Deletes the group, its memberships and shares (its posts are the caller's to remove).
+pub async fn delete(db: &Db, id: ObjectId) -> mongodb::error::Result<()> {
+    db.group_shares()
+        .delete_many(doc! { "group_id": id })
+        .await?;
+    db.group_members()
+        .delete_many(doc! { "group_id": id })
+        .await?;
+    db.groups().delete_one(doc! { "_id": id }).await?;
+    Ok(())
+}
+
+/// Every membership of a user (account deletion), with the groups' counters.
+pub async fn leave_all(db: &Db, user_id: ObjectId) -> mongodb::error::Result<()> {
+    for group in group_ids_of(db, user_id, false).await? {
+        remove_member(db, group, user_id).await?;
+    }
+    Ok(())
+}
