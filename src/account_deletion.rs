@@ -9,8 +9,8 @@ use crate::cascade::remove_posts;
 use crate::error::ApiError;
 use crate::startup::AppState;
 use crate::store::{
-    activities, add_to_counter_of_many, blocks, comments, follows, likes, media, notifications,
-    posts, timelines, tokens, users,
+    activities, add_to_counter_of_many, blocks, comments, follows, groups, likes, media,
+    notifications, posts, timelines, tokens, users,
 };
 
 pub async fn delete_account(state: &AppState, user: ObjectId) -> Result<(), ApiError> {
@@ -35,6 +35,11 @@ pub async fn delete_account(state: &AppState, user: ObjectId) -> Result<(), ApiE
     add_to_counter_of_many(db.users(), &followees, "followers_count", -1).await?;
     add_to_counter_of_many(db.users(), &followers, "following_count", -1).await?;
     blocks::delete_all_of(db, user).await?;
+    for group in groups::ids_owned_by(db, user).await? {
+        remove_posts(state, &posts::ids_in_group(db, group).await?).await?;
+        groups::delete(db, group).await?;
+    }
+    groups::leave_all(db, user).await?;
     timelines::remove_user(db, user).await?;
     tokens::delete_all_for_user(db, user).await?;
     notifications::delete_for_user(db, user).await?;

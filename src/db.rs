@@ -224,10 +224,10 @@ impl Db {
             ])
             .await?;
         self.groups()
-            .create_indexes([plain(
-                "visibility_newest",
-                doc! { "visibility": 1, "_id": -1 },
-            )])
+            .create_indexes([
+                plain("visibility_newest", doc! { "visibility": 1, "_id": -1 }),
+                plain("owner", doc! { "owner_id": 1 }),
+            ])
             .await?;
         self.group_members()
             .create_indexes([

@@ -6,6 +6,7 @@ pub mod comments;
 pub mod discover;
 pub mod extract;
 pub mod feed;
+pub mod groups;
 pub mod likes;
 pub mod media;
 pub mod notifications;
@@ -36,6 +37,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .configure(likes::routes)
             .configure(comments::routes)
             .configure(notifications::routes)
-            .configure(activity::routes),
+            .configure(activity::routes)
+            .configure(groups::routes),
     );
 }

@@ -301,6 +301,16 @@ pub async fn delete(db: &Db, id: ObjectId) -> mongodb::error::Result<()> {
     Ok(())
 }
 
+/// The groups a user owns.
+pub async fn ids_owned_by(db: &Db, owner_id: ObjectId) -> mongodb::error::Result<Vec<ObjectId>> {
+    db.groups()
+        .find(doc! { "owner_id": owner_id })
+        .await?
+        .map_ok(|g| g.id)
+        .try_collect()
+        .await
+}
+
 /// Every membership of a user (account deletion), with the groups' counters.
 pub async fn leave_all(db: &Db, user_id: ObjectId) -> mongodb::error::Result<()> {
     for group in group_ids_of(db, user_id, false).await? {

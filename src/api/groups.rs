@@ -1,0 +1,570 @@
+//! Groups: API.md §6. A private group exists only for its members (`404` for anyone else).
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use bson::oid::ObjectId;
+use bson::DateTime;
+use serde::{Deserialize, Serialize};
+
+use crate::api::auth::required;
+use crate::api::extract::Json;
+use crate::api::post_views::{minis, post_views};
+use crate::api::posts::visible_post;
+use crate::api::viewer::Viewer;
+use crate::api::views::{rfc3339, UserMini};
+use crate::auth::AuthUser;
+use crate::cascade::remove_posts;
+use crate::domain::accounts::parse_text;
+use crate::error::{ApiError, FieldErrors};
+use crate::events::{self, Activity};
+use crate::pagination::{Page, PageParams};
+use crate::startup::AppState;
+use crate::store::groups::{self, GroupChange, GroupDoc, MemberDoc, MemberRole, Visibility};
+use crate::store::notifications::{NotificationType, Subject};
+use crate::store::{date_cursor, posts, timelines, users};
+
+type State = web::Data<AppState>;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource("/groups")
+            .route(web::get().to(list_groups))
+            .route(web::post().to(create_group)),
+    )
+    .service(
+        web::resource("/groups/{id}")
+            .route(web::get().to(get_group))
+            .route(web::patch().to(update_group))
+            .route(web::put().to(update_group))
+            .route(web::delete().to(delete_group)),
+    )
+    .service(web::resource("/groups/{id}/join").route(web::post().to(join_group)))
+    .service(web::resource("/groups/{id}/leave").route(web::post().to(leave_group)))
+    .service(
+        web::resource("/groups/{id}/members")
+            .route(web::get().to(list_members))
+            .route(web::post().to(add_member)),
+    )
+    .service(web::resource("/groups/{id}/members/{user}").route(web::delete().to(remove_member)))
+    .service(web::resource("/groups/{id}/posts").route(web::get().to(group_posts)))
+    .service(web::resource("/groups/{id}/share").route(web::post().to(share_post)));
+}
+
+const NAME_MAX: usize = 100;
+const DESCRIPTION_MAX: usize = 1000;
+/// Members shown inside a group's detail.
+const DETAIL_MEMBERS: i64 = 20;
+
+#[derive(Serialize)]
+struct GroupView {
+    id: String,
+    name: String,
+    description: String,
+    visibility: Visibility,
+    owner: Option<UserMini>,
+    member_count: i64,
+    is_member: bool,
+    role: Option<MemberRole>,
+    created_at: String,
+}
+
+#[derive(Serialize)]
+struct MemberView {
+    user: UserMini,
+    role: MemberRole,
+}
+
+#[derive(Serialize)]
+struct GroupDetail {
+    #[serde(flatten)]
+    group: GroupView,
+    members: Vec<MemberView>,
+}
+
+async fn group_view(
+    state: &AppState,
+    group: &GroupDoc,
+    viewer: Option<ObjectId>,
+) -> Result<GroupView, ApiError> {
+    let role = match viewer {
+        Some(user) => groups::membership(&state.db, group.id, user)
+            .await?
+            .map(|m| m.role),
+        None => None,
+    };
+    let owner = minis(state, std::iter::once(group.owner_id))
+        .await?
+        .remove(&group.owner_id);
+    Ok(GroupView {
+        id: group.id.to_hex(),
+        name: group.name.clone(),
+        description: group.description.clone(),
+        visibility: group.visibility,
+        owner,
+        member_count: group.member_count,
+        is_member: role.is_some(),
+        role,
+        created_at: rfc3339(group.created_at),
+    })
+}
+
+async fn member_views(
+    state: &AppState,
+    members: Vec<MemberDoc>,
+) -> Result<Vec<MemberView>, ApiError> {
+    let users = minis(state, members.iter().map(|m| m.user_id)).await?;
+    Ok(members
+        .into_iter()
+        .filter_map(|m| {
+            Some(MemberView {
+                user: users.get(&m.user_id)?.clone(),
+                role: m.role,
+            })
+        })
+        .collect())
+}
+
+/// The group `id` names, as far as the viewer may know: a private group is `404` for
+/// non-members. Returns the viewer's membership too.
+async fn visible_group(
+    state: &AppState,
+    id: &str,
+    viewer: Option<ObjectId>,
+) -> Result<(GroupDoc, Option<MemberDoc>), ApiError> {
+    let group = groups::find(&state.db, ObjectId::parse_str(id)?)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    let membership = match viewer {
+        Some(user) => groups::membership(&state.db, group.id, user).await?,
+        None => None,
+    };
+    if group.visibility == Visibility::Private && membership.is_none() {
+        return Err(ApiError::NotFound);
+    }
+    Ok((group, membership))
+}
+
+/// The group, if the caller owns it (`403` for members, `404` for those who may not know it).
+async fn owned_group(state: &AppState, id: &str, auth: AuthUser) -> Result<GroupDoc, ApiError> {
+    let (group, membership) = visible_group(state, id, Some(auth.user_id)).await?;
+    match membership.map(|m| m.role) {
+        Some(MemberRole::Owner) => Ok(group),
+        _ => Err(ApiError::permission_denied()),
+    }
+}
+
+fn parse_visibility(raw: &str) -> Result<Visibility, String> {
+    match raw {
+        "public" => Ok(Visibility::Public),
+        "private" => Ok(Visibility::Private),
+        _ => Err("Choose public or private.".into()),
+    }
+}
+
+fn parse_name(raw: &str) -> Result<String, String> {
+    let name = parse_text(raw, NAME_MAX)?;
+    if name.is_empty() || name.contains('\n') {
+        return Err("Enter a name on one line.".into());
+    }
+    Ok(name)
+}
+
+#[derive(Deserialize)]
+struct GroupRequest {
+    name: Option<String>,
+    description: Option<String>,
+    visibility: Option<String>,
+}
+
+// POST /api/groups — the creator is its owner.
+async fn create_group(
+    state: State,
+    auth: AuthUser,
+    Json(body): Json<GroupRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let mut errors = FieldErrors::new();
+    let name = required(&mut errors, "name", &body.name)
+        .and_then(|raw| errors.check("name", parse_name(raw)));
+    let description = errors.check(
+        "description",
+        parse_text(body.description.as_deref().unwrap_or(""), DESCRIPTION_MAX),
+    );
+    let visibility = errors.check(
+        "visibility",
+        parse_visibility(body.visibility.as_deref().unwrap_or("public")),
+    );
+    errors.into_result()?;
+    let (Some(name), Some(description), Some(visibility)) = (name, description, visibility) else {
+        return Err(ApiError::internal("validated group lost a field"));
+    };
+    let now = DateTime::now();
+    let group = GroupDoc {
+        id: ObjectId::new(),
+        name,
+        description,
+        visibility,
+        owner_id: auth.user_id,
+        member_count: 0,
+        created_at: now,
+        updated_at: now,
+    };
+    groups::insert(&state.db, &group).await?;
+    groups::add_member(&state.db, &group, auth.user_id, MemberRole::Owner).await?;
+    events::record(
+        &state,
+        auth.user_id,
+        Activity::on("group.create", "group", group.id),
+    )
+    .await;
+    let group = groups::find(&state.db, group.id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    Ok(HttpResponse::Created().json(group_view(&state, &group, Some(auth.user_id)).await?))
+}
+
+#[derive(Deserialize)]
+struct ListQuery {
+    mine: Option<bool>,
+}
+
+// GET /api/groups?mine=true — public groups and the viewer's, newest first.
+async fn list_groups(
+    state: State,
+    viewer: Viewer,
+    req: HttpRequest,
+    params: PageParams,
+    query: web::Query<ListQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let mine = match viewer.id() {
+        Some(user) => groups::group_ids_of(&state.db, user, false).await?,
+        None => Vec::new(),
+    };
+    let only_mine = query.mine.unwrap_or(false);
+    if only_mine {
+        viewer.require()?;
+    }
+    let items = groups::page_visible(
+        &state.db,
+        &mine,
+        only_mine,
+        params.cursor,
+        params.fetch_limit(),
+    )
+    .await?;
+    let page = Page::from_items(
+        &req,
+        params,
+        items,
+        |g| crate::pagination::Cursor {
+            key: None,
+            id: g.id,
+        },
+        |g| g,
+    );
+    let mut results = Vec::with_capacity(page.results.len());
+    for group in &page.results {
+        results.push(group_view(&state, group, viewer.id()).await?);
+    }
+    Ok(Page {
+        results,
+        next: page.next,
+    }
+    .into_response())
+}
+
+// GET /api/groups/{id} — with the first members.
+async fn get_group(
+    state: State,
+    viewer: Viewer,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let (group, _) = visible_group(&state, &path, viewer.id()).await?;
+    let members = groups::page_members(&state.db, group.id, None, DETAIL_MEMBERS).await?;
+    Ok(HttpResponse::Ok().json(GroupDetail {
+        group: group_view(&state, &group, viewer.id()).await?,
+        members: member_views(&state, members).await?,
+    }))
+}
+
+// PATCH /api/groups/{id} (also PUT) — the owner only.
+async fn update_group(
+    state: State,
+    auth: AuthUser,
+    path: web::Path<String>,
+    Json(body): Json<GroupRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let group = owned_group(&state, &path, auth).await?;
+    let mut errors = FieldErrors::new();
+    let change = GroupChange {
+        name: body
+            .name
+            .as_deref()
+            .and_then(|raw| errors.check("name", parse_name(raw))),
+        description: body
+            .description
+            .as_deref()
+            .and_then(|raw| errors.check("description", parse_text(raw, DESCRIPTION_MAX))),
+        visibility: body
+            .visibility
+            .as_deref()
+            .and_then(|raw| errors.check("visibility", parse_visibility(raw))),
+    };
+    errors.into_result()?;
+    let group = groups::update(&state.db, group.id, change)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    Ok(HttpResponse::Ok().json(group_view(&state, &group, Some(auth.user_id)).await?))
+}
+
+// DELETE /api/groups/{id} — the owner only; the group's posts go with it.
+async fn delete_group(
+    state: State,
+    auth: AuthUser,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let group = owned_group(&state, &path, auth).await?;
+    let group_posts = posts::ids_in_group(&state.db, group.id).await?;
+    remove_posts(&state, &group_posts).await?;
+    groups::delete(&state.db, group.id).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+// POST /api/groups/{id}/join — public groups only (a private one is `403` for a member-to-be
+// who knows its id… and `404` for anyone else, who may not know it exists).
+async fn join_group(
+    state: State,
+    auth: AuthUser,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let (group, membership) = visible_group(&state, &path, Some(auth.user_id)).await?;
+    if membership.is_none() {
+        if group.visibility == Visibility::Private {
+            return Err(ApiError::permission_denied());
+        }
+        if groups::add_member(&state.db, &group, auth.user_id, MemberRole::Member).await? {
+            events::record(
+                &state,
+                auth.user_id,
+                Activity::on("group.join", "group", group.id),
+            )
+            .await;
+        }
+    }
+    let group = groups::find(&state.db, group.id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    Ok(HttpResponse::Ok().json(group_view(&state, &group, Some(auth.user_id)).await?))
+}
+
+/// Takes a member out of a group, with the group's posts out of their feed.
+async fn take_out(state: &AppState, group: &GroupDoc, user: ObjectId) -> Result<bool, ApiError> {
+    let removed = groups::remove_member(&state.db, group.id, user).await?;
+    if removed && group.visibility == Visibility::Private {
+        timelines::remove_group(&state.db, user, group.id).await?;
+    }
+    Ok(removed)
+}
+
+// POST /api/groups/{id}/leave — the owner cannot leave (they delete the group instead).
+async fn leave_group(
+    state: State,
+    auth: AuthUser,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let (group, membership) = visible_group(&state, &path, Some(auth.user_id)).await?;
+    if membership
+        .as_ref()
+        .is_some_and(|m| m.role == MemberRole::Owner)
+    {
+        return Err(FieldErrors::single(
+            "group",
+            "The owner cannot leave; delete the group instead.",
+        ));
+    }
+    if take_out(&state, &group, auth.user_id).await? {
+        events::record(
+            &state,
+            auth.user_id,
+            Activity::on("group.leave", "group", group.id),
+        )
+        .await;
+    }
+    let group = groups::find(&state.db, group.id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    Ok(HttpResponse::Ok().json(group_view(&state, &group, Some(auth.user_id)).await?))
+}
+
+// GET /api/groups/{id}/members — newest first.
+async fn list_members(
+    state: State,
+    viewer: Viewer,
+    req: HttpRequest,
+    params: PageParams,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let (group, _) = visible_group(&state, &path, viewer.id()).await?;
+    let items =
+        groups::page_members(&state.db, group.id, params.cursor, params.fetch_limit()).await?;
+    let page = Page::from_items(
+        &req,
+        params,
+        items,
+        |m| date_cursor(m.created_at, m.id),
+        |m| m,
+    );
+    let results = member_views(&state, page.results).await?;
+    Ok(Page {
+        results,
+        next: page.next,
+    }
+    .into_response())
+}
+
+#[derive(Deserialize)]
+struct AddMemberRequest {
+    user_id: Option<String>,
+}
+
+// POST /api/groups/{id}/members {user_id} — the owner adds anyone (any visibility).
+async fn add_member(
+    state: State,
+    auth: AuthUser,
+    path: web::Path<String>,
+    Json(body): Json<AddMemberRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let group = owned_group(&state, &path, auth).await?;
+    let mut errors = FieldErrors::new();
+    let raw = required(&mut errors, "user_id", &body.user_id).map(str::to_owned);
+    errors.into_result()?;
+    let user = users::find_by_ref(&state.db, raw.as_deref().unwrap_or_default())
+        .await?
+        .ok_or_else(|| FieldErrors::single("user_id", "No such user."))?;
+    let added = groups::add_member(&state.db, &group, user.id, MemberRole::Member).await?;
+    if added {
+        let subject = Subject {
+            group_id: Some(group.id),
+            ..Subject::default()
+        };
+        events::notify(
+            &state,
+            user.id,
+            NotificationType::GroupAdd,
+            auth.user_id,
+            subject,
+        )
+        .await;
+    }
+    let member = groups::membership(&state.db, group.id, user.id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    let view = member_views(&state, vec![member])
+        .await?
+        .pop()
+        .ok_or(ApiError::NotFound)?;
+    Ok(if added {
+        HttpResponse::Created()
+    } else {
+        HttpResponse::Ok()
+    }
+    .json(view))
+}
+
+// DELETE /api/groups/{id}/members/{user} — the owner only; never the owner themself.
+async fn remove_member(
+    state: State,
+    auth: AuthUser,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (group_id, user_ref) = path.into_inner();
+    let group = owned_group(&state, &group_id, auth).await?;
+    let user = users::find_by_ref(&state.db, &user_ref)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    if user.id == group.owner_id {
+        return Err(FieldErrors::single("user", "The owner cannot be removed."));
+    }
+    take_out(&state, &group, user.id).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+// GET /api/groups/{id}/posts — posts written in or shared into the group, newest first.
+async fn group_posts(
+    state: State,
+    viewer: Viewer,
+    req: HttpRequest,
+    params: PageParams,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let (group, _) = visible_group(&state, &path, viewer.id()).await?;
+    let shares =
+        groups::page_shares(&state.db, group.id, params.cursor, params.fetch_limit()).await?;
+    let page = Page::from_items(
+        &req,
+        params,
+        shares,
+        |s| date_cursor(s.created_at, s.id),
+        |s| s.post_id,
+    );
+    let mut found: std::collections::HashMap<ObjectId, posts::PostDoc> =
+        posts::find_many(&state.db, &page.results)
+            .await?
+            .into_iter()
+            .map(|p| (p.id, p))
+            .collect();
+    let visible = page
+        .results
+        .iter()
+        .filter_map(|id| found.remove(id))
+        .filter(|p| {
+            p.status == posts::PostStatus::Published && !p.hidden && !viewer.hides(p.author_id)
+        })
+        .collect();
+    let results = post_views(&state, viewer.id(), visible).await?;
+    Ok(Page {
+        results,
+        next: page.next,
+    }
+    .into_response())
+}
+
+#[derive(Deserialize)]
+struct ShareRequest {
+    post_id: Option<String>,
+}
+
+// POST /api/groups/{id}/share {post_id} — a member shares a post they can see. A private
+// group's post never leaves its group.
+async fn share_post(
+    state: State,
+    auth: AuthUser,
+    path: web::Path<String>,
+    Json(body): Json<ShareRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let (group, membership) = visible_group(&state, &path, Some(auth.user_id)).await?;
+    if membership.is_none() {
+        return Err(ApiError::permission_denied());
+    }
+    let mut errors = FieldErrors::new();
+    let raw = required(&mut errors, "post_id", &body.post_id).map(str::to_owned);
+    errors.into_result()?;
+    let viewer = Viewer::load(&state, Some(auth)).await?;
+    let post = visible_post(&state, raw.as_deref().unwrap_or_default(), &viewer)
+        .await
+        .map_err(|_| FieldErrors::single("post_id", "No such post, or you cannot see it."))?;
+    if post.group_private && post.group_id != Some(group.id) {
+        return Err(FieldErrors::single(
+            "post_id",
+            "A private group's post stays in its group.",
+        ));
+    }
+    let created = groups::share(&state.db, group.id, post.id, auth.user_id).await?;
+    Ok(if created {
+        HttpResponse::Created()
+    } else {
+        HttpResponse::Ok()
+    }
+    .json(serde_json::json!({
+        "group_id": group.id.to_hex(),
+        "post_id": post.id.to_hex(),
+    })))
+}
