@@ -6,7 +6,7 @@ use bson::oid::ObjectId;
 
 use crate::error::ApiError;
 use crate::startup::AppState;
-use crate::store::{comments, groups, likes, posts, timelines, users};
+use crate::store::{comments, groups, likes, post_stats, posts, timelines, users};
 
 /// Deletes `ids` and what points at them; returns how many posts this call deleted. Each
 /// post is deleted atomically, so of two concurrent deletions one moves the author's
@@ -30,6 +30,7 @@ pub async fn remove_posts(state: &AppState, ids: &[ObjectId]) -> Result<usize, A
     timelines::remove_posts(db, ids).await?;
     groups::remove_shares_of_posts(db, ids).await?;
     posts::delete_versions(db, ids).await?;
+    post_stats::delete_for_posts(db, ids).await?;
     Ok(deleted)
 }
 

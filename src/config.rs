@@ -67,6 +67,7 @@ pub struct Settings {
     pub media: MediaSettings,
     pub activity: ActivitySettings,
     pub realtime: RealtimeSettings,
+    pub moderation: ModerationSettings,
 }
 
 fn default_environment() -> Environment {
@@ -175,6 +176,12 @@ pub struct RealtimeSettings {
     pub ping_interval_secs: u64,
     /// How many missed notifications a reconnecting socket (`?since=`) receives at most.
     pub replay_limit: i64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ModerationSettings {
+    /// Distinct open reports that hide a post from lists until a moderator acts.
+    pub hide_after_reports: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]

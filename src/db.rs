@@ -16,7 +16,9 @@ use crate::store::follows::FollowDoc;
 use crate::store::groups::{GroupDoc, MemberDoc, ShareDoc};
 use crate::store::likes::LikeDoc;
 use crate::store::notifications::NotificationDoc;
+use crate::store::post_stats::DayStats;
 use crate::store::posts::{PostDoc, PostVersionDoc};
+use crate::store::reports::ReportDoc;
 use crate::store::sessions::SessionDoc;
 use crate::store::timelines::TimelineDoc;
 use crate::store::tokens::TokenDoc;
@@ -109,6 +111,18 @@ impl Db {
 
     pub fn group_shares(&self) -> Collection<ShareDoc> {
         self.database.collection("group_shares")
+    }
+
+    pub fn reports(&self) -> Collection<ReportDoc> {
+        self.database.collection("reports")
+    }
+
+    pub fn post_stats(&self) -> Collection<DayStats> {
+        self.database.collection("post_stats")
+    }
+
+    pub fn post_viewers(&self) -> Collection<bson::Document> {
+        self.database.collection("post_viewers")
     }
 
     /// Answers whether the database responds (for `/ready`).
@@ -248,6 +262,22 @@ impl Db {
                 ),
                 plain("post", doc! { "post_id": 1 }),
             ])
+            .await?;
+        self.reports()
+            .create_indexes([
+                unique(
+                    "post_reporter_unique",
+                    doc! { "post_id": 1, "reporter_id": 1 },
+                ),
+                plain("post_status", doc! { "post_id": 1, "status": 1 }),
+                plain("status_newest", doc! { "status": 1, "_id": -1 }),
+            ])
+            .await?;
+        self.post_stats()
+            .create_indexes([plain("post_date", doc! { "post_id": 1, "date": 1 })])
+            .await?;
+        self.post_viewers()
+            .create_indexes([plain("post", doc! { "post_id": 1 })])
             .await?;
         self.notifications()
             .create_indexes([

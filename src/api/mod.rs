@@ -9,6 +9,7 @@ pub mod feed;
 pub mod groups;
 pub mod likes;
 pub mod media;
+pub mod moderation;
 pub mod notifications;
 pub mod ops;
 pub mod post_views;
@@ -38,6 +39,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .configure(comments::routes)
             .configure(notifications::routes)
             .configure(activity::routes)
-            .configure(groups::routes),
+            .configure(groups::routes)
+            .configure(moderation::routes),
     );
 }

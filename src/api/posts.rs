@@ -22,7 +22,7 @@ use crate::pagination::{Page, PageParams, MAX_LIMIT};
 use crate::startup::AppState;
 use crate::store::groups::{GroupDoc, Visibility};
 use crate::store::posts::{self, PostDoc, PostFilter, PostStatus, PostText};
-use crate::store::{date_cursor, groups, media, users};
+use crate::store::{date_cursor, groups, media, post_stats, users};
 
 type State = web::Data<AppState>;
 
@@ -439,7 +439,10 @@ async fn get_post(
     )
     .await?;
     let post = match counted {
-        Some(post) => post,
+        Some(post) => {
+            post_stats::record_view(&state.db, post.id, viewer.id()).await?;
+            post
+        }
         None => visible_post(&state, path.as_str(), &viewer).await?,
     };
     Ok(HttpResponse::Ok().json(post_view(&state, viewer.id(), post).await?))

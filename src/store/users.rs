@@ -458,6 +458,34 @@ pub async fn clear_avatar_media(db: &Db, media_id: ObjectId) -> mongodb::error::
     Ok(())
 }
 
+pub async fn set_role(
+    db: &Db,
+    id: ObjectId,
+    role: Role,
+) -> mongodb::error::Result<Option<UserDoc>> {
+    db.users()
+        .find_one_and_update(
+            doc! { "_id": id },
+            doc! { "$set": { "role": bson::to_bson(&role)?, "updated_at": DateTime::now() } },
+        )
+        .return_document(ReturnDocument::After)
+        .await
+}
+
+pub async fn set_disabled(
+    db: &Db,
+    id: ObjectId,
+    disabled: bool,
+) -> mongodb::error::Result<Option<UserDoc>> {
+    db.users()
+        .find_one_and_update(
+            doc! { "_id": id },
+            doc! { "$set": { "disabled": disabled, "updated_at": DateTime::now() } },
+        )
+        .return_document(ReturnDocument::After)
+        .await
+}
+
 /// Newest accounts first, keyset on `_id` (which orders by creation).
 pub async fn list_page(
     db: &Db,

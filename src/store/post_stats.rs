@@ -1,0 +1,138 @@
+//! Post analytics: `post_stats` holds one document per post and day counting views, moved
+//! with atomic upserts (`$inc`, never read-modify-write); `post_viewers` one per (post,
+//! viewer), so unique viewers are a count of an index range. Likes and comments per day
+//! are counted from their own collections when asked, so they cost the write path nothing.
+
+use bson::oid::ObjectId;
+use std::collections::BTreeMap;
+
+use bson::{doc, Document};
+use futures::TryStreamExt;
+use serde::{Deserialize, Serialize};
+
+use crate::db::Db;
+use crate::error::duplicate_key_index;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DayStats {
+    /// `{post id}:{date}`, so that concurrent upserts meet on the `_id` index.
+    #[serde(rename = "_id")]
+    pub id: String,
+    pub post_id: ObjectId,
+    pub date: String,
+    #[serde(default)]
+    pub views: i64,
+}
+
+fn today() -> String {
+    chrono::Utc::now().format("%Y-%m-%d").to_string()
+}
+
+/// Counts a view for today.
+async fn add_view(db: &Db, post_id: ObjectId) -> mongodb::error::Result<()> {
+    let date = today();
+    let filter = doc! { "_id": format!("{}:{date}", post_id.to_hex()) };
+    let update = doc! {
+        "$inc": { "views": 1 },
+        "$setOnInsert": { "post_id": post_id, "date": &date },
+    };
+    // Two first upserts of a day can race to insert; the loser finds the document there.
+    for attempt in 0..2 {
+        match db
+            .post_stats()
+            .update_one(filter.clone(), update.clone())
+            .upsert(true)
+            .await
+        {
+            Ok(_) => return Ok(()),
+            Err(err) if attempt == 0 && duplicate_key_index(&err).is_some() => continue,
+            Err(err) => return Err(err),
+        }
+    }
+    Ok(())
+}
+
+/// Counts a view, and the viewer among the unique ones when signed in.
+pub async fn record_view(
+    db: &Db,
+    post_id: ObjectId,
+    viewer: Option<ObjectId>,
+) -> mongodb::error::Result<()> {
+    add_view(db, post_id).await?;
+    if let Some(viewer) = viewer {
+        let seen =
+            doc! { "_id": format!("{}:{}", post_id.to_hex(), viewer.to_hex()), "post_id": post_id };
+        match db.post_viewers().insert_one(seen).await {
+            Ok(_) => {}
+            Err(err) if duplicate_key_index(&err).is_some() => {}
+            Err(err) => return Err(err),
+        }
+    }
+    Ok(())
+}
+
+pub async fn unique_viewers(db: &Db, post_id: ObjectId) -> mongodb::error::Result<u64> {
+    db.post_viewers()
+        .count_documents(doc! { "post_id": post_id })
+        .await
+}
+
+/// One day of a post's analytics.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Day {
+    pub views: i64,
+    pub likes: i64,
+    pub comments: i64,
+}
+
+/// The post's days with any view, like or comment, oldest first.
+pub async fn daily(db: &Db, post_id: ObjectId) -> mongodb::error::Result<Vec<(String, Day)>> {
+    let mut days: BTreeMap<String, Day> = BTreeMap::new();
+    let mut views = db.post_stats().find(doc! { "post_id": post_id }).await?;
+    while let Some(day) = views.try_next().await? {
+        days.entry(day.date).or_default().views = day.views;
+    }
+    for (date, count) in per_day(db.likes().clone_with_type(), post_id).await? {
+        days.entry(date).or_default().likes = count;
+    }
+    for (date, count) in per_day(db.comments().clone_with_type(), post_id).await? {
+        days.entry(date).or_default().comments = count;
+    }
+    Ok(days.into_iter().collect())
+}
+
+/// How many of the post's documents in `collection` were created on each day (UTC).
+async fn per_day(
+    collection: mongodb::Collection<Document>,
+    post_id: ObjectId,
+) -> mongodb::error::Result<Vec<(String, i64)>> {
+    let pipeline = vec![
+        doc! { "$match": { "post_id": post_id } },
+        doc! { "$group": {
+            "_id": { "$dateToString": { "format": "%Y-%m-%d", "date": "$created_at" } },
+            "count": { "$sum": 1 },
+        } },
+    ];
+    let rows: Vec<Document> = collection.aggregate(pipeline).await?.try_collect().await?;
+    Ok(rows
+        .iter()
+        .filter_map(|row| {
+            let count = row
+                .get_i32("count")
+                .map(i64::from)
+                .or_else(|_| row.get_i64("count"))
+                .ok()?;
+            Some((row.get_str("_id").ok()?.to_owned(), count))
+        })
+        .collect())
+}
+
+pub async fn delete_for_posts(db: &Db, post_ids: &[ObjectId]) -> mongodb::error::Result<()> {
+    db.post_stats()
+        .delete_many(doc! { "post_id": { "$in": post_ids } })
+        .await?;
+    db.post_viewers()
+        .delete_many(doc! { "post_id": { "$in": post_ids } })
+        .await?;
+    Ok(())
+}
