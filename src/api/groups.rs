@@ -328,14 +328,17 @@ async fn delete_group(
     Ok(HttpResponse::NoContent().finish())
 }
 
-// POST /api/groups/{id}/join — public groups only (a private one is `403` for a member-to-be
-// who knows its id… and `404` for anyone else, who may not know it exists).
+// POST /api/groups/{id}/join — public groups only: joining a private group is `403`
+// (API.md §6; unlike the group's GET routes, this one is not `404` for non-members).
 async fn join_group(
     state: State,
     auth: AuthUser,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let (group, membership) = visible_group(&state, &path, Some(auth.user_id)).await?;
+    let group = groups::find(&state.db, ObjectId::parse_str(path.as_str())?)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    let membership = groups::membership(&state.db, group.id, auth.user_id).await?;
     if membership.is_none() {
         if group.visibility == Visibility::Private {
             return Err(ApiError::permission_denied());

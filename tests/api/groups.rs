@@ -360,7 +360,7 @@ async fn a_private_groups_post_is_seen_by_its_members_only_everywhere() {
             &json!({}),
         )
         .await;
-    assert_error(join, StatusCode::NOT_FOUND, "not_found").await;
+    assert_error(join, StatusCode::FORBIDDEN, "permission_denied").await;
     assert!(
         body(&app, "/api/groups", Some(&outsider.access)).await["results"]
             .as_array()
