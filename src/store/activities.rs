@@ -3,10 +3,10 @@
 
 use bson::oid::ObjectId;
 use bson::{doc, DateTime, Document};
-use futures::TryStreamExt;
 use serde::{Deserialize, Serialize};
 
 use crate::db::Db;
+use crate::store::newest_by_id;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ActivityDoc {
@@ -39,16 +39,7 @@ pub async fn page(
     if let Some(action) = action {
         filter.insert("action", action);
     }
-    if let Some(before) = before {
-        filter.insert("_id", doc! { "$lt": before });
-    }
-    db.activities()
-        .find(filter)
-        .sort(doc! { "_id": -1 })
-        .limit(limit)
-        .await?
-        .try_collect()
-        .await
+    newest_by_id(db.activities(), filter, before, limit).await
 }
 
 pub async fn delete_for_user(db: &Db, user_id: ObjectId) -> mongodb::error::Result<()> {

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::db::Db;
 use crate::error::duplicate_key_index;
 use crate::pagination::Cursor;
-use crate::store::newest_first;
+use crate::store::{newest_by_id, newest_first};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -77,21 +77,12 @@ pub async fn page_visible(
     cursor: Option<Cursor>,
     limit: i64,
 ) -> mongodb::error::Result<Vec<GroupDoc>> {
-    let mut filter = if only_mine {
+    let filter = if only_mine {
         doc! { "_id": { "$in": mine } }
     } else {
         doc! { "$or": [{ "visibility": "public" }, { "_id": { "$in": mine } }] }
     };
-    if let Some(cursor) = cursor {
-        filter = doc! { "$and": [filter, { "_id": { "$lt": cursor.id } }] };
-    }
-    db.groups()
-        .find(filter)
-        .sort(doc! { "_id": -1 })
-        .limit(limit)
-        .await?
-        .try_collect()
-        .await
+    newest_by_id(db.groups(), filter, cursor.map(|c| c.id), limit).await
 }
 
 pub struct GroupChange {

@@ -74,6 +74,29 @@ where
         .await
 }
 
+/// One page of `collection` matching `filter`, newest first by `_id` (which orders by
+/// creation), before the id `before`.
+pub async fn newest_by_id<T>(
+    collection: Collection<T>,
+    mut filter: Document,
+    before: Option<ObjectId>,
+    limit: i64,
+) -> mongodb::error::Result<Vec<T>>
+where
+    T: DeserializeOwned + Send + Sync,
+{
+    if let Some(before) = before {
+        filter = doc! { "$and": [filter, { "_id": { "$lt": before } }] };
+    }
+    collection
+        .find(filter)
+        .sort(doc! { "_id": -1 })
+        .limit(limit)
+        .await?
+        .try_collect()
+        .await
+}
+
 /// One page of `collection` matching `filter`, oldest first by `(created_at, _id)`.
 pub async fn oldest_first<T>(
     collection: Collection<T>,

@@ -8,6 +8,7 @@ use mongodb::options::InsertManyOptions;
 use serde::{Deserialize, Serialize};
 
 use crate::db::Db;
+use crate::store::newest_by_id;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -96,16 +97,7 @@ pub async fn page(
     if unread_only {
         filter.insert("read", false);
     }
-    if let Some(before) = before {
-        filter.insert("_id", doc! { "$lt": before });
-    }
-    db.notifications()
-        .find(filter)
-        .sort(doc! { "_id": -1 })
-        .limit(limit)
-        .await?
-        .try_collect()
-        .await
+    newest_by_id(db.notifications(), filter, before, limit).await
 }
 
 /// Those after `after`, oldest first: what a reconnecting client missed.

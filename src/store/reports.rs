@@ -3,12 +3,12 @@
 
 use bson::oid::ObjectId;
 use bson::{doc, DateTime};
-use futures::TryStreamExt;
 use mongodb::options::ReturnDocument;
 use serde::{Deserialize, Serialize};
 
 use crate::db::Db;
 use crate::error::duplicate_key_index;
+use crate::store::newest_by_id;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -89,16 +89,7 @@ pub async fn page(
     if let Some(status) = status {
         filter.insert("status", bson::to_bson(&status)?);
     }
-    if let Some(before) = before {
-        filter.insert("_id", doc! { "$lt": before });
-    }
-    db.reports()
-        .find(filter)
-        .sort(doc! { "_id": -1 })
-        .limit(limit)
-        .await?
-        .try_collect()
-        .await
+    newest_by_id(db.reports(), filter, before, limit).await
 }
 
 /// A moderator's decision on every open report of the post: acting on one acts on the post.

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::db::Db;
 use crate::domain::accounts::{looks_like_object_id, username_key};
+use crate::store::newest_by_id;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
@@ -368,25 +369,15 @@ pub async fn search_page(
     limit: i64,
 ) -> mongodb::error::Result<Vec<UserDoc>> {
     let pattern = escape_regex(&term.to_lowercase());
-    let mut id = doc! { "$nin": hidden };
-    if let Some(before) = before {
-        id.insert("$lt", before);
-    }
     let filter = doc! {
-        "_id": id,
+        "_id": { "$nin": hidden },
         "$or": [
             { "username_key": { "$regex": &pattern } },
             { "full_name": { "$regex": &pattern, "$options": "i" } },
             { "email": term.to_lowercase() },
         ],
     };
-    db.users()
-        .find(filter)
-        .sort(doc! { "_id": -1 })
-        .limit(limit)
-        .await?
-        .try_collect()
-        .await
+    newest_by_id(db.users(), filter, before, limit).await
 }
 
 /// Accounts sharing any of `topics` as an interest.
@@ -492,15 +483,5 @@ pub async fn list_page(
     before: Option<ObjectId>,
     limit: i64,
 ) -> mongodb::error::Result<Vec<UserDoc>> {
-    let filter = match before {
-        Some(id) => doc! { "_id": { "$lt": id } },
-        None => doc! {},
-    };
-    db.users()
-        .find(filter)
-        .sort(doc! { "_id": -1 })
-        .limit(limit)
-        .await?
-        .try_collect()
-        .await
+    newest_by_id(db.users(), doc! {}, before, limit).await
 }
