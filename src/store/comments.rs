@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::db::Db;
 use crate::pagination::Cursor;
-use crate::store::oldest_first;
+use crate::store::{count_of, oldest_first};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CommentDoc {
@@ -107,14 +107,7 @@ pub async fn counts_by_post_of_author(
         .await?;
     Ok(rows
         .iter()
-        .filter_map(|row| {
-            let count = row
-                .get_i32("count")
-                .map(i64::from)
-                .or_else(|_| row.get_i64("count"))
-                .ok()?;
-            Some((row.get_object_id("_id").ok()?, count))
-        })
+        .filter_map(|row| Some((row.get_object_id("_id").ok()?, count_of(row)?)))
         .collect())
 }
 

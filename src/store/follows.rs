@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use crate::db::Db;
 use crate::error::duplicate_key_index;
 use crate::pagination::Cursor;
-use crate::store::newest_first;
+use crate::store::{count_of, newest_first};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct FollowDoc {
@@ -171,13 +171,7 @@ pub async fn followed_by_many(
     let mut cursor = db.follows().aggregate(pipeline).await?;
     let mut out = Vec::new();
     while let Some(row) = cursor.try_next().await? {
-        let (Ok(id), count) = (
-            row.get_object_id("_id"),
-            row.get_i32("count")
-                .map(i64::from)
-                .or_else(|_| row.get_i64("count"))
-                .unwrap_or(0),
-        ) else {
+        let (Ok(id), Some(count)) = (row.get_object_id("_id"), count_of(&row)) else {
             continue;
         };
         let via = row

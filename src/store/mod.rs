@@ -135,3 +135,11 @@ pub async fn add_to_counter_of_many<T: Send + Sync>(
         .await?;
     Ok(())
 }
+
+/// The `count` of an aggregation row: `$sum` gives an Int32 or, past its range, an Int64.
+pub fn count_of(row: &Document) -> Option<i64> {
+    row.get_i32("count")
+        .map(i64::from)
+        .or_else(|_| row.get_i64("count"))
+        .ok()
+}

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::db::Db;
 use crate::error::duplicate_key_index;
+use crate::store::count_of;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct DayStats {
@@ -116,14 +117,7 @@ async fn per_day(
     let rows: Vec<Document> = collection.aggregate(pipeline).await?.try_collect().await?;
     Ok(rows
         .iter()
-        .filter_map(|row| {
-            let count = row
-                .get_i32("count")
-                .map(i64::from)
-                .or_else(|_| row.get_i64("count"))
-                .ok()?;
-            Some((row.get_str("_id").ok()?.to_owned(), count))
-        })
+        .filter_map(|row| Some((row.get_str("_id").ok()?.to_owned(), count_of(row)?)))
         .collect())
 }
 
