@@ -10,7 +10,7 @@ use crate::events;
 use crate::startup::AppState;
 use crate::store::notifications::{NotificationType, Subject};
 use crate::store::posts::{self, PostDoc};
-use crate::store::{follows, users};
+use crate::store::{follows, groups, users};
 
 /// Runs once for every post at the moment it becomes published, whether at creation or
 /// when its scheduled time comes.
@@ -42,8 +42,12 @@ pub async fn publish_due_posts(state: &AppState) -> Result<usize, ApiError> {
     let mut published = 0;
     while let Some(post) = posts::claim_due(&state.db).await? {
         on_published(state, &post).await?;
-        // API.md §4: a scheduled post's followers are told when it appears.
-        let followers = follows::follower_ids(&state.db, post.author_id).await?;
+        // API.md §4: a scheduled post's followers are told when it appears — for a private
+        // group's post, only those who belong to the group.
+        let mut followers = follows::follower_ids(&state.db, post.author_id).await?;
+        if let (true, Some(group)) = (post.group_private, post.group_id) {
+            followers = groups::members_among(&state.db, group, &followers).await?;
+        }
         let subject = Subject {
             post_id: Some(post.id),
             ..Subject::default()

@@ -482,3 +482,58 @@ async fn members_share_posts_they_can_see_but_private_posts_stay_home() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn a_scheduled_private_group_post_notifies_only_followers_who_are_members() {
+    let app = spawn_app().await;
+    let owner = app.create_user("owner").await;
+    let member = app.create_user("member").await;
+    let outsider = app.create_user("outsider").await;
+    let id = create_group(&app, &owner, "inner circle", "private").await;
+    app.post(
+        &format!("/api/groups/{id}/members"),
+        Some(&owner.access),
+        &json!({ "user_id": member.id }),
+    )
+    .await;
+    for user in [&member, &outsider] {
+        app.post("/api/users/owner/follow", Some(&user.access), &json!({}))
+            .await;
+    }
+    let at = chrono::Utc::now() + chrono::Duration::milliseconds(300);
+    app.post(
+        "/api/posts",
+        Some(&owner.access),
+        &json!({ "content": "later", "group_id": id, "publish_at": at.to_rfc3339() }),
+    )
+    .await;
+    let published = |token: String| {
+        let app = &app;
+        async move {
+            let list: Value = app
+                .get("/api/notifications", Some(&token))
+                .await
+                .json()
+                .await
+                .unwrap();
+            list["results"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|n| n["type"] == "post_published")
+                .count()
+        }
+    };
+    tokio::time::timeout(std::time::Duration::from_secs(15), async {
+        while published(member.access.clone()).await == 0 {
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    })
+    .await
+    .expect("the member is told");
+    assert_eq!(
+        published(outsider.access.clone()).await,
+        0,
+        "the outsider is not"
+    );
+}
