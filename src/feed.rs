@@ -73,18 +73,27 @@ pub async fn fan_out(state: &AppState, post: &PostDoc) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// Timeline entries for those of `followers` who may read `post`: all of them, or for a
-/// private group's post only the group's members (API.md §6).
+/// Of `candidates`, those who may read `post`: all of them, or for a private group's post
+/// only the group's members (API.md §6). Feed fan-out and notifications go through here.
+pub async fn who_may_read(
+    state: &AppState,
+    post: &PostDoc,
+    candidates: Vec<ObjectId>,
+) -> Result<Vec<ObjectId>, ApiError> {
+    match (post.group_private, post.group_id) {
+        (true, Some(group)) => Ok(groups::members_among(&state.db, group, &candidates).await?),
+        _ => Ok(candidates),
+    }
+}
+
+/// Timeline entries for those of `followers` who may read `post`.
 async fn readers(
     state: &AppState,
     post: &PostDoc,
     followers: Vec<ObjectId>,
 ) -> Result<Vec<TimelineDoc>, ApiError> {
-    let followers = match (post.group_private, post.group_id) {
-        (true, Some(group)) => groups::members_among(&state.db, group, &followers).await?,
-        _ => followers,
-    };
-    Ok(followers
+    let readers = who_may_read(state, post, followers).await?;
+    Ok(readers
         .into_iter()
         .map(|f| TimelineDoc::new(f, post))
         .collect())

@@ -4,13 +4,14 @@
 use std::time::Duration;
 
 use actix_web::web;
+use bson::oid::ObjectId;
 
 use crate::error::ApiError;
 use crate::events;
 use crate::startup::AppState;
 use crate::store::notifications::{NotificationType, Subject};
 use crate::store::posts::{self, PostDoc};
-use crate::store::{follows, groups, users};
+use crate::store::{follows, users};
 
 /// Runs once for every post at the moment it becomes published, whether at creation or
 /// when its scheduled time comes.
@@ -21,14 +22,19 @@ pub async fn on_published(state: &AppState, post: &PostDoc) -> Result<(), ApiErr
     crate::feed::fan_out(state, post).await?;
     // `mentions` already holds only accounts outside any block with the author.
     let keys: Vec<String> = post.mentions.iter().map(|m| m.to_lowercase()).collect();
-    let mentioned = users::find_by_username_keys(&state.db, &keys).await?;
+    let mentioned: Vec<ObjectId> = users::find_by_username_keys(&state.db, &keys)
+        .await?
+        .iter()
+        .map(|u| u.id)
+        .collect();
+    let mentioned = crate::feed::who_may_read(state, post, mentioned).await?;
     let subject = Subject {
         post_id: Some(post.id),
         ..Subject::default()
     };
     events::notify_many(
         state,
-        mentioned.iter().map(|u| u.id),
+        mentioned,
         NotificationType::Mention,
         post.author_id,
         subject,
@@ -44,10 +50,8 @@ pub async fn publish_due_posts(state: &AppState) -> Result<usize, ApiError> {
         on_published(state, &post).await?;
         // API.md §4: a scheduled post's followers are told when it appears — for a private
         // group's post, only those who belong to the group.
-        let mut followers = follows::follower_ids(&state.db, post.author_id).await?;
-        if let (true, Some(group)) = (post.group_private, post.group_id) {
-            followers = groups::members_among(&state.db, group, &followers).await?;
-        }
+        let followers = follows::follower_ids(&state.db, post.author_id).await?;
+        let followers = crate::feed::who_may_read(state, &post, followers).await?;
         let subject = Subject {
             post_id: Some(post.id),
             ..Subject::default()

@@ -537,3 +537,44 @@ async fn a_scheduled_private_group_post_notifies_only_followers_who_are_members(
         "the outsider is not"
     );
 }
+
+#[tokio::test]
+async fn a_private_group_post_mentions_only_members() {
+    let app = spawn_app().await;
+    let owner = app.create_user("owner").await;
+    let member = app.create_user("member").await;
+    let outsider = app.create_user("outsider").await;
+    let id = create_group(&app, &owner, "inner circle", "private").await;
+    app.post(
+        &format!("/api/groups/{id}/members"),
+        Some(&owner.access),
+        &json!({ "user_id": member.id }),
+    )
+    .await;
+    app.post(
+        "/api/posts",
+        Some(&owner.access),
+        &json!({ "content": "hi @member and @outsider", "group_id": id }),
+    )
+    .await;
+    let count = |token: &str| {
+        let app = &app;
+        let token = token.to_owned();
+        async move {
+            app.get("/api/notifications", Some(&token))
+                .await
+                .json::<Value>()
+                .await
+                .unwrap()["results"]
+                .as_array()
+                .unwrap()
+                .len()
+        }
+    };
+    assert_eq!(
+        count(&outsider.access).await,
+        0,
+        "no mention of a post the outsider cannot see"
+    );
+    assert_eq!(count(&member.access).await, 2, "group_add and the mention");
+}
