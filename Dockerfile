@@ -13,6 +13,8 @@ RUN apt-get update \
 WORKDIR /app
 COPY --from=build /src/target/release/rookery /usr/local/bin/rookery
 COPY config ./config
+# Without SMTP_URL, emails are written under var/mail: the service user must own var/.
+RUN mkdir -p /app/var && chown rookery /app/var
 USER rookery
 ENV ROOKERY_ENV=production HOST=0.0.0.0 PORT=8080
 EXPOSE 8080
