@@ -9,8 +9,8 @@ use crate::api::auth::required;
 use crate::api::extract::Json;
 use crate::api::post_views::{minis, post_views};
 use crate::api::posts::visible_post;
-use crate::api::viewer::Viewer;
-use crate::api::views::{rfc3339, UserMini};
+use crate::api::viewer::{named_user, Viewer};
+use crate::api::views::{created_or_ok, rfc3339, UserMini};
 use crate::auth::AuthUser;
 use crate::cascade::remove_posts;
 use crate::domain::accounts::parse_text;
@@ -464,12 +464,7 @@ async fn add_member(
         .await?
         .pop()
         .ok_or(ApiError::NotFound)?;
-    Ok(if added {
-        HttpResponse::Created()
-    } else {
-        HttpResponse::Ok()
-    }
-    .json(view))
+    Ok(created_or_ok(added).json(view))
 }
 
 // DELETE /api/groups/{id}/members/{user} — the owner only; never the owner themself.
@@ -480,9 +475,7 @@ async fn remove_member(
 ) -> Result<HttpResponse, ApiError> {
     let (group_id, user_ref) = path.into_inner();
     let group = owned_group(&state, &group_id, auth).await?;
-    let user = users::find_by_ref(&state.db, &user_ref)
-        .await?
-        .ok_or(ApiError::NotFound)?;
+    let user = named_user(&state, &user_ref).await?;
     if user.id == group.owner_id {
         return Err(FieldErrors::single("user", "The owner cannot be removed."));
     }
@@ -561,12 +554,7 @@ async fn share_post(
         ));
     }
     let created = groups::share(&state.db, group.id, post.id, auth.user_id).await?;
-    Ok(if created {
-        HttpResponse::Created()
-    } else {
-        HttpResponse::Ok()
-    }
-    .json(serde_json::json!({
+    Ok(created_or_ok(created).json(serde_json::json!({
         "group_id": group.id.to_hex(),
         "post_id": post.id.to_hex(),
     })))

@@ -8,8 +8,8 @@ use crate::api::auth::required;
 use crate::api::extract::Json;
 use crate::api::post_views::minis;
 use crate::api::posts::visible_post;
-use crate::api::viewer::Viewer;
-use crate::api::views::{rfc3339, MeView, UserMini};
+use crate::api::viewer::{named_user, Viewer};
+use crate::api::views::{created_or_ok, rfc3339, MeView, UserMini};
 use crate::auth::sessions::revoke_all_sessions;
 use crate::auth::AuthUser;
 use crate::cascade::remove_posts;
@@ -149,12 +149,7 @@ async fn report_post(
         id: report.id.to_hex(),
         status: report.status,
     };
-    Ok(if created {
-        HttpResponse::Created()
-    } else {
-        HttpResponse::Ok()
-    }
-    .json(receipt))
+    Ok(created_or_ok(created).json(receipt))
 }
 
 #[derive(Deserialize)]
@@ -279,9 +274,7 @@ async fn set_role(
     Json(body): Json<RoleRequest>,
 ) -> Result<HttpResponse, ApiError> {
     auth.require_role(&state, &[Role::Admin]).await?;
-    let target = users::find_by_ref(&state.db, &path)
-        .await?
-        .ok_or(ApiError::NotFound)?;
+    let target = named_user(&state, &path).await?;
     target_other(auth, target.id)?;
     let role = body
         .role
@@ -308,9 +301,7 @@ async fn set_status(
     Json(body): Json<StatusRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let me = auth.require_role(&state, STAFF).await?;
-    let target = users::find_by_ref(&state.db, &path)
-        .await?
-        .ok_or(ApiError::NotFound)?;
+    let target = named_user(&state, &path).await?;
     target_other(auth, target.id)?;
     if target.role.is_staff() && me.role != Role::Admin {
         return Err(ApiError::permission_denied());

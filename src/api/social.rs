@@ -5,7 +5,8 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 use bson::oid::ObjectId;
 
-use crate::api::viewer::{ordered_user_views, user_view, visible_user, Viewer};
+use crate::api::viewer::{named_user, ordered_user_views, user_view, visible_user, Viewer};
+use crate::api::views::created_or_ok;
 use crate::auth::AuthUser;
 use crate::error::{ApiError, FieldErrors};
 use crate::events::{self, Activity};
@@ -67,9 +68,7 @@ async fn follow(
 ) -> Result<HttpResponse, ApiError> {
     let viewer = Viewer::load(&state, Some(auth)).await?;
     // Not `visible_user`: across a block, following is `403 blocked` (API.md §3).
-    let target = users::find_by_ref(&state.db, &path)
-        .await?
-        .ok_or(ApiError::NotFound)?;
+    let target = named_user(&state, &path).await?;
     not_yourself(auth.user_id, target.id, "follow")?;
     viewer.ensure_not_blocked(target.id)?;
     let created = follows::insert(&state.db, auth.user_id, target.id).await?;
@@ -95,12 +94,7 @@ async fn follow(
         .await?
         .ok_or(ApiError::NotFound)?;
     let view = user_view(&state, &viewer, &target).await?;
-    Ok(if created {
-        HttpResponse::Created()
-    } else {
-        HttpResponse::Ok()
-    }
-    .json(view))
+    Ok(created_or_ok(created).json(view))
 }
 
 // DELETE /api/users/{user}/follow (also POST /api/users/{user}/unfollow) — 204 either way.
@@ -109,9 +103,7 @@ async fn unfollow(
     auth: AuthUser,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let target = users::find_by_ref(&state.db, &path)
-        .await?
-        .ok_or(ApiError::NotFound)?;
+    let target = named_user(&state, &path).await?;
     remove_follow(&state, auth.user_id, target.id).await?;
     events::record(
         &state,
@@ -188,9 +180,7 @@ async fn block(
     auth: AuthUser,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let target = users::find_by_ref(&state.db, &path)
-        .await?
-        .ok_or(ApiError::NotFound)?;
+    let target = named_user(&state, &path).await?;
     not_yourself(auth.user_id, target.id, "block")?;
     let created = blocks::insert(&state.db, auth.user_id, target.id).await?;
     if created {
@@ -208,12 +198,7 @@ async fn block(
         .await?
         .ok_or(ApiError::NotFound)?;
     let view = user_view(&state, &viewer, &target).await?;
-    Ok(if created {
-        HttpResponse::Created()
-    } else {
-        HttpResponse::Ok()
-    }
-    .json(view))
+    Ok(created_or_ok(created).json(view))
 }
 
 // DELETE /api/users/{user}/block (also POST /api/users/{user}/unblock) — 204 either way.
@@ -222,9 +207,7 @@ async fn unblock(
     auth: AuthUser,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let target = users::find_by_ref(&state.db, &path)
-        .await?
-        .ok_or(ApiError::NotFound)?;
+    let target = named_user(&state, &path).await?;
     blocks::delete(&state.db, auth.user_id, target.id).await?;
     events::record(
         &state,

@@ -128,6 +128,13 @@ impl FromRequest for Viewer {
     }
 }
 
+/// The account `{user}` names (an id or a username), or `404`.
+pub async fn named_user(state: &AppState, user_ref: &str) -> Result<UserDoc, ApiError> {
+    users::find_by_ref(&state.db, user_ref)
+        .await?
+        .ok_or(ApiError::NotFound)
+}
+
 /// The account `{user}` names, unless it blocked the viewer (then it does not exist for
 /// them, API.md §3).
 pub async fn visible_user(
