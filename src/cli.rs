@@ -41,7 +41,7 @@ pub async fn run(cli: Cli, settings: Settings) -> Result<(), String> {
             app.run_until_stopped().await.map_err(|e| e.to_string())
         }
         Command::Migrate => {
-            let db = Db::connect(&settings.database)
+            let db = Db::connect(&settings.database, Default::default())
                 .await
                 .map_err(|e| e.to_string())?;
             db.ensure_indexes(settings.activity.retention())

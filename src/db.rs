@@ -1,5 +1,6 @@
 //! The database connection, typed collection handles and `ensure_indexes`.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use bson::doc;
@@ -9,6 +10,7 @@ use mongodb::options::{ClientOptions, IndexOptions};
 use mongodb::{Client, Collection, Database, IndexModel};
 
 use crate::config::DatabaseSettings;
+use crate::metrics::Metrics;
 use crate::store::activities::ActivityDoc;
 use crate::store::blocks::BlockDoc;
 use crate::store::comments::CommentDoc;
@@ -32,16 +34,25 @@ pub struct Db {
 impl Db {
     /// Builds the client; the driver connects lazily, so this succeeds while the database
     /// is down and requests answer `503` until it returns.
-    pub async fn connect(settings: &DatabaseSettings) -> Result<Self, mongodb::error::Error> {
+    /// `metrics` receives every command's name, outcome and duration.
+    pub async fn connect(
+        settings: &DatabaseSettings,
+        metrics: Arc<Metrics>,
+    ) -> Result<Self, mongodb::error::Error> {
         let mut options = ClientOptions::parse(&settings.uri).await?;
         let timeout = Duration::from_secs(settings.timeout_secs.max(1));
         options.app_name = Some("rookery".into());
         options.server_selection_timeout = Some(timeout);
         options.connect_timeout = Some(timeout);
-        options.command_event_handler = Some(EventHandler::callback(|event| {
-            if let CommandEvent::Started(_) = event {
-                crate::telemetry::count_db_command();
+        options.command_event_handler = Some(EventHandler::callback(move |event| match event {
+            CommandEvent::Started(_) => crate::telemetry::count_db_command(),
+            CommandEvent::Succeeded(done) => {
+                metrics.observe_command(&done.command_name, true, done.duration)
             }
+            CommandEvent::Failed(failed) => {
+                metrics.observe_command(&failed.command_name, false, failed.duration)
+            }
+            _ => {}
         }));
         let client = Client::with_options(options)?;
         Ok(Self {

@@ -11,6 +11,7 @@ pub mod error;
 pub mod events;
 pub mod feed;
 pub mod jobs;
+pub mod metrics;
 pub mod pagination;
 pub mod realtime;
 pub mod startup;

@@ -28,6 +28,7 @@ pub struct AppState {
     pub mailer: Mailer,
     pub celebrities: crate::feed::CelebrityCache,
     pub hub: crate::realtime::Hub,
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -43,7 +44,8 @@ pub enum StartupError {
 impl AppState {
     /// Connects and ensures the indexes the queries rely on.
     pub async fn build(settings: Settings) -> Result<Self, StartupError> {
-        let db = Db::connect(&settings.database).await?;
+        let metrics = Arc::new(crate::metrics::Metrics::default());
+        let db = Db::connect(&settings.database, metrics.clone()).await?;
         db.ensure_indexes(settings.activity.retention()).await?;
         Ok(Self {
             jwt: JwtKeys::new(settings.jwt_secret(), settings.auth.access_token_ttl_secs),
@@ -52,6 +54,7 @@ impl AppState {
             settings: Arc::new(settings),
             celebrities: crate::feed::CelebrityCache::default(),
             hub: crate::realtime::Hub::default(),
+            metrics,
             db,
         })
     }

@@ -75,8 +75,11 @@ pub async fn request_context(
     let id = incoming_request_id(&req).unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
     req.extensions_mut().insert(RequestId(id.clone()));
     let header_value = HeaderValue::from_str(&id).ok();
-    let debug_headers = req
+    let state = req
         .app_data::<actix_web::web::Data<crate::startup::AppState>>()
+        .cloned();
+    let debug_headers = state
+        .as_ref()
         .is_some_and(|state| state.settings.server.debug_headers);
     let scope = Arc::new(RequestScope {
         id,
@@ -97,6 +100,15 @@ pub async fn request_context(
                 response.headers_mut().insert(REQUEST_ID_HEADER, value);
             }
             let db_commands = scope.db_commands.load(Ordering::Relaxed);
+            if let Some(state) = &state {
+                let route = response.request().match_pattern();
+                state.metrics.observe_request(
+                    method.as_str(),
+                    route.as_deref().unwrap_or("unmatched"),
+                    response.status().as_u16(),
+                    started.elapsed(),
+                );
+            }
             if debug_headers {
                 response
                     .headers_mut()

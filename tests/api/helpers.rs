@@ -73,7 +73,7 @@ pub async fn spawn_app_on(
     let mut settings = Settings::load(&config_dir(), &test_env(database, mail.port, mongodb_uri))
         .expect("test settings load");
     configure(&mut settings);
-    let db = Db::connect(&settings.database)
+    let db = Db::connect(&settings.database, Default::default())
         .await
         .expect("database client");
     let app = Application::build(settings.clone())

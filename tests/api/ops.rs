@@ -172,3 +172,49 @@ async fn a_database_surprise_is_a_500_without_internals() {
         "{text}"
     );
 }
+
+#[tokio::test]
+async fn metrics_count_requests_by_route_and_database_commands() {
+    let app = spawn_app().await;
+    let user = app.create_user("metered").await;
+    let post: Value = app
+        .post(
+            "/api/posts",
+            Some(&user.access),
+            &json!({ "content": "count me" }),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    for _ in 0..3 {
+        app.get(
+            &format!("/api/posts/{}", post["id"].as_str().unwrap()),
+            None,
+        )
+        .await;
+    }
+    app.get("/api/posts/ffffffffffffffffffffffff", None).await;
+    let response = app.get("/metrics", None).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(response.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/plain"));
+    let text = response.text().await.unwrap();
+    for expected in [
+        "rookery_http_requests_total{method=\"GET\",route=\"/api/posts/{id}\",status=\"200\"} 3",
+        "rookery_http_requests_total{method=\"GET\",route=\"/api/posts/{id}\",status=\"404\"} 1",
+        "rookery_http_requests_total{method=\"POST\",route=\"/api/posts\",status=\"201\"} 1",
+        "rookery_http_request_duration_seconds_count{method=\"GET\",route=\"/api/posts/{id}\",status=\"200\"} 3",
+        "# TYPE rookery_db_commands_total counter",
+        "rookery_db_commands_total{command=\"insert\",outcome=\"ok\"}",
+        "rookery_db_command_duration_seconds_bucket{command=\"find\",outcome=\"ok\",le=\"+Inf\"}",
+    ] {
+        assert!(text.contains(expected), "missing {expected}");
+    }
+    assert!(
+        !text.contains("ffffffffffffffffffffffff"),
+        "routes are patterns, not raw paths"
+    );
+}
