@@ -1,5 +1,7 @@
 //! Groups: API.md §6. A private group exists only for its members (`404` for anyone else).
 
+use std::collections::HashMap;
+
 use actix_web::{web, HttpRequest, HttpResponse};
 use bson::oid::ObjectId;
 use bson::DateTime;
@@ -80,31 +82,46 @@ struct GroupDetail {
     members: Vec<MemberView>,
 }
 
+/// Group objects for a page: one query for the viewer's roles, one for the owners.
+async fn group_views(
+    state: &AppState,
+    groups: &[GroupDoc],
+    viewer: Option<ObjectId>,
+) -> Result<Vec<GroupView>, ApiError> {
+    let ids: Vec<ObjectId> = groups.iter().map(|g| g.id).collect();
+    let roles: HashMap<ObjectId, MemberRole> = match viewer {
+        Some(user) => groups::roles_of(&state.db, user, &ids).await?,
+        None => HashMap::new(),
+    };
+    let owners = minis(state, groups.iter().map(|g| g.owner_id)).await?;
+    Ok(groups
+        .iter()
+        .map(|group| {
+            let role = roles.get(&group.id).copied();
+            GroupView {
+                id: group.id.to_hex(),
+                name: group.name.clone(),
+                description: group.description.clone(),
+                visibility: group.visibility,
+                owner: owners.get(&group.owner_id).cloned(),
+                member_count: group.member_count,
+                is_member: role.is_some(),
+                role,
+                created_at: rfc3339(group.created_at),
+            }
+        })
+        .collect())
+}
+
 async fn group_view(
     state: &AppState,
     group: &GroupDoc,
     viewer: Option<ObjectId>,
 ) -> Result<GroupView, ApiError> {
-    let role = match viewer {
-        Some(user) => groups::membership(&state.db, group.id, user)
-            .await?
-            .map(|m| m.role),
-        None => None,
-    };
-    let owner = minis(state, std::iter::once(group.owner_id))
+    group_views(state, std::slice::from_ref(group), viewer)
         .await?
-        .remove(&group.owner_id);
-    Ok(GroupView {
-        id: group.id.to_hex(),
-        name: group.name.clone(),
-        description: group.description.clone(),
-        visibility: group.visibility,
-        owner,
-        member_count: group.member_count,
-        is_member: role.is_some(),
-        role,
-        created_at: rfc3339(group.created_at),
-    })
+        .pop()
+        .ok_or(ApiError::NotFound)
 }
 
 async fn member_views(
@@ -260,10 +277,7 @@ async fn list_groups(
         },
         |g| g,
     );
-    let mut results = Vec::with_capacity(page.results.len());
-    for group in &page.results {
-        results.push(group_view(&state, group, viewer.id()).await?);
-    }
+    let results = group_views(&state, &page.results, viewer.id()).await?;
     Ok(Page {
         results,
         next: page.next,
@@ -501,12 +515,11 @@ async fn group_posts(
         |s| date_cursor(s.created_at, s.id),
         |s| s.post_id,
     );
-    let mut found: std::collections::HashMap<ObjectId, posts::PostDoc> =
-        posts::find_many(&state.db, &page.results)
-            .await?
-            .into_iter()
-            .map(|p| (p.id, p))
-            .collect();
+    let mut found: HashMap<ObjectId, posts::PostDoc> = posts::find_many(&state.db, &page.results)
+        .await?
+        .into_iter()
+        .map(|p| (p.id, p))
+        .collect();
     let visible = page
         .results
         .iter()

@@ -1,5 +1,7 @@
 //! The `groups`, `group_members` and `group_shares` collections.
 
+use std::collections::HashMap;
+
 use bson::oid::ObjectId;
 use bson::{doc, DateTime};
 use futures::TryStreamExt;
@@ -185,6 +187,20 @@ pub async fn membership(
 ) -> mongodb::error::Result<Option<MemberDoc>> {
     db.group_members()
         .find_one(doc! { "group_id": group_id, "user_id": user_id })
+        .await
+}
+
+/// The user's role in each of `group_ids` they belong to, in one query.
+pub async fn roles_of(
+    db: &Db,
+    user_id: ObjectId,
+    group_ids: &[ObjectId],
+) -> mongodb::error::Result<HashMap<ObjectId, MemberRole>> {
+    db.group_members()
+        .find(doc! { "user_id": user_id, "group_id": { "$in": group_ids } })
+        .await?
+        .map_ok(|m| (m.group_id, m.role))
+        .try_collect()
         .await
 }
 
