@@ -60,6 +60,20 @@ pub async fn remove_follow(
     Ok(())
 }
 
+/// The account acted on, as it is now (its counters moved): `201` when the action was new,
+/// `200` when it was already done.
+async fn answer_with_user(
+    state: &AppState,
+    viewer: &Viewer,
+    user_id: ObjectId,
+    created: bool,
+) -> Result<HttpResponse, ApiError> {
+    let user = users::find_by_id(&state.db, user_id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    Ok(created_or_ok(created).json(user_view(state, viewer, &user).await?))
+}
+
 // POST /api/users/{user}/follow — 201 when new, 200 when already following.
 async fn follow(
     state: State,
@@ -90,11 +104,7 @@ async fn follow(
         )
         .await;
     }
-    let target = users::find_by_id(&state.db, target.id)
-        .await?
-        .ok_or(ApiError::NotFound)?;
-    let view = user_view(&state, &viewer, &target).await?;
-    Ok(created_or_ok(created).json(view))
+    answer_with_user(&state, &viewer, target.id, created).await
 }
 
 // DELETE /api/users/{user}/follow (also POST /api/users/{user}/unfollow) — 204 either way.
@@ -194,11 +204,7 @@ async fn block(
     remove_follow(&state, auth.user_id, target.id).await?;
     remove_follow(&state, target.id, auth.user_id).await?;
     let viewer = Viewer::load(&state, Some(auth)).await?;
-    let target = users::find_by_id(&state.db, target.id)
-        .await?
-        .ok_or(ApiError::NotFound)?;
-    let view = user_view(&state, &viewer, &target).await?;
-    Ok(created_or_ok(created).json(view))
+    answer_with_user(&state, &viewer, target.id, created).await
 }
 
 // DELETE /api/users/{user}/block (also POST /api/users/{user}/unblock) — 204 either way.
