@@ -30,10 +30,18 @@ pub enum Command {
         #[arg(long, env = "ROOKERY_ADMIN_PASSWORD", hide_env_values = true)]
         password: String,
     },
+    /// Print the OpenAPI document (the one served at /api/openapi.json) and exit.
+    Openapi,
 }
 
 pub async fn run(cli: Cli, settings: Settings) -> Result<(), String> {
     match cli.command.unwrap_or(Command::Serve) {
+        Command::Openapi => {
+            let text = serde_json::to_string_pretty(crate::api::docs::document())
+                .map_err(|e| e.to_string())?;
+            println!("{text}");
+            Ok(())
+        }
         Command::Serve => {
             let app = Application::build(settings)
                 .await

@@ -155,11 +155,18 @@ impl ApiError {
     }
 }
 
-#[derive(Serialize)]
-struct ErrorBody<'a> {
+/// The error body of API.md §1.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ErrorBody<'a> {
+    /// A sentence for people.
+    #[schema(example = "Invalid input.")]
     detail: String,
+    /// A code for programs: `validation_error`, `not_found`…
+    #[schema(value_type = String, example = "validation_error")]
     code: &'a str,
+    /// For `validation_error`: each offending field with every message about it.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<std::collections::BTreeMap<String, Vec<String>>>)]
     errors: Option<&'a FieldErrors>,
 }
 

@@ -98,9 +98,12 @@ impl FromRequest for PageParams {
     }
 }
 
-#[derive(Debug, Serialize)]
+/// A page of a list.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Page<T> {
     pub results: Vec<T>,
+    /// The URL of the next page, `null` on the last.
+    #[schema(example = "/api/posts?cursor=NjczZjFjMmE&limit=20")]
     pub next: Option<String>,
 }
 

@@ -20,7 +20,20 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/activity-log").route(web::get().to(activity_socket)));
 }
 
-// GET /api/activity/ws (alias GET /api/activity-log)
+/// The viewer's activity as it happens (WebSocket)
+///
+/// Authenticate with `?token=` or `Sec-WebSocket-Protocol: bearer, <token>`.
+#[utoipa::path(
+    get,
+    path = "/api/activity/ws",
+    tag = "activity",
+    params(crate::api::sockets::SocketQuery),
+    responses(
+        (status = 101, description = "Switching Protocols: JSON frames `{type, data}` follow."),
+        (status = 400, description = "Not a WebSocket handshake, or a malformed `since`."),
+        (status = 401, description = "No valid access token."),
+    )
+)]
 async fn activity_socket(
     state: State,
     req: HttpRequest,
@@ -30,12 +43,24 @@ async fn activity_socket(
     open_socket(state, req, body, query, Channel::Activity).await
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct ListQuery {
+    /// Only this action, e.g. `post.create`.
     action: Option<String>,
 }
 
-// GET /api/activity?action= — the caller's own, newest first.
+/// The viewer's own activity, newest first
+#[utoipa::path(
+    get,
+    path = "/api/activity",
+    tag = "activity",
+    params(ListQuery),
+    responses(
+        (status = 200, description = "A page of activity.", body = Page<crate::api::views::ActivityView>),
+    ),
+    security(("bearerAuth" = []))
+)]
 async fn list_activity(
     state: State,
     auth: AuthUser,

@@ -63,22 +63,38 @@ pub fn taken_message(field: &str) -> String {
     format!("A user with that {field} already exists.")
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct RegisterRequest {
+    /// 3–30 letters, digits, `_`, `.` or `-`; unique ignoring case.
+    #[schema(value_type = String, required = true, example = "alice")]
     username: Option<String>,
+    #[schema(value_type = String, required = true, example = "alice@example.com")]
     email: Option<String>,
+    /// 8–72 bytes, not too common, not all digits, not like the username or email.
+    #[schema(value_type = String, required = true, example = "correct horse battery")]
     password: Option<String>,
+    /// When sent, it must equal `password`.
     password2: Option<String>,
+    #[schema(example = "Alice Liddell")]
     full_name: Option<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct RegisterResponse {
     user: MeView,
     detail: &'static str,
 }
 
-// POST /api/auth/register (aliases POST /api/register, POST /api/users)
+/// Create an account
+///
+/// Sends an email whose link verifies the address; logging in needs a verified address.
+#[utoipa::path(
+    post,
+    path = "/api/auth/register",
+    tag = "auth",
+    request_body = RegisterRequest,
+    responses((status = 201, description = "The account exists; a verification email is on its way.", body = RegisterResponse))
+)]
 pub async fn register(
     state: State,
     Json(body): Json<RegisterRequest>,
@@ -189,8 +205,12 @@ async fn send_verification(state: &AppState, user: &UserDoc) {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct TokenBody {
+    /// The token from the emailed link.
+    #[schema(value_type = String, required = true)]
+    #[param(value_type = String, required = true)]
     token: Option<String>,
 }
 
@@ -208,7 +228,17 @@ async fn confirm_email(state: &AppState, token: &Option<String>) -> Result<HttpR
     }))
 }
 
-// GET /api/auth/verify-email?token=T — the link in the verification email.
+/// Verify an email address (the emailed link)
+#[utoipa::path(
+    get,
+    path = "/api/auth/verify-email",
+    tag = "auth",
+    params(TokenBody),
+    responses(
+        (status = 200, description = "The address is verified.", body = Detail),
+        (status = 400, description = "`invalid_token`: unknown, used or expired."),
+    )
+)]
 async fn verify_email_link(
     state: State,
     query: web::Query<TokenBody>,
@@ -216,13 +246,24 @@ async fn verify_email_link(
     confirm_email(&state, &query.token).await
 }
 
-// POST /api/auth/verify-email
+/// Verify an email address
+#[utoipa::path(
+    post,
+    path = "/api/auth/verify-email",
+    tag = "auth",
+    request_body = TokenBody,
+    responses(
+        (status = 200, description = "The address is verified.", body = Detail),
+        (status = 400, description = "`invalid_token`: unknown, used or expired; or `validation_error`."),
+    )
+)]
 async fn verify_email(state: State, Json(body): Json<TokenBody>) -> Result<HttpResponse, ApiError> {
     confirm_email(&state, &body.token).await
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct EmailBody {
+    #[schema(value_type = String, required = true, example = "alice@example.com")]
     email: Option<String>,
 }
 
@@ -244,7 +285,16 @@ fn in_background(work: impl std::future::Future<Output = Result<(), ApiError>> +
     });
 }
 
-// POST /api/auth/resend-verification
+/// Send the verification email again
+///
+/// The same answer whether or not the address has an account, verified or not.
+#[utoipa::path(
+    post,
+    path = "/api/auth/resend-verification",
+    tag = "auth",
+    request_body = EmailBody,
+    responses((status = 202, description = "If an unverified account uses the address, an email is on its way.", body = Detail))
+)]
 async fn resend_verification(
     state: State,
     Json(body): Json<EmailBody>,
@@ -264,15 +314,19 @@ async fn resend_verification(
     }))
 }
 
-#[derive(Deserialize)]
+/// One of `login`, `username` or `email` names the account (each accepts a username or
+/// an email address).
+#[derive(Deserialize, utoipa::ToSchema)]
 struct LoginRequest {
     login: Option<String>,
+    #[schema(example = "alice")]
     username: Option<String>,
     email: Option<String>,
+    #[schema(value_type = String, required = true, example = "correct horse battery")]
     password: Option<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct LoginResponse {
     #[serde(flatten)]
     tokens: TokenPair,
@@ -295,7 +349,18 @@ fn client_info(req: &HttpRequest) -> ClientInfo {
     ClientInfo { user_agent, ip }
 }
 
-// POST /api/auth/login (aliases POST /api/login, POST /api/users/login)
+/// Log in
+#[utoipa::path(
+    post,
+    path = "/api/auth/login",
+    tag = "auth",
+    request_body = LoginRequest,
+    responses(
+        (status = 200, description = "A new session: an access and a refresh token.", body = LoginResponse),
+        (status = 401, description = "`invalid_credentials`: no such account or a wrong password."),
+        (status = 403, description = "`email_not_verified` or `account_disabled` (told only to a caller who knows the password)."),
+    )
+)]
 async fn login(
     state: State,
     req: HttpRequest,
@@ -348,12 +413,26 @@ async fn login(
     }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct RefreshRequest {
+    /// A refresh token; each can be used once.
+    #[schema(value_type = String, required = true)]
     refresh: Option<String>,
 }
 
-// POST /api/auth/token/refresh (alias POST /api/token/refresh)
+/// Exchange a refresh token for a new token pair
+///
+/// The refresh token is used up; reusing one revokes its whole session.
+#[utoipa::path(
+    post,
+    path = "/api/auth/token/refresh",
+    tag = "auth",
+    request_body = RefreshRequest,
+    responses(
+        (status = 200, description = "A new access and refresh token for the same session.", body = TokenPair),
+        (status = 401, description = "`token_invalid` or `token_expired`."),
+    )
+)]
 async fn refresh_token(
     state: State,
     Json(body): Json<RefreshRequest>,
@@ -365,8 +444,18 @@ async fn refresh_token(
     Ok(HttpResponse::Ok().json(pair))
 }
 
-// POST /api/auth/logout — revokes the session of this access token, and the session of
-// the refresh token sent with it if that is another session of the same user.
+/// Log out
+///
+/// Revokes the session of this access token, and the session of the refresh token sent
+/// with it if that is another session of the same user.
+#[utoipa::path(
+    post,
+    path = "/api/auth/logout",
+    tag = "auth",
+    request_body(content = Option<RefreshRequest>, description = "Optional."),
+    responses((status = 204, description = "Logged out.")),
+    security(("bearerAuth" = []))
+)]
 async fn logout(
     state: State,
     auth: AuthUser,
@@ -391,13 +480,20 @@ async fn logout(
     Ok(HttpResponse::NoContent().finish())
 }
 
-// POST /api/auth/logout-all
+/// Log out everywhere: revoke every session of the account
+#[utoipa::path(
+    post,
+    path = "/api/auth/logout-all",
+    tag = "auth",
+    responses((status = 204, description = "Every session is revoked.")),
+    security(("bearerAuth" = []))
+)]
 async fn logout_all(state: State, auth: AuthUser) -> Result<HttpResponse, ApiError> {
     sessions::revoke_all_sessions(&state, auth.user_id).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct SessionView {
     id: String,
     created_at: String,
@@ -407,12 +503,19 @@ struct SessionView {
     current: bool,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct SessionList {
     results: Vec<SessionView>,
 }
 
-// GET /api/auth/sessions
+/// The account's active sessions
+#[utoipa::path(
+    get,
+    path = "/api/auth/sessions",
+    tag = "auth",
+    responses((status = 200, description = "Active sessions, `current` marking this one.", body = SessionList)),
+    security(("bearerAuth" = []))
+)]
 async fn list_sessions(state: State, auth: AuthUser) -> Result<HttpResponse, ApiError> {
     let results = crate::store::sessions::list_for_user(&state.db, auth.user_id)
         .await?
@@ -429,7 +532,14 @@ async fn list_sessions(state: State, auth: AuthUser) -> Result<HttpResponse, Api
     Ok(HttpResponse::Ok().json(SessionList { results }))
 }
 
-// DELETE /api/auth/sessions/{id}
+/// Revoke one session: its tokens stop working at once
+#[utoipa::path(
+    delete,
+    path = "/api/auth/sessions/{id}",
+    tag = "auth",
+    responses((status = 204, description = "Revoked.")),
+    security(("bearerAuth" = []))
+)]
 async fn revoke_session(
     state: State,
     auth: AuthUser,
@@ -442,13 +552,28 @@ async fn revoke_session(
     Ok(HttpResponse::NoContent().finish())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct ChangePasswordRequest {
+    #[schema(value_type = String, required = true)]
     old_password: Option<String>,
+    #[schema(value_type = String, required = true)]
     new_password: Option<String>,
 }
 
-// POST /api/auth/password/change — revokes every session of the user, this one included.
+/// Change the password
+///
+/// Revokes every session of the account, this one included.
+#[utoipa::path(
+    post,
+    path = "/api/auth/password/change",
+    tag = "auth",
+    request_body = ChangePasswordRequest,
+    responses(
+        (status = 204, description = "Changed; log in again."),
+        (status = 400, description = "`validation_error`, naming `old_password` when it is wrong."),
+    ),
+    security(("bearerAuth" = []))
+)]
 async fn change_password(
     state: State,
     auth: AuthUser,
@@ -476,7 +601,16 @@ async fn change_password(
     Ok(HttpResponse::NoContent().finish())
 }
 
-// POST /api/auth/password/forgot — the same answer whether or not the address exists.
+/// Ask for a password-reset email
+///
+/// The same answer whether or not the address has an account.
+#[utoipa::path(
+    post,
+    path = "/api/auth/password/forgot",
+    tag = "auth",
+    request_body = EmailBody,
+    responses((status = 202, description = "If an account uses the address, an email with a reset token is on its way.", body = Detail))
+)]
 async fn forgot_password(
     state: State,
     Json(body): Json<EmailBody>,
@@ -509,13 +643,28 @@ async fn forgot_password(
     }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct ResetPasswordRequest {
+    /// The token from the reset email.
+    #[schema(value_type = String, required = true)]
     token: Option<String>,
+    #[schema(value_type = String, required = true)]
     new_password: Option<String>,
 }
 
-// POST /api/auth/password/reset — proves the email too, so it also verifies it.
+/// Set a new password with the emailed token
+///
+/// Revokes every session; proves the address too, so it also verifies it.
+#[utoipa::path(
+    post,
+    path = "/api/auth/password/reset",
+    tag = "auth",
+    request_body = ResetPasswordRequest,
+    responses(
+        (status = 200, description = "The password is reset.", body = Detail),
+        (status = 400, description = "`invalid_token`, or `validation_error` for a weak `new_password`."),
+    )
+)]
 async fn reset_password(
     state: State,
     Json(body): Json<ResetPasswordRequest>,

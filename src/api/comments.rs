@@ -35,8 +35,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     );
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct CommentRequest {
+    /// 1–5 000 characters.
+    #[schema(value_type = String, required = true, example = "Lovely shot!")]
     content: Option<String>,
 }
 
@@ -61,7 +63,16 @@ async fn find_comment(state: &AppState, id: &str) -> Result<CommentDoc, ApiError
         .ok_or(ApiError::NotFound)
 }
 
-// GET /api/posts/{id}/comments — oldest first.
+/// A post's comments, oldest first
+#[utoipa::path(
+    get,
+    path = "/api/posts/{id}/comments",
+    tag = "comments",
+    responses(
+        (status = 200, description = "A page of comments.", body = Page<crate::api::post_views::CommentView>),
+    ),
+    security((), ("bearerAuth" = []))
+)]
 async fn list_comments(
     state: State,
     viewer: Viewer,
@@ -93,7 +104,18 @@ async fn list_comments(
     .into_response())
 }
 
-// POST /api/posts/{id}/comments
+/// Comment on a post
+#[utoipa::path(
+    post,
+    path = "/api/posts/{id}/comments",
+    tag = "comments",
+    request_body = CommentRequest,
+    responses(
+        (status = 201, description = "The comment.", body = crate::api::post_views::CommentView),
+        (status = 403, description = "`blocked`: a block stands between you and the author."),
+    ),
+    security(("bearerAuth" = []))
+)]
 async fn create_comment(
     state: State,
     auth: AuthUser,
@@ -134,7 +156,18 @@ async fn create_comment(
     Ok(HttpResponse::Created().json(one_view(&state, comment).await?))
 }
 
-// PATCH /api/comments/{id} — its author only.
+/// Edit a comment (its author only)
+#[utoipa::path(
+    patch,
+    path = "/api/comments/{id}",
+    tag = "comments",
+    request_body = CommentRequest,
+    responses(
+        (status = 200, description = "The comment, changed.", body = crate::api::post_views::CommentView),
+        (status = 403, description = "`permission_denied`: not its author."),
+    ),
+    security(("bearerAuth" = []))
+)]
 async fn update_comment(
     state: State,
     auth: AuthUser,
@@ -154,7 +187,19 @@ async fn update_comment(
     Ok(HttpResponse::Ok().json(one_view(&state, updated).await?))
 }
 
-// DELETE /api/comments/{id} — its author, the post's author, a moderator or an admin.
+/// Delete a comment
+///
+/// Its author, the post's author, a moderator or an admin may.
+#[utoipa::path(
+    delete,
+    path = "/api/comments/{id}",
+    tag = "comments",
+    responses(
+        (status = 204, description = "Deleted."),
+        (status = 403, description = "`permission_denied`."),
+    ),
+    security(("bearerAuth" = []))
+)]
 async fn delete_comment(
     state: State,
     auth: AuthUser,

@@ -22,16 +22,31 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/posts/suggestions").route(web::get().to(suggestions)));
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct SearchQuery {
+    /// The term: part of a username or full name (ignoring case), or a whole email address.
     q: Option<String>,
+    /// Same as `q`.
     query: Option<String>,
 }
 
 const SEARCH_MAX_CHARS: usize = 100;
 
-// GET /api/users/search?q= (also query=) — username or full name containing the term,
-// ignoring case, or an email equal to it. The term is matched literally, never as a regex.
+/// Search users
+///
+/// Usernames or full names containing the term, ignoring case, or an email equal to it.
+/// The term is matched literally, never as a pattern.
+#[utoipa::path(
+    get,
+    path = "/api/users/search",
+    tag = "users",
+    params(SearchQuery),
+    responses(
+        (status = 200, description = "A page of users.", body = Page<UserView>),
+    ),
+    security((), ("bearerAuth" = []))
+)]
 async fn search_users(
     state: State,
     viewer: Viewer,
@@ -78,18 +93,20 @@ async fn search_users(
     .into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct SuggestionQuery {
+    /// How many, 1..50 (default 10).
     limit: Option<i64>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct Suggestion {
     user: UserView,
     reason: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct SuggestionList {
     results: Vec<Suggestion>,
 }
@@ -110,9 +127,21 @@ fn names(list: &[String]) -> String {
     }
 }
 
-// GET /api/users/suggestions (alias /api/posts/suggestions) — accounts the viewer does not
-// follow and has no block with, ranked by followers in common (friends of friends), then
-// by shared interests and the hashtags the viewer writes; popular accounts fill the rest.
+/// Accounts to follow
+///
+/// Accounts the viewer does not follow and has no block with, ranked by followers in
+/// common (friends of friends), then shared interests and the hashtags the viewer writes;
+/// popular accounts fill the rest. Each comes with its `reason`.
+#[utoipa::path(
+    get,
+    path = "/api/users/suggestions",
+    tag = "users",
+    params(SuggestionQuery),
+    responses(
+        (status = 200, description = "Suggestions, best first.", body = SuggestionList),
+    ),
+    security(("bearerAuth" = []))
+)]
 async fn suggestions(
     state: State,
     auth: AuthUser,

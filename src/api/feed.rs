@@ -14,7 +14,18 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/posts/feed").route(web::get().to(get_feed)));
 }
 
-// GET /api/feed — published posts of the accounts the viewer follows and the viewer's own.
+/// The home feed
+///
+/// Published posts of the accounts the viewer follows and the viewer's own, newest first.
+#[utoipa::path(
+    get,
+    path = "/api/feed",
+    tag = "posts",
+    responses(
+        (status = 200, description = "A page of posts.", body = Page<crate::api::post_views::PostView>),
+    ),
+    security(("bearerAuth" = []))
+)]
 async fn get_feed(
     state: web::Data<AppState>,
     auth: AuthUser,

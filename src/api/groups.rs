@@ -56,7 +56,7 @@ const DESCRIPTION_MAX: usize = 1000;
 /// Members shown inside a group's detail.
 const DETAIL_MEMBERS: i64 = 20;
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct GroupView {
     id: String,
     name: String,
@@ -69,13 +69,13 @@ struct GroupView {
     created_at: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct MemberView {
     user: UserMini,
     role: MemberRole,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct GroupDetail {
     #[serde(flatten)]
     group: GroupView,
@@ -185,14 +185,29 @@ fn parse_name(raw: &str) -> Result<String, String> {
     Ok(name)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct GroupRequest {
+    /// 1–100 characters; required to create.
+    #[schema(example = "Birdwatchers")]
     name: Option<String>,
+    /// Up to 1 000 characters.
     description: Option<String>,
+    /// `public` (default) or `private`.
+    #[schema(example = "public")]
     visibility: Option<String>,
 }
 
-// POST /api/groups — the creator is its owner.
+/// Create a group; its creator is its owner
+#[utoipa::path(
+    post,
+    path = "/api/groups",
+    tag = "groups",
+    request_body = GroupRequest,
+    responses(
+        (status = 201, description = "The group.", body = GroupView),
+    ),
+    security(("bearerAuth" = []))
+)]
 async fn create_group(
     state: State,
     auth: AuthUser,
@@ -238,12 +253,24 @@ async fn create_group(
     Ok(HttpResponse::Created().json(group_view(&state, &group, Some(auth.user_id)).await?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct ListQuery {
+    /// Only the groups the viewer belongs to.
     mine: Option<bool>,
 }
 
-// GET /api/groups?mine=true — public groups and the viewer's, newest first.
+/// Public groups and the viewer's groups, newest first
+#[utoipa::path(
+    get,
+    path = "/api/groups",
+    tag = "groups",
+    params(ListQuery),
+    responses(
+        (status = 200, description = "A page of groups.", body = Page<GroupView>),
+    ),
+    security((), ("bearerAuth" = []))
+)]
 async fn list_groups(
     state: State,
     viewer: Viewer,
@@ -285,7 +312,17 @@ async fn list_groups(
     .into_response())
 }
 
-// GET /api/groups/{id} — with the first members.
+/// A group with its first members
+#[utoipa::path(
+    get,
+    path = "/api/groups/{id}",
+    tag = "groups",
+    responses(
+        (status = 200, description = "The group.", body = GroupDetail),
+        (status = 404, description = "`not_found`: no such group, or a private one the viewer is not in."),
+    ),
+    security((), ("bearerAuth" = []))
+)]
 async fn get_group(
     state: State,
     viewer: Viewer,
@@ -299,7 +336,18 @@ async fn get_group(
     }))
 }
 
-// PATCH /api/groups/{id} (also PUT) — the owner only.
+/// Edit a group (its owner only)
+#[utoipa::path(
+    patch,
+    path = "/api/groups/{id}",
+    tag = "groups",
+    request_body = GroupRequest,
+    responses(
+        (status = 200, description = "The group, changed.", body = GroupView),
+        (status = 403, description = "`permission_denied`: not its owner."),
+    ),
+    security(("bearerAuth" = []))
+)]
 async fn update_group(
     state: State,
     auth: AuthUser,
@@ -329,7 +377,19 @@ async fn update_group(
     Ok(HttpResponse::Ok().json(group_view(&state, &group, Some(auth.user_id)).await?))
 }
 
-// DELETE /api/groups/{id} — the owner only; the group's posts go with it.
+/// Delete a group (its owner only)
+///
+/// The group's posts go with it.
+#[utoipa::path(
+    delete,
+    path = "/api/groups/{id}",
+    tag = "groups",
+    responses(
+        (status = 204, description = "Deleted."),
+        (status = 403, description = "`permission_denied`: not its owner."),
+    ),
+    security(("bearerAuth" = []))
+)]
 async fn delete_group(
     state: State,
     auth: AuthUser,
@@ -342,8 +402,17 @@ async fn delete_group(
     Ok(HttpResponse::NoContent().finish())
 }
 
-// POST /api/groups/{id}/join — public groups only: joining a private group is `403`
-// (API.md §6; unlike the group's GET routes, this one is not `404` for non-members).
+/// Join a public group
+#[utoipa::path(
+    post,
+    path = "/api/groups/{id}/join",
+    tag = "groups",
+    responses(
+        (status = 200, description = "The group, as a member sees it.", body = GroupView),
+        (status = 403, description = "`permission_denied`: the group is private."),
+    ),
+    security(("bearerAuth" = []))
+)]
 async fn join_group(
     state: State,
     auth: AuthUser,
@@ -381,7 +450,19 @@ async fn take_out(state: &AppState, group: &GroupDoc, user: ObjectId) -> Result<
     Ok(removed)
 }
 
-// POST /api/groups/{id}/leave — the owner cannot leave (they delete the group instead).
+/// Leave a group
+///
+/// The owner cannot leave; they delete the group instead.
+#[utoipa::path(
+    post,
+    path = "/api/groups/{id}/leave",
+    tag = "groups",
+    responses(
+        (status = 200, description = "The group.", body = GroupView),
+        (status = 400, description = "`validation_error`: the owner cannot leave."),
+    ),
+    security(("bearerAuth" = []))
+)]
 async fn leave_group(
     state: State,
     auth: AuthUser,
@@ -411,7 +492,17 @@ async fn leave_group(
     Ok(HttpResponse::Ok().json(group_view(&state, &group, Some(auth.user_id)).await?))
 }
 
-// GET /api/groups/{id}/members — newest first.
+/// A group's members, newest first
+#[utoipa::path(
+    get,
+    path = "/api/groups/{id}/members",
+    tag = "groups",
+    responses(
+        (status = 200, description = "A page of members.", body = Page<MemberView>),
+        (status = 404, description = "`not_found`: no such group, or a private one the viewer is not in."),
+    ),
+    security((), ("bearerAuth" = []))
+)]
 async fn list_members(
     state: State,
     viewer: Viewer,
@@ -437,12 +528,25 @@ async fn list_members(
     .into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct AddMemberRequest {
+    #[schema(value_type = String, required = true)]
     user_id: Option<String>,
 }
 
-// POST /api/groups/{id}/members {user_id} — the owner adds anyone (any visibility).
+/// Add a member (the owner only)
+#[utoipa::path(
+    post,
+    path = "/api/groups/{id}/members",
+    tag = "groups",
+    request_body = AddMemberRequest,
+    responses(
+        (status = 201, description = "Added.", body = MemberView),
+        (status = 200, description = "Already a member.", body = MemberView),
+        (status = 403, description = "`permission_denied`: not the owner."),
+    ),
+    security(("bearerAuth" = []))
+)]
 async fn add_member(
     state: State,
     auth: AuthUser,
@@ -481,7 +585,17 @@ async fn add_member(
     Ok(created_or_ok(added).json(view))
 }
 
-// DELETE /api/groups/{id}/members/{user} — the owner only; never the owner themself.
+/// Remove a member (the owner only; never the owner)
+#[utoipa::path(
+    delete,
+    path = "/api/groups/{id}/members/{user}",
+    tag = "groups",
+    responses(
+        (status = 204, description = "Removed."),
+        (status = 403, description = "`permission_denied`: not the owner."),
+    ),
+    security(("bearerAuth" = []))
+)]
 async fn remove_member(
     state: State,
     auth: AuthUser,
@@ -497,7 +611,17 @@ async fn remove_member(
     Ok(HttpResponse::NoContent().finish())
 }
 
-// GET /api/groups/{id}/posts — posts written in or shared into the group, newest first.
+/// Posts written in or shared into a group, newest first
+#[utoipa::path(
+    get,
+    path = "/api/groups/{id}/posts",
+    tag = "groups",
+    responses(
+        (status = 200, description = "A page of posts.", body = Page<crate::api::post_views::PostView>),
+        (status = 404, description = "`not_found`: no such group, or a private one the viewer is not in."),
+    ),
+    security((), ("bearerAuth" = []))
+)]
 async fn group_posts(
     state: State,
     viewer: Viewer,
@@ -536,13 +660,33 @@ async fn group_posts(
     .into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct ShareRequest {
+    #[schema(value_type = String, required = true)]
     post_id: Option<String>,
 }
 
-// POST /api/groups/{id}/share {post_id} — a member shares a post they can see. A private
-// group's post never leaves its group.
+#[derive(Serialize, utoipa::ToSchema)]
+struct Shared {
+    group_id: String,
+    post_id: String,
+}
+
+/// Share a post into a group (members only)
+///
+/// A private group's post never leaves its group.
+#[utoipa::path(
+    post,
+    path = "/api/groups/{id}/share",
+    tag = "groups",
+    request_body = ShareRequest,
+    responses(
+        (status = 201, description = "Shared.", body = Shared),
+        (status = 200, description = "Already shared.", body = Shared),
+        (status = 403, description = "`permission_denied`: not a member."),
+    ),
+    security(("bearerAuth" = []))
+)]
 async fn share_post(
     state: State,
     auth: AuthUser,
@@ -567,8 +711,8 @@ async fn share_post(
         ));
     }
     let created = groups::share(&state.db, group.id, post.id, auth.user_id).await?;
-    Ok(created_or_ok(created).json(serde_json::json!({
-        "group_id": group.id.to_hex(),
-        "post_id": post.id.to_hex(),
-    })))
+    Ok(created_or_ok(created).json(Shared {
+        group_id: group.id.to_hex(),
+        post_id: post.id.to_hex(),
+    }))
 }

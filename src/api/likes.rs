@@ -31,13 +31,24 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .service(web::resource("/users/me/liked").route(web::get().to(my_liked_posts)));
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct LikeState {
     like_count: i64,
     liked_by_me: bool,
 }
 
-// POST /api/posts/{id}/like — 201 when new, 200 when already liked.
+/// Like a post
+#[utoipa::path(
+    post,
+    path = "/api/posts/{id}/like",
+    tag = "likes",
+    responses(
+        (status = 201, description = "Liked.", body = LikeState),
+        (status = 200, description = "Already liked.", body = LikeState),
+        (status = 403, description = "`blocked`: a block stands between you and the author."),
+    ),
+    security(("bearerAuth" = []))
+)]
 async fn like_post(
     state: State,
     auth: AuthUser,
@@ -80,7 +91,16 @@ async fn like_post(
     }))
 }
 
-// DELETE /api/posts/{id}/like (also POST /api/posts/{id}/unlike) — 200 either way.
+/// Take a like back
+#[utoipa::path(
+    delete,
+    path = "/api/posts/{id}/like",
+    tag = "likes",
+    responses(
+        (status = 200, description = "Not liked (also when it was not).", body = LikeState),
+    ),
+    security(("bearerAuth" = []))
+)]
 async fn unlike_post(
     state: State,
     auth: AuthUser,
@@ -107,7 +127,16 @@ async fn unlike_post(
     }))
 }
 
-// GET /api/posts/{id}/likes — who liked it, most recent first.
+/// Who liked a post, most recent first
+#[utoipa::path(
+    get,
+    path = "/api/posts/{id}/likes",
+    tag = "likes",
+    responses(
+        (status = 200, description = "A page of users.", body = Page<crate::api::views::UserView>),
+    ),
+    security((), ("bearerAuth" = []))
+)]
 async fn post_likers(
     state: State,
     viewer: Viewer,
@@ -139,7 +168,16 @@ async fn post_likers(
     .into_response())
 }
 
-// GET /api/users/me/liked — most recently liked first.
+/// The posts the viewer liked, most recently liked first
+#[utoipa::path(
+    get,
+    path = "/api/users/me/liked",
+    tag = "likes",
+    responses(
+        (status = 200, description = "A page of posts.", body = Page<crate::api::post_views::PostView>),
+    ),
+    security(("bearerAuth" = []))
+)]
 async fn my_liked_posts(
     state: State,
     auth: AuthUser,

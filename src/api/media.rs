@@ -51,6 +51,26 @@ fn multipart_error(err: actix_multipart::MultipartError) -> ApiError {
     ))
 }
 
+/// The multipart form of an upload.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+struct UploadForm {
+    /// The file: JPEG, PNG, GIF or WebP image; MP4, WebM or QuickTime video (checked by content).
+    #[schema(value_type = String, format = Binary)]
+    file: Vec<u8>,
+    /// `POST /api/posts/videos` only: one of the caller's posts to attach the upload to.
+    post_id: Option<String>,
+}
+
+/// The multipart form of an avatar.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+struct AvatarForm {
+    /// A JPEG, PNG, GIF or WebP image.
+    #[schema(value_type = String, format = Binary)]
+    file: Vec<u8>,
+}
+
 /// A form field read chunk by chunk; it remembers reaching its end, because a multipart
 /// field must not be polled again after that.
 struct Incoming {
@@ -214,8 +234,21 @@ async fn receive_upload(
     }
 }
 
-// POST /api/media (alias POST /api/posts/videos, whose optional `post_id` field attaches
-// the upload to one of the caller's posts).
+/// Upload an image or a video
+///
+/// The type is read from the bytes, not the file name or the declared type.
+#[utoipa::path(
+    post,
+    path = "/api/media",
+    tag = "media",
+    request_body(content = UploadForm, content_type = "multipart/form-data"),
+    responses(
+        (status = 201, description = "The upload.", body = crate::api::views::MediaView),
+        (status = 413, description = "`payload_too_large`: over the image or video limit."),
+        (status = 415, description = "`unsupported_media_type`: the bytes are not an allowed type."),
+    ),
+    security(("bearerAuth" = []))
+)]
 async fn upload_media(
     state: State,
     auth: AuthUser,
@@ -256,7 +289,20 @@ fn header_str(req: &HttpRequest, name: header::HeaderName) -> Option<&str> {
     req.headers().get(name).and_then(|v| v.to_str().ok())
 }
 
-// GET /api/media/{id} (alias GET /api/posts/videos/{id}) — with ETag, Range and 304.
+/// Download an upload
+///
+/// With `ETag`, `If-None-Match` (→ `304`) and single `Range` requests (→ `206`).
+#[utoipa::path(
+    get,
+    path = "/api/media/{id}",
+    tag = "media",
+    responses(
+        (status = 200, description = "The bytes, with their `Content-Type`.", content_type = "application/octet-stream"),
+        (status = 206, description = "The requested range.", content_type = "application/octet-stream"),
+        (status = 304, description = "Not modified."),
+        (status = 416, description = "`range_not_satisfiable`."),
+    )
+)]
 async fn download_media(
     state: State,
     req: HttpRequest,
@@ -311,7 +357,19 @@ async fn download_media(
     Ok(response.body(SizedStream::new(range.end - range.start + 1, body)))
 }
 
-// DELETE /api/media/{id} — its owner only. Posts and avatars that show it let go of it.
+/// Delete an upload (its owner only)
+///
+/// Posts and avatars that show it let go of it.
+#[utoipa::path(
+    delete,
+    path = "/api/media/{id}",
+    tag = "media",
+    responses(
+        (status = 204, description = "Deleted."),
+        (status = 403, description = "`permission_denied`: not its owner."),
+    ),
+    security(("bearerAuth" = []))
+)]
 async fn delete_media(
     state: State,
     auth: AuthUser,
@@ -330,7 +388,21 @@ async fn delete_media(
     Ok(HttpResponse::NoContent().finish())
 }
 
-// PUT /api/users/me/avatar — an image only; the previous avatar is deleted.
+/// Set the avatar
+///
+/// An image only; the previous avatar is deleted.
+#[utoipa::path(
+    put,
+    path = "/api/users/me/avatar",
+    tag = "users",
+    request_body(content = AvatarForm, content_type = "multipart/form-data"),
+    responses(
+        (status = 200, description = "User (me) with its new `avatar_url`.", body = crate::api::views::MeView),
+        (status = 413, description = "`payload_too_large`."),
+        (status = 415, description = "`unsupported_media_type`: not an image."),
+    ),
+    security(("bearerAuth" = []))
+)]
 async fn set_avatar(
     state: State,
     auth: AuthUser,
@@ -344,7 +416,16 @@ async fn set_avatar(
     Ok(HttpResponse::Ok().json(MeView::new(&user)))
 }
 
-// DELETE /api/users/me/avatar
+/// Remove the avatar
+#[utoipa::path(
+    delete,
+    path = "/api/users/me/avatar",
+    tag = "users",
+    responses(
+        (status = 200, description = "User (me) without avatar.", body = crate::api::views::MeView),
+    ),
+    security(("bearerAuth" = []))
+)]
 async fn remove_avatar(state: State, auth: AuthUser) -> Result<HttpResponse, ApiError> {
     let before = users::set_avatar(&state.db, auth.user_id, None).await?;
     let user = replace_avatar(&state, auth, before).await?;

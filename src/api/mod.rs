@@ -4,6 +4,7 @@ pub mod activity;
 pub mod auth;
 pub mod comments;
 pub mod discover;
+pub mod docs;
 pub mod extract;
 pub mod feed;
 pub mod groups;
@@ -26,6 +27,7 @@ use actix_web::web;
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope("/api")
+            .configure(docs::routes)
             .configure(auth::routes)
             // Fixed paths (`/users/search`, `/posts/feed`…) before the `{user}` and `{id}`
             // patterns that would otherwise take them.

@@ -45,7 +45,7 @@ const REASONS: &[&str] = &[
 ];
 const DETAILS_MAX: usize = 1000;
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct ReportView {
     id: String,
     post_id: String,
@@ -85,20 +85,35 @@ async fn report_views(
         .collect())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct ReportRequest {
+    /// Why, in a few words (required).
+    #[schema(value_type = String, required = true, example = "spam")]
     reason: Option<String>,
     details: Option<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct ReportReceipt {
     id: String,
     status: ReportStatus,
 }
 
-// POST /api/posts/{id}/report — 201, or 200 when this user already reported it. Once
-// `moderation.hide_after_reports` distinct users have open reports, the post leaves lists.
+/// Report a post
+///
+/// Once `moderation.hide_after_reports` distinct users have open reports on it, the post
+/// leaves the lists until a moderator decides.
+#[utoipa::path(
+    post,
+    path = "/api/posts/{id}/report",
+    tag = "moderation",
+    request_body = ReportRequest,
+    responses(
+        (status = 201, description = "Reported.", body = ReportReceipt),
+        (status = 200, description = "This user already reported it.", body = ReportReceipt),
+    ),
+    security(("bearerAuth" = []))
+)]
 async fn report_post(
     state: State,
     auth: AuthUser,
@@ -152,8 +167,10 @@ async fn report_post(
     Ok(created_or_ok(created).json(receipt))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct ReportQuery {
+    /// `open`, `resolved` or `dismissed`.
     status: Option<String>,
 }
 
@@ -166,7 +183,18 @@ fn parse_status(raw: &str) -> Option<ReportStatus> {
     }
 }
 
-// GET /api/reports?status= — moderators and admins.
+/// Reports (moderators and admins), newest first
+#[utoipa::path(
+    get,
+    path = "/api/reports",
+    tag = "moderation",
+    params(ReportQuery),
+    responses(
+        (status = 200, description = "A page of reports.", body = Page<ReportView>),
+        (status = 403, description = "`permission_denied`: not a moderator or an admin."),
+    ),
+    security(("bearerAuth" = []))
+)]
 async fn list_reports(
     state: State,
     auth: AuthUser,
@@ -207,15 +235,30 @@ async fn list_reports(
     .into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct DecisionRequest {
+    /// `resolved` or `dismissed`.
+    #[schema(value_type = String, required = true, example = "resolved")]
     status: Option<String>,
+    /// Also delete the post.
     remove_post: Option<bool>,
 }
 
-// PATCH /api/reports/{id} {status: resolved|dismissed, remove_post?} — moderators and admins.
-// The decision covers every open report of the post; unless the post is removed, it
-// returns to the lists.
+/// Decide a report (moderators and admins)
+///
+/// The decision covers every open report of the post; unless the post is removed, it
+/// returns to the lists.
+#[utoipa::path(
+    patch,
+    path = "/api/reports/{id}",
+    tag = "moderation",
+    request_body = DecisionRequest,
+    responses(
+        (status = 200, description = "The report, decided.", body = ReportView),
+        (status = 403, description = "`permission_denied`: not a moderator or an admin."),
+    ),
+    security(("bearerAuth" = []))
+)]
 async fn decide_report(
     state: State,
     auth: AuthUser,
@@ -250,8 +293,10 @@ async fn decide_report(
     Ok(HttpResponse::Ok().json(view))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct RoleRequest {
+    /// `user`, `moderator` or `admin`.
+    #[schema(value_type = String, required = true, example = "moderator")]
     role: Option<String>,
 }
 
@@ -266,7 +311,18 @@ fn target_other(auth: AuthUser, target: ObjectId) -> Result<(), ApiError> {
     }
 }
 
-// PATCH /api/users/{user}/role {role} — admins only.
+/// Set a user's role (admins only)
+#[utoipa::path(
+    patch,
+    path = "/api/users/{user}/role",
+    tag = "moderation",
+    request_body = RoleRequest,
+    responses(
+        (status = 200, description = "User (me) of that account.", body = crate::api::views::MeView),
+        (status = 403, description = "`permission_denied`: not an admin."),
+    ),
+    security(("bearerAuth" = []))
+)]
 async fn set_role(
     state: State,
     auth: AuthUser,
@@ -287,13 +343,26 @@ async fn set_role(
     Ok(HttpResponse::Ok().json(MeView::new(&user)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct StatusRequest {
+    #[schema(value_type = bool, required = true)]
     disabled: Option<bool>,
 }
 
-// PATCH /api/users/{user}/status {disabled} — moderators and admins; a moderator cannot
-// disable staff. Disabling revokes every session at once.
+/// Disable or enable an account (moderators and admins)
+///
+/// A moderator cannot disable staff. Disabling revokes every session at once.
+#[utoipa::path(
+    patch,
+    path = "/api/users/{user}/status",
+    tag = "moderation",
+    request_body = StatusRequest,
+    responses(
+        (status = 200, description = "User (me) of that account.", body = crate::api::views::MeView),
+        (status = 403, description = "`permission_denied`: not a moderator or an admin."),
+    ),
+    security(("bearerAuth" = []))
+)]
 async fn set_status(
     state: State,
     auth: AuthUser,
@@ -318,7 +387,7 @@ async fn set_status(
     Ok(HttpResponse::Ok().json(MeView::new(&user)))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct DayView {
     date: String,
     views: i64,
@@ -326,7 +395,7 @@ struct DayView {
     comments: i64,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct Analytics {
     post_id: String,
     views: i64,
@@ -336,7 +405,17 @@ struct Analytics {
     daily: Vec<DayView>,
 }
 
-// GET /api/posts/{id}/analytics — its author only.
+/// A post's analytics (its author only)
+#[utoipa::path(
+    get,
+    path = "/api/posts/{id}/analytics",
+    tag = "moderation",
+    responses(
+        (status = 200, description = "Views, unique viewers, likes, comments, and the same by day.", body = Analytics),
+        (status = 403, description = "`permission_denied`: not its author."),
+    ),
+    security(("bearerAuth" = []))
+)]
 async fn post_analytics(
     state: State,
     auth: AuthUser,

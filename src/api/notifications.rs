@@ -33,7 +33,21 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .service(web::resource("/notifications/read").route(web::post().to(mark_read)));
 }
 
-// GET /api/notifications/ws (and GET /api/notifications with Upgrade: websocket)
+/// Notifications as they happen (WebSocket)
+///
+/// Also `GET /api/notifications` with `Upgrade: websocket`. Authenticate with `?token=`
+/// or `Sec-WebSocket-Protocol: bearer, <token>`; each frame is `{"type": "notification", "data": Notification}`.
+#[utoipa::path(
+    get,
+    path = "/api/notifications/ws",
+    tag = "notifications",
+    params(crate::api::sockets::SocketQuery),
+    responses(
+        (status = 101, description = "Switching Protocols: JSON frames `{type, data}` follow."),
+        (status = 400, description = "Not a WebSocket handshake, or a malformed `since`."),
+        (status = 401, description = "No valid access token."),
+    )
+)]
 async fn notification_socket(
     state: State,
     req: HttpRequest,
@@ -43,12 +57,26 @@ async fn notification_socket(
     open_socket(state, req, body, query, Channel::Notifications).await
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct ListQuery {
+    /// Only unread ones.
     unread: Option<bool>,
 }
 
-// GET /api/notifications?unread=true — newest first.
+/// The viewer's notifications, newest first
+///
+/// With `Upgrade: websocket`, this path is the notification socket.
+#[utoipa::path(
+    get,
+    path = "/api/notifications",
+    tag = "notifications",
+    params(ListQuery),
+    responses(
+        (status = 200, description = "A page of notifications.", body = Page<crate::api::views::NotificationView>),
+    ),
+    security(("bearerAuth" = []))
+)]
 async fn list_notifications(
     state: State,
     auth: AuthUser,
@@ -88,23 +116,43 @@ async fn list_notifications(
     .into_response())
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct Count {
     count: u64,
 }
 
-// GET /api/notifications/unread-count
+/// How many notifications are unread
+#[utoipa::path(
+    get,
+    path = "/api/notifications/unread-count",
+    tag = "notifications",
+    responses(
+        (status = 200, description = "The count.", body = Count),
+    ),
+    security(("bearerAuth" = []))
+)]
 async fn unread_count(state: State, auth: AuthUser) -> Result<HttpResponse, ApiError> {
     let count = notifications::unread_count(&state.db, auth.user_id).await?;
     Ok(HttpResponse::Ok().json(Count { count }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct ReadRequest {
+    /// The notifications to mark read; none: all of them.
     ids: Option<Vec<String>>,
 }
 
-// POST /api/notifications/read {ids?} — without ids, all of them.
+/// Mark notifications read
+#[utoipa::path(
+    post,
+    path = "/api/notifications/read",
+    tag = "notifications",
+    request_body(content = Option<ReadRequest>, description = "Optional: without `ids`, all are marked."),
+    responses(
+        (status = 204, description = "Marked."),
+    ),
+    security(("bearerAuth" = []))
+)]
 async fn mark_read(
     state: State,
     auth: AuthUser,

@@ -11,13 +11,32 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/metrics").route(web::get().to(metrics)));
 }
 
-// GET /health — the process runs.
-async fn health() -> HttpResponse {
+#[derive(serde::Serialize, utoipa::ToSchema)]
+struct Status {
+    #[schema(example = "ok")]
+    status: String,
+    /// `/ready` only.
+    #[schema(example = "ok")]
+    database: Option<String>,
+}
+
+/// Liveness: the process runs
+#[utoipa::path(get, path = "/health", tag = "ops", responses((status = 200, description = "Alive.", body = Status)))]
+pub async fn health() -> HttpResponse {
     HttpResponse::Ok().json(json!({ "status": "ok" }))
 }
 
-// GET /ready — the database answers.
-async fn ready(state: web::Data<AppState>) -> HttpResponse {
+/// Readiness: the database answers
+#[utoipa::path(
+    get,
+    path = "/ready",
+    tag = "ops",
+    responses(
+        (status = 200, description = "Ready.", body = Status),
+        (status = 503, description = "`service_unavailable`: the database does not answer."),
+    )
+)]
+pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
     if state.db.ping().await {
         HttpResponse::Ok().json(json!({ "status": "ok", "database": "ok" }))
     } else {
@@ -29,8 +48,14 @@ async fn ready(state: web::Data<AppState>) -> HttpResponse {
     }
 }
 
-// GET /metrics — Prometheus text format.
-async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+/// Prometheus metrics: requests and latency by route and status, database commands
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    tag = "ops",
+    responses((status = 200, description = "Prometheus text format 0.0.4.", content_type = "text/plain"))
+)]
+pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
         .body(state.metrics.render())

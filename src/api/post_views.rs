@@ -13,7 +13,7 @@ use crate::store::comments::CommentDoc;
 use crate::store::posts::{PostDoc, PostStatus};
 use crate::store::{likes, media, users};
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct PostView {
     pub id: String,
     pub title: String,
@@ -124,7 +124,7 @@ pub async fn post_view(
         .ok_or(ApiError::NotFound)
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct CommentView {
     pub id: String,
     pub post_id: String,

@@ -171,12 +171,20 @@ async fn member_group(
 
 const NOT_A_MEMBER: &str = "No such group, or you are not a member.";
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct CreatePostRequest {
+    /// Up to 200 characters.
+    #[schema(example = "Sunday walk")]
     title: Option<String>,
+    /// 1–10 000 characters; `#tags` and `@mentions` in it are found.
+    #[schema(value_type = String, required = true, example = "Down by the river #spring with @bob")]
     content: Option<String>,
+    /// Up to 10 of the author's own uploads (`POST /api/media`).
     media_ids: Option<Vec<String>>,
+    /// A group the author belongs to.
     group_id: Option<String>,
+    /// RFC 3339, in the future: the post stays `scheduled` until then.
+    #[schema(example = "2030-01-01T09:00:00Z")]
     publish_at: Option<String>,
 }
 
@@ -190,7 +198,19 @@ fn parse_publish_at(raw: &str) -> Result<DateTime, String> {
     Ok(at)
 }
 
-// POST /api/posts
+/// Write a post
+///
+/// With `publish_at` in the future it is `scheduled` and appears then.
+#[utoipa::path(
+    post,
+    path = "/api/posts",
+    tag = "posts",
+    request_body = CreatePostRequest,
+    responses(
+        (status = 201, description = "The post.", body = crate::api::post_views::PostView),
+    ),
+    security(("bearerAuth" = []))
+)]
 async fn create_post(
     state: State,
     auth: AuthUser,
@@ -296,9 +316,12 @@ async fn page_of_posts(
     .into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct ListQuery {
+    /// Only this user's posts (id or username).
     author: Option<String>,
+    /// Only posts with this hashtag (`#` optional, any case).
     hashtag: Option<String>,
 }
 
@@ -310,7 +333,17 @@ fn tag_filter(raw: Option<&str>) -> Result<Option<String>, ApiError> {
     .transpose()
 }
 
-// GET /api/posts?author=&hashtag=
+/// Published posts of all authors, newest first
+#[utoipa::path(
+    get,
+    path = "/api/posts",
+    tag = "posts",
+    params(ListQuery),
+    responses(
+        (status = 200, description = "A page of posts.", body = Page<crate::api::post_views::PostView>),
+    ),
+    security((), ("bearerAuth" = []))
+)]
 async fn list_posts(
     state: State,
     viewer: Viewer,
@@ -337,13 +370,28 @@ async fn list_posts(
     posts_page(&state, &req, params, &viewer, filter).await
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct SearchQuery {
+    /// Posts with this hashtag (`#` optional, any case).
     hashtag: Option<String>,
+    /// Posts containing all these words.
     q: Option<String>,
 }
 
-// GET /api/posts/search?hashtag=tag | ?q=words
+/// Search posts by hashtag or words
+///
+/// Give `hashtag` or `q`.
+#[utoipa::path(
+    get,
+    path = "/api/posts/search",
+    tag = "posts",
+    params(SearchQuery),
+    responses(
+        (status = 200, description = "A page of posts, newest first.", body = Page<crate::api::post_views::PostView>),
+    ),
+    security((), ("bearerAuth" = []))
+)]
 async fn search_posts(
     state: State,
     viewer: Viewer,
@@ -376,24 +424,35 @@ async fn search_posts(
     posts_page(&state, &req, params, &viewer, filter).await
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct TrendingQuery {
+    /// How many, 1..100 (default 10).
     limit: Option<i64>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct TrendingView {
     tag: String,
     posts: i64,
     last_used_at: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct TrendingList {
     results: Vec<TrendingView>,
 }
 
-// GET /api/hashtags/trending — the last 24 hours.
+/// Trending hashtags over the last 24 hours
+#[utoipa::path(
+    get,
+    path = "/api/hashtags/trending",
+    tag = "posts",
+    params(TrendingQuery),
+    responses(
+        (status = 200, description = "Tags, most used first.", body = TrendingList),
+    )
+)]
 async fn trending_hashtags(
     state: State,
     query: web::Query<TrendingQuery>,
@@ -423,7 +482,18 @@ async fn trending_hashtags(
     Ok(HttpResponse::Ok().json(TrendingList { results }))
 }
 
-// GET /api/posts/{id} — counts a view when the viewer is not the author.
+/// A post
+///
+/// Counts one view when the viewer is not the author.
+#[utoipa::path(
+    get,
+    path = "/api/posts/{id}",
+    tag = "posts",
+    responses(
+        (status = 200, description = "The post.", body = crate::api::post_views::PostView),
+    ),
+    security((), ("bearerAuth" = []))
+)]
 async fn get_post(
     state: State,
     viewer: Viewer,
@@ -448,14 +518,27 @@ async fn get_post(
     Ok(HttpResponse::Ok().json(post_view(&state, viewer.id(), post).await?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct UpdatePostRequest {
     title: Option<String>,
     content: Option<String>,
     media_ids: Option<Vec<String>>,
 }
 
-// PATCH /api/posts/{id} (also PUT) — the author only.
+/// Edit a post (its author only)
+///
+/// The earlier version is kept in its history.
+#[utoipa::path(
+    patch,
+    path = "/api/posts/{id}",
+    tag = "posts",
+    request_body = UpdatePostRequest,
+    responses(
+        (status = 200, description = "The post, changed.", body = crate::api::post_views::PostView),
+        (status = 403, description = "`permission_denied`: not its author."),
+    ),
+    security(("bearerAuth" = []))
+)]
 async fn update_post(
     state: State,
     auth: AuthUser,
@@ -502,8 +585,19 @@ async fn update_post(
     Ok(HttpResponse::Ok().json(post_view(&state, Some(auth.user_id), updated).await?))
 }
 
-// DELETE /api/posts/{id} — the author, a moderator or an admin. Its likes, comments and
-// versions go with it, and the author's posts_count stays exact.
+/// Delete a post
+///
+/// Its author, a moderator or an admin may; its likes, comments and versions go with it.
+#[utoipa::path(
+    delete,
+    path = "/api/posts/{id}",
+    tag = "posts",
+    responses(
+        (status = 204, description = "Deleted."),
+        (status = 403, description = "`permission_denied`."),
+    ),
+    security(("bearerAuth" = []))
+)]
 async fn delete_post(
     state: State,
     auth: AuthUser,
@@ -526,19 +620,28 @@ async fn delete_post(
     Ok(HttpResponse::NoContent().finish())
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct VersionView {
     title: String,
     content: String,
     edited_at: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct VersionList {
     results: Vec<VersionView>,
 }
 
-// GET /api/posts/{id}/history — earlier versions, newest first.
+/// A post's earlier versions, newest first
+#[utoipa::path(
+    get,
+    path = "/api/posts/{id}/history",
+    tag = "posts",
+    responses(
+        (status = 200, description = "Earlier versions.", body = VersionList),
+    ),
+    security((), ("bearerAuth" = []))
+)]
 async fn post_history(
     state: State,
     viewer: Viewer,
@@ -557,7 +660,16 @@ async fn post_history(
     Ok(HttpResponse::Ok().json(VersionList { results }))
 }
 
-// GET /api/users/{user}/posts
+/// A user's published posts, newest first
+#[utoipa::path(
+    get,
+    path = "/api/users/{user}/posts",
+    tag = "posts",
+    responses(
+        (status = 200, description = "A page of posts.", body = Page<crate::api::post_views::PostView>),
+    ),
+    security((), ("bearerAuth" = []))
+)]
 async fn user_posts(
     state: State,
     viewer: Viewer,
@@ -573,7 +685,16 @@ async fn user_posts(
     posts_page(&state, &req, params, &viewer, filter).await
 }
 
-// GET /api/users/me/scheduled — soonest first.
+/// The viewer's scheduled posts, soonest first
+#[utoipa::path(
+    get,
+    path = "/api/users/me/scheduled",
+    tag = "posts",
+    responses(
+        (status = 200, description = "A page of posts.", body = Page<crate::api::post_views::PostView>),
+    ),
+    security(("bearerAuth" = []))
+)]
 async fn my_scheduled_posts(
     state: State,
     auth: AuthUser,

@@ -74,7 +74,19 @@ async fn answer_with_user(
     Ok(created_or_ok(created).json(user_view(state, viewer, &user).await?))
 }
 
-// POST /api/users/{user}/follow — 201 when new, 200 when already following.
+/// Follow a user
+#[utoipa::path(
+    post,
+    path = "/api/users/{user}/follow",
+    tag = "social",
+    responses(
+        (status = 201, description = "Now following: the followed User.", body = crate::api::views::UserView),
+        (status = 200, description = "Already following.", body = crate::api::views::UserView),
+        (status = 400, description = "`validation_error`: following yourself."),
+        (status = 403, description = "`blocked`: a block stands between you."),
+    ),
+    security(("bearerAuth" = []))
+)]
 async fn follow(
     state: State,
     auth: AuthUser,
@@ -107,7 +119,16 @@ async fn follow(
     answer_with_user(&state, &viewer, target.id, created).await
 }
 
-// DELETE /api/users/{user}/follow (also POST /api/users/{user}/unfollow) — 204 either way.
+/// Unfollow a user
+#[utoipa::path(
+    delete,
+    path = "/api/users/{user}/follow",
+    tag = "social",
+    responses(
+        (status = 204, description = "Not following (also when you were not)."),
+    ),
+    security(("bearerAuth" = []))
+)]
 async fn unfollow(
     state: State,
     auth: AuthUser,
@@ -161,7 +182,16 @@ async fn follow_list(
     .into_response())
 }
 
-// GET /api/users/{user}/followers — newest first.
+/// A user's followers, newest first
+#[utoipa::path(
+    get,
+    path = "/api/users/{user}/followers",
+    tag = "social",
+    responses(
+        (status = 200, description = "A page of users.", body = Page<crate::api::views::UserView>),
+    ),
+    security((), ("bearerAuth" = []))
+)]
 async fn followers(
     state: State,
     viewer: Viewer,
@@ -172,7 +202,16 @@ async fn followers(
     follow_list(&state, &viewer, &req, params, &path, true).await
 }
 
-// GET /api/users/{user}/following — newest first.
+/// The accounts a user follows, newest first
+#[utoipa::path(
+    get,
+    path = "/api/users/{user}/following",
+    tag = "social",
+    responses(
+        (status = 200, description = "A page of users.", body = Page<crate::api::views::UserView>),
+    ),
+    security((), ("bearerAuth" = []))
+)]
 async fn following(
     state: State,
     viewer: Viewer,
@@ -183,8 +222,20 @@ async fn following(
     follow_list(&state, &viewer, &req, params, &path, false).await
 }
 
-// POST /api/users/{user}/block — 201 when new, 200 when already blocked. Follows go both
-// ways, and with them each one's posts from the other's feed.
+/// Block a user
+///
+/// Follows in both directions end, and with them each one's posts in the other's feed.
+#[utoipa::path(
+    post,
+    path = "/api/users/{user}/block",
+    tag = "social",
+    responses(
+        (status = 201, description = "Blocked: the blocked User.", body = crate::api::views::UserView),
+        (status = 200, description = "Already blocked.", body = crate::api::views::UserView),
+        (status = 400, description = "`validation_error`: blocking yourself."),
+    ),
+    security(("bearerAuth" = []))
+)]
 async fn block(
     state: State,
     auth: AuthUser,
@@ -207,7 +258,16 @@ async fn block(
     answer_with_user(&state, &viewer, target.id, created).await
 }
 
-// DELETE /api/users/{user}/block (also POST /api/users/{user}/unblock) — 204 either way.
+/// Unblock a user
+#[utoipa::path(
+    delete,
+    path = "/api/users/{user}/block",
+    tag = "social",
+    responses(
+        (status = 204, description = "Not blocked (also when it was not)."),
+    ),
+    security(("bearerAuth" = []))
+)]
 async fn unblock(
     state: State,
     auth: AuthUser,
@@ -224,7 +284,16 @@ async fn unblock(
     Ok(HttpResponse::NoContent().finish())
 }
 
-// GET /api/users/me/blocks — newest first.
+/// The accounts the viewer blocked, newest first
+#[utoipa::path(
+    get,
+    path = "/api/users/me/blocks",
+    tag = "social",
+    responses(
+        (status = 200, description = "A page of users.", body = Page<crate::api::views::UserView>),
+    ),
+    security(("bearerAuth" = []))
+)]
 async fn my_blocks(
     state: State,
     auth: AuthUser,

@@ -21,9 +21,12 @@ use crate::realtime::{notification_frame, Channel, Push};
 use crate::startup::AppState;
 use crate::store::notifications;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct SocketQuery {
+    /// The access token (or send `Sec-WebSocket-Protocol: bearer, <token>`).
     token: Option<String>,
+    /// Replay what arrived after this notification or activity id, then go live.
     since: Option<String>,
 }
 

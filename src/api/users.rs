@@ -6,7 +6,7 @@ use serde::Deserialize;
 use crate::api::auth::{register, required, taken_message};
 use crate::api::extract::Json;
 use crate::api::viewer::{user_view, visible_user, Viewer};
-use crate::api::views::MeView;
+use crate::api::views::{MeView, UserView};
 use crate::auth::AuthUser;
 use crate::domain::accounts::{parse_bio, parse_full_name, parse_interests, Username};
 use crate::error::{ApiError, FieldErrors};
@@ -35,22 +35,49 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .service(web::resource("/users/{user}").route(web::get().to(get_user)));
 }
 
-// GET /api/users/me
+/// The signed-in account
+#[utoipa::path(
+    get,
+    path = "/api/users/me",
+    tag = "users",
+    responses(
+        (status = 200, description = "User (me).", body = MeView),
+    ),
+    security(("bearerAuth" = []))
+)]
 async fn get_me(state: State, auth: AuthUser) -> Result<HttpResponse, ApiError> {
     let user = auth.load(&state).await?;
     Ok(HttpResponse::Ok().json(MeView::new(&user)))
 }
 
-#[derive(Deserialize)]
+/// Fields left out keep their value.
+#[derive(Deserialize, utoipa::ToSchema)]
 struct UpdateMeRequest {
+    #[schema(example = "alice")]
     username: Option<String>,
+    #[schema(example = "Alice Liddell")]
     full_name: Option<String>,
+    /// At most 500 characters.
+    #[schema(example = "Curiouser and curiouser.")]
     bio: Option<String>,
+    #[schema(example = json!(["rust", "photography"]))]
     interests: Option<Vec<String>>,
 }
 
-// PATCH /api/users/me (also PUT, PATCH /api/users, PUT /api/auth/profile). Fields left out
-// keep their value, for PUT too: clients of the seed APIs send partial bodies to PUT.
+/// Edit the profile
+///
+/// Fields left out keep their value, for `PUT` too: clients of the seed APIs send partial
+/// bodies to `PUT`.
+#[utoipa::path(
+    patch,
+    path = "/api/users/me",
+    tag = "users",
+    request_body = UpdateMeRequest,
+    responses(
+        (status = 200, description = "User (me), changed.", body = MeView),
+    ),
+    security(("bearerAuth" = []))
+)]
 async fn update_me(
     state: State,
     auth: AuthUser,
@@ -91,12 +118,24 @@ async fn update_me(
     Ok(HttpResponse::Ok().json(MeView::new(&user)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct DeleteMeRequest {
+    #[schema(value_type = String, required = true)]
     password: Option<String>,
 }
 
-// DELETE /api/users/me {password} — the account and everything it owns.
+/// Delete the account and everything it owns
+#[utoipa::path(
+    delete,
+    path = "/api/users/me",
+    tag = "users",
+    request_body = DeleteMeRequest,
+    responses(
+        (status = 204, description = "Gone."),
+        (status = 400, description = "`validation_error` naming `password` when it is wrong."),
+    ),
+    security(("bearerAuth" = []))
+)]
 async fn delete_me(
     state: State,
     auth: AuthUser,
@@ -118,7 +157,18 @@ async fn delete_me(
     Ok(HttpResponse::NoContent().finish())
 }
 
-// GET /api/users/{user} — by id or username; `404` for someone who blocked the viewer.
+/// A user's profile, by id or username
+///
+/// `404` for a user who blocked the viewer.
+#[utoipa::path(
+    get,
+    path = "/api/users/{user}",
+    tag = "users",
+    responses(
+        (status = 200, description = "User (public), relative to the viewer.", body = UserView),
+    ),
+    security((), ("bearerAuth" = []))
+)]
 async fn get_user(
     state: State,
     viewer: Viewer,
@@ -128,7 +178,17 @@ async fn get_user(
     Ok(HttpResponse::Ok().json(user_view(&state, &viewer, &user).await?))
 }
 
-// GET /api/users — admins only.
+/// Every account (admins only)
+#[utoipa::path(
+    get,
+    path = "/api/users",
+    tag = "users",
+    responses(
+        (status = 200, description = "A page of User (me).", body = Page<MeView>),
+        (status = 403, description = "`permission_denied`: not an admin."),
+    ),
+    security(("bearerAuth" = []))
+)]
 async fn list_users(
     state: State,
     auth: AuthUser,

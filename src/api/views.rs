@@ -23,7 +23,7 @@ pub struct Relation {
 }
 
 /// User (public).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct UserView {
     pub id: String,
     pub username: String,
@@ -61,7 +61,7 @@ impl UserView {
 }
 
 /// User (me): the public view plus what only the account holder (or an admin) sees.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct MeView {
     #[serde(flatten)]
     pub user: UserView,
@@ -92,13 +92,14 @@ pub fn created_or_ok(created: bool) -> actix_web::HttpResponseBuilder {
 }
 
 /// `{ "detail": "…" }`, the body of actions that return no object.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Detail {
+    #[schema(value_type = String)]
     pub detail: &'static str,
 }
 
 /// User (mini), embedded in other objects.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct UserMini {
     pub id: String,
     pub username: String,
@@ -118,7 +119,7 @@ impl UserMini {
 }
 
 /// Media.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct MediaView {
     pub id: String,
     pub kind: MediaKind,
@@ -150,7 +151,7 @@ impl MediaView {
 }
 
 /// Notification.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct NotificationView {
     pub id: String,
     #[serde(rename = "type")]
@@ -179,13 +180,14 @@ impl NotificationView {
 }
 
 /// Activity.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ActivityView {
     pub id: String,
     pub action: String,
     pub target_type: String,
     pub target_id: Option<String>,
     pub created_at: String,
+    #[schema(value_type = Object)]
     pub meta: bson::Document,
 }
 

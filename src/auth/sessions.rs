@@ -35,11 +35,16 @@ pub fn expires_in(secs: i64) -> DateTime {
     )
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct TokenPair {
+    /// A JWT for `Authorization: Bearer …`.
     pub access: String,
+    /// Exchanged once for a new pair at `POST /api/auth/token/refresh`.
     pub refresh: String,
+    #[schema(value_type = String, example = "Bearer")]
     pub token_type: &'static str,
+    /// Seconds the access token lives.
+    #[schema(example = 900)]
     pub expires_in: i64,
 }
 

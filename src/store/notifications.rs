@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::db::Db;
 use crate::store::newest_by_id;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum NotificationType {
     Follow,

@@ -13,7 +13,7 @@ use crate::db::Db;
 use crate::pagination::Cursor;
 use crate::store::{after_asc, after_desc};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum PostStatus {
     Published,

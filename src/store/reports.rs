@@ -10,7 +10,7 @@ use crate::db::Db;
 use crate::error::duplicate_key_index;
 use crate::store::newest_by_id;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum ReportStatus {
     Open,

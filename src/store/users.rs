@@ -10,7 +10,7 @@ use crate::db::Db;
 use crate::domain::accounts::{looks_like_object_id, username_key};
 use crate::store::newest_by_id;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     #[default]

@@ -3,6 +3,7 @@
 mod auth;
 mod cli;
 mod comments;
+mod docs;
 mod feed;
 mod groups;
 mod helpers;
