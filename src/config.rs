@@ -131,6 +131,10 @@ pub struct EmailSettings {
     pub smtp_url: Option<String>,
     pub from: String,
     pub mail_dir: PathBuf,
+    /// Keeps the last emails in memory for `GET /api/dev/outbox` (development and the
+    /// Postman run only: it hands out verification and reset tokens; refused in production).
+    #[serde(default)]
+    pub dev_outbox: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -254,6 +258,11 @@ impl Settings {
         }
         url::Url::parse(&self.server.public_url)
             .map_err(|e| ConfigError(format!("PUBLIC_URL is not a URL: {e}")))?;
+        if self.environment == Environment::Production && self.email.dev_outbox {
+            return Err(ConfigError(
+                "email.dev_outbox hands out account tokens: it cannot be on in production".into(),
+            ));
+        }
         Ok(())
     }
 
@@ -312,6 +321,21 @@ mod tests {
         );
         assert_eq!(settings.auth.bcrypt_cost, 5);
         assert!(!settings.rate_limit.enabled);
+    }
+
+    #[test]
+    fn production_refuses_the_development_outbox() {
+        let refused = Settings::load(
+            &config_dir(),
+            &env(&[
+                ("ROOKERY_ENV", "production"),
+                ("JWT_SECRET", "0123456789abcdef0123456789abcdef"),
+                ("ROOKERY__EMAIL__DEV_OUTBOX", "true"),
+            ]),
+        );
+        assert!(refused.unwrap_err().0.contains("dev_outbox"));
+        let development = Settings::load(&config_dir(), &env(&[])).unwrap();
+        assert!(development.email.dev_outbox);
     }
 
     #[test]

@@ -1,7 +1,9 @@
 //! Outgoing email: SMTP through lettre, or (development, no `SMTP_URL`) `.eml` files in
 //! `var/mail/` with their links logged, so a newcomer needs no mail server.
 
+use std::collections::VecDeque;
 use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
 
 use lettre::message::{header::ContentType, Mailbox};
 use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
@@ -18,6 +20,22 @@ enum Transport {
 pub struct Mailer {
     transport: Transport,
     from: Mailbox,
+    /// The last emails sent, when `email.dev_outbox` is on (development only).
+    outbox: Option<Arc<Mutex<VecDeque<SentEmail>>>>,
+}
+
+/// How many emails the development outbox keeps.
+const OUTBOX_SIZE: usize = 200;
+
+/// An email as the development outbox shows it.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct SentEmail {
+    pub to: String,
+    pub subject: String,
+    pub body: String,
+    /// The one-time token the email carries (verification or password reset).
+    pub token: String,
+    pub sent_at: String,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -28,6 +46,8 @@ pub struct Email {
     pub to: String,
     pub subject: String,
     pub body: String,
+    /// The one-time token the message carries.
+    pub token: String,
     /// The link or token the message carries, logged only when writing to files.
     pub dev_hint: String,
 }
@@ -57,10 +77,48 @@ impl Mailer {
                 )
             }
         };
-        Ok(Self { transport, from })
+        let outbox = settings
+            .dev_outbox
+            .then(|| Arc::new(Mutex::new(VecDeque::new())));
+        Ok(Self {
+            transport,
+            from,
+            outbox,
+        })
+    }
+
+    /// The emails sent to `to` (all when `None`), newest first; `None` when the
+    /// development outbox is off.
+    pub fn outbox(&self, to: Option<&str>) -> Option<Vec<SentEmail>> {
+        let outbox = self.outbox.as_ref()?.lock().ok()?;
+        Some(
+            outbox
+                .iter()
+                .rev()
+                .filter(|sent| to.is_none_or(|to| sent.to.eq_ignore_ascii_case(to.trim())))
+                .cloned()
+                .collect(),
+        )
+    }
+
+    fn keep(&self, email: &Email) {
+        let Some(mut outbox) = self.outbox.as_ref().and_then(|o| o.lock().ok()) else {
+            return;
+        };
+        if outbox.len() == OUTBOX_SIZE {
+            outbox.pop_front();
+        }
+        outbox.push_back(SentEmail {
+            to: email.to.clone(),
+            subject: email.subject.clone(),
+            body: email.body.clone(),
+            token: email.token.clone(),
+            sent_at: crate::api::views::rfc3339(bson::DateTime::now()),
+        });
     }
 
     pub async fn send(&self, email: Email) -> Result<(), EmailError> {
+        self.keep(&email);
         let to: Mailbox = email
             .to
             .parse()
@@ -104,6 +162,7 @@ pub fn verification_email(to: &str, username: &str, link: &str) -> Email {
              account by opening this link:\n\n{link}\n\nThe link works once and expires in 24 \
              hours. If you did not create an account, ignore this message.\n"
         ),
+        token: link.rsplit("token=").next().unwrap_or_default().to_owned(),
         dev_hint: format!("verification link {link}"),
     }
 }
@@ -119,6 +178,7 @@ pub fn password_reset_email(to: &str, username: &str, token: &str, ttl_minutes: 
              {ttl_minutes} minutes. If you did not ask for this, ignore this message: your \
              password stays as it is.\n"
         ),
+        token: token.to_owned(),
         dev_hint: format!("password reset token {token}"),
     }
 }

@@ -3,6 +3,7 @@
 pub mod activity;
 pub mod auth;
 pub mod comments;
+pub mod dev;
 pub mod discover;
 pub mod docs;
 pub mod extract;
@@ -28,6 +29,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope("/api")
             .configure(docs::routes)
+            .configure(dev::routes)
             .configure(auth::routes)
             // Fixed paths (`/users/search`, `/posts/feed`…) before the `{user}` and `{id}`
             // patterns that would otherwise take them.

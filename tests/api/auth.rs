@@ -399,3 +399,31 @@ async fn trailing_slashes_are_optional_on_every_method() {
         .await;
     assert_eq!(patch.status(), StatusCode::OK);
 }
+
+#[tokio::test]
+async fn the_development_outbox_hands_out_the_emailed_token_only_when_on() {
+    let off = spawn_app().await;
+    off.register("outboxoff").await;
+    let response = off
+        .get("/api/dev/outbox?to=outboxoff@example.com", None)
+        .await;
+    assert_error(response, StatusCode::NOT_FOUND, "not_found").await;
+
+    let app = spawn_app_with(|s| s.email.dev_outbox = true).await;
+    app.register("outboxer").await;
+    app.register("bystander").await;
+    let mail = app.mail.wait_for("outboxer@example.com").await;
+    let response = app
+        .get("/api/dev/outbox?to=OUTBOXER@example.com", None)
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let body: Value = response.json().await.unwrap();
+    let results = body["results"].as_array().unwrap();
+    assert_eq!(results.len(), 1, "only that address: {body}");
+    let token = results[0]["token"].as_str().unwrap();
+    assert!(mail.link().ends_with(&format!("token={token}")));
+    let verified = app
+        .post("/api/auth/verify-email", None, &json!({ "token": token }))
+        .await;
+    assert_eq!(verified.status(), StatusCode::OK);
+}

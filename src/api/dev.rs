@@ -1,0 +1,50 @@
+//! Development helpers, off unless `email.dev_outbox` is on (never in production).
+
+use actix_web::{web, HttpResponse};
+use serde::Deserialize;
+
+use crate::email::SentEmail;
+use crate::error::ApiError;
+use crate::startup::AppState;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/dev/outbox").route(web::get().to(outbox)));
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+struct OutboxQuery {
+    /// Only the emails sent to this address.
+    to: Option<String>,
+}
+
+#[derive(serde::Serialize, utoipa::ToSchema)]
+struct Outbox {
+    results: Vec<SentEmail>,
+}
+
+/// The last emails the service sent (development only)
+///
+/// Lets a client that cannot read mail (the Postman collection, a front end in
+/// development) follow the verification and password-reset flows. Answers only when
+/// `email.dev_outbox` is on, which `config/development.toml` does and production refuses.
+#[utoipa::path(
+    get,
+    path = "/api/dev/outbox",
+    tag = "ops",
+    params(OutboxQuery),
+    responses(
+        (status = 200, description = "Emails, newest first, each with the token it carries.", body = Outbox),
+        (status = 404, description = "`not_found`: the development outbox is off."),
+    )
+)]
+async fn outbox(
+    state: web::Data<AppState>,
+    query: web::Query<OutboxQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let results = state
+        .mailer
+        .outbox(query.to.as_deref())
+        .ok_or(ApiError::NotFound)?;
+    Ok(HttpResponse::Ok().json(Outbox { results }))
+}
