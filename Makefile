@@ -1,11 +1,23 @@
 # Rookery: `make run` serves on :8080, `make test` runs every check. See README.md.
-.PHONY: run test migrate fmt lint clean bench-media
+.PHONY: run test e2e postman openapi migrate fmt lint clean bench-media
 
 run:
 	bash scripts/run.sh
 
 test:
 	bash scripts/test.sh
+
+# The Postman collection run by newman against the real service, and the OpenAPI check.
+e2e:
+	bash scripts/e2e.sh
+
+# Rewrites postman/rookery.postman_collection.json from postman/build.py.
+postman:
+	python3 postman/build.py
+
+# Prints the OpenAPI document (also served at /api/openapi.json).
+openapi:
+	@cargo run --quiet -- openapi
 
 bench-media:
 	bash scripts/bench-media.sh
@@ -21,4 +33,4 @@ lint:
 
 clean:
 	cargo clean
-	rm -rf .venv var
+	rm -rf .venv var node_modules

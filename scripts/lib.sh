@@ -21,19 +21,38 @@ port_open() {
     (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
 }
 
-# Waits until something listens on 127.0.0.1:$1, failing if process $2 exits first.
+# Waits until something listens on 127.0.0.1:$1, failing if process $2 (named $3) exits
+# first.
 wait_for_port() {
-    local port="$1" pid="$2" tries=0
+    local port="$1" pid="$2" name="${3:-the database server}" tries=0
     until port_open "$port"; do
         if ! kill -0 "$pid" 2>/dev/null; then
-            echo "the database server exited before listening on $port" >&2
+            echo "$name exited before listening on $port" >&2
             return 1
         fi
         tries=$((tries + 1))
         if [ "$tries" -gt 600 ]; then
-            echo "the database server did not listen on $port within 60 s" >&2
+            echo "$name did not listen on $port within 60 s" >&2
             return 1
         fi
         sleep 0.1
     done
+}
+
+# Installs the Node tools of package-lock.json into ./node_modules, once.
+ensure_node_tools() {
+    if [ ! -x node_modules/.bin/newman ]; then
+        echo "==> installing Node tools (newman) into node_modules"
+        npm ci --no-audit --no-fund --loglevel=error
+    fi
+}
+
+# Installs a pinned Python tool (pip requirement $1, command $2) into the virtualenv, once.
+ensure_python_tool() {
+    local requirement="$1" command="$2"
+    if [ ! -x "$VENV/bin/$command" ]; then
+        [ -x "$VENV/bin/pip" ] || python3 -m venv "$VENV"
+        echo "==> installing $requirement into $VENV"
+        "$VENV/bin/pip" install --quiet --disable-pip-version-check "$requirement"
+    fi
 }

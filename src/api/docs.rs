@@ -247,6 +247,10 @@ fn add_aliases(doc: &mut Value) {
             None => note,
         };
         operation.insert("description".into(), description.into());
+        if let Some(summary) = operation.get("summary").and_then(Value::as_str) {
+            let summary = format!("{summary} (alias)");
+            operation.insert("summary".into(), summary.into());
+        }
         if *method == "head" {
             // The same headers, no body.
             operation.remove("requestBody");
