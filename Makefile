@@ -1,5 +1,5 @@
 # Rookery: `make run` serves on :8080, `make test` runs every check. See README.md.
-.PHONY: run test e2e postman openapi migrate fmt lint clean bench-media
+.PHONY: run test e2e postman openapi api-doc migrate fmt lint clean bench-media
 
 run:
 	bash scripts/run.sh
@@ -18,6 +18,11 @@ postman:
 # Prints the OpenAPI document (also served at /api/openapi.json).
 openapi:
 	@cargo run --quiet -- openapi
+
+# Rewrites docs/API.md, the endpoint reference, from the OpenAPI document.
+api-doc:
+	mkdir -p var && cargo run --quiet -- openapi >var/openapi.json
+	python3 scripts/api_reference.py var/openapi.json
 
 bench-media:
 	bash scripts/bench-media.sh

@@ -17,6 +17,7 @@ work="$(mktemp -d -t rookery-e2e.XXXXXX)"
 echo "==> openapi-spec-validator: the document of /api/openapi.json"
 ./target/debug/rookery openapi >"$work/openapi.json"
 "$VENV/bin/openapi-spec-validator" "$work/openapi.json"
+python3 scripts/api_reference.py "$work/openapi.json" --check
 
 db_pid=""
 service_pid=""
