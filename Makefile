@@ -1,5 +1,5 @@
 # Rookery: `make run` serves on :8080, `make test` runs every check. See README.md.
-.PHONY: run test e2e postman openapi api-doc migrate fmt lint clean bench-media
+.PHONY: run test e2e postman openapi api-doc migrate fmt lint clean bench bench-quick bench-media
 
 run:
 	bash scripts/run.sh
@@ -23,6 +23,14 @@ openapi:
 api-doc:
 	mkdir -p var && cargo run --quiet -- openapi >var/openapi.json
 	python3 scripts/api_reference.py var/openapi.json
+
+# Seeds a data set, drives load at several concurrency levels, writes bench/RESULTS.md.
+bench:
+	bash scripts/bench.sh full
+
+# The same at a small scale, in about two minutes.
+bench-quick:
+	bash scripts/bench.sh quick
 
 bench-media:
 	bash scripts/bench-media.sh

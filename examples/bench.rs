@@ -1,0 +1,1091 @@
+//! The benchmark driver of `make bench` (scripts/bench.sh starts the database and the
+//! service, then runs this): seeds a data set straight into the database, drives HTTP load
+//! from this separate process, and writes bench/RESULTS.md.
+//!
+//! Per scenario it reports throughput, p50/p90/p99 latency, database commands per request
+//! (from the service's `/metrics`, which counts them with the driver's command
+//! monitoring), the service's CPU time per request (from /proc, the service process
+//! alone) and, at the end, the service's peak RSS.
+//!
+//! Usage: bench --base-url URL --mongodb-uri URI --database NAME --service-pid PID
+//!              --scale quick|full --command "make bench" --out bench/RESULTS.md
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use bson::oid::ObjectId;
+use bson::DateTime;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use serde_json::{json, Value};
+
+use rookery::config::DatabaseSettings;
+use rookery::db::Db;
+use rookery::store::comments::CommentDoc;
+use rookery::store::follows::FollowDoc;
+use rookery::store::likes::LikeDoc;
+use rookery::store::posts::{PostDoc, PostStatus};
+use rookery::store::timelines::TimelineDoc;
+use rookery::store::users::{Role, UserDoc};
+
+const PASSWORD: &str = "bench-Password-123";
+const TIMELINE_DEPTH: usize = 100;
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+#[derive(Clone, Copy)]
+struct Scale {
+    users: usize,
+    posts: usize,
+    likes_per_post: f64,
+    comments_per_post: f64,
+    seconds: u64,
+    levels: &'static [usize],
+    heavy_follows: usize,
+}
+
+const QUICK: Scale = Scale {
+    users: 300,
+    posts: 6_000,
+    likes_per_post: 1.0,
+    comments_per_post: 0.3,
+    seconds: 2,
+    levels: &[8],
+    heavy_follows: 200,
+};
+
+const FULL: Scale = Scale {
+    users: 2_000,
+    posts: 100_000,
+    likes_per_post: 2.0,
+    comments_per_post: 0.5,
+    seconds: 8,
+    levels: &[1, 8, 32],
+    heavy_follows: 1_000,
+};
+
+struct Args {
+    base_url: String,
+    mongodb_uri: String,
+    database: String,
+    service_pid: u32,
+    scale_name: String,
+    scale: Scale,
+    command: String,
+    out: String,
+}
+
+fn parse_args() -> Result<Args, BoxError> {
+    let mut map = HashMap::new();
+    let mut args = std::env::args().skip(1);
+    while let Some(key) = args.next() {
+        let value = args.next().ok_or(format!("{key} needs a value"))?;
+        map.insert(key.trim_start_matches("--").to_owned(), value);
+    }
+    let get = |k: &str| map.get(k).cloned().ok_or(format!("--{k} is required"));
+    let scale_name = map.get("scale").cloned().unwrap_or_else(|| "quick".into());
+    let mut scale = if scale_name == "full" { FULL } else { QUICK };
+    if let Some(posts) = map.get("posts") {
+        scale.posts = posts.parse()?;
+    }
+    if let Some(users) = map.get("users") {
+        scale.users = users.parse()?;
+    }
+    Ok(Args {
+        base_url: get("base-url")?,
+        mongodb_uri: get("mongodb-uri")?,
+        database: get("database")?,
+        service_pid: get("service-pid")?.parse()?,
+        scale_name,
+        scale,
+        command: map
+            .get("command")
+            .cloned()
+            .unwrap_or_else(|| "make bench".into()),
+        out: map
+            .get("out")
+            .cloned()
+            .unwrap_or_else(|| "bench/RESULTS.md".into()),
+    })
+}
+
+// ---------------------------------------------------------------------------------------
+// Seeding: straight into the database, in bulk, with the service's own document types.
+
+struct World {
+    users: Vec<ObjectId>,
+    usernames: Vec<String>,
+    /// followee lists, per user index
+    follows: Vec<Vec<usize>>,
+    posts: Vec<(ObjectId, usize, DateTime)>,
+    light: usize,
+    heavy: usize,
+}
+
+fn zipf_index(rng: &mut StdRng, n: usize, skew: f64) -> usize {
+    // Inverse-power sampling: a few indexes get most of the draws (the long tail).
+    let u: f64 = rng.random::<f64>();
+    let x = (u.powf(skew) * n as f64) as usize;
+    x.min(n - 1)
+}
+
+async fn insert_all<T: serde::Serialize + Send + Sync>(
+    collection: mongodb::Collection<T>,
+    docs: Vec<T>,
+) -> Result<(), BoxError> {
+    for chunk in docs.chunks(2_000) {
+        collection.insert_many(chunk).ordered(false).await?;
+    }
+    Ok(())
+}
+
+async fn seed_users_and_follows(
+    db: &Db,
+    scale: Scale,
+    rng: &mut StdRng,
+) -> Result<World, BoxError> {
+    let hash = bcrypt::hash(PASSWORD, 12)?;
+    let now = DateTime::now();
+    let n = scale.users;
+    let mut users = Vec::with_capacity(n);
+    let mut usernames = Vec::with_capacity(n);
+    let mut docs = Vec::with_capacity(n);
+    for i in 0..n {
+        let id = ObjectId::new();
+        let username = format!("user{i}");
+        users.push(id);
+        usernames.push(username.clone());
+        docs.push(UserDoc {
+            id,
+            username_key: username.clone(),
+            email: format!("{username}@bench.local"),
+            username,
+            password_hash: hash.clone(),
+            full_name: format!("Bench User {i}"),
+            bio: String::new(),
+            avatar_url: None,
+            avatar_media_id: None,
+            interests: vec![format!("tag{}", i % 50)],
+            role: Role::User,
+            email_verified: true,
+            disabled: false,
+            followers_count: 0,
+            following_count: 0,
+            posts_count: 0,
+            created_at: now,
+            updated_at: now,
+        });
+    }
+    // Most follow 10–100 accounts, chosen with a long tail (popular accounts get many
+    // followers); user 0 follows 10 ("light"), user 1 follows heavy_follows ("heavy").
+    let mut follows = vec![Vec::new(); n];
+    for (i, list) in follows.iter_mut().enumerate() {
+        let want = match i {
+            0 => 10,
+            1 => scale.heavy_follows.min(n - 1),
+            _ if rng.random::<f64>() < 0.01 => rng.random_range(300..=1_000),
+            _ => rng.random_range(10..=100),
+        }
+        .min(n - 1);
+        let mut chosen = std::collections::HashSet::new();
+        while chosen.len() < want {
+            let target = if i == 1 {
+                rng.random_range(0..n)
+            } else {
+                zipf_index(rng, n, 2.0)
+            };
+            if target != i {
+                chosen.insert(target);
+            }
+        }
+        list.extend(chosen);
+    }
+    let mut follow_docs = Vec::new();
+    let mut followers = vec![0i64; n];
+    for (i, list) in follows.iter().enumerate() {
+        for &j in list {
+            followers[j] += 1;
+            follow_docs.push(FollowDoc {
+                id: ObjectId::new(),
+                follower_id: users[i],
+                followee_id: users[j],
+                created_at: now,
+            });
+        }
+    }
+    for (i, doc) in docs.iter_mut().enumerate() {
+        doc.followers_count = followers[i];
+        doc.following_count = follows[i].len() as i64;
+    }
+    insert_all(db.users(), docs).await?;
+    insert_all(db.follows(), follow_docs).await?;
+    Ok(World {
+        users,
+        usernames,
+        follows,
+        posts: Vec::new(),
+        light: 0,
+        heavy: 1,
+    })
+}
+
+/// Adds `count` posts (with likes and comments), oldest first, ending about now.
+async fn seed_posts(
+    db: &Db,
+    world: &mut World,
+    scale: Scale,
+    count: usize,
+    rng: &mut StdRng,
+) -> Result<(), BoxError> {
+    let n = world.users.len();
+    let now_ms = DateTime::now().timestamp_millis();
+    let start_ms = now_ms - 30 * 24 * 3600 * 1000;
+    let mut posts = Vec::with_capacity(count);
+    let mut likes = Vec::new();
+    let mut comments = Vec::new();
+    let mut posts_count = vec![0i64; n];
+    // Make room: new posts are later than every existing one.
+    for k in 0..count {
+        let author = zipf_index(rng, n, 1.5);
+        let at = DateTime::from_millis(start_ms + (k as i64 * (now_ms - start_ms)) / count as i64);
+        let tag = format!("tag{}", zipf_index(rng, 500, 2.0));
+        let content = format!("Post {k} about #{tag} and things worth reading twice");
+        let like_n = (rng.random::<f64>() * 2.0 * scale.likes_per_post) as usize;
+        let comment_n = usize::from(rng.random::<f64>() < scale.comments_per_post);
+        let id = ObjectId::new();
+        let mut likers = std::collections::HashSet::new();
+        for _ in 0..like_n {
+            likers.insert(rng.random_range(0..n));
+        }
+        for &liker in &likers {
+            likes.push(LikeDoc {
+                id: ObjectId::new(),
+                post_id: id,
+                user_id: world.users[liker],
+                created_at: at,
+            });
+        }
+        for _ in 0..comment_n {
+            comments.push(CommentDoc {
+                id: ObjectId::new(),
+                post_id: id,
+                author_id: world.users[rng.random_range(0..n)],
+                content: "Nice one.".into(),
+                created_at: at,
+                updated_at: at,
+            });
+        }
+        posts_count[author] += 1;
+        posts.push(PostDoc {
+            id,
+            author_id: world.users[author],
+            title: String::new(),
+            terms: content
+                .to_lowercase()
+                .split(|c: char| !c.is_alphanumeric())
+                .filter(|w| !w.is_empty())
+                .map(str::to_owned)
+                .collect(),
+            content,
+            hashtags: vec![tag],
+            mentions: Vec::new(),
+            media_ids: Vec::new(),
+            group_id: None,
+            group_private: false,
+            hidden: false,
+            status: PostStatus::Published,
+            publish_at: None,
+            published_at: at,
+            like_count: likers.len() as i64,
+            comment_count: comment_n as i64,
+            view_count: 0,
+            created_at: at,
+            updated_at: at,
+            edited: false,
+        });
+        world.posts.push((id, author, at));
+    }
+    insert_all(db.posts(), posts).await?;
+    insert_all(db.likes(), likes).await?;
+    insert_all(db.comments(), comments).await?;
+    for (i, count) in posts_count.iter().enumerate().filter(|(_, c)| **c > 0) {
+        db.users()
+            .update_one(
+                bson::doc! { "_id": world.users[i] },
+                bson::doc! { "$inc": { "posts_count": count } },
+            )
+            .await?;
+    }
+    Ok(())
+}
+
+/// Each user's timeline: the newest `TIMELINE_DEPTH` posts of the accounts they follow and
+/// their own, as fan-out on write leaves it (deeper entries are not needed by page 1).
+async fn seed_timelines(db: &Db, world: &World) -> Result<(), BoxError> {
+    db.timelines().delete_many(bson::doc! {}).await?;
+    let n = world.users.len();
+    let mut by_author: Vec<Vec<usize>> = vec![Vec::new(); n];
+    for (k, (_, author, _)) in world.posts.iter().enumerate() {
+        by_author[*author].push(k);
+    }
+    let mut entries = Vec::new();
+    for owner in 0..n {
+        let mut candidates: Vec<usize> = world.follows[owner]
+            .iter()
+            .chain(std::iter::once(&owner))
+            .flat_map(|a| by_author[*a].iter().rev().take(TIMELINE_DEPTH).copied())
+            .collect();
+        candidates.sort_unstable_by(|a, b| b.cmp(a));
+        candidates.truncate(TIMELINE_DEPTH);
+        for k in candidates {
+            let (post_id, author, at) = &world.posts[k];
+            entries.push(TimelineDoc {
+                id: ObjectId::new(),
+                owner_id: world.users[owner],
+                post_id: *post_id,
+                author_id: world.users[*author],
+                group_id: None,
+                published_at: *at,
+            });
+        }
+    }
+    insert_all(db.timelines(), entries).await
+}
+
+// ---------------------------------------------------------------------------------------
+// Load.
+
+#[derive(Default, Clone)]
+struct Sample {
+    latencies_us: Vec<u64>,
+    errors: usize,
+    db_commands: u64,
+}
+
+struct Measured {
+    name: String,
+    concurrency: usize,
+    requests: usize,
+    errors: usize,
+    throughput: f64,
+    p50_ms: f64,
+    p90_ms: f64,
+    p99_ms: f64,
+    commands_per_request: f64,
+    metrics_commands_per_request: f64,
+    cpu_ms_per_request: f64,
+}
+
+fn percentile(sorted: &[u64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[index] as f64 / 1000.0
+}
+
+/// CPU time (user + system) the service process has used, in milliseconds.
+fn service_cpu_ms(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let after_name = stat.rsplit_once(')').map(|(_, rest)| rest).unwrap_or("");
+    let fields: Vec<&str> = after_name.split_whitespace().collect();
+    let ticks: f64 = fields.get(11).and_then(|v| v.parse().ok()).unwrap_or(0.0)
+        + fields.get(12).and_then(|v| v.parse().ok()).unwrap_or(0.0);
+    ticks * 1000.0 / 100.0
+}
+
+fn service_memory_kb(pid: u32, field: &str) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find(|l| l.starts_with(field))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+/// Total database commands and HTTP requests the service has counted in `/metrics`.
+async fn metrics_totals(client: &reqwest::Client, base: &str) -> (f64, f64) {
+    let text = match client.get(format!("{base}/metrics")).send().await {
+        Ok(r) => r.text().await.unwrap_or_default(),
+        Err(_) => String::new(),
+    };
+    let sum = |prefix: &str| -> f64 {
+        text.lines()
+            .filter(|l| l.starts_with(prefix))
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum()
+    };
+    (
+        sum("rookery_db_commands_total{"),
+        sum("rookery_http_requests_total{"),
+    )
+}
+
+type RequestFn = Arc<dyn Fn(&reqwest::Client, usize, u64) -> reqwest::RequestBuilder + Send + Sync>;
+
+struct Bench {
+    client: reqwest::Client,
+    base: String,
+    pid: u32,
+    seconds: u64,
+}
+
+impl Bench {
+    /// Runs `make_request` from `concurrency` workers for the configured time.
+    async fn run(&self, name: &str, concurrency: usize, make_request: RequestFn) -> Measured {
+        let stop = Arc::new(AtomicBool::new(false));
+        let counter = Arc::new(AtomicUsize::new(0));
+        let samples = Arc::new(Mutex::new(Sample::default()));
+        let (commands_before, requests_before) = metrics_totals(&self.client, &self.base).await;
+        let cpu_before = service_cpu_ms(self.pid);
+        let started = Instant::now();
+        let mut workers = Vec::new();
+        for worker in 0..concurrency {
+            let client = self.client.clone();
+            let stop = stop.clone();
+            let counter = counter.clone();
+            let samples = samples.clone();
+            let make_request = make_request.clone();
+            workers.push(tokio::spawn(async move {
+                let mut local = Sample::default();
+                while !stop.load(Ordering::Relaxed) {
+                    let i = counter.fetch_add(1, Ordering::Relaxed) as u64;
+                    let t = Instant::now();
+                    match make_request(&client, worker, i).send().await {
+                        Ok(response) => {
+                            let commands = response
+                                .headers()
+                                .get("x-db-commands")
+                                .and_then(|v| v.to_str().ok()?.parse::<u64>().ok())
+                                .unwrap_or(0);
+                            let ok = response.status().is_success();
+                            let _ = response.bytes().await;
+                            local.latencies_us.push(t.elapsed().as_micros() as u64);
+                            local.db_commands += commands;
+                            if !ok {
+                                local.errors += 1;
+                            }
+                        }
+                        Err(_) => local.errors += 1,
+                    }
+                }
+                if let Ok(mut all) = samples.lock() {
+                    all.latencies_us.extend(local.latencies_us);
+                    all.errors += local.errors;
+                    all.db_commands += local.db_commands;
+                }
+            }));
+        }
+        tokio::time::sleep(Duration::from_secs(self.seconds)).await;
+        stop.store(true, Ordering::Relaxed);
+        for worker in workers {
+            let _ = worker.await;
+        }
+        let elapsed = started.elapsed().as_secs_f64();
+        let cpu = service_cpu_ms(self.pid) - cpu_before;
+        let (commands_after, requests_after) = metrics_totals(&self.client, &self.base).await;
+        let mut sample = samples.lock().map(|s| s.clone()).unwrap_or_default();
+        sample.latencies_us.sort_unstable();
+        let requests = sample.latencies_us.len();
+        let per = |x: f64| {
+            if requests == 0 {
+                0.0
+            } else {
+                x / requests as f64
+            }
+        };
+        // The /metrics delta includes the scrape itself (one request, no commands).
+        let metered_requests = (requests_after - requests_before - 1.0).max(1.0);
+        let measured = Measured {
+            name: name.to_owned(),
+            concurrency,
+            requests,
+            errors: sample.errors,
+            throughput: requests as f64 / elapsed,
+            p50_ms: percentile(&sample.latencies_us, 0.50),
+            p90_ms: percentile(&sample.latencies_us, 0.90),
+            p99_ms: percentile(&sample.latencies_us, 0.99),
+            commands_per_request: per(sample.db_commands as f64),
+            metrics_commands_per_request: (commands_after - commands_before) / metered_requests,
+            cpu_ms_per_request: per(cpu),
+        };
+        println!(
+            "{:<28} c={:<3} {:>7} req {:>8.1} req/s  p50 {:>7.2} ms  p90 {:>7.2}  p99 {:>7.2}  db {:>4.2}/req  cpu {:>6.3} ms/req  errors {}",
+            measured.name,
+            measured.concurrency,
+            measured.requests,
+            measured.throughput,
+            measured.p50_ms,
+            measured.p90_ms,
+            measured.p99_ms,
+            measured.commands_per_request,
+            measured.cpu_ms_per_request,
+            measured.errors
+        );
+        measured
+    }
+}
+
+async fn login(client: &reqwest::Client, base: &str, username: &str) -> Result<String, BoxError> {
+    let body: Value = client
+        .post(format!("{base}/api/auth/login"))
+        .json(&json!({ "login": username, "password": PASSWORD }))
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    Ok(body["access"].as_str().ok_or("no access token")?.to_owned())
+}
+
+fn pick<T: Clone>(items: &[T], i: u64) -> T {
+    // A cheap, deterministic spread over the items.
+    items[((i.wrapping_mul(2_654_435_761)) % items.len() as u64) as usize].clone()
+}
+
+#[tokio::main]
+async fn main() -> Result<(), BoxError> {
+    let args = parse_args()?;
+    let scale = args.scale;
+    let db = Db::connect(
+        &DatabaseSettings {
+            uri: args.mongodb_uri.clone(),
+            name: args.database.clone(),
+            timeout_secs: 60,
+        },
+        Default::default(),
+    )
+    .await?;
+    let mut rng = StdRng::seed_from_u64(42);
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(256)
+        .timeout(Duration::from_secs(60))
+        .build()?;
+    let base = args.base_url.clone();
+    let bench = Bench {
+        client: client.clone(),
+        base: base.clone(),
+        pid: args.service_pid,
+        seconds: scale.seconds,
+    };
+    let rss_baseline = service_memory_kb(args.service_pid, "VmRSS:");
+
+    let t = Instant::now();
+    println!("==> seeding {} users and their follow graph", scale.users);
+    let mut world = seed_users_and_follows(&db, scale, &mut rng).await?;
+    let first = scale.posts / 10;
+    println!("==> seeding {first} posts (10 %)");
+    seed_posts(&db, &mut world, scale, first, &mut rng).await?;
+    seed_timelines(&db, &world).await?;
+    println!("    seeded in {:.1} s", t.elapsed().as_secs_f64());
+
+    let light = login(&client, &base, &world.usernames[world.light]).await?;
+    let heavy = login(&client, &base, &world.usernames[world.heavy]).await?;
+    let mut tokens = Vec::new();
+    for i in 2..18.min(world.users.len()) {
+        tokens.push(login(&client, &base, &world.usernames[i]).await?);
+    }
+    let tokens = Arc::new(tokens);
+    let mut results = Vec::new();
+    let feed = |token: String| -> RequestFn {
+        let base = base.clone();
+        Arc::new(move |c: &reqwest::Client, _, _| {
+            c.get(format!("{base}/api/feed?limit=20"))
+                .bearer_auth(&token)
+        })
+    };
+    let small_posts = world.posts.len();
+    let feed_small = bench
+        .run("feed (heavy viewer, 10 % posts)", 8, feed(heavy.clone()))
+        .await;
+
+    let rest = scale.posts - first;
+    println!("==> seeding {rest} more posts");
+    let t = Instant::now();
+    seed_posts(&db, &mut world, scale, rest, &mut rng).await?;
+    seed_timelines(&db, &world).await?;
+    println!("    seeded in {:.1} s", t.elapsed().as_secs_f64());
+    let post_ids: Arc<Vec<String>> = Arc::new(world.posts.iter().map(|p| p.0.to_hex()).collect());
+    let total_posts = post_ids.len();
+
+    println!("==> load");
+    let feed_large = bench
+        .run("feed (heavy viewer)", 8, feed(heavy.clone()))
+        .await;
+    let feed_light = bench
+        .run("feed (light viewer)", 8, feed(light.clone()))
+        .await;
+    // Page 200 of the public list: walk there once, then ask for it repeatedly.
+    let mut next = "/api/posts?limit=20".to_owned();
+    for _ in 1..200 {
+        let page: Value = client
+            .get(format!("{base}{next}"))
+            .send()
+            .await?
+            .json()
+            .await?;
+        match page["next"].as_str() {
+            Some(n) => next = n.to_owned(),
+            None => break,
+        }
+    }
+    let page200 = next.clone();
+
+    for &level in scale.levels {
+        results.push(bench.run("feed page", level, feed(heavy.clone())).await);
+        let (b, tk) = (base.clone(), tokens.clone());
+        results.push(
+            bench
+                .run(
+                    "public list page (signed in)",
+                    level,
+                    Arc::new(move |c, w, _| {
+                        c.get(format!("{b}/api/posts?limit=20"))
+                            .bearer_auth(&tk[w % tk.len()])
+                    }),
+                )
+                .await,
+        );
+        let b = base.clone();
+        results.push(
+            bench
+                .run(
+                    "public list page (anonymous)",
+                    level,
+                    Arc::new(move |c, _, _| c.get(format!("{b}/api/posts?limit=20"))),
+                )
+                .await,
+        );
+        let (b, tk, ids) = (base.clone(), tokens.clone(), post_ids.clone());
+        results.push(
+            bench
+                .run(
+                    "post detail",
+                    level,
+                    Arc::new(move |c, w, i| {
+                        c.get(format!("{b}/api/posts/{}", pick(&ids, i)))
+                            .bearer_auth(&tk[w % tk.len()])
+                    }),
+                )
+                .await,
+        );
+        let (b, tk) = (base.clone(), tokens.clone());
+        results.push(
+            bench
+                .run(
+                    "create post",
+                    level,
+                    Arc::new(move |c, w, i| {
+                        c.post(format!("{b}/api/posts"))
+                            .bearer_auth(&tk[w % tk.len()])
+                            .json(&json!({ "content": format!("Bench post {i} #benchtag") }))
+                    }),
+                )
+                .await,
+        );
+        let (b, tk, ids) = (base.clone(), tokens.clone(), post_ids.clone());
+        results.push(
+            bench
+                .run(
+                    "like / unlike",
+                    level,
+                    Arc::new(move |c, w, i| {
+                        let post = pick(&ids, i / 2 + w as u64 * 7919);
+                        let url = format!("{b}/api/posts/{post}/like");
+                        let token = &tk[w % tk.len()];
+                        if i % 2 == 0 {
+                            c.post(url).bearer_auth(token)
+                        } else {
+                            c.delete(url).bearer_auth(token)
+                        }
+                    }),
+                )
+                .await,
+        );
+        let (b, tk, ids) = (base.clone(), tokens.clone(), post_ids.clone());
+        results.push(
+            bench
+                .run(
+                    "comment",
+                    level,
+                    Arc::new(move |c, w, i| {
+                        c.post(format!("{b}/api/posts/{}/comments", pick(&ids, i)))
+                            .bearer_auth(&tk[w % tk.len()])
+                            .json(&json!({ "content": "Bench comment" }))
+                    }),
+                )
+                .await,
+        );
+        let (b, tk) = (base.clone(), tokens.clone());
+        results.push(
+            bench
+                .run(
+                    "user search",
+                    level,
+                    Arc::new(move |c, w, i| {
+                        c.get(format!("{b}/api/users/search?q=user{}", i % 1000))
+                            .bearer_auth(&tk[w % tk.len()])
+                    }),
+                )
+                .await,
+        );
+        let (b, tk) = (base.clone(), tokens.clone());
+        results.push(
+            bench
+                .run(
+                    "hashtag search",
+                    level,
+                    Arc::new(move |c, w, i| {
+                        c.get(format!("{b}/api/posts/search?hashtag=tag{}", i % 50))
+                            .bearer_auth(&tk[w % tk.len()])
+                    }),
+                )
+                .await,
+        );
+    }
+    let b = base.clone();
+    let p200 = page200.clone();
+    let page_first = bench
+        .run(
+            "public list page 1",
+            8,
+            Arc::new(move |c, _, _| c.get(format!("{b}/api/posts?limit=20"))),
+        )
+        .await;
+    let b = base.clone();
+    let page_deep = bench
+        .run(
+            "public list page 200",
+            8,
+            Arc::new(move |c, _, _| c.get(format!("{b}{p200}"))),
+        )
+        .await;
+
+    // Logins: 50 at a time, while /health is probed alone.
+    let (b, names) = (base.clone(), Arc::new(world.usernames.clone()));
+    let stop = Arc::new(AtomicBool::new(false));
+    let probe = {
+        let (client, b, stop) = (client.clone(), base.clone(), stop.clone());
+        tokio::spawn(async move {
+            let mut latencies = Vec::new();
+            while !stop.load(Ordering::Relaxed) {
+                let t = Instant::now();
+                if client.get(format!("{b}/health")).send().await.is_ok() {
+                    latencies.push(t.elapsed().as_micros() as u64);
+                }
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            latencies
+        })
+    };
+    let logins = bench
+        .run(
+            "login (50 concurrent)",
+            50,
+            Arc::new(move |c, _, i| {
+                c.post(format!("{b}/api/auth/login"))
+                    .json(&json!({ "login": pick(&names, i), "password": PASSWORD }))
+            }),
+        )
+        .await;
+    stop.store(true, Ordering::Relaxed);
+    let mut health = probe.await.unwrap_or_default();
+    health.sort_unstable();
+    let health_p99 = percentile(&health, 0.99);
+    println!(
+        "    /health during logins: p99 {health_p99:.2} ms over {} probes",
+        health.len()
+    );
+
+    // Mixed: 80 % reads.
+    let (b, tk, ids) = (base.clone(), tokens.clone(), post_ids.clone());
+    let mixed = bench
+        .run(
+            "mixed (80 % reads)",
+            32,
+            Arc::new(move |c, w, i| {
+                let token = &tk[w % tk.len()];
+                match i % 10 {
+                    0..=2 => c.get(format!("{b}/api/feed?limit=20")).bearer_auth(token),
+                    3..=4 => c.get(format!("{b}/api/posts?limit=20")).bearer_auth(token),
+                    5..=6 => c
+                        .get(format!("{b}/api/posts/{}", pick(&ids, i)))
+                        .bearer_auth(token),
+                    7 => c
+                        .get(format!("{b}/api/posts/search?hashtag=tag{}", i % 50))
+                        .bearer_auth(token),
+                    8 => c
+                        .post(format!("{b}/api/posts/{}/like", pick(&ids, i)))
+                        .bearer_auth(token),
+                    _ => c
+                        .post(format!("{b}/api/posts/{}/comments", pick(&ids, i)))
+                        .bearer_auth(token)
+                        .json(&json!({ "content": "Mixed comment" })),
+                }
+            }),
+        )
+        .await;
+    let peak_rss_kb = service_memory_kb(args.service_pid, "VmHWM:");
+    println!(
+        "    service RSS: baseline {} MB, peak {} MB",
+        rss_baseline / 1024,
+        peak_rss_kb / 1024
+    );
+
+    let report = Report {
+        args: &args,
+        results: &results,
+        feed_small: &feed_small,
+        feed_large: &feed_large,
+        feed_light: &feed_light,
+        small_posts,
+        total_posts,
+        page_first: &page_first,
+        page_deep: &page_deep,
+        logins: &logins,
+        health_p99,
+        mixed: &mixed,
+        peak_rss_kb,
+        rss_baseline_kb: rss_baseline,
+    };
+    let text = report.render();
+    write_results(&args.out, &text)?;
+    println!("\n{}", report.targets_summary());
+    Ok(())
+}
+
+struct Report<'a> {
+    args: &'a Args,
+    results: &'a [Measured],
+    feed_small: &'a Measured,
+    feed_large: &'a Measured,
+    feed_light: &'a Measured,
+    small_posts: usize,
+    total_posts: usize,
+    page_first: &'a Measured,
+    page_deep: &'a Measured,
+    logins: &'a Measured,
+    health_p99: f64,
+    mixed: &'a Measured,
+    peak_rss_kb: u64,
+    rss_baseline_kb: u64,
+}
+
+fn row(m: &Measured) -> String {
+    format!(
+        "| {} | {} | {} | {:.0} | {:.2} | {:.2} | {:.2} | {:.2} ({:.2}) | {:.3} | {} |",
+        m.name,
+        m.concurrency,
+        m.requests,
+        m.throughput,
+        m.p50_ms,
+        m.p90_ms,
+        m.p99_ms,
+        m.commands_per_request,
+        m.metrics_commands_per_request,
+        m.cpu_ms_per_request,
+        m.errors
+    )
+}
+
+impl Report<'_> {
+    fn find(&self, name: &str) -> Option<&Measured> {
+        // The highest concurrency measured: the busiest, most honest figure.
+        self.results.iter().rfind(|m| m.name == name)
+    }
+
+    fn targets(&self) -> Vec<(String, String, bool)> {
+        let mut rows = Vec::new();
+        let mut commands = |label: &str, name: &str, max: f64| {
+            if let Some(m) = self.find(name) {
+                rows.push((
+                    format!("{label}: database commands per request ≤ {max}"),
+                    format!("{:.2}", m.commands_per_request),
+                    m.commands_per_request <= max + 0.01,
+                ));
+            }
+        };
+        commands("feed page", "feed page", 4.0);
+        commands("public list", "public list page (anonymous)", 3.0);
+        commands(
+            "public list, signed in",
+            "public list page (signed in)",
+            3.0,
+        );
+        commands("post detail", "post detail", 3.0);
+        commands("like", "like / unlike", 3.0);
+        commands("comment", "comment", 4.0);
+        let ratio = |a: &Measured, b: &Measured| {
+            if b.p50_ms > 0.0 {
+                a.p50_ms / b.p50_ms
+            } else {
+                0.0
+            }
+        };
+        let r = ratio(self.feed_large, self.feed_light);
+        rows.push((
+            "feed p50, following ~1 000 vs 10 ≤ 1.3×".into(),
+            format!(
+                "{r:.2}× ({:.2} / {:.2} ms)",
+                self.feed_large.p50_ms, self.feed_light.p50_ms
+            ),
+            r <= 1.3,
+        ));
+        let r = ratio(self.feed_large, self.feed_small);
+        rows.push((
+            format!(
+                "feed p50 at {} posts vs {} ≤ 1.3×",
+                self.total_posts, self.small_posts
+            ),
+            format!(
+                "{r:.2}× ({:.2} / {:.2} ms)",
+                self.feed_large.p50_ms, self.feed_small.p50_ms
+            ),
+            r <= 1.3,
+        ));
+        let r = ratio(self.page_deep, self.page_first);
+        rows.push((
+            "public list page 200 vs page 1 ≤ 1.3×".into(),
+            format!(
+                "{r:.2}× ({:.2} / {:.2} ms)",
+                self.page_deep.p50_ms, self.page_first.p50_ms
+            ),
+            r <= 1.3,
+        ));
+        if let Some(m) = self.find("feed page") {
+            rows.push((
+                "service CPU per feed request ≤ 0.5 ms".into(),
+                format!("{:.3} ms", m.cpu_ms_per_request),
+                m.cpu_ms_per_request <= 0.5,
+            ));
+        }
+        if let Some(m) = self.find("post detail") {
+            rows.push((
+                "service CPU per post detail ≤ 0.3 ms".into(),
+                format!("{:.3} ms", m.cpu_ms_per_request),
+                m.cpu_ms_per_request <= 0.3,
+            ));
+        }
+        rows.push((
+            "GET /health p99 during 50 concurrent logins ≤ 20 ms".into(),
+            format!("{:.2} ms", self.health_p99),
+            self.health_p99 <= 20.0,
+        ));
+        let mb = self.peak_rss_kb as f64 / 1024.0;
+        rows.push((
+            "peak RSS under the mixed workload ≤ 64 MB".into(),
+            format!(
+                "{mb:.1} MB (baseline {:.1} MB)",
+                self.rss_baseline_kb as f64 / 1024.0
+            ),
+            mb <= 64.0,
+        ));
+        rows
+    }
+
+    fn targets_summary(&self) -> String {
+        let mut out = String::from("Targets:\n");
+        for (target, value, met) in self.targets() {
+            out.push_str(&format!(
+                "  [{}] {target}: {value}\n",
+                if met { "met" } else { "MISSED" }
+            ));
+        }
+        out
+    }
+
+    fn render(&self) -> String {
+        let nproc = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(0);
+        let mem = std::fs::read_to_string("/proc/meminfo")
+            .unwrap_or_default()
+            .lines()
+            .next()
+            .unwrap_or("")
+            .to_owned();
+        let cpu = std::fs::read_to_string("/proc/cpuinfo")
+            .unwrap_or_default()
+            .lines()
+            .find(|l| l.starts_with("model name"))
+            .and_then(|l| l.split(':').nth(1))
+            .unwrap_or("")
+            .trim()
+            .to_owned();
+        let mut out = String::new();
+        out.push_str(&format!(
+            "Run of {} ({} scale) on {}.\n\n- Machine: {nproc} cores ({cpu}), {}; the database \
+             (SecantusDB, one Python process), the service and this load generator share it.\n\
+             - Data: {} users, {} posts (likes and comments with them), a long-tail follow graph; \
+             each timeline holds its owner's newest {TIMELINE_DEPTH} entries.\n\
+             - Service: release build, production bcrypt cost (12), rate limiting off, {} s per \
+             measurement.\n\n",
+            self.args.command,
+            self.args.scale_name,
+            chrono::Utc::now().format("%Y-%m-%d %H:%M UTC"),
+            mem.split_whitespace().skip(1).collect::<Vec<_>>().join(" "),
+            self.args.scale.users,
+            self.total_posts,
+            self.args.scale.seconds
+        ));
+        out.push_str("### Targets\n\n| target | measured | met |\n|---|---|---|\n");
+        for (target, value, met) in self.targets() {
+            out.push_str(&format!(
+                "| {target} | {value} | {} |\n",
+                if met { "yes" } else { "**no**" }
+            ));
+        }
+        out.push_str(
+            "\n### Per endpoint\n\n`db/req` is the exact count from each response's \
+             `X-Db-Commands` (the figure in brackets is the `/metrics` delta over the same \
+             window, which also counts the scheduler's background polls); `cpu/req` is the \
+             service process's user + system time divided by requests.\n\n\
+             | scenario | conc. | requests | req/s | p50 ms | p90 ms | p99 ms | db/req | cpu ms/req | errors |\n\
+             |---|---|---|---|---|---|---|---|---|---|\n",
+        );
+        for m in self.results {
+            out.push_str(&row(m));
+            out.push('\n');
+        }
+        for m in [
+            self.feed_small,
+            self.feed_large,
+            self.feed_light,
+            self.page_first,
+            self.page_deep,
+            self.logins,
+            self.mixed,
+        ] {
+            out.push_str(&row(m));
+            out.push('\n');
+        }
+        out.push_str(&format!(
+            "\n`GET /health` p99 while 50 logins ran: {:.2} ms. Service RSS: {:.1} MB before \
+             the load, peak {:.1} MB.\n",
+            self.health_p99,
+            self.rss_baseline_kb as f64 / 1024.0,
+            self.peak_rss_kb as f64 / 1024.0
+        ));
+        out
+    }
+}
+
+/// Replaces the generated part of the results file (between the markers), keeping the
+/// hand-written analysis around it.
+fn write_results(path: &str, generated: &str) -> Result<(), BoxError> {
+    const START: &str = "<!-- bench:start -->";
+    const END: &str = "<!-- bench:end -->";
+    let existing = std::fs::read_to_string(path)
+        .unwrap_or_else(|_| format!("# Benchmark results\n\n{START}\n{END}\n"));
+    let (head, rest) = existing
+        .split_once(START)
+        .unwrap_or((existing.as_str(), END));
+    let tail = rest.split_once(END).map(|(_, t)| t).unwrap_or("");
+    let text = format!("{head}{START}\n{generated}{END}{tail}");
+    std::fs::write(path, text)?;
+    println!("wrote {path}");
+    Ok(())
+}

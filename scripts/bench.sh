@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# `make bench` / `make bench-quick`: a fresh SecantusDB and a release build of the service
+# (production bcrypt cost, rate limiting off), then examples/bench.rs seeds the data and
+# drives the load from its own process and writes bench/RESULTS.md.
+#   scripts/bench.sh [quick|full] [extra bench arguments, e.g. --posts 20000]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/lib.sh
+
+scale="${1:-full}"
+shift || true
+ensure_secantus
+
+echo "==> cargo build --release (service and bench driver)"
+cargo build --release --quiet --bin rookery --example bench
+
+work="$(mktemp -d -t rookery-bench.XXXXXX)"
+db_pid=""
+service_pid=""
+stop() {
+    [ -n "$service_pid" ] && kill "$service_pid" 2>/dev/null && wait "$service_pid" 2>/dev/null
+    [ -n "$db_pid" ] && kill "$db_pid" 2>/dev/null && wait "$db_pid" 2>/dev/null
+    rm -rf "$work"
+    return 0
+}
+trap stop EXIT
+
+db_port="$(free_port)"
+"$SECANTUSD" --host 127.0.0.1 --port "$db_port" --storage-path :memory: --log-level WARNING \
+    >"$work/db.log" 2>&1 &
+db_pid=$!
+wait_for_port "$db_port" "$db_pid" || { cat "$work/db.log" >&2; exit 1; }
+
+port="$(free_port)"
+export ROOKERY_ENV=development
+export MONGODB_URI="mongodb://127.0.0.1:$db_port"
+export MONGODB_DATABASE=rookery_bench
+export PORT="$port"
+export PUBLIC_URL="http://127.0.0.1:$port"
+export ROOKERY__EMAIL__MAIL_DIR="$work/mail"
+export ROOKERY__EMAIL__DEV_OUTBOX=false
+export ROOKERY__SERVER__DEBUG_HEADERS=true
+export ROOKERY__DATABASE__TIMEOUT_SECS=30
+export RATE_LIMIT_ENABLED=false
+export BCRYPT_COST=12
+export RUST_LOG=warn
+./target/release/rookery serve >"$work/service.log" 2>&1 &
+service_pid=$!
+wait_for_port "$port" "$service_pid" "the service" || { cat "$work/service.log" >&2; exit 1; }
+
+command="make bench"
+[ "$scale" = quick ] && command="make bench-quick"
+./target/release/examples/bench \
+    --base-url "http://127.0.0.1:$port" \
+    --mongodb-uri "mongodb://127.0.0.1:$db_port" \
+    --database rookery_bench \
+    --service-pid "$service_pid" \
+    --scale "$scale" \
+    --command "$command" \
+    --out "${BENCH_OUT:-bench/RESULTS.md}" \
+    "$@"
