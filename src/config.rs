@@ -143,6 +143,13 @@ pub struct PostSettings {
     pub scheduler_interval_ms: u64,
     /// The window of `GET /api/hashtags/trending`.
     pub trending_window_hours: i64,
+    /// How often each instance writes the views it counted for analytics.
+    #[serde(default = "default_view_flush_ms")]
+    pub view_flush_ms: u64,
+}
+
+fn default_view_flush_ms() -> u64 {
+    1000
 }
 
 #[derive(Debug, Clone, Deserialize)]

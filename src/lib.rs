@@ -17,3 +17,4 @@ pub mod realtime;
 pub mod startup;
 pub mod store;
 pub mod telemetry;
+pub mod view_counter;

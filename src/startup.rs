@@ -29,6 +29,7 @@ pub struct AppState {
     pub celebrities: crate::feed::CelebrityCache,
     pub hub: crate::realtime::Hub,
     pub metrics: Arc<crate::metrics::Metrics>,
+    pub views: crate::view_counter::ViewCounter,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -54,6 +55,7 @@ impl AppState {
             settings: Arc::new(settings),
             celebrities: crate::feed::CelebrityCache::default(),
             hub: crate::realtime::Hub::default(),
+            views: Default::default(),
             metrics,
             db,
         })
@@ -63,6 +65,7 @@ impl AppState {
 pub struct Application {
     port: u16,
     server: Server,
+    state: web::Data<AppState>,
 }
 
 impl Application {
@@ -72,8 +75,10 @@ impl Application {
         let server_settings = settings.server.clone();
         let state = web::Data::new(AppState::build(settings).await?);
         crate::jobs::spawn_scheduler(state.clone());
+        crate::view_counter::spawn_flusher(state.clone());
         crate::realtime::start(state.clone()).await?;
 
+        let state_for_shutdown = state.clone();
         let mut server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
@@ -99,6 +104,7 @@ impl Application {
         Ok(Self {
             port,
             server: server.run(),
+            state: state_for_shutdown,
         })
     }
 
@@ -106,7 +112,12 @@ impl Application {
         self.port
     }
 
+    /// Serves until stopped (`SIGTERM`, `SIGINT`), then writes the views still pending.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let served = self.server.await;
+        if let Err(err) = self.state.views.flush(&self.state.db).await {
+            log::warn!("views counted before shutdown were not written: {err}");
+        }
+        served
     }
 }

@@ -406,6 +406,9 @@ struct Analytics {
 }
 
 /// A post's analytics (its author only)
+///
+/// Views per day and unique viewers are written in batches, every `posts.view_flush_ms`
+/// (1 s) per instance; this instance's own are written before answering.
 #[utoipa::path(
     get,
     path = "/api/posts/{id}/analytics",
@@ -426,6 +429,8 @@ async fn post_analytics(
     if post.author_id != auth.user_id {
         return Err(ApiError::permission_denied());
     }
+    // This instance's latest views first (the others' arrive within posts.view_flush_ms).
+    state.views.flush(&state.db).await?;
     let daily = post_stats::daily(&state.db, post.id)
         .await?
         .into_iter()

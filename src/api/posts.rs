@@ -22,7 +22,7 @@ use crate::pagination::{Page, PageParams, MAX_LIMIT};
 use crate::startup::AppState;
 use crate::store::groups::{GroupDoc, Visibility};
 use crate::store::posts::{self, PostDoc, PostFilter, PostStatus, PostText};
-use crate::store::{date_cursor, groups, media, post_stats, users};
+use crate::store::{date_cursor, groups, media, users};
 
 type State = web::Data<AppState>;
 
@@ -510,7 +510,7 @@ async fn get_post(
     .await?;
     let post = match counted {
         Some(post) => {
-            post_stats::record_view(&state.db, post.id, viewer.id()).await?;
+            state.views.record(post.id, viewer.id());
             post
         }
         None => visible_post(&state, path.as_str(), &viewer).await?,

@@ -25,17 +25,22 @@ pub struct DayStats {
     pub views: i64,
 }
 
-fn today() -> String {
+/// Today's date as analytics keys it.
+pub fn today() -> String {
     chrono::Utc::now().format("%Y-%m-%d").to_string()
 }
 
-/// Counts a view for today.
-async fn add_view(db: &Db, post_id: ObjectId) -> mongodb::error::Result<()> {
-    let date = today();
+/// Adds `views` to the post's count for `date`.
+pub async fn add_views(
+    db: &Db,
+    post_id: ObjectId,
+    date: &str,
+    views: i64,
+) -> mongodb::error::Result<()> {
     let filter = doc! { "_id": format!("{}:{date}", post_id.to_hex()) };
     let update = doc! {
-        "$inc": { "views": 1 },
-        "$setOnInsert": { "post_id": post_id, "date": &date },
+        "$inc": { "views": views },
+        "$setOnInsert": { "post_id": post_id, "date": date },
     };
     // Two first upserts of a day can race to insert; the loser finds the document there.
     for attempt in 0..2 {
@@ -53,24 +58,40 @@ async fn add_view(db: &Db, post_id: ObjectId) -> mongodb::error::Result<()> {
     Ok(())
 }
 
-/// Counts a view, and the viewer among the unique ones when signed in.
-pub async fn record_view(
+/// Records each `(post, viewer)` pair among the post's unique viewers, in one command;
+/// pairs already there are left as they are.
+pub async fn add_viewers(
     db: &Db,
-    post_id: ObjectId,
-    viewer: Option<ObjectId>,
+    pairs: impl IntoIterator<Item = (ObjectId, ObjectId)>,
 ) -> mongodb::error::Result<()> {
-    add_view(db, post_id).await?;
-    if let Some(viewer) = viewer {
-        let seen =
-            doc! { "_id": format!("{}:{}", post_id.to_hex(), viewer.to_hex()), "post_id": post_id };
-        match db.post_viewers().insert_one(seen).await {
-            Ok(_) => {}
-            Err(err) if duplicate_key_index(&err).is_some() => {}
-            Err(err) => return Err(err),
-        }
+    let docs: Vec<Document> = pairs
+        .into_iter()
+        .map(|(post_id, viewer)| {
+            doc! { "_id": format!("{}:{}", post_id.to_hex(), viewer.to_hex()), "post_id": post_id }
+        })
+        .collect();
+    if docs.is_empty() {
+        return Ok(());
     }
-    Ok(())
+    match db.post_viewers().insert_many(docs).ordered(false).await {
+        Ok(_) => Ok(()),
+        Err(err) => match err.kind.as_ref() {
+            mongodb::error::ErrorKind::InsertMany(failure)
+                if failure.write_concern_error.is_none()
+                    && failure
+                        .write_errors
+                        .iter()
+                        .flatten()
+                        .all(|e| e.code == DUPLICATE_KEY) =>
+            {
+                Ok(())
+            }
+            _ => Err(err),
+        },
+    }
 }
+
+const DUPLICATE_KEY: i32 = 11000;
 
 pub async fn unique_viewers(db: &Db, post_id: ObjectId) -> mongodb::error::Result<u64> {
     db.post_viewers()
