@@ -9,12 +9,14 @@ use bson::oid::ObjectId;
 use futures::future::LocalBoxFuture;
 
 use crate::api::views::{Relation, UserView};
-use crate::auth::{AuthUser, MaybeUser};
+use crate::auth::extract::{bearer_token, verify_jwt};
+use crate::auth::AuthUser;
 use crate::error::ApiError;
 use crate::startup::AppState;
 use crate::store::posts::PostDoc;
+use crate::store::sessions::{self, Relations};
 use crate::store::users::UserDoc;
-use crate::store::{blocks, follows, groups, users};
+use crate::store::{follows, users};
 
 #[derive(Debug, Clone, Default)]
 pub struct Viewer {
@@ -28,26 +30,44 @@ pub struct Viewer {
 }
 
 impl Viewer {
-    /// Loads the viewer's blocks (both ways, one query) and private groups (one query).
+    /// Loads the viewer's blocks (both ways) and private groups, in one command.
     pub async fn load(state: &AppState, user: Option<AuthUser>) -> Result<Self, ApiError> {
+        match user {
+            Some(me) => Ok(Self::with_relations(
+                me,
+                sessions::relations_of(&state.db, me.user_id).await?,
+            )),
+            None => Ok(Viewer::default()),
+        }
+    }
+
+    /// Checks the token's session and loads the viewer's relations in the same command.
+    async fn authenticate(state: &AppState, token: &str) -> Result<Self, ApiError> {
+        let me = verify_jwt(state, token)?;
+        let relations = sessions::find_live_with_relations(&state.db, me.session_id, me.user_id)
+            .await?
+            .ok_or(ApiError::TokenInvalid)?;
+        Ok(Self::with_relations(me, relations))
+    }
+
+    fn with_relations(me: AuthUser, relations: Relations) -> Self {
         let mut viewer = Viewer {
-            user,
+            user: Some(me),
             ..Viewer::default()
         };
-        if let Some(me) = user {
-            for block in blocks::involving(&state.db, me.user_id).await? {
-                if block.blocker_id == me.user_id {
-                    viewer.blocked.insert(block.blocked_id);
-                } else {
-                    viewer.blocked_by.insert(block.blocker_id);
-                }
+        for block in relations.blocks {
+            if block.blocker_id == me.user_id {
+                viewer.blocked.insert(block.blocked_id);
+            } else {
+                viewer.blocked_by.insert(block.blocker_id);
             }
-            viewer.private_groups = groups::group_ids_of(&state.db, me.user_id, true)
-                .await?
-                .into_iter()
-                .collect();
         }
-        Ok(viewer)
+        viewer.private_groups = relations
+            .private_groups
+            .into_iter()
+            .map(|g| g.group_id)
+            .collect();
+        viewer
     }
 
     /// The caller alone, for actions that blocks do not restrict.
@@ -117,13 +137,17 @@ impl FromRequest for Viewer {
     type Error = ApiError;
     type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
-    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let user = MaybeUser::from_request(req, payload);
+    /// Anonymous without an `Authorization` header; with one, the token must be good
+    /// (`401` otherwise, as for `MaybeUser`).
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let token = bearer_token(req);
         let state = req.app_data::<web::Data<AppState>>().cloned();
         Box::pin(async move {
-            let MaybeUser(user) = user.await?;
+            let Some(token) = token else {
+                return Ok(Viewer::default());
+            };
             let state = state.ok_or_else(|| ApiError::internal("AppState is not registered"))?;
-            Viewer::load(&state, user).await
+            Viewer::authenticate(&state, &token?).await
         })
     }
 }

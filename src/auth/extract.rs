@@ -43,7 +43,7 @@ impl AuthUser {
 }
 
 /// The bearer token of a request, if it sent an `Authorization` header at all.
-fn bearer_token(req: &HttpRequest) -> Option<Result<String, ApiError>> {
+pub fn bearer_token(req: &HttpRequest) -> Option<Result<String, ApiError>> {
     let value = req.headers().get(header::AUTHORIZATION)?;
     let token = value
         .to_str()
@@ -60,13 +60,19 @@ fn bearer_token(req: &HttpRequest) -> Option<Result<String, ApiError>> {
 /// Checks the JWT (signature, expiry), then its session with one indexed lookup, so that
 /// a revoked session is refused at once on every instance.
 pub async fn authenticate(state: &AppState, token: &str) -> Result<AuthUser, ApiError> {
+    let user = verify_jwt(state, token)?;
+    sessions::find_live(&state.db, user.session_id, user.user_id)
+        .await?
+        .ok_or(ApiError::TokenInvalid)?;
+    Ok(user)
+}
+
+/// The JWT's signature and expiry alone; its session still has to be checked.
+pub fn verify_jwt(state: &AppState, token: &str) -> Result<AuthUser, ApiError> {
     let identity = state.jwt.verify(token).map_err(|e| match e {
         JwtError::Expired => ApiError::TokenExpired,
         JwtError::Invalid => ApiError::TokenInvalid,
     })?;
-    sessions::find_live(&state.db, identity.session_id, identity.user_id)
-        .await?
-        .ok_or(ApiError::TokenInvalid)?;
     Ok(AuthUser {
         user_id: identity.user_id,
         session_id: identity.session_id,

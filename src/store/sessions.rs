@@ -38,6 +38,87 @@ pub async fn find_live(
         .await
 }
 
+/// Who a viewer must not see and which private groups they see: their blocks both ways
+/// and their private group memberships.
+#[derive(Debug, Default, Deserialize)]
+pub struct Relations {
+    #[serde(default)]
+    pub blocks: Vec<BlockPair>,
+    #[serde(default)]
+    pub private_groups: Vec<GroupRef>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct BlockPair {
+    pub blocker_id: ObjectId,
+    pub blocked_id: ObjectId,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct GroupRef {
+    pub group_id: ObjectId,
+}
+
+/// The stages that join a user's relations onto a one-document pipeline: two uncorrelated
+/// `$lookup`s, each an indexed match on the other collection.
+fn relation_lookups(user_id: ObjectId) -> [bson::Document; 2] {
+    [
+        doc! { "$lookup": {
+            "from": "blocks",
+            "pipeline": [
+                { "$match": { "$or": [{ "blocker_id": user_id }, { "blocked_id": user_id }] } },
+                { "$project": { "_id": 0, "blocker_id": 1, "blocked_id": 1 } },
+            ],
+            "as": "blocks",
+        } },
+        doc! { "$lookup": {
+            "from": "group_members",
+            "pipeline": [
+                { "$match": { "user_id": user_id, "private": true } },
+                { "$project": { "_id": 0, "group_id": 1 } },
+            ],
+            "as": "private_groups",
+        } },
+    ]
+}
+
+/// The live session `id` of `user_id` and the user's relations, in one command: what a
+/// signed-in read needs before it can filter anything.
+pub async fn find_live_with_relations(
+    db: &Db,
+    id: ObjectId,
+    user_id: ObjectId,
+) -> mongodb::error::Result<Option<Relations>> {
+    let [blocks, groups] = relation_lookups(user_id);
+    let pipeline = [
+        doc! { "$match": { "_id": id, "user_id": user_id, "expires_at": { "$gt": DateTime::now() } } },
+        doc! { "$project": { "_id": 1 } },
+        blocks,
+        groups,
+    ];
+    let mut cursor = db.sessions().aggregate(pipeline).await?;
+    match cursor.try_next().await? {
+        Some(found) => Ok(Some(bson::from_document(found)?)),
+        None => Ok(None),
+    }
+}
+
+/// The relations of a user whose session is already checked, in one command.
+pub async fn relations_of(db: &Db, user_id: ObjectId) -> mongodb::error::Result<Relations> {
+    let [blocks, groups] = relation_lookups(user_id);
+    let pipeline = [
+        doc! { "$match": { "_id": user_id } },
+        doc! { "$project": { "_id": 1 } },
+        blocks,
+        groups,
+    ];
+    let mut cursor = db.users().aggregate(pipeline).await?;
+    match cursor.try_next().await? {
+        Some(found) => Ok(bson::from_document(found)?),
+        None => Ok(Relations::default()),
+    }
+}
+
 /// Records a refresh: the session stays alive for another `expires_at` window.
 pub async fn touch(db: &Db, id: ObjectId, expires_at: DateTime) -> mongodb::error::Result<bool> {
     let result = db
