@@ -26,7 +26,7 @@ use rookery::db::Db;
 use rookery::store::comments::CommentDoc;
 use rookery::store::follows::FollowDoc;
 use rookery::store::likes::LikeDoc;
-use rookery::store::posts::{PostDoc, PostStatus};
+use rookery::store::posts::{AuthorSnapshot, PostDoc, PostStatus};
 use rookery::store::timelines::TimelineDoc;
 use rookery::store::users::{Role, UserDoc};
 
@@ -304,6 +304,11 @@ async fn seed_posts(
             created_at: at,
             updated_at: at,
             edited: false,
+            author: Some(AuthorSnapshot {
+                username: world.usernames[author].clone(),
+                full_name: format!("Bench User {author}"),
+                avatar_url: None,
+            }),
         });
         world.posts.push((id, author, at));
     }

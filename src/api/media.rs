@@ -384,6 +384,7 @@ async fn delete_media(
     }
     posts::detach_media(&state.db, id).await?;
     users::clear_avatar_media(&state.db, id).await?;
+    posts::clear_author_avatar(&state.db, &MediaView::url_of(id)).await?;
     media::delete(&state.db, id).await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -439,8 +440,10 @@ async fn replace_avatar(
     before: Option<users::UserDoc>,
 ) -> Result<users::UserDoc, ApiError> {
     let before = before.ok_or(ApiError::TokenInvalid)?;
+    let user = auth.load(state).await?;
+    posts::refresh_author(&state.db, &user).await?;
     if let Some(old) = before.avatar_media_id {
         media::delete(&state.db, old).await?;
     }
-    auth.load(state).await
+    Ok(user)
 }

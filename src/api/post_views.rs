@@ -80,7 +80,15 @@ pub async fn post_views(
     viewer: Option<ObjectId>,
     posts: Vec<PostDoc>,
 ) -> Result<Vec<PostView>, ApiError> {
-    let authors = minis(state, posts.iter().map(|p| p.author_id)).await?;
+    // Authors come with the posts; only posts stored before that look theirs up.
+    let authors = minis(
+        state,
+        posts
+            .iter()
+            .filter(|p| p.author.is_none())
+            .map(|p| p.author_id),
+    )
+    .await?;
     let liked = match viewer {
         Some(viewer) => {
             let ids: Vec<ObjectId> = posts.iter().map(|p| p.id).collect();
@@ -101,7 +109,15 @@ pub async fn post_views(
     Ok(posts
         .into_iter()
         .filter_map(|post| {
-            let author = authors.get(&post.author_id)?.clone();
+            let author = match &post.author {
+                Some(snapshot) => UserMini {
+                    id: post.author_id.to_hex(),
+                    username: snapshot.username.clone(),
+                    full_name: snapshot.full_name.clone(),
+                    avatar_url: snapshot.avatar_url.clone(),
+                },
+                None => authors.get(&post.author_id)?.clone(),
+            };
             let liked_by_me = liked.contains(&post.id);
             let media = post
                 .media_ids

@@ -21,7 +21,7 @@ use crate::jobs::on_published;
 use crate::pagination::{Page, PageParams, MAX_LIMIT};
 use crate::startup::AppState;
 use crate::store::groups::{GroupDoc, Visibility};
-use crate::store::posts::{self, PostDoc, PostFilter, PostStatus, PostText};
+use crate::store::posts::{self, AuthorSnapshot, PostDoc, PostFilter, PostStatus, PostText};
 use crate::store::{date_cursor, groups, media, users};
 
 type State = web::Data<AppState>;
@@ -235,6 +235,7 @@ async fn create_post(
     };
 
     let author = Viewer::load(&state, Some(auth)).await?;
+    let author_doc = auth.load(&state).await?;
     let text = post_text(&state, &author, title, content).await?;
     let now = DateTime::now();
     let post = PostDoc {
@@ -264,6 +265,7 @@ async fn create_post(
         created_at: now,
         updated_at: now,
         edited: false,
+        author: Some(AuthorSnapshot::of(&author_doc)),
     };
     posts::insert(&state.db, &post).await?;
     if let Some(group) = &group {

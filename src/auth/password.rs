@@ -1,8 +1,10 @@
-//! bcrypt, always on the blocking thread pool so that hashing never stalls the executor.
+//! bcrypt, always on the blocking thread pool so that hashing never stalls the executor,
+//! and on at most all cores but one, so that a burst of logins leaves a core to everything
+//! else (`GET /health` stays fast while 50 logins queue).
 
 use std::sync::Arc;
 
-use tokio::sync::OnceCell;
+use tokio::sync::{OnceCell, Semaphore};
 
 use crate::error::ApiError;
 
@@ -12,19 +14,24 @@ pub struct PasswordHasher {
     /// A real hash to verify against when a login names no account, so that an unknown
     /// account and a wrong password take the same time (no user enumeration).
     dummy_hash: Arc<OnceCell<String>>,
+    /// How many hashes may run at once.
+    slots: Arc<Semaphore>,
 }
 
 impl PasswordHasher {
     pub fn new(cost: u32) -> Self {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         Self {
             cost,
             dummy_hash: Arc::new(OnceCell::new()),
+            slots: Arc::new(Semaphore::new(cores.saturating_sub(1).max(1))),
         }
     }
 
     pub async fn hash(&self, password: &str) -> Result<String, ApiError> {
         let password = password.to_owned();
         let cost = self.cost;
+        let _slot = self.slots.acquire().await.map_err(ApiError::internal)?;
         tokio::task::spawn_blocking(move || bcrypt::hash(password, cost))
             .await?
             .map_err(ApiError::internal)
@@ -32,6 +39,7 @@ impl PasswordHasher {
 
     pub async fn verify(&self, password: &str, hash: &str) -> Result<bool, ApiError> {
         let (password, hash) = (password.to_owned(), hash.to_owned());
+        let _slot = self.slots.acquire().await.map_err(ApiError::internal)?;
         // A stored hash bcrypt cannot read counts as a mismatch, never as a 500.
         Ok(
             tokio::task::spawn_blocking(move || bcrypt::verify(password, &hash).unwrap_or(false))

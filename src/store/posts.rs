@@ -56,6 +56,56 @@ pub struct PostDoc {
     pub updated_at: DateTime,
     #[serde(default)]
     pub edited: bool,
+    /// The author as shown on the post, kept current when they change their name or
+    /// avatar (`refresh_author`), so a page of posts needs no author lookup. Absent on
+    /// posts stored before it existed: those look the author up.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub author: Option<AuthorSnapshot>,
+}
+
+/// What a post shows of its author.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuthorSnapshot {
+    pub username: String,
+    pub full_name: String,
+    #[serde(default)]
+    pub avatar_url: Option<String>,
+}
+
+impl AuthorSnapshot {
+    pub fn of(user: &crate::store::users::UserDoc) -> Self {
+        Self {
+            username: user.username.clone(),
+            full_name: user.full_name.clone(),
+            avatar_url: user.avatar_url.clone(),
+        }
+    }
+}
+
+/// Puts the author's current name and avatar on all their posts.
+pub async fn refresh_author(
+    db: &Db,
+    user: &crate::store::users::UserDoc,
+) -> mongodb::error::Result<()> {
+    let snapshot = bson::to_bson(&AuthorSnapshot::of(user))?;
+    db.posts()
+        .update_many(
+            doc! { "author_id": user.id, "author": { "$ne": &snapshot } },
+            doc! { "$set": { "author": snapshot } },
+        )
+        .await?;
+    Ok(())
+}
+
+/// Takes a deleted avatar file off the posts that show it.
+pub async fn clear_author_avatar(db: &Db, avatar_url: &str) -> mongodb::error::Result<()> {
+    db.posts()
+        .update_many(
+            doc! { "author.avatar_url": avatar_url },
+            doc! { "$set": { "author.avatar_url": null } },
+        )
+        .await?;
+    Ok(())
 }
 
 impl PostDoc {

@@ -453,6 +453,11 @@ async fn a_video_uploaded_through_the_alias_can_attach_to_the_callers_post() {
     );
 }
 
+async fn author_avatar(app: &TestApp, post_path: &str) -> Value {
+    let post: Value = app.get(post_path, None).await.json().await.unwrap();
+    post["author"]["avatar_url"].clone()
+}
+
 #[tokio::test]
 async fn avatars_are_images_and_replace_each_other() {
     let app = app().await;
@@ -464,8 +469,25 @@ async fn avatars_are_images_and_replace_each_other() {
             .multipart(form)
             .send()
     };
+    let post = app
+        .post(
+            "/api/posts",
+            Some(&user.access),
+            &json!({ "content": "Before" }),
+        )
+        .await;
+    let post_path = format!(
+        "/api/posts/{}",
+        post.json::<Value>().await.unwrap()["id"].as_str().unwrap()
+    );
+    assert!(author_avatar(&app, &post_path).await.is_null());
     let first: Value = put(png(64, 64, 0)).await.unwrap().json().await.unwrap();
     let first_url = first["avatar_url"].as_str().unwrap().to_owned();
+    assert_eq!(
+        author_avatar(&app, &post_path).await,
+        first["avatar_url"],
+        "posts show it"
+    );
     assert!(first_url.starts_with("/api/media/"));
     assert_eq!(app.get(&first_url, None).await.status(), StatusCode::OK);
 
@@ -499,5 +521,9 @@ async fn avatars_are_images_and_replace_each_other() {
         .unwrap();
     assert_eq!(removed.status(), StatusCode::OK);
     assert!(removed.json::<Value>().await.unwrap()["avatar_url"].is_null());
+    assert!(
+        author_avatar(&app, &post_path).await.is_null(),
+        "posts let it go"
+    );
     assert_eq!(stored_files(&app).await, (0, 0));
 }

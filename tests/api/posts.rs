@@ -529,3 +529,60 @@ async fn a_scheduled_post_stays_with_its_author_until_its_time_then_appears_ever
         1
     );
 }
+
+#[tokio::test]
+async fn posts_show_the_author_as_they_are_now() {
+    let app = spawn_app().await;
+    let author = app.create_user("oldname").await;
+    let post = create_post(&app, &author.access, json!({ "content": "Hello" })).await;
+    let path = format!("/api/posts/{}", post["id"].as_str().unwrap());
+    assert_eq!(post["author"]["username"], "oldname");
+
+    let renamed = app
+        .send_json(
+            Method::PATCH,
+            "/api/users/me",
+            Some(&author.access),
+            &json!({ "username": "newname", "full_name": "New Name" }),
+        )
+        .await;
+    assert_eq!(renamed.status(), StatusCode::OK);
+    let shown = json_of(&app, &path, None).await;
+    assert_eq!(shown["author"]["username"], "newname");
+    assert_eq!(shown["author"]["full_name"], "New Name");
+    assert_eq!(shown["author"]["id"], author.id.as_str());
+    let listed = json_of(&app, "/api/posts", None).await;
+    assert_eq!(listed["results"][0]["author"]["username"], "newname");
+}
+
+#[tokio::test]
+async fn reading_a_page_of_posts_signed_in_costs_three_commands() {
+    let app = spawn_app().await;
+    let author = app.create_user("counted").await;
+    for i in 0..3 {
+        create_post(
+            &app,
+            &author.access,
+            json!({ "content": format!("Post {i}") }),
+        )
+        .await;
+    }
+    let reader = app.create_user("countreader").await;
+    let commands = |response: &reqwest::Response| -> u64 {
+        response.headers()["x-db-commands"]
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    // The session with the viewer's blocks and groups, the posts, the viewer's likes.
+    let list = app.get("/api/posts", Some(&reader.access)).await;
+    assert_eq!(commands(&list), 3);
+    let id = ids_of(&list.json().await.unwrap())[0].clone();
+    // The session, the post (counting the view), the viewer's like.
+    let detail = app
+        .get(&format!("/api/posts/{id}"), Some(&reader.access))
+        .await;
+    assert_eq!(commands(&detail), 3);
+    assert_eq!(commands(&app.get("/api/posts", None).await), 1);
+}
