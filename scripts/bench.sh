@@ -43,6 +43,8 @@ export ROOKERY__SERVER__DEBUG_HEADERS=true
 export ROOKERY__DATABASE__TIMEOUT_SECS=30
 export RATE_LIMIT_ENABLED=false
 export BCRYPT_COST=12
+# Seeding a full data set takes longer than an access token's 15 minutes.
+export ROOKERY__AUTH__ACCESS_TOKEN_TTL_SECS=86400
 export RUST_LOG=warn
 ./target/release/rookery serve >"$work/service.log" 2>&1 &
 service_pid=$!
