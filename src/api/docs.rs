@@ -295,13 +295,45 @@ fn add_conventions(doc: &mut Value) {
             };
             add_path_parameters(path, operation);
             let paginated = add_page_parameters(operation);
-            let responses = operation
+            let reads_input = operation_reads_input(operation);
+            // A token is read wherever security is declared: a bad one is a 401 even on
+            // public routes.
+            let reads_token = operation.contains_key("security");
+            let needs_database = path.starts_with("/api/")
+                && !path.starts_with("/api/docs")
+                && !path.starts_with("/api/dev")
+                && path != "/api/openapi.json";
+            let Some(responses) = operation
                 .entry("responses")
                 .or_insert_with(|| json!({}))
-                .as_object_mut();
-            let Some(responses) = responses else {
+                .as_object_mut()
+            else {
                 continue;
             };
+            if reads_input {
+                default_error(responses, 400);
+            }
+            if reads_token {
+                default_error(responses, 401);
+            }
+            if path.contains('{') {
+                default_error(responses, 404);
+            }
+            if needs_database {
+                default_error(responses, 503);
+            }
+            for (status, response) in responses.iter_mut() {
+                if status.starts_with(['4', '5']) {
+                    error_content(status, response);
+                }
+            }
+            if reads_token {
+                if let Some(response) = responses.get_mut("401") {
+                    response["headers"] = json!({"WWW-Authenticate": {
+                        "description": "`Bearer`", "schema": {"type": "string"}
+                    }});
+                }
+            }
             if paginated {
                 if let Some(ok) = responses.get_mut("200").and_then(Value::as_object_mut) {
                     ok.insert(
@@ -311,54 +343,6 @@ fn add_conventions(doc: &mut Value) {
                             "schema": {"type": "string"}
                         }}),
                     );
-                }
-            }
-            let has_input = operation_reads_input(operation);
-            let responses = operation
-                .get_mut("responses")
-                .and_then(Value::as_object_mut);
-            let Some(responses) = responses else {
-                continue;
-            };
-            if has_input {
-                default_error(responses, 400);
-            }
-            if path.contains('{') {
-                default_error(responses, 404);
-            }
-            let needs_database = path.starts_with("/api/")
-                && !path.starts_with("/api/docs")
-                && !path.starts_with("/api/dev")
-                && path != "/api/openapi.json";
-            if needs_database {
-                default_error(responses, 503);
-            }
-            for response in responses
-                .iter_mut()
-                .filter(|(status, _)| status.starts_with(['4', '5']))
-            {
-                error_content(response.0, response.1);
-            }
-        }
-    }
-    // A token is read wherever security is declared: a bad one is a 401 even on public routes.
-    for item in paths.values_mut().filter_map(Value::as_object_mut) {
-        for method in METHODS {
-            let Some(operation) = item.get_mut(method).and_then(Value::as_object_mut) else {
-                continue;
-            };
-            if operation.contains_key("security") {
-                if let Some(responses) = operation
-                    .get_mut("responses")
-                    .and_then(Value::as_object_mut)
-                {
-                    default_error(responses, 401);
-                    if let Some(response) = responses.get_mut("401") {
-                        error_content("401", response);
-                        response["headers"] = json!({"WWW-Authenticate": {
-                            "description": "`Bearer`", "schema": {"type": "string"}
-                        }});
-                    }
                 }
             }
         }

@@ -279,7 +279,7 @@ async fn list_groups(
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let mine = match viewer.id() {
-        Some(user) => groups::group_ids_of(&state.db, user, false).await?,
+        Some(user) => groups::group_ids_of(&state.db, user).await?,
         None => Vec::new(),
     };
     let only_mine = query.mine.unwrap_or(false);

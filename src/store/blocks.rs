@@ -2,7 +2,6 @@
 
 use bson::oid::ObjectId;
 use bson::{doc, DateTime};
-use futures::TryStreamExt;
 use serde::{Deserialize, Serialize};
 
 use crate::db::Db;
@@ -47,15 +46,6 @@ pub async fn delete(
         .delete_one(doc! { "blocker_id": blocker_id, "blocked_id": blocked_id })
         .await?;
     Ok(())
-}
-
-/// Every block `user` is part of, either way: one query per request that needs it.
-pub async fn involving(db: &Db, user: ObjectId) -> mongodb::error::Result<Vec<BlockDoc>> {
-    db.blocks()
-        .find(doc! { "$or": [{ "blocker_id": user }, { "blocked_id": user }] })
-        .await?
-        .try_collect()
-        .await
 }
 
 /// Whether either of the two has blocked the other.

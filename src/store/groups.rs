@@ -204,18 +204,11 @@ pub async fn roles_of(
         .await
 }
 
-/// The groups `user_id` belongs to, private ones only if `private_only`.
-pub async fn group_ids_of(
-    db: &Db,
-    user_id: ObjectId,
-    private_only: bool,
-) -> mongodb::error::Result<Vec<ObjectId>> {
-    let mut filter = doc! { "user_id": user_id };
-    if private_only {
-        filter.insert("private", true);
-    }
+/// The groups `user_id` belongs to. (A viewer's private groups come with the session
+/// check: `sessions::find_live_with_relations`.)
+pub async fn group_ids_of(db: &Db, user_id: ObjectId) -> mongodb::error::Result<Vec<ObjectId>> {
     db.group_members()
-        .find(filter)
+        .find(doc! { "user_id": user_id })
         .await?
         .map_ok(|m| m.group_id)
         .try_collect()
@@ -320,7 +313,7 @@ pub async fn ids_owned_by(db: &Db, owner_id: ObjectId) -> mongodb::error::Result
 
 /// Every membership of a user (account deletion), with the groups' counters.
 pub async fn leave_all(db: &Db, user_id: ObjectId) -> mongodb::error::Result<()> {
-    for group in group_ids_of(db, user_id, false).await? {
+    for group in group_ids_of(db, user_id).await? {
         remove_member(db, group, user_id).await?;
     }
     Ok(())
