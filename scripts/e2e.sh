@@ -29,11 +29,7 @@ stop() {
 }
 trap stop EXIT
 
-db_port="$(free_port)"
-"$SECANTUSD" --host 127.0.0.1 --port "$db_port" --storage-path :memory: --log-level WARNING \
-    >"$work/db.log" 2>&1 &
-db_pid=$!
-wait_for_port "$db_port" "$db_pid" || { cat "$work/db.log" >&2; exit 1; }
+start_memory_database "$work/db.log"
 
 port="$(free_port)"
 admin_password="e2e-Admin-$(date +%s)"

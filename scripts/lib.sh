@@ -56,3 +56,14 @@ ensure_python_tool() {
         "$VENV/bin/pip" install --quiet --disable-pip-version-check "$requirement"
     fi
 }
+
+# Starts SecantusDB in memory on a free loopback port, logging to $1; sets db_port and
+# db_pid. The caller stops it (kill "$db_pid").
+start_memory_database() {
+    local log="$1"
+    db_port="$(free_port)"
+    "$SECANTUSD" --host 127.0.0.1 --port "$db_port" --storage-path :memory: --log-level WARNING \
+        >"$log" 2>&1 &
+    db_pid=$!
+    wait_for_port "$db_port" "$db_pid" || { cat "$log" >&2; return 1; }
+}

@@ -11,13 +11,10 @@ cargo fmt --all -- --check
 echo "==> cargo clippy"
 cargo clippy --all-targets --quiet -- -D warnings
 
-port="$(free_port)"
-log="$(mktemp -t secantusd.XXXXXX.log)"
-"$SECANTUSD" --host 127.0.0.1 --port "$port" --storage-path :memory: --log-level WARNING >"$log" 2>&1 &
-db_pid=$!
-trap 'kill "$db_pid" 2>/dev/null; wait "$db_pid" 2>/dev/null || true' EXIT
-wait_for_port "$port" "$db_pid" || { cat "$log" >&2; exit 1; }
+db_pid=""
+trap '[ -n "$db_pid" ] && kill "$db_pid" 2>/dev/null; wait 2>/dev/null || true' EXIT
+start_memory_database "$(mktemp -t secantusd.XXXXXX.log)"
 
-echo "==> cargo test (database on 127.0.0.1:$port)"
-ROOKERY_TEST_MONGODB_URI="mongodb://127.0.0.1:$port" \
+echo "==> cargo test (database on 127.0.0.1:$db_port)"
+ROOKERY_TEST_MONGODB_URI="mongodb://127.0.0.1:$db_port" \
     cargo test --all-targets -- --test-threads "${TEST_THREADS:-8}"
