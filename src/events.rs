@@ -1,17 +1,117 @@
 //! What actions leave behind for others (notifications) and for their actor (the activity
-//! log), API.md §7. Both are written to the database; each instance's change streams
-//! (`realtime`) carry them to the WebSockets.
+//! log), API.md §7. Each instance's change streams (`realtime`) carry them from the
+//! database to the WebSockets.
 //!
-//! They are side effects of an action that already succeeded, so a failure to write one is
-//! logged, not turned into a failed request.
+//! They are side effects of an action that already succeeded, so they leave the request
+//! path: a request puts them in the instance's [`Outbox`] and answers, and one task writes
+//! whatever has gathered in one command per collection. While a batch is being written,
+//! the next one gathers, so the busier the instance, the fewer commands per action; an
+//! idle instance writes at once. Reads of one's own notifications or activity flush first,
+//! so a client sees its instance's events at once. A graceful stop flushes; a crash loses
+//! only what had not yet been written (a few milliseconds' worth), never the action
+//! itself. A failed write is logged and retried with the next batch.
 
+use std::sync::Mutex;
+
+use actix_web::web;
 use bson::oid::ObjectId;
 use bson::{DateTime, Document};
 
+use crate::api::viewer::Viewer;
+use crate::db::Db;
 use crate::startup::AppState;
 use crate::store::activities::{self, ActivityDoc};
 use crate::store::blocks;
 use crate::store::notifications::{self, NotificationDoc, NotificationType, Subject};
+
+#[derive(Default)]
+struct Pending {
+    notifications: Vec<NotificationDoc>,
+    activities: Vec<ActivityDoc>,
+}
+
+impl Pending {
+    fn is_empty(&self) -> bool {
+        self.notifications.is_empty() && self.activities.is_empty()
+    }
+}
+
+/// Notifications and activity entries not yet written.
+#[derive(Default)]
+pub struct Outbox {
+    pending: Mutex<Pending>,
+    /// Held while a batch is written, so a flush returns only once everything queued
+    /// before it is in the database.
+    writing: tokio::sync::Mutex<()>,
+    wake: tokio::sync::Notify,
+}
+
+impl Outbox {
+    fn push(&self, add: impl FnOnce(&mut Pending)) {
+        if let Ok(mut pending) = self.pending.lock() {
+            add(&mut pending);
+        }
+        self.wake.notify_one();
+    }
+
+    /// Writes everything queued so far. What fails to be written goes back to the front
+    /// of the queue for the next flush (its inserts are safe to repeat).
+    pub async fn flush(&self, db: &Db) -> mongodb::error::Result<()> {
+        let _writing = self.writing.lock().await;
+        let taken = match self.pending.lock() {
+            Ok(mut pending) if !pending.is_empty() => std::mem::take(&mut *pending),
+            _ => return Ok(()),
+        };
+        let Pending {
+            notifications,
+            activities,
+        } = taken;
+        let mut failed = Pending::default();
+        let mut result = Ok(());
+        if let Err(err) = notifications::insert_many(db, &notifications).await {
+            failed.notifications = notifications;
+            result = Err(err);
+        }
+        if let Err(err) = activities::insert_many(db, &activities).await {
+            failed.activities = activities;
+            result = Err(err);
+        }
+        if !failed.is_empty() {
+            if let Ok(mut pending) = self.pending.lock() {
+                failed.notifications.append(&mut pending.notifications);
+                failed.activities.append(&mut pending.activities);
+                *pending = failed;
+            }
+        }
+        result
+    }
+}
+
+impl Outbox {
+    /// Before a read of notifications or activity: what this instance queued is written
+    /// first, so a client reads its own events. A failure is only logged: the read goes
+    /// on, and the writer retries.
+    pub async fn flush_before_read(&self, db: &Db) {
+        if let Err(err) = self.flush(db).await {
+            log::warn!("writing queued notifications and activity before a read failed: {err}");
+        }
+    }
+}
+
+/// Writes the outbox whenever something is queued; after a failure, waits a little so a
+/// database outage is not met with a busy loop.
+pub fn spawn_writer(state: web::Data<AppState>) {
+    tokio::spawn(async move {
+        loop {
+            state.outbox.wake.notified().await;
+            if let Err(err) = state.outbox.flush(&state.db).await {
+                log::warn!("writing notifications and activity failed, retrying: {err}");
+                tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+                state.outbox.wake.notify_one();
+            }
+        }
+    });
+}
 
 /// Notifies `recipient` of `actor`'s action, unless it is their own or either blocked the
 /// other.
@@ -25,25 +125,43 @@ pub async fn notify(
     if recipient == actor {
         return;
     }
-    let result = async {
-        if blocks::between(&state.db, recipient, actor).await? {
-            return Ok(());
-        }
-        notifications::insert_many(
-            &state.db,
-            vec![NotificationDoc::new(recipient, kind, actor, subject)],
-        )
-        .await
+    match blocks::between(&state.db, recipient, actor).await {
+        Ok(false) => queue_notifications(state, [recipient], kind, actor, subject),
+        Ok(true) => {}
+        Err(err) => log::warn!("could not store a {kind:?} notification: {err}"),
     }
-    .await;
-    if let Err(err) = result {
-        log::warn!("could not store a {kind:?} notification: {err}");
+}
+
+/// Notifies `recipient` of what `viewer` did: the viewer's relations, already loaded, tell
+/// whether a block stands between them.
+pub fn notify_from(
+    state: &AppState,
+    viewer: &Viewer,
+    recipient: ObjectId,
+    kind: NotificationType,
+    subject: Subject,
+) {
+    let Some(actor) = viewer.id() else {
+        return;
+    };
+    if !viewer.hides(recipient) {
+        queue_notifications(state, [recipient], kind, actor, subject);
     }
 }
 
 /// Notifies many recipients of one action (mentions, a scheduled post's followers). The
 /// caller has left out blocked accounts (followers cannot be blocked; mentions drop them).
-pub async fn notify_many(
+pub fn notify_many(
+    state: &AppState,
+    recipients: impl IntoIterator<Item = ObjectId>,
+    kind: NotificationType,
+    actor: ObjectId,
+    subject: Subject,
+) {
+    queue_notifications(state, recipients, kind, actor, subject);
+}
+
+fn queue_notifications(
     state: &AppState,
     recipients: impl IntoIterator<Item = ObjectId>,
     kind: NotificationType,
@@ -55,8 +173,10 @@ pub async fn notify_many(
         .filter(|r| *r != actor)
         .map(|r| NotificationDoc::new(r, kind, actor, subject))
         .collect();
-    if let Err(err) = notifications::insert_many(&state.db, batch).await {
-        log::warn!("could not store {kind:?} notifications: {err}");
+    if !batch.is_empty() {
+        state
+            .outbox
+            .push(|pending| pending.notifications.extend(batch));
     }
 }
 
@@ -79,7 +199,7 @@ impl<'a> Activity<'a> {
     }
 }
 
-pub async fn record(state: &AppState, actor: ObjectId, activity: Activity<'_>) {
+pub fn record(state: &AppState, actor: ObjectId, activity: Activity<'_>) {
     let entry = ActivityDoc {
         id: ObjectId::new(),
         user_id: actor,
@@ -89,7 +209,5 @@ pub async fn record(state: &AppState, actor: ObjectId, activity: Activity<'_>) {
         created_at: DateTime::now(),
         meta: activity.meta,
     };
-    if let Err(err) = activities::insert(&state.db, &entry).await {
-        log::warn!("could not record activity {}: {err}", entry.action);
-    }
+    state.outbox.push(|pending| pending.activities.push(entry));
 }

@@ -38,8 +38,7 @@ pub async fn on_published(state: &AppState, post: &PostDoc) -> Result<(), ApiErr
         NotificationType::Mention,
         post.author_id,
         subject,
-    )
-    .await;
+    );
     Ok(())
 }
 
@@ -62,8 +61,7 @@ pub async fn publish_due_posts(state: &AppState) -> Result<usize, ApiError> {
             NotificationType::PostPublished,
             post.author_id,
             subject,
-        )
-        .await;
+        );
         published += 1;
     }
     Ok(published)

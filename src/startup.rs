@@ -30,6 +30,7 @@ pub struct AppState {
     pub hub: crate::realtime::Hub,
     pub metrics: Arc<crate::metrics::Metrics>,
     pub views: crate::view_counter::ViewCounter,
+    pub outbox: crate::events::Outbox,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -56,6 +57,7 @@ impl AppState {
             celebrities: crate::feed::CelebrityCache::default(),
             hub: crate::realtime::Hub::default(),
             views: Default::default(),
+            outbox: Default::default(),
             metrics,
             db,
         })
@@ -76,6 +78,7 @@ impl Application {
         let state = web::Data::new(AppState::build(settings).await?);
         crate::jobs::spawn_scheduler(state.clone());
         crate::view_counter::spawn_flusher(state.clone());
+        crate::events::spawn_writer(state.clone());
         crate::realtime::start(state.clone()).await?;
 
         let state_for_shutdown = state.clone();
@@ -112,9 +115,13 @@ impl Application {
         self.port
     }
 
-    /// Serves until stopped (`SIGTERM`, `SIGINT`), then writes the views still pending.
+    /// Serves until stopped (`SIGTERM`, `SIGINT`), then writes the notifications,
+    /// activity and views still pending.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let served = self.server.await;
+        if let Err(err) = self.state.outbox.flush(&self.state.db).await {
+            log::warn!("notifications and activity queued before shutdown were not written: {err}");
+        }
         if let Err(err) = self.state.views.flush(&self.state.db).await {
             log::warn!("views counted before shutdown were not written: {err}");
         }

@@ -68,6 +68,7 @@ async fn list_activity(
     params: PageParams,
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, ApiError> {
+    state.outbox.flush_before_read(&state.db).await;
     let action = query.action.as_deref().filter(|a| !a.is_empty());
     let items = activities::page(
         &state.db,

@@ -406,7 +406,7 @@ async fn login(
         });
     }
     let tokens = sessions::start_session(&state, user.id, client_info(&req)).await?;
-    events::record(&state, user.id, Activity::on("auth.login", "user", user.id)).await;
+    events::record(&state, user.id, Activity::on("auth.login", "user", user.id));
     Ok(HttpResponse::Ok().json(LoginResponse {
         tokens,
         user: MeView::new(&user),
@@ -466,8 +466,7 @@ async fn logout(
         &state,
         auth.user_id,
         Activity::on("auth.logout", "user", auth.user_id),
-    )
-    .await;
+    );
     if let Some(refresh) = body.and_then(|b| b.refresh) {
         if let Some(token) = tokens::find_any(&state.db, &hash_secret(refresh.trim())).await? {
             if let (TokenKind::Refresh, Some(session_id)) = (token.kind, token.session_id) {

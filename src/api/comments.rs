@@ -7,8 +7,9 @@ use serde::Deserialize;
 use crate::api::auth::required;
 use crate::api::extract::Json;
 use crate::api::post_views::{comment_views, CommentView};
-use crate::api::posts::{is_staff, post_to_interact_with, visible_post};
-use crate::api::viewer::Viewer;
+use crate::api::posts::{is_staff, visible_post};
+use crate::api::viewer::{PostAction, Viewer};
+use crate::api::views::UserMini;
 use crate::auth::AuthUser;
 use crate::domain::posts::{parse_body, COMMENT_MAX};
 use crate::error::{ApiError, FieldErrors};
@@ -117,15 +118,14 @@ async fn list_comments(
     security(("bearerAuth" = []))
 )]
 async fn create_comment(
+    action: PostAction,
     state: State,
-    auth: AuthUser,
-    path: web::Path<String>,
     Json(body): Json<CommentRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let viewer = Viewer::load(&state, Some(auth)).await?;
-    let post = post_to_interact_with(&state, &path, &viewer).await?;
+    let post = action.post_to_interact_with()?;
     let content = parse_comment(&body)?;
-    let comment = comments::insert(&state.db, post.id, auth.user_id, content).await?;
+    let me = action.me.user_id;
+    let comment = comments::insert(&state.db, post.id, me, content).await?;
     if posts::add_to_counter(&state.db, post.id, "comment_count", 1)
         .await?
         .is_none()
@@ -139,21 +139,20 @@ async fn create_comment(
         comment_id: Some(comment.id),
         group_id: None,
     };
-    events::notify(
+    events::notify_from(
         &state,
+        &action.viewer,
         post.author_id,
         NotificationType::Comment,
-        auth.user_id,
         subject,
-    )
-    .await;
+    );
     events::record(
         &state,
-        auth.user_id,
+        me,
         Activity::on("comment.create", "comment", comment.id),
-    )
-    .await;
-    Ok(HttpResponse::Created().json(one_view(&state, comment).await?))
+    );
+    let view = CommentView::new(comment, UserMini::new(&action.account));
+    Ok(HttpResponse::Created().json(view))
 }
 
 /// Edit a comment (its author only)
@@ -219,8 +218,7 @@ async fn delete_comment(
             &state,
             auth.user_id,
             Activity::on("comment.delete", "comment", comment.id),
-        )
-        .await;
+        );
         posts::add_to_counter(&state.db, post.id, "comment_count", -1).await?;
     }
     Ok(HttpResponse::NoContent().finish())

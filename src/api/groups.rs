@@ -245,8 +245,7 @@ async fn create_group(
         &state,
         auth.user_id,
         Activity::on("group.create", "group", group.id),
-    )
-    .await;
+    );
     let group = groups::find(&state.db, group.id)
         .await?
         .ok_or(ApiError::NotFound)?;
@@ -431,8 +430,7 @@ async fn join_group(
                 &state,
                 auth.user_id,
                 Activity::on("group.join", "group", group.id),
-            )
-            .await;
+            );
         }
     }
     let group = groups::find(&state.db, group.id)
@@ -483,8 +481,7 @@ async fn leave_group(
             &state,
             auth.user_id,
             Activity::on("group.leave", "group", group.id),
-        )
-        .await;
+        );
     }
     let group = groups::find(&state.db, group.id)
         .await?

@@ -8,8 +8,8 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Serialize;
 
 use crate::api::post_views::post_views;
-use crate::api::posts::{post_to_interact_with, visible_post};
-use crate::api::viewer::{ordered_user_views, Viewer};
+use crate::api::posts::visible_post;
+use crate::api::viewer::{ordered_user_views, PostAction, Viewer};
 use crate::auth::AuthUser;
 use crate::error::ApiError;
 use crate::events::{self, Activity};
@@ -49,14 +49,10 @@ struct LikeState {
     ),
     security(("bearerAuth" = []))
 )]
-async fn like_post(
-    state: State,
-    auth: AuthUser,
-    path: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
-    let viewer = Viewer::load(&state, Some(auth)).await?;
-    let post = post_to_interact_with(&state, &path, &viewer).await?;
-    if !likes::insert(&state.db, post.id, auth.user_id).await? {
+async fn like_post(action: PostAction, state: State) -> Result<HttpResponse, ApiError> {
+    let post = action.post_to_interact_with()?;
+    let me = action.me.user_id;
+    if !likes::insert(&state.db, post.id, me).await? {
         return Ok(HttpResponse::Ok().json(LikeState {
             like_count: post.like_count,
             liked_by_me: true,
@@ -64,27 +60,21 @@ async fn like_post(
     }
     let Some(like_count) = posts::add_to_counter(&state.db, post.id, "like_count", 1).await? else {
         // The post was deleted between the read and the insert: leave nothing behind.
-        likes::delete(&state.db, post.id, auth.user_id).await?;
+        likes::delete(&state.db, post.id, me).await?;
         return Err(ApiError::NotFound);
     };
     let subject = Subject {
         post_id: Some(post.id),
         ..Subject::default()
     };
-    events::notify(
+    events::notify_from(
         &state,
+        &action.viewer,
         post.author_id,
         NotificationType::Like,
-        auth.user_id,
         subject,
-    )
-    .await;
-    events::record(
-        &state,
-        auth.user_id,
-        Activity::on("post.like", "post", post.id),
-    )
-    .await;
+    );
+    events::record(&state, me, Activity::on("post.like", "post", post.id));
     Ok(HttpResponse::Created().json(LikeState {
         like_count,
         liked_by_me: true,
@@ -101,20 +91,11 @@ async fn like_post(
     ),
     security(("bearerAuth" = []))
 )]
-async fn unlike_post(
-    state: State,
-    auth: AuthUser,
-    path: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
-    // Taking back a like stays possible across a block.
-    let post = visible_post(&state, &path, &Viewer::ignoring_blocks(auth)).await?;
-    let like_count = if likes::delete(&state.db, post.id, auth.user_id).await? {
-        events::record(
-            &state,
-            auth.user_id,
-            Activity::on("post.unlike", "post", post.id),
-        )
-        .await;
+async fn unlike_post(action: PostAction, state: State) -> Result<HttpResponse, ApiError> {
+    let post = action.reachable_post()?;
+    let me = action.me.user_id;
+    let like_count = if likes::delete(&state.db, post.id, me).await? {
+        events::record(&state, me, Activity::on("post.unlike", "post", post.id));
         posts::add_to_counter(&state.db, post.id, "like_count", -1)
             .await?
             .ok_or(ApiError::NotFound)?

@@ -152,8 +152,7 @@ async fn report_post(
             &state,
             auth.user_id,
             Activity::on("post.report", "post", post.id),
-        )
-        .await;
+        );
         if reports::open_reporters(&state.db, post.id).await?
             >= state.settings.moderation.hide_after_reports
         {

@@ -84,6 +84,7 @@ async fn list_notifications(
     params: PageParams,
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, ApiError> {
+    state.outbox.flush_before_read(&state.db).await;
     let unread_only = query.unread.unwrap_or(false);
     let items = notifications::page(
         &state.db,
@@ -132,6 +133,7 @@ struct Count {
     security(("bearerAuth" = []))
 )]
 async fn unread_count(state: State, auth: AuthUser) -> Result<HttpResponse, ApiError> {
+    state.outbox.flush_before_read(&state.db).await;
     let count = notifications::unread_count(&state.db, auth.user_id).await?;
     Ok(HttpResponse::Ok().json(Count { count }))
 }
@@ -167,6 +169,7 @@ async fn mark_read(
         ),
         None => None,
     };
+    state.outbox.flush_before_read(&state.db).await;
     notifications::mark_read(&state.db, auth.user_id, ids.as_deref()).await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -150,6 +150,21 @@ pub struct CommentView {
     pub updated_at: String,
 }
 
+impl CommentView {
+    pub fn new(comment: CommentDoc, author: UserMini) -> Self {
+        Self {
+            id: comment.id.to_hex(),
+            post_id: comment.post_id.to_hex(),
+            author,
+            content: comment.content,
+            created_at: rfc3339(comment.created_at),
+            updated_at: rfc3339(comment.updated_at),
+        }
+    }
+}
+
+/// Views of `comments`, their authors looked up in one query; a comment whose author is
+/// gone is left out.
 pub async fn comment_views(
     state: &AppState,
     comments: Vec<CommentDoc>,
@@ -158,14 +173,8 @@ pub async fn comment_views(
     Ok(comments
         .into_iter()
         .filter_map(|c| {
-            Some(CommentView {
-                id: c.id.to_hex(),
-                post_id: c.post_id.to_hex(),
-                author: authors.get(&c.author_id)?.clone(),
-                content: c.content,
-                created_at: rfc3339(c.created_at),
-                updated_at: rfc3339(c.updated_at),
-            })
+            let author = authors.get(&c.author_id)?.clone();
+            Some(CommentView::new(c, author))
         })
         .collect())
 }

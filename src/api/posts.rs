@@ -61,22 +61,6 @@ pub async fn visible_post(
         .ok_or(ApiError::NotFound)
 }
 
-/// The post `id` names, for liking or commenting: `404` when it is not published (and not
-/// the viewer's own), `403 blocked` across a block (API.md §3).
-pub async fn post_to_interact_with(
-    state: &AppState,
-    id: &str,
-    viewer: &Viewer,
-) -> Result<PostDoc, ApiError> {
-    let id = ObjectId::parse_str(id)?;
-    let post = posts::find(&state.db, id)
-        .await?
-        .filter(|post| post.visible_to(viewer.id()) && viewer.can_reach_group_of(post))
-        .ok_or(ApiError::NotFound)?;
-    viewer.ensure_not_blocked(post.author_id)?;
-    Ok(post)
-}
-
 /// Whether the user is a moderator or an admin.
 pub async fn is_staff(state: &AppState, user_id: ObjectId) -> Result<bool, ApiError> {
     Ok(users::find_by_id(&state.db, user_id)
@@ -275,8 +259,7 @@ async fn create_post(
         &state,
         auth.user_id,
         Activity::on("post.create", "post", post.id),
-    )
-    .await;
+    );
     if post.status == PostStatus::Published {
         on_published(&state, &post).await?;
     }
@@ -582,8 +565,7 @@ async fn update_post(
         &state,
         auth.user_id,
         Activity::on("post.update", "post", updated.id),
-    )
-    .await;
+    );
     Ok(HttpResponse::Ok().json(post_view(&state, Some(auth.user_id), updated).await?))
 }
 
@@ -617,8 +599,7 @@ async fn delete_post(
         &state,
         auth.user_id,
         Activity::on("post.delete", "post", post.id),
-    )
-    .await;
+    );
     Ok(HttpResponse::NoContent().finish())
 }
 

@@ -113,8 +113,7 @@ async fn follow(
             &state,
             auth.user_id,
             Activity::on("user.follow", "user", target.id),
-        )
-        .await;
+        );
     }
     answer_with_user(&state, &viewer, target.id, created).await
 }
@@ -140,8 +139,7 @@ async fn unfollow(
         &state,
         auth.user_id,
         Activity::on("user.unfollow", "user", target.id),
-    )
-    .await;
+    );
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -249,8 +247,7 @@ async fn block(
             &state,
             auth.user_id,
             Activity::on("user.block", "user", target.id),
-        )
-        .await;
+        );
     }
     remove_follow(&state, auth.user_id, target.id).await?;
     remove_follow(&state, target.id, auth.user_id).await?;
@@ -279,8 +276,7 @@ async fn unblock(
         &state,
         auth.user_id,
         Activity::on("user.unblock", "user", target.id),
-    )
-    .await;
+    );
     Ok(HttpResponse::NoContent().finish())
 }
 

@@ -14,7 +14,7 @@ use crate::auth::AuthUser;
 use crate::error::ApiError;
 use crate::startup::AppState;
 use crate::store::posts::PostDoc;
-use crate::store::sessions::{self, Relations};
+use crate::store::sessions::{self, Also, Relations};
 use crate::store::users::UserDoc;
 use crate::store::{follows, users};
 
@@ -35,27 +35,33 @@ impl Viewer {
         match user {
             Some(me) => Ok(Self::with_relations(
                 me,
-                sessions::relations_of(&state.db, me.user_id).await?,
+                &mut sessions::relations_of(&state.db, me.user_id).await?,
             )),
             None => Ok(Viewer::default()),
         }
     }
 
-    /// Checks the token's session and loads the viewer's relations in the same command.
-    async fn authenticate(state: &AppState, token: &str) -> Result<Self, ApiError> {
+    /// Checks the token's session and loads the viewer's relations in the same command,
+    /// with what `also` asks for (returned in the remaining `Relations`).
+    async fn authenticate(
+        state: &AppState,
+        token: &str,
+        also: Also,
+    ) -> Result<(Self, Relations), ApiError> {
         let me = verify_jwt(state, token)?;
-        let relations = sessions::find_live_with_relations(&state.db, me.session_id, me.user_id)
-            .await?
-            .ok_or(ApiError::TokenInvalid)?;
-        Ok(Self::with_relations(me, relations))
+        let mut relations =
+            sessions::find_live_with_relations(&state.db, me.session_id, me.user_id, also)
+                .await?
+                .ok_or(ApiError::TokenInvalid)?;
+        Ok((Self::with_relations(me, &mut relations), relations))
     }
 
-    fn with_relations(me: AuthUser, relations: Relations) -> Self {
+    fn with_relations(me: AuthUser, relations: &mut Relations) -> Self {
         let mut viewer = Viewer {
             user: Some(me),
             ..Viewer::default()
         };
-        for block in relations.blocks {
+        for block in relations.blocks.drain(..) {
             if block.blocker_id == me.user_id {
                 viewer.blocked.insert(block.blocked_id);
             } else {
@@ -64,7 +70,7 @@ impl Viewer {
         }
         viewer.private_groups = relations
             .private_groups
-            .into_iter()
+            .drain(..)
             .map(|g| g.group_id)
             .collect();
         viewer
@@ -147,7 +153,66 @@ impl FromRequest for Viewer {
                 return Ok(Viewer::default());
             };
             let state = state.ok_or_else(|| ApiError::internal("AppState is not registered"))?;
-            Viewer::authenticate(&state, &token?).await
+            Ok(Viewer::authenticate(&state, &token?, Also::default())
+                .await?
+                .0)
+        })
+    }
+}
+
+/// A signed-in action on the post its path names (`/api/posts/{id}/…`: like, unlike,
+/// comment). The session check, the caller's relations, the post and the caller's own
+/// account come in one command, so the action itself is all that is left to write.
+pub struct PostAction {
+    pub viewer: Viewer,
+    pub me: AuthUser,
+    /// The caller's account, to show them as the author of what they write.
+    pub account: UserDoc,
+    post: Option<PostDoc>,
+}
+
+impl PostAction {
+    /// The post, if the caller may like or comment on it: `404` when they may not see it,
+    /// `403 blocked` across a block (API.md §3).
+    pub fn post_to_interact_with(&self) -> Result<&PostDoc, ApiError> {
+        let post = self.reachable_post()?;
+        self.viewer.ensure_not_blocked(post.author_id)?;
+        Ok(post)
+    }
+
+    /// The post, if the caller could see it but for blocks: taking something back (a
+    /// like) stays possible across a block.
+    pub fn reachable_post(&self) -> Result<&PostDoc, ApiError> {
+        self.post
+            .as_ref()
+            .filter(|p| p.visible_to(Some(self.me.user_id)) && self.viewer.can_reach_group_of(p))
+            .ok_or(ApiError::NotFound)
+    }
+}
+
+impl FromRequest for PostAction {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let token = bearer_token(req);
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        let post_id = req.match_info().get("id").map(ObjectId::parse_str);
+        Box::pin(async move {
+            let token = token.ok_or(ApiError::NotAuthenticated)??;
+            let post_id = post_id.ok_or_else(|| ApiError::internal("route without {id}"))??;
+            let state = state.ok_or_else(|| ApiError::internal("AppState is not registered"))?;
+            let also = Also {
+                post: Some(post_id),
+                me: true,
+            };
+            let (viewer, mut found) = Viewer::authenticate(&state, &token, also).await?;
+            Ok(PostAction {
+                me: viewer.require()?,
+                account: found.me.pop().ok_or(ApiError::TokenInvalid)?,
+                post: found.post.pop(),
+                viewer,
+            })
         })
     }
 }

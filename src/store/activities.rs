@@ -6,7 +6,7 @@ use bson::{doc, DateTime, Document};
 use serde::{Deserialize, Serialize};
 
 use crate::db::Db;
-use crate::store::newest_by_id;
+use crate::store::{insert_all_once, newest_by_id};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ActivityDoc {
@@ -22,9 +22,9 @@ pub struct ActivityDoc {
     pub meta: Document,
 }
 
-pub async fn insert(db: &Db, activity: &ActivityDoc) -> mongodb::error::Result<()> {
-    db.activities().insert_one(activity).await?;
-    Ok(())
+/// Writes a batch of entries in one command; a retried batch writes each once.
+pub async fn insert_many(db: &Db, entries: &[ActivityDoc]) -> mongodb::error::Result<()> {
+    insert_all_once(db.activities(), entries).await
 }
 
 /// A user's activity, newest first, optionally one action only.

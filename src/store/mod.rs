@@ -25,6 +25,34 @@ use serde::de::DeserializeOwned;
 
 use crate::pagination::Cursor;
 
+/// Inserts `docs` in one unordered command, where a document already there (same `_id`
+/// or unique key) counts as inserted: what makes a retried batch safe to send again.
+pub async fn insert_all_once<T: serde::Serialize + Send + Sync>(
+    collection: Collection<T>,
+    docs: &[T],
+) -> mongodb::error::Result<()> {
+    const DUPLICATE_KEY: i32 = 11000;
+    if docs.is_empty() {
+        return Ok(());
+    }
+    match collection.insert_many(docs).ordered(false).await {
+        Ok(_) => Ok(()),
+        Err(err) => match err.kind.as_ref() {
+            mongodb::error::ErrorKind::InsertMany(failure)
+                if failure.write_concern_error.is_none()
+                    && failure
+                        .write_errors
+                        .iter()
+                        .flatten()
+                        .all(|e| e.code == DUPLICATE_KEY) =>
+            {
+                Ok(())
+            }
+            _ => Err(err),
+        },
+    }
+}
+
 /// Keyset filter for a list sorted by `(field, _id)` descending: the items after `cursor`.
 pub fn after_desc(field: &str, cursor: Option<Cursor>) -> Document {
     keyset(field, cursor, "$lt")

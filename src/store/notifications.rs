@@ -4,11 +4,10 @@
 use bson::oid::ObjectId;
 use bson::{doc, DateTime};
 use futures::TryStreamExt;
-use mongodb::options::InsertManyOptions;
 use serde::{Deserialize, Serialize};
 
 use crate::db::Db;
-use crate::store::newest_by_id;
+use crate::store::{insert_all_once, newest_by_id};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -70,19 +69,9 @@ impl NotificationDoc {
     }
 }
 
-pub async fn insert_many(
-    db: &Db,
-    notifications: Vec<NotificationDoc>,
-) -> mongodb::error::Result<()> {
-    if notifications.is_empty() {
-        return Ok(());
-    }
-    let options = InsertManyOptions::builder().ordered(false).build();
-    db.notifications()
-        .insert_many(notifications)
-        .with_options(options)
-        .await?;
-    Ok(())
+/// Writes a batch of notifications in one command; a retried batch writes each once.
+pub async fn insert_many(db: &Db, notifications: &[NotificationDoc]) -> mongodb::error::Result<()> {
+    insert_all_once(db.notifications(), notifications).await
 }
 
 /// A recipient's notifications, newest first, optionally unread only.

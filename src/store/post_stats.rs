@@ -73,25 +73,8 @@ pub async fn add_viewers(
     if docs.is_empty() {
         return Ok(());
     }
-    match db.post_viewers().insert_many(docs).ordered(false).await {
-        Ok(_) => Ok(()),
-        Err(err) => match err.kind.as_ref() {
-            mongodb::error::ErrorKind::InsertMany(failure)
-                if failure.write_concern_error.is_none()
-                    && failure
-                        .write_errors
-                        .iter()
-                        .flatten()
-                        .all(|e| e.code == DUPLICATE_KEY) =>
-            {
-                Ok(())
-            }
-            _ => Err(err),
-        },
-    }
+    super::insert_all_once(db.post_viewers(), &docs).await
 }
-
-const DUPLICATE_KEY: i32 = 11000;
 
 pub async fn unique_viewers(db: &Db, post_id: ObjectId) -> mongodb::error::Result<u64> {
     db.post_viewers()

@@ -7,6 +7,8 @@ use futures::TryStreamExt;
 use serde::{Deserialize, Serialize};
 
 use crate::db::Db;
+use crate::store::posts::PostDoc;
+use crate::store::users::UserDoc;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SessionDoc {
@@ -46,6 +48,36 @@ pub struct Relations {
     pub blocks: Vec<BlockPair>,
     #[serde(default)]
     pub private_groups: Vec<GroupRef>,
+    /// With [`Also::post`]: that post, when it exists.
+    #[serde(default)]
+    pub post: Vec<PostDoc>,
+    /// With [`Also::me`]: the user's own account.
+    #[serde(default)]
+    pub me: Vec<UserDoc>,
+}
+
+/// What else an action needs, joined onto the session check so that it costs no command
+/// of its own: the post it acts on, and the actor's account (to show them as an author).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Also {
+    pub post: Option<ObjectId>,
+    pub me: bool,
+}
+
+impl Also {
+    fn lookups(self, user_id: ObjectId) -> Vec<bson::Document> {
+        let by_id = |from: &str, id: ObjectId, to: &str| {
+            doc! { "$lookup": { "from": from, "pipeline": [{ "$match": { "_id": id } }], "as": to } }
+        };
+        let mut stages = Vec::new();
+        if let Some(post) = self.post {
+            stages.push(by_id("posts", post, "post"));
+        }
+        if self.me {
+            stages.push(by_id("users", user_id, "me"));
+        }
+        stages
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -82,20 +114,22 @@ fn relation_lookups(user_id: ObjectId) -> [bson::Document; 2] {
     ]
 }
 
-/// The live session `id` of `user_id` and the user's relations, in one command: what a
-/// signed-in read needs before it can filter anything.
+/// The live session `id` of `user_id` and the user's relations (and what `also` asks
+/// for), in one command: what a signed-in request needs before it can filter anything.
 pub async fn find_live_with_relations(
     db: &Db,
     id: ObjectId,
     user_id: ObjectId,
+    also: Also,
 ) -> mongodb::error::Result<Option<Relations>> {
     let [blocks, groups] = relation_lookups(user_id);
-    let pipeline = [
+    let mut pipeline = vec![
         doc! { "$match": { "_id": id, "user_id": user_id, "expires_at": { "$gt": DateTime::now() } } },
         doc! { "$project": { "_id": 1 } },
         blocks,
         groups,
     ];
+    pipeline.extend(also.lookups(user_id));
     let mut cursor = db.sessions().aggregate(pipeline).await?;
     match cursor.try_next().await? {
         Some(found) => Ok(Some(bson::from_document(found)?)),

@@ -8,7 +8,7 @@ use rookery::store::follows::FollowDoc;
 use rookery::store::users::{Role, UserDoc};
 use serde_json::{json, Value};
 
-use crate::helpers::{assert_error, spawn_app, spawn_app_with, TestApp, TestUser};
+use crate::helpers::{assert_error, db_commands, spawn_app, spawn_app_with, TestApp, TestUser};
 
 async fn post(app: &TestApp, user: &TestUser, content: &str) -> String {
     let response = app
@@ -188,14 +188,10 @@ async fn seed_followees(app: &TestApp, follower: &str, count: usize) {
         .unwrap();
 }
 
-async fn commands_for_feed_page(app: &TestApp, user: &TestUser) -> u32 {
+async fn commands_for_feed_page(app: &TestApp, user: &TestUser) -> u64 {
     let response = app.get("/api/feed", Some(&user.access)).await;
     assert_eq!(response.status(), StatusCode::OK);
-    response.headers()["x-db-commands"]
-        .to_str()
-        .unwrap()
-        .parse()
-        .unwrap()
+    db_commands(&response)
 }
 
 #[tokio::test]

@@ -225,6 +225,16 @@ pub fn path_of(link: &str) -> String {
     }
 }
 
+/// The database commands a response says its request issued (`X-Db-Commands`, on with
+/// `debug_headers` in the test config).
+pub fn db_commands(response: &Response) -> u64 {
+    response.headers()["x-db-commands"]
+        .to_str()
+        .expect("X-Db-Commands is text")
+        .parse()
+        .expect("X-Db-Commands is a number")
+}
+
 /// Asserts status and error code, and returns the body.
 pub async fn assert_error(response: Response, status: StatusCode, code: &str) -> Value {
     assert_eq!(response.status(), status);

@@ -4,7 +4,7 @@ use futures::future::join_all;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use crate::helpers::{assert_error, spawn_app, TestApp, TestUser};
+use crate::helpers::{assert_error, db_commands, spawn_app, TestApp, TestUser};
 
 async fn new_post(app: &TestApp, author: &TestUser) -> String {
     let response = app
@@ -186,4 +186,75 @@ async fn my_liked_lists_the_most_recently_liked_first() {
         "not_authenticated",
     )
     .await;
+}
+
+#[tokio::test]
+async fn a_like_an_unlike_and_a_comment_cost_three_commands_and_still_notify() {
+    let app = spawn_app().await;
+    let author = app.create_user("cheap_author").await;
+    let fan = app.create_user("cheap_fan").await;
+    let id = new_post(&app, &author).await;
+
+    // The session with the fan's relations, the post and the fan's account in one
+    // aggregation; the like (or comment) insert; the counter. Notifications and activity
+    // are written after the answer, in batches.
+    let like = app
+        .post(
+            &format!("/api/posts/{id}/like"),
+            Some(&fan.access),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(like.status(), StatusCode::CREATED);
+    assert_eq!(db_commands(&like), 3);
+    let unlike = app
+        .request(Method::DELETE, &format!("/api/posts/{id}/like"))
+        .bearer_auth(&fan.access)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unlike.status(), StatusCode::OK);
+    assert_eq!(db_commands(&unlike), 3);
+    let comment = app
+        .post(
+            &format!("/api/posts/{id}/comments"),
+            Some(&fan.access),
+            &json!({ "content": "cheap and cheerful" }),
+        )
+        .await;
+    assert_eq!(comment.status(), StatusCode::CREATED);
+    assert_eq!(db_commands(&comment), 3);
+    let comment: Value = comment.json().await.unwrap();
+    assert_eq!(comment["author"]["username"], "cheap_fan");
+    assert_eq!(comment["author"]["id"], fan.id.as_str());
+
+    let notifications: Value = app
+        .get("/api/notifications", Some(&author.access))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let types: Vec<&str> = notifications["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(types, ["comment", "like"]);
+    let activity: Value = app
+        .get("/api/activity", Some(&fan.access))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let actions: Vec<&str> = activity["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        &actions[..3],
+        ["comment.create", "post.unlike", "post.like"]
+    );
 }
