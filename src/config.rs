@@ -198,6 +198,27 @@ pub struct ModerationSettings {
 #[derive(Debug, Clone, Deserialize)]
 pub struct RateLimitSettings {
     pub enabled: bool,
+    /// Take the client's address from `Forwarded` / `X-Forwarded-For`: only behind a
+    /// proxy that sets them, or any client could pick its own address.
+    #[serde(default)]
+    pub trust_forwarded_for: bool,
+    pub login: Rule,
+    pub register: Rule,
+    pub resend_verification: Rule,
+    pub password_forgot: Rule,
+    pub password_reset: Rule,
+    pub posts: Rule,
+    pub comments: Rule,
+    pub likes: Rule,
+    pub follows: Rule,
+    pub uploads: Rule,
+}
+
+/// At most `limit` requests in each window of `window_secs`.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+pub struct Rule {
+    pub limit: u32,
+    pub window_secs: u64,
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -136,6 +136,10 @@ impl Db {
         self.database.collection("post_viewers")
     }
 
+    pub fn rate_limits(&self) -> Collection<bson::Document> {
+        self.database.collection("rate_limits")
+    }
+
     /// Answers whether the database responds (for `/ready`).
     pub async fn ping(&self) -> bool {
         self.database.run_command(doc! { "ping": 1 }).await.is_ok()
@@ -314,6 +318,9 @@ impl Db {
                     )
                     .build(),
             ])
+            .await?;
+        self.rate_limits()
+            .create_indexes([expiring("window_end", doc! { "expires_at": 1 })])
             .await?;
         self.users()
             .create_indexes([

@@ -87,6 +87,8 @@ pub enum ApiError {
     UnsupportedMediaType,
     #[error("range not satisfiable")]
     RangeNotSatisfiable,
+    #[error("rate limited ({limit} per window)")]
+    RateLimited { limit: u32, retry_after_secs: u64 },
     #[error("service unavailable: {0}")]
     Unavailable(String),
     #[error("internal error: {0}")]
@@ -120,6 +122,7 @@ impl ApiError {
             ApiError::PayloadTooLarge => "payload_too_large",
             ApiError::UnsupportedMediaType => "unsupported_media_type",
             ApiError::RangeNotSatisfiable => "range_not_satisfiable",
+            ApiError::RateLimited { .. } => "rate_limited",
             ApiError::Unavailable(_) => "service_unavailable",
             ApiError::Internal(_) => "internal_error",
         }
@@ -147,6 +150,9 @@ impl ApiError {
                     .into()
             }
             ApiError::RangeNotSatisfiable => "The requested range is not satisfiable.".into(),
+            ApiError::RateLimited {
+                retry_after_secs, ..
+            } => format!("Too many requests; try again in {retry_after_secs} seconds."),
             ApiError::Unavailable(_) => {
                 "The service is temporarily unavailable; try again shortly.".into()
             }
@@ -206,6 +212,7 @@ impl ResponseError for ApiError {
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::RangeNotSatisfiable => StatusCode::RANGE_NOT_SATISFIABLE,
+            ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -220,6 +227,16 @@ impl ResponseError for ApiError {
         let mut response = HttpResponse::build(self.status_code());
         if self.status_code() == StatusCode::UNAUTHORIZED {
             response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
+        }
+        if let ApiError::RateLimited {
+            limit,
+            retry_after_secs,
+        } = self
+        {
+            response.insert_header((header::RETRY_AFTER, *retry_after_secs));
+            for (name, value) in crate::rate_limit::headers(*limit, 0, *retry_after_secs) {
+                response.insert_header((name, value));
+            }
         }
         let errors = match self {
             ApiError::Validation(errors) => Some(errors),

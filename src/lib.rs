@@ -13,6 +13,7 @@ pub mod feed;
 pub mod jobs;
 pub mod metrics;
 pub mod pagination;
+pub mod rate_limit;
 pub mod realtime;
 pub mod startup;
 pub mod store;

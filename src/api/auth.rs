@@ -13,6 +13,7 @@ use crate::domain::accounts::{parse_full_name, Email, Password, Username, REQUIR
 use crate::email;
 use crate::error::{ApiError, FieldErrors};
 use crate::events::{self, Activity};
+use crate::rate_limit::{self, Bucket};
 use crate::startup::AppState;
 use crate::store::tokens::{self, TokenKind};
 use crate::store::users::{self, NewUser, Role, UserDoc};
@@ -120,6 +121,9 @@ pub async fn register(
         Some(raw) => errors.check("full_name", parse_full_name(raw)),
         None => Some(String::new()),
     };
+    if let Some(email) = &email {
+        rate_limit::check_account(&state, Bucket::Register, email.as_str()).await?;
+    }
     let (username_taken, email_taken) = users::taken_fields(
         &state.db,
         username.as_ref().map(Username::key).as_deref(),
@@ -300,6 +304,7 @@ async fn resend_verification(
     Json(body): Json<EmailBody>,
 ) -> Result<HttpResponse, ApiError> {
     let email = parse_email_body(&body)?;
+    rate_limit::check_account(&state, Bucket::ResendVerification, email.as_str()).await?;
     in_background(async move {
         if let Some(user) = users::find_by_email(&state.db, email.as_str()).await? {
             if !user.email_verified && !user.disabled {
@@ -379,6 +384,7 @@ async fn login(
     let (Some(identifier), Some(password)) = (identifier, password) else {
         return Err(ApiError::internal("validated login lost a field"));
     };
+    rate_limit::check_account(&state, Bucket::Login, &identifier).await?;
 
     let Some(user) = users::find_by_login(&state.db, &identifier).await? else {
         state.passwords.verify_dummy(password).await?;
@@ -615,6 +621,7 @@ async fn forgot_password(
     Json(body): Json<EmailBody>,
 ) -> Result<HttpResponse, ApiError> {
     let email = parse_email_body(&body)?;
+    rate_limit::check_account(&state, Bucket::PasswordForgot, email.as_str()).await?;
     in_background(async move {
         let Some(user) = users::find_by_email(&state.db, email.as_str()).await? else {
             return Ok(());
@@ -682,6 +689,7 @@ async fn reset_password(
     let user = users::find_by_id(&state.db, pending.user_id)
         .await?
         .ok_or(ApiError::InvalidOneTimeToken)?;
+    rate_limit::check_account(&state, Bucket::PasswordReset, &user.id.to_hex()).await?;
     let new = Password::parse(new, &user.username, &user.email)
         .map_err(|message| FieldErrors::single("new_password", message))?;
     let password_hash = state.passwords.hash(new.expose()).await?;

@@ -322,6 +322,10 @@ fn add_conventions(doc: &mut Value) {
             if needs_database {
                 default_error(responses, 503);
             }
+            let limited = crate::rate_limit::is_limited(method, path);
+            if limited {
+                default_error(responses, 429);
+            }
             for (status, response) in responses.iter_mut() {
                 if status.starts_with(['4', '5']) {
                     error_content(status, response);
@@ -334,6 +338,9 @@ fn add_conventions(doc: &mut Value) {
                     }});
                 }
             }
+            if limited {
+                add_rate_limit_headers(responses);
+            }
             if paginated {
                 if let Some(ok) = responses.get_mut("200").and_then(Value::as_object_mut) {
                     ok.insert(
@@ -344,6 +351,30 @@ fn add_conventions(doc: &mut Value) {
                         }}),
                     );
                 }
+            }
+        }
+    }
+}
+
+/// A limited operation's answers carry its quota; a `429` also `Retry-After`.
+fn add_rate_limit_headers(responses: &mut Map<String, Value>) {
+    let quota = json!({
+        "RateLimit-Limit": {"description": "Requests allowed in the window.", "schema": {"type": "integer"}},
+        "RateLimit-Remaining": {"description": "Requests left in the window.", "schema": {"type": "integer"}},
+        "RateLimit-Reset": {"description": "Seconds until the window ends.", "schema": {"type": "integer"}},
+    });
+    for (status, response) in responses.iter_mut() {
+        let mut headers = quota.clone();
+        if status == "429" {
+            headers["Retry-After"] = json!({
+                "description": "Seconds to wait before trying again.", "schema": {"type": "integer"}
+            });
+        }
+        if let Some(response) = response.as_object_mut() {
+            let existing = response.entry("headers").or_insert_with(|| json!({}));
+            if let (Some(existing), Some(headers)) = (existing.as_object_mut(), headers.as_object())
+            {
+                existing.extend(headers.clone());
             }
         }
     }
@@ -421,6 +452,7 @@ fn default_error(responses: &mut Map<String, Value>, status: u16) {
         400 => "Bad input: `validation_error` (with `errors`) or `invalid_json`.",
         401 => "`not_authenticated`, `token_invalid` or `token_expired`.",
         404 => "`not_found`: no such resource, or the viewer may not know it exists.",
+        429 => "`rate_limited`: too many requests; wait `Retry-After` seconds.",
         503 => "`service_unavailable`: the database does not answer; try again shortly.",
         _ => "An error.",
     };
@@ -580,5 +612,30 @@ mod tests {
                 assert!(op["responses"]["401"].is_object(), "{method} {path}");
             }
         }
+    }
+
+    #[test]
+    fn rate_limited_operations_document_429_with_retry_after() {
+        let mut limited = 0;
+        for (method, path, op) in operations() {
+            if crate::rate_limit::is_limited(&method, &path) {
+                limited += 1;
+                let too_many = &op["responses"]["429"];
+                assert!(
+                    too_many["headers"]["Retry-After"].is_object(),
+                    "{method} {path}"
+                );
+                assert!(
+                    too_many["headers"]["RateLimit-Reset"].is_object(),
+                    "{method} {path}"
+                );
+            } else {
+                assert!(op["responses"]["429"].is_null(), "{method} {path}");
+            }
+        }
+        assert_eq!(
+            limited, 20,
+            "every route of rate_limit::LIMITED is documented"
+        );
     }
 }

@@ -11,6 +11,7 @@ pub mod media;
 pub mod notifications;
 pub mod post_stats;
 pub mod posts;
+pub mod rate_limits;
 pub mod reports;
 pub mod sessions;
 pub mod timelines;

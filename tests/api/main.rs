@@ -8,6 +8,7 @@ mod feed;
 mod groups;
 mod helpers;
 mod likes;
+mod limits;
 mod media;
 mod moderation;
 mod ops;

@@ -1,0 +1,326 @@
+//! Rate limiting: fixed windows counted in MongoDB (`store::rate_limits`), so a client
+//! spreading requests over several instances meets one limit. On by default;
+//! `RATE_LIMIT_ENABLED=false` turns it off.
+//!
+//! The [`limit_requests`] middleware counts the routes of [`LIMITED`] per client address
+//! (account endpoints) or per signed-in user (writes), and adds `RateLimit-Limit`,
+//! `RateLimit-Remaining` and `RateLimit-Reset` to their answers. The account endpoints
+//! also count per account named in their body ([`check_account`]), so one address cannot
+//! try many passwords on one account, nor many addresses one. Over a limit: `429
+//! rate_limited` with `Retry-After`.
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::http::StatusCode;
+use actix_web::middleware::Next;
+use actix_web::{web, HttpRequest};
+use bson::DateTime;
+
+use crate::auth::extract::{bearer_token, verify_jwt};
+use crate::config::{RateLimitSettings, Rule};
+use crate::error::ApiError;
+use crate::startup::AppState;
+use crate::store::rate_limits;
+
+/// What a limit counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Bucket {
+    Login,
+    Register,
+    ResendVerification,
+    PasswordForgot,
+    PasswordReset,
+    Posts,
+    Comments,
+    Likes,
+    Follows,
+    Uploads,
+}
+
+impl Bucket {
+    fn name(self) -> &'static str {
+        match self {
+            Bucket::Login => "login",
+            Bucket::Register => "register",
+            Bucket::ResendVerification => "resend_verification",
+            Bucket::PasswordForgot => "password_forgot",
+            Bucket::PasswordReset => "password_reset",
+            Bucket::Posts => "posts",
+            Bucket::Comments => "comments",
+            Bucket::Likes => "likes",
+            Bucket::Follows => "follows",
+            Bucket::Uploads => "uploads",
+        }
+    }
+
+    fn rule(self, settings: &RateLimitSettings) -> Rule {
+        match self {
+            Bucket::Login => settings.login,
+            Bucket::Register => settings.register,
+            Bucket::ResendVerification => settings.resend_verification,
+            Bucket::PasswordForgot => settings.password_forgot,
+            Bucket::PasswordReset => settings.password_reset,
+            Bucket::Posts => settings.posts,
+            Bucket::Comments => settings.comments,
+            Bucket::Likes => settings.likes,
+            Bucket::Follows => settings.follows,
+            Bucket::Uploads => settings.uploads,
+        }
+    }
+}
+
+/// Who a route's limit counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum By {
+    /// The client's address.
+    Address,
+    /// The signed-in user (the address when the token is missing or bad: the route
+    /// answers `401` then, but an anonymous flood still meets a limit).
+    User,
+}
+
+/// The limited routes, aliases included: (method, route pattern, bucket, counted by).
+const LIMITED: &[(&str, &str, Bucket, By)] = &[
+    ("POST", "/api/auth/login", Bucket::Login, By::Address),
+    ("POST", "/api/login", Bucket::Login, By::Address),
+    ("POST", "/api/users/login", Bucket::Login, By::Address),
+    ("POST", "/api/auth/register", Bucket::Register, By::Address),
+    ("POST", "/api/register", Bucket::Register, By::Address),
+    ("POST", "/api/users", Bucket::Register, By::Address),
+    (
+        "POST",
+        "/api/auth/resend-verification",
+        Bucket::ResendVerification,
+        By::Address,
+    ),
+    (
+        "POST",
+        "/api/auth/password/forgot",
+        Bucket::PasswordForgot,
+        By::Address,
+    ),
+    (
+        "POST",
+        "/api/auth/password/reset",
+        Bucket::PasswordReset,
+        By::Address,
+    ),
+    ("POST", "/api/posts", Bucket::Posts, By::User),
+    (
+        "POST",
+        "/api/posts/{id}/comments",
+        Bucket::Comments,
+        By::User,
+    ),
+    ("POST", "/api/posts/{id}/like", Bucket::Likes, By::User),
+    ("DELETE", "/api/posts/{id}/like", Bucket::Likes, By::User),
+    ("POST", "/api/posts/{id}/unlike", Bucket::Likes, By::User),
+    (
+        "POST",
+        "/api/users/{user}/follow",
+        Bucket::Follows,
+        By::User,
+    ),
+    (
+        "DELETE",
+        "/api/users/{user}/follow",
+        Bucket::Follows,
+        By::User,
+    ),
+    (
+        "POST",
+        "/api/users/{user}/unfollow",
+        Bucket::Follows,
+        By::User,
+    ),
+    ("POST", "/api/media", Bucket::Uploads, By::User),
+    ("POST", "/api/posts/videos", Bucket::Uploads, By::User),
+    ("PUT", "/api/users/me/avatar", Bucket::Uploads, By::User),
+];
+
+fn limit_of(method: &str, pattern: &str) -> Option<(Bucket, By)> {
+    LIMITED
+        .iter()
+        .find(|(m, p, _, _)| m.eq_ignore_ascii_case(method) && *p == pattern)
+        .map(|&(_, _, bucket, by)| (bucket, by))
+}
+
+/// Whether the operation (`post`, `/api/posts`) is rate limited, for the OpenAPI document.
+pub fn is_limited(method: &str, pattern: &str) -> bool {
+    limit_of(method, pattern).is_some()
+}
+
+/// Where a window stands after counting one more request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Quota {
+    pub limit: u32,
+    pub remaining: u32,
+    pub reset_secs: u64,
+}
+
+/// The window that second `now` falls in: its id and when it ends.
+fn window(bucket: Bucket, rule: Rule, key: &str, now: u64) -> (String, u64) {
+    let length = rule.window_secs.max(1);
+    let start = now - now % length;
+    (format!("{}:{key}:{start}", bucket.name()), start + length)
+}
+
+/// The quota left once `count` requests were made in a window ending at `end`.
+fn quota(rule: Rule, count: i64, now: u64, end: u64) -> Result<Quota, ApiError> {
+    let reset_secs = end.saturating_sub(now).max(1);
+    if count > i64::from(rule.limit) {
+        return Err(ApiError::RateLimited {
+            limit: rule.limit,
+            retry_after_secs: reset_secs,
+        });
+    }
+    let remaining = u32::try_from(i64::from(rule.limit) - count).unwrap_or(0);
+    Ok(Quota {
+        limit: rule.limit,
+        remaining,
+        reset_secs,
+    })
+}
+
+/// Counts one request of `key` against `bucket`; `None` when limiting is off.
+pub async fn check(state: &AppState, bucket: Bucket, key: &str) -> Result<Option<Quota>, ApiError> {
+    let settings = &state.settings.rate_limit;
+    if !settings.enabled {
+        return Ok(None);
+    }
+    let rule = bucket.rule(settings);
+    let now = u64::try_from(chrono::Utc::now().timestamp()).unwrap_or_default();
+    let (id, end) = window(bucket, rule, key, now);
+    let expires_at = DateTime::from_millis(i64::try_from(end * 1000).unwrap_or(i64::MAX));
+    let count = rate_limits::hit(&state.db, &id, expires_at).await?;
+    quota(rule, count, now, end).map(Some)
+}
+
+/// Counts one request against the account a body names (a login name or an email),
+/// ignoring case, so that spreading guesses over many addresses does not help.
+pub async fn check_account(
+    state: &AppState,
+    bucket: Bucket,
+    account: &str,
+) -> Result<(), ApiError> {
+    let key = format!("account:{}", account.trim().to_lowercase());
+    check(state, bucket, &key).await.map(drop)
+}
+
+/// The client's address: the peer, or what a trusted proxy reports.
+pub fn client_address(req: &HttpRequest, settings: &RateLimitSettings) -> String {
+    if settings.trust_forwarded_for {
+        if let Some(address) = req.connection_info().realip_remote_addr() {
+            return address.to_owned();
+        }
+    }
+    req.peer_addr()
+        .map(|a| a.ip().to_string())
+        .unwrap_or_default()
+}
+
+/// The `RateLimit-*` headers of a quota.
+pub fn headers(limit: u32, remaining: u32, reset_secs: u64) -> [(HeaderName, HeaderValue); 3] {
+    [
+        (HeaderName::from_static("ratelimit-limit"), limit.into()),
+        (
+            HeaderName::from_static("ratelimit-remaining"),
+            remaining.into(),
+        ),
+        (
+            HeaderName::from_static("ratelimit-reset"),
+            reset_secs.into(),
+        ),
+    ]
+}
+
+/// Counts the request when its route is limited, refusing it over the limit.
+pub async fn limit_requests(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let state = req.app_data::<web::Data<AppState>>().cloned();
+    let limited = req
+        .match_pattern()
+        .and_then(|pattern| limit_of(req.method().as_str(), &pattern));
+    let (Some(state), Some((bucket, by))) = (state, limited) else {
+        return next.call(req).await;
+    };
+    let user = match by {
+        By::User => bearer_token(req.request())
+            .and_then(Result::ok)
+            .and_then(|token| verify_jwt(&state, &token).ok()),
+        By::Address => None,
+    };
+    let key = match user {
+        Some(user) => format!("user:{}", user.user_id.to_hex()),
+        None => format!(
+            "address:{}",
+            client_address(req.request(), &state.settings.rate_limit)
+        ),
+    };
+    let quota = check(&state, bucket, &key).await?;
+    let mut response = next.call(req).await?;
+    // A 429 from the per-account count already says which limit was met.
+    let already_limited = response.status() == StatusCode::TOO_MANY_REQUESTS;
+    if let (Some(q), false) = (quota, already_limited) {
+        for (name, value) in headers(q.limit, q.remaining, q.reset_secs) {
+            response.headers_mut().insert(name, value);
+        }
+    }
+    Ok(response)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const RULE: Rule = Rule {
+        limit: 3,
+        window_secs: 60,
+    };
+
+    #[test]
+    fn a_window_is_aligned_to_its_length_and_named_by_bucket_and_key() {
+        let (id, end) = window(Bucket::Login, RULE, "address:10.0.0.1", 125);
+        assert_eq!(id, "login:address:10.0.0.1:120");
+        assert_eq!(end, 180);
+        assert_eq!(window(Bucket::Login, RULE, "k", 179).0, "login:k:120");
+        assert_eq!(window(Bucket::Login, RULE, "k", 180).0, "login:k:180");
+    }
+
+    #[test]
+    fn the_request_over_the_limit_is_refused_until_the_window_ends() {
+        assert_eq!(
+            quota(RULE, 1, 125, 180).unwrap(),
+            Quota {
+                limit: 3,
+                remaining: 2,
+                reset_secs: 55
+            }
+        );
+        assert_eq!(quota(RULE, 3, 125, 180).unwrap().remaining, 0);
+        match quota(RULE, 4, 170, 180) {
+            Err(ApiError::RateLimited {
+                limit: 3,
+                retry_after_secs: 10,
+            }) => {}
+            other => panic!("expected rate_limited, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn limited_routes_match_by_method_and_pattern() {
+        assert_eq!(
+            limit_of("POST", "/api/auth/login"),
+            Some((Bucket::Login, By::Address))
+        );
+        assert_eq!(
+            limit_of("DELETE", "/api/posts/{id}/like"),
+            Some((Bucket::Likes, By::User))
+        );
+        assert_eq!(limit_of("GET", "/api/posts"), None);
+        assert_eq!(limit_of("GET", "/api/users"), None);
+    }
+}

@@ -1,0 +1,37 @@
+//! The `rate_limits` collection: one counter per rule, key and time window, shared by every
+//! instance. A TTL index on `expires_at` removes windows that have passed.
+
+use bson::{doc, DateTime, Document};
+use mongodb::options::ReturnDocument;
+
+use crate::db::Db;
+use crate::error::duplicate_key_index;
+
+/// Counts one request in the window `id` (created on first use, gone after `expires_at`)
+/// and returns the window's count so far, this one included.
+pub async fn hit(db: &Db, id: &str, expires_at: DateTime) -> mongodb::error::Result<i64> {
+    let update = doc! { "$inc": { "count": 1_i64 }, "$setOnInsert": { "expires_at": expires_at } };
+    let mut retried = false;
+    loop {
+        let result = db
+            .rate_limits()
+            .find_one_and_update(doc! { "_id": id }, update.clone())
+            .upsert(true)
+            .return_document(ReturnDocument::After)
+            .await;
+        match result {
+            Ok(found) => return Ok(found.as_ref().map_or(1, count_of)),
+            // Two first requests of a window raced to create it: the loser counts again.
+            Err(err) if !retried && duplicate_key_index(&err).is_some() => retried = true,
+            Err(err) => return Err(err),
+        }
+    }
+}
+
+fn count_of(window: &Document) -> i64 {
+    match window.get("count") {
+        Some(bson::Bson::Int64(n)) => *n,
+        Some(bson::Bson::Int32(n)) => i64::from(*n),
+        _ => 1,
+    }
+}
