@@ -16,6 +16,7 @@ use crate::store::blocks::BlockDoc;
 use crate::store::comments::CommentDoc;
 use crate::store::follows::FollowDoc;
 use crate::store::groups::{GroupDoc, MemberDoc, ShareDoc};
+use crate::store::idempotency::IdempotencyDoc;
 use crate::store::likes::LikeDoc;
 use crate::store::notifications::NotificationDoc;
 use crate::store::post_stats::DayStats;
@@ -134,6 +135,10 @@ impl Db {
 
     pub fn post_viewers(&self) -> Collection<bson::Document> {
         self.database.collection("post_viewers")
+    }
+
+    pub fn idempotency_keys(&self) -> Collection<IdempotencyDoc> {
+        self.database.collection("idempotency_keys")
     }
 
     pub fn rate_limits(&self) -> Collection<bson::Document> {
@@ -321,6 +326,9 @@ impl Db {
             .await?;
         self.rate_limits()
             .create_indexes([expiring("window_end", doc! { "expires_at": 1 })])
+            .await?;
+        self.idempotency_keys()
+            .create_indexes([expiring("expiry", doc! { "expires_at": 1 })])
             .await?;
         self.users()
             .create_indexes([

@@ -87,6 +87,10 @@ pub enum ApiError {
     UnsupportedMediaType,
     #[error("range not satisfiable")]
     RangeNotSatisfiable,
+    #[error("idempotency key in use")]
+    IdempotencyConflict,
+    #[error("idempotency key reused")]
+    IdempotencyMismatch,
     #[error("rate limited ({limit} per window)")]
     RateLimited { limit: u32, retry_after_secs: u64 },
     #[error("service unavailable: {0}")]
@@ -122,6 +126,8 @@ impl ApiError {
             ApiError::PayloadTooLarge => "payload_too_large",
             ApiError::UnsupportedMediaType => "unsupported_media_type",
             ApiError::RangeNotSatisfiable => "range_not_satisfiable",
+            ApiError::IdempotencyConflict => "idempotency_key_in_use",
+            ApiError::IdempotencyMismatch => "idempotency_key_reused",
             ApiError::RateLimited { .. } => "rate_limited",
             ApiError::Unavailable(_) => "service_unavailable",
             ApiError::Internal(_) => "internal_error",
@@ -150,6 +156,13 @@ impl ApiError {
                     .into()
             }
             ApiError::RangeNotSatisfiable => "The requested range is not satisfiable.".into(),
+            ApiError::IdempotencyConflict => {
+                "A request with this Idempotency-Key is still being processed; retry shortly."
+                    .into()
+            }
+            ApiError::IdempotencyMismatch => {
+                "This Idempotency-Key was used for a different request.".into()
+            }
             ApiError::RateLimited {
                 retry_after_secs, ..
             } => format!("Too many requests; try again in {retry_after_secs} seconds."),
@@ -212,6 +225,8 @@ impl ResponseError for ApiError {
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::RangeNotSatisfiable => StatusCode::RANGE_NOT_SATISFIABLE,
+            ApiError::IdempotencyConflict => StatusCode::CONFLICT,
+            ApiError::IdempotencyMismatch => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,

@@ -10,6 +10,7 @@ pub mod email;
 pub mod error;
 pub mod events;
 pub mod feed;
+pub mod idempotency;
 pub mod jobs;
 pub mod metrics;
 pub mod pagination;

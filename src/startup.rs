@@ -92,6 +92,7 @@ impl Application {
                 .default_service(web::to(|| async {
                     Err::<actix_web::HttpResponse, _>(ApiError::NotFound)
                 }))
+                .wrap(from_fn(crate::idempotency::idempotent_requests))
                 .wrap(from_fn(crate::rate_limit::limit_requests))
                 .wrap(NormalizePath::new(TrailingSlash::Trim))
                 .wrap(from_fn(request_context))

@@ -294,6 +294,10 @@ fn add_conventions(doc: &mut Value) {
                 continue;
             };
             add_path_parameters(path, operation);
+            let idempotent = crate::idempotency::applies_to(method, path);
+            if idempotent {
+                add_idempotency_key(operation);
+            }
             let paginated = add_page_parameters(operation);
             let reads_input = operation_reads_input(operation);
             // A token is read wherever security is declared: a bad one is a 401 even on
@@ -326,6 +330,10 @@ fn add_conventions(doc: &mut Value) {
             if limited {
                 default_error(responses, 429);
             }
+            if idempotent {
+                default_error(responses, 409);
+                default_error(responses, 422);
+            }
             for (status, response) in responses.iter_mut() {
                 if status.starts_with(['4', '5']) {
                     error_content(status, response);
@@ -353,6 +361,19 @@ fn add_conventions(doc: &mut Value) {
                 }
             }
         }
+    }
+}
+
+/// The optional `Idempotency-Key` header of a creating operation.
+fn add_idempotency_key(operation: &mut Map<String, Value>) {
+    let params = operation.entry("parameters").or_insert_with(|| json!([]));
+    if let Some(params) = params.as_array_mut() {
+        params.push(json!({
+            "name": "Idempotency-Key", "in": "header", "required": false,
+            "description": "A retry with the same key and body returns the first answer \
+                (with `Idempotent-Replayed: true`) and creates nothing new; kept 24 h.",
+            "schema": {"type": "string", "minLength": 1, "maxLength": 255}
+        }));
     }
 }
 
@@ -452,6 +473,8 @@ fn default_error(responses: &mut Map<String, Value>, status: u16) {
         400 => "Bad input: `validation_error` (with `errors`) or `invalid_json`.",
         401 => "`not_authenticated`, `token_invalid` or `token_expired`.",
         404 => "`not_found`: no such resource, or the viewer may not know it exists.",
+        409 => "`idempotency_key_in_use`: the first request with this key is still running.",
+        422 => "`idempotency_key_reused`: the key was used for a different request.",
         429 => "`rate_limited`: too many requests; wait `Retry-After` seconds.",
         503 => "`service_unavailable`: the database does not answer; try again shortly.",
         _ => "An error.",
@@ -477,14 +500,20 @@ fn error_content(status: &str, response: &mut Value) {
             "You do not have permission to perform this action.",
         ),
         "404" => ("not_found", "Not found."),
-        "409" => ("conflict", "Conflict."),
+        "409" => (
+            "idempotency_key_in_use",
+            "A request with this Idempotency-Key is still being processed; retry shortly.",
+        ),
         "413" => ("payload_too_large", "The request body is too large."),
         "415" => ("unsupported_media_type", "Unsupported media type."),
         "416" => (
             "range_not_satisfiable",
             "The requested range is not satisfiable.",
         ),
-        "422" => ("unprocessable_entity", "Unprocessable entity."),
+        "422" => (
+            "idempotency_key_reused",
+            "This Idempotency-Key was used for a different request.",
+        ),
         "429" => ("rate_limited", "Too many requests."),
         "503" => (
             "service_unavailable",

@@ -6,6 +6,7 @@ pub mod blocks;
 pub mod comments;
 pub mod follows;
 pub mod groups;
+pub mod idempotency;
 pub mod likes;
 pub mod media;
 pub mod notifications;
