@@ -81,6 +81,10 @@ pub struct ServerSettings {
     pub public_url: String,
     pub workers: usize,
     pub client_request_timeout_secs: u64,
+    /// Seconds a client may pause while sending a request body before it is cut off
+    /// with `408` (slow-loris defence; the head has `client_request_timeout_secs`).
+    #[serde(default = "default_body_timeout_secs")]
+    pub body_timeout_secs: u64,
     pub shutdown_timeout_secs: u64,
     /// Adds `X-Db-Commands` (database commands the request issued) to every response.
     #[serde(default)]
@@ -146,6 +150,10 @@ pub struct PostSettings {
     /// How often each instance writes the views it counted for analytics.
     #[serde(default = "default_view_flush_ms")]
     pub view_flush_ms: u64,
+}
+
+fn default_body_timeout_secs() -> u64 {
+    30
 }
 
 fn default_view_flush_ms() -> u64 {

@@ -81,6 +81,8 @@ pub enum ApiError {
     NotFound,
     #[error("method not allowed")]
     MethodNotAllowed,
+    #[error("request body too slow")]
+    RequestTimeout,
     #[error("payload too large")]
     PayloadTooLarge,
     #[error("unsupported media type")]
@@ -123,6 +125,7 @@ impl ApiError {
             ApiError::Forbidden { code, .. } => code,
             ApiError::NotFound => "not_found",
             ApiError::MethodNotAllowed => "method_not_allowed",
+            ApiError::RequestTimeout => "request_timeout",
             ApiError::PayloadTooLarge => "payload_too_large",
             ApiError::UnsupportedMediaType => "unsupported_media_type",
             ApiError::RangeNotSatisfiable => "range_not_satisfiable",
@@ -149,6 +152,7 @@ impl ApiError {
             ApiError::Forbidden { detail, .. } => (*detail).into(),
             ApiError::NotFound => "Not found.".into(),
             ApiError::MethodNotAllowed => "Method not allowed.".into(),
+            ApiError::RequestTimeout => "The request body arrived too slowly.".into(),
             ApiError::PayloadTooLarge => "The request body is too large.".into(),
             ApiError::UnsupportedMediaType => {
                 "Unsupported media type: images must be JPEG, PNG, GIF or WebP, videos MP4, \
@@ -222,6 +226,7 @@ impl ResponseError for ApiError {
             ApiError::Forbidden { .. } => StatusCode::FORBIDDEN,
             ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::RangeNotSatisfiable => StatusCode::RANGE_NOT_SATISFIABLE,

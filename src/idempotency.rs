@@ -140,10 +140,11 @@ pub async fn idempotent_requests(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
-    let applies = req
-        .match_pattern()
-        .is_some_and(|pattern| applies_to(req.method().as_str(), &pattern));
     let key = req.headers().get(HEADER).cloned();
+    let applies = key.is_some()
+        && req
+            .match_pattern()
+            .is_some_and(|pattern| applies_to(req.method().as_str(), &pattern));
     let state = req.app_data::<web::Data<AppState>>().cloned();
     let (true, Some(key), Some(state)) = (applies, key, state) else {
         return Ok(next.call(req).await?.map_into_boxed_body());

@@ -12,7 +12,7 @@
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};
-use actix_web::http::StatusCode;
+use actix_web::http::{Method, StatusCode};
 use actix_web::middleware::Next;
 use actix_web::{web, HttpRequest};
 use bson::DateTime;
@@ -241,9 +241,13 @@ pub async fn limit_requests(
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let state = req.app_data::<web::Data<AppState>>().cloned();
-    let limited = req
-        .match_pattern()
-        .and_then(|pattern| limit_of(req.method().as_str(), &pattern));
+    // Reads are never limited: skip matching their route.
+    let limited = if req.method() == Method::GET || req.method() == Method::HEAD {
+        None
+    } else {
+        req.match_pattern()
+            .and_then(|pattern| limit_of(req.method().as_str(), &pattern))
+    };
     let (Some(state), Some((bucket, by))) = (state, limited) else {
         return next.call(req).await;
     };

@@ -5,12 +5,15 @@
 use actix_web::dev::Payload;
 use actix_web::http::header;
 use actix_web::web::BytesMut;
-use actix_web::{FromRequest, HttpRequest};
+use std::time::Duration;
+
+use actix_web::{web, FromRequest, HttpRequest};
 use futures::future::LocalBoxFuture;
 use futures::StreamExt;
 use serde::de::DeserializeOwned;
 
 use crate::error::{ApiError, FieldErrors};
+use crate::startup::AppState;
 
 pub const MAX_JSON_BYTES: usize = 1024 * 1024;
 
@@ -29,7 +32,8 @@ async fn read_body(req: &HttpRequest, mut payload: Payload) -> Result<BytesMut, 
         return Err(ApiError::PayloadTooLarge);
     }
     let mut body = BytesMut::with_capacity(declared.unwrap_or(0).min(MAX_JSON_BYTES));
-    while let Some(chunk) = payload.next().await {
+    let idle = body_timeout(req);
+    while let Some(chunk) = next_chunk(&mut payload, idle).await? {
         let chunk =
             chunk.map_err(|e| ApiError::BadRequest(format!("Could not read the body: {e}")))?;
         if body.len() + chunk.len() > MAX_JSON_BYTES {
@@ -38,6 +42,24 @@ async fn read_body(req: &HttpRequest, mut payload: Payload) -> Result<BytesMut, 
         body.extend_from_slice(&chunk);
     }
     Ok(body)
+}
+
+/// How long a client may pause while sending a body (`server.body_timeout_secs`).
+pub fn body_timeout(req: &HttpRequest) -> Duration {
+    let secs = req
+        .app_data::<web::Data<AppState>>()
+        .map_or(30, |state| state.settings.server.body_timeout_secs);
+    Duration::from_secs(secs.max(1))
+}
+
+/// The next chunk of a body, or `408` when the client pauses longer than `idle`.
+pub async fn next_chunk<S: futures::Stream + Unpin>(
+    payload: &mut S,
+    idle: Duration,
+) -> Result<Option<S::Item>, ApiError> {
+    tokio::time::timeout(idle, payload.next())
+        .await
+        .map_err(|_| ApiError::RequestTimeout)
 }
 
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {

@@ -6,8 +6,11 @@ use actix_web::body::SizedStream;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
 use bson::oid::ObjectId;
-use futures::{AsyncWriteExt, TryStreamExt};
+use futures::AsyncWriteExt;
 
+use std::time::Duration;
+
+use crate::api::extract::{body_timeout, next_chunk};
 use crate::api::views::{MeView, MediaView};
 use crate::auth::AuthUser;
 use crate::domain::media::{parse_range, sniff, ByteRange, MediaKind, RangeRequest, SNIFF_BYTES};
@@ -76,13 +79,16 @@ struct AvatarForm {
 struct Incoming {
     field: Field,
     ended: bool,
+    /// The longest pause allowed between chunks (`408` past it).
+    idle: Duration,
 }
 
 impl Incoming {
-    fn new(field: Field) -> Self {
+    fn new(field: Field, idle: Duration) -> Self {
         Self {
             field,
             ended: false,
+            idle,
         }
     }
 
@@ -90,7 +96,10 @@ impl Incoming {
         if self.ended {
             return Ok(None);
         }
-        let chunk = self.field.try_next().await.map_err(multipart_error)?;
+        let chunk = next_chunk(&mut self.field, self.idle)
+            .await?
+            .transpose()
+            .map_err(multipart_error)?;
         self.ended = chunk.is_none();
         Ok(chunk)
     }
@@ -203,10 +212,15 @@ async fn receive_upload(
     }
     let mut stored: Option<MediaDoc> = None;
     let mut post_id = None;
+    let idle = body_timeout(req);
     let result: Result<(), ApiError> = async {
-        while let Some(field) = form.try_next().await.map_err(multipart_error)? {
+        while let Some(field) = next_chunk(&mut form, idle)
+            .await?
+            .transpose()
+            .map_err(multipart_error)?
+        {
             let name = field.name().unwrap_or_default().to_owned();
-            let mut field = Incoming::new(field);
+            let mut field = Incoming::new(field, idle);
             match name.as_str() {
                 "file" if stored.is_none() => {
                     stored = Some(store_file(state, owner, &mut field, allowed).await?);

@@ -138,6 +138,9 @@ async fn unread_count(state: State, auth: AuthUser) -> Result<HttpResponse, ApiE
     Ok(HttpResponse::Ok().json(Count { count }))
 }
 
+/// The most ids one `POST /api/notifications/read` takes (a page is at most 100).
+const MARK_AT_ONCE: usize = 100;
+
 #[derive(Deserialize, utoipa::ToSchema)]
 struct ReadRequest {
     /// The notifications to mark read; none: all of them.
@@ -161,6 +164,12 @@ async fn mark_read(
     MaybeJson(body): MaybeJson<ReadRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let ids = match body.and_then(|b| b.ids) {
+        Some(raw) if raw.len() > MARK_AT_ONCE => {
+            return Err(FieldErrors::single(
+                "ids",
+                format!("Mark at most {MARK_AT_ONCE} notifications at once, or send none for all."),
+            ))
+        }
         Some(raw) => Some(
             raw.iter()
                 .map(|id| ObjectId::parse_str(id.trim()))

@@ -114,7 +114,16 @@ pub fn parse_text(raw: &str, max: usize) -> Result<String, String> {
     {
         return Err("Control characters are not allowed.".into());
     }
+    if text.chars().any(is_bidi_control) {
+        return Err("Text direction controls are not allowed.".into());
+    }
     Ok(text.to_owned())
+}
+
+/// Embeddings, overrides and isolates reorder what a reader sees ("gnp.exe" shown as
+/// "exe.png"): the trick of impersonating names and links.
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }
 
 pub const FULL_NAME_MAX: usize = 100;
@@ -210,6 +219,14 @@ mod tests {
         assert!(parse_bio(&"é".repeat(500)).is_ok());
         assert!(parse_bio(&"é".repeat(501)).is_err());
         assert!(parse_bio("line\u{0007}bell").is_err());
+    }
+
+    #[test]
+    fn text_may_not_reorder_itself_but_may_be_right_to_left() {
+        assert!(parse_full_name("Evil\u{202E}gnp.exe").is_err());
+        assert!(parse_bio("a \u{2066}isolated\u{2069} word").is_err());
+        assert!(parse_full_name("שלום עולם").is_ok());
+        assert!(parse_bio("family 👨\u{200D}👩\u{200D}👧").is_ok());
     }
 
     #[test]

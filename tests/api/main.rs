@@ -7,6 +7,7 @@ mod docs;
 mod feed;
 mod groups;
 mod helpers;
+mod hostile;
 mod idempotency;
 mod likes;
 mod limits;
