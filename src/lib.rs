@@ -2,6 +2,7 @@ pub mod account_deletion;
 pub mod api;
 pub mod auth;
 pub mod cascade;
+pub mod check;
 pub mod cli;
 pub mod config;
 pub mod db;

@@ -4,6 +4,7 @@
 pub mod activities;
 pub mod blocks;
 pub mod comments;
+pub mod consistency;
 pub mod follows;
 pub mod groups;
 pub mod idempotency;
@@ -168,8 +169,13 @@ pub async fn add_to_counter_of_many<T: Send + Sync>(
 
 /// The `count` of an aggregation row: `$sum` gives an Int32 or, past its range, an Int64.
 pub fn count_of(row: &Document) -> Option<i64> {
-    row.get_i32("count")
+    integer_of(row, "count")
+}
+
+/// An integer field, whether stored as Int32 or Int64 (`$inc` keeps what it found).
+pub fn integer_of(row: &Document, field: &str) -> Option<i64> {
+    row.get_i32(field)
         .map(i64::from)
-        .or_else(|_| row.get_i64("count"))
+        .or_else(|_| row.get_i64(field))
         .ok()
 }

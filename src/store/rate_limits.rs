@@ -1,7 +1,7 @@
 //! The `rate_limits` collection: one counter per rule, key and time window, shared by every
 //! instance. A TTL index on `expires_at` removes windows that have passed.
 
-use bson::{doc, DateTime, Document};
+use bson::{doc, DateTime};
 use mongodb::options::ReturnDocument;
 
 use crate::db::Db;
@@ -20,18 +20,10 @@ pub async fn hit(db: &Db, id: &str, expires_at: DateTime) -> mongodb::error::Res
             .return_document(ReturnDocument::After)
             .await;
         match result {
-            Ok(found) => return Ok(found.as_ref().map_or(1, count_of)),
+            Ok(found) => return Ok(found.as_ref().and_then(super::count_of).unwrap_or(1)),
             // Two first requests of a window raced to create it: the loser counts again.
             Err(err) if !retried && duplicate_key_index(&err).is_some() => retried = true,
             Err(err) => return Err(err),
         }
-    }
-}
-
-fn count_of(window: &Document) -> i64 {
-    match window.get("count") {
-        Some(bson::Bson::Int64(n)) => *n,
-        Some(bson::Bson::Int32(n)) => i64::from(*n),
-        _ => 1,
     }
 }

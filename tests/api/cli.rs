@@ -136,3 +136,122 @@ fn production_refuses_to_start_without_a_strong_secret() {
     );
     assert!(!stderr.contains("too-short"), "the secret is never printed");
 }
+
+fn check(database: &str, repair: bool) -> (bool, String) {
+    let mut command = rookery(database);
+    command.arg("check");
+    if repair {
+        command.arg("--repair");
+    }
+    let output = command.output().unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    (output.status.success(), text)
+}
+
+#[tokio::test]
+async fn check_finds_counter_drift_and_orphans_and_repair_fixes_them() {
+    let app = spawn_app().await;
+    let author = app.create_user("drifter").await;
+    let fan = app.create_user("drift_fan").await;
+    app.post(
+        "/api/users/drifter/follow",
+        Some(&fan.access),
+        &serde_json::json!({}),
+    )
+    .await;
+    let post: Value = app
+        .post(
+            "/api/posts",
+            Some(&author.access),
+            &serde_json::json!({ "content": "count me" }),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let id = post["id"].as_str().unwrap().to_owned();
+    for user in [&author, &fan] {
+        app.post(
+            &format!("/api/posts/{id}/like"),
+            Some(&user.access),
+            &serde_json::json!({}),
+        )
+        .await;
+    }
+    let (clean, report) = check(&app.database_name, false);
+    assert!(clean, "{report}");
+    assert!(report.contains("everything is consistent"), "{report}");
+
+    // What a process killed between two writes leaves behind.
+    let post_id = bson::oid::ObjectId::parse_str(&id).unwrap();
+    let author_id = bson::oid::ObjectId::parse_str(&author.id).unwrap();
+    let db = app.db.database();
+    db.collection::<bson::Document>("posts")
+        .update_one(
+            bson::doc! { "_id": post_id },
+            bson::doc! { "$set": { "like_count": 99 } },
+        )
+        .await
+        .unwrap();
+    db.collection::<bson::Document>("users")
+        .update_one(
+            bson::doc! { "_id": author_id },
+            bson::doc! { "$inc": { "followers_count": 1 } },
+        )
+        .await
+        .unwrap();
+    let gone = bson::oid::ObjectId::new();
+    db.collection::<bson::Document>("likes")
+        .insert_one(bson::doc! { "post_id": gone, "user_id": author_id, "created_at": bson::DateTime::now() })
+        .await
+        .unwrap();
+
+    let (clean, report) = check(&app.database_name, false);
+    assert!(!clean, "{report}");
+    assert!(
+        report.contains("1 found: likes of deleted posts"),
+        "{report}"
+    );
+    assert!(
+        report.contains("1 found: posts with a wrong like_count"),
+        "{report}"
+    );
+    assert!(
+        report.contains("1 found: users with a wrong followers_count"),
+        "{report}"
+    );
+    assert_eq!(
+        json_of(&app, &format!("/api/posts/{id}")).await["like_count"],
+        99,
+        "check alone changes nothing"
+    );
+
+    let (repaired, report) = check(&app.database_name, true);
+    assert!(repaired, "{report}");
+    assert!(report.contains("3 repaired in all"), "{report}");
+    assert_eq!(
+        json_of(&app, &format!("/api/posts/{id}")).await["like_count"],
+        2
+    );
+    assert_eq!(
+        json_of(&app, "/api/users/drifter").await["followers_count"],
+        1
+    );
+    assert_eq!(
+        db.collection::<bson::Document>("likes")
+            .count_documents(bson::doc! { "post_id": gone })
+            .await
+            .unwrap(),
+        0
+    );
+    let (clean, report) = check(&app.database_name, false);
+    assert!(clean, "{report}");
+}
+
+async fn json_of(app: &crate::helpers::TestApp, path: &str) -> Value {
+    app.get(path, None).await.json().await.unwrap()
+}

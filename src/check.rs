@@ -1,0 +1,185 @@
+//! `rookery check [--repair]`: finds the drift a crash can leave between writes that are
+//! not in one transaction (DESIGN.md: "repairable by a recount"). A like or a follow is
+//! written first and its counter moved second, so a process killed between the two leaves
+//! a counter one off; a post deleted while a like was being added can leave the like
+//! behind. The check recounts every counter from the documents it counts and looks for
+//! likes, comments and feed entries of posts that are gone; `--repair` sets each counter
+//! to its recount and deletes the orphans.
+
+use std::collections::HashMap;
+use std::fmt;
+
+use bson::doc;
+use bson::oid::ObjectId;
+use mongodb::Collection;
+
+use crate::db::Db;
+use crate::store::consistency::{self, counts_by, each_counter, set_counter};
+
+/// What one check found (and, with `--repair`, fixed).
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Finding {
+    pub what: &'static str,
+    pub found: u64,
+}
+
+#[derive(Debug, Default)]
+pub struct Report {
+    pub findings: Vec<Finding>,
+    pub repaired: bool,
+}
+
+impl Report {
+    pub fn drift(&self) -> u64 {
+        self.findings.iter().map(|f| f.found).sum()
+    }
+}
+
+impl fmt::Display for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let verb = if self.repaired { "repaired" } else { "found" };
+        for finding in &self.findings {
+            writeln!(f, "{:>8} {verb}: {}", finding.found, finding.what)?;
+        }
+        match (self.drift(), self.repaired) {
+            (0, _) => write!(f, "everything is consistent"),
+            (n, true) => write!(f, "{n} repaired in all"),
+            (n, false) => write!(f, "{n} inconsistencies; run `rookery check --repair`"),
+        }
+    }
+}
+
+/// One counter field of a collection and what it counts.
+struct Counter<T: Send + Sync> {
+    what: &'static str,
+    holder: Collection<T>,
+    field: &'static str,
+    actual: HashMap<ObjectId, i64>,
+}
+
+impl<T: Send + Sync> Counter<T> {
+    /// The holders whose stored count is not their recount, fixed when `repair`.
+    async fn check(self, repair: bool) -> mongodb::error::Result<Finding> {
+        let mut wrong = Vec::new();
+        each_counter(self.holder.clone(), &[self.field], |id, stored| {
+            let actual = self.actual.get(&id).copied().unwrap_or(0);
+            if stored.first().copied().unwrap_or(0) != actual {
+                wrong.push((id, actual));
+            }
+        })
+        .await?;
+        if repair {
+            for (id, actual) in &wrong {
+                set_counter(&self.holder, *id, self.field, *actual).await?;
+            }
+        }
+        Ok(Finding {
+            what: self.what,
+            found: wrong.len() as u64,
+        })
+    }
+}
+
+pub async fn run(db: &Db, repair: bool) -> mongodb::error::Result<Report> {
+    let mut findings = Vec::new();
+    // Orphans first, so that the recounts below do not count them.
+    for (what, finding) in [
+        (
+            "likes of deleted posts",
+            orphans(db, db.likes(), repair).await?,
+        ),
+        (
+            "comments of deleted posts",
+            orphans(db, db.comments(), repair).await?,
+        ),
+        (
+            "feed entries of deleted posts",
+            orphans(db, db.timelines(), repair).await?,
+        ),
+    ] {
+        findings.push(Finding {
+            what,
+            found: finding,
+        });
+    }
+    let posts = db.posts();
+    let users = db.users();
+    let counted_posts = doc! { "status": "published", "group_private": { "$ne": true } };
+    findings.push(
+        Counter {
+            what: "posts with a wrong like_count",
+            holder: posts.clone(),
+            field: "like_count",
+            actual: counts_by(db.likes(), "post_id", doc! {}).await?,
+        }
+        .check(repair)
+        .await?,
+    );
+    findings.push(
+        Counter {
+            what: "posts with a wrong comment_count",
+            holder: posts.clone(),
+            field: "comment_count",
+            actual: counts_by(db.comments(), "post_id", doc! {}).await?,
+        }
+        .check(repair)
+        .await?,
+    );
+    findings.push(
+        Counter {
+            what: "users with a wrong followers_count",
+            holder: users.clone(),
+            field: "followers_count",
+            actual: counts_by(db.follows(), "followee_id", doc! {}).await?,
+        }
+        .check(repair)
+        .await?,
+    );
+    findings.push(
+        Counter {
+            what: "users with a wrong following_count",
+            holder: users.clone(),
+            field: "following_count",
+            actual: counts_by(db.follows(), "follower_id", doc! {}).await?,
+        }
+        .check(repair)
+        .await?,
+    );
+    findings.push(
+        Counter {
+            what: "users with a wrong posts_count",
+            holder: users,
+            field: "posts_count",
+            actual: counts_by(db.posts(), "author_id", counted_posts).await?,
+        }
+        .check(repair)
+        .await?,
+    );
+    findings.push(
+        Counter {
+            what: "groups with a wrong member_count",
+            holder: db.groups(),
+            field: "member_count",
+            actual: counts_by(db.group_members(), "group_id", doc! {}).await?,
+        }
+        .check(repair)
+        .await?,
+    );
+    Ok(Report {
+        findings,
+        repaired: repair,
+    })
+}
+
+/// Documents of `collection` whose `post_id` names no post; deleted when `repair`.
+async fn orphans<T: Send + Sync>(
+    db: &Db,
+    collection: Collection<T>,
+    repair: bool,
+) -> mongodb::error::Result<u64> {
+    let missing = consistency::missing_posts(db, &collection, "post_id").await?;
+    if !repair {
+        return consistency::count_pointing_at(&collection, "post_id", &missing).await;
+    }
+    consistency::delete_pointing_at(&collection, "post_id", &missing).await
+}
