@@ -1,5 +1,5 @@
 # Rookery: `make run` serves on :8080, `make test` runs every check. See README.md.
-.PHONY: run test e2e postman openapi api-doc migrate fmt lint clean bench bench-quick bench-media
+.PHONY: run test e2e fuzz postman openapi api-doc migrate fmt lint clean bench bench-quick bench-media
 
 run:
 	bash scripts/run.sh
@@ -31,6 +31,10 @@ bench:
 # The same at a small scale, in about two minutes.
 bench-quick:
 	bash scripts/bench.sh quick
+
+# schemathesis against the live OpenAPI document; fails on any 5xx or off-schema answer.
+fuzz:
+	bash scripts/fuzz.sh
 
 bench-media:
 	bash scripts/bench-media.sh

@@ -311,8 +311,8 @@ fn header_str(req: &HttpRequest, name: header::HeaderName) -> Option<&str> {
     path = "/api/media/{id}",
     tag = "media",
     responses(
-        (status = 200, description = "The bytes, with their `Content-Type`.", content_type = "application/octet-stream"),
-        (status = 206, description = "The requested range.", content_type = "application/octet-stream"),
+        (status = 200, description = "The bytes, with their `Content-Type`.", content(("image/*"), ("video/*"))),
+        (status = 206, description = "The requested range.", content(("image/*"), ("video/*"))),
         (status = 304, description = "Not modified."),
         (status = 416, description = "`range_not_satisfiable`."),
     )
