@@ -1,28 +1,14 @@
 //! API.md §10: the `rookery` binary's subcommands and its start-up checks.
 
-use std::process::Command;
-
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use crate::helpers::{assert_error, config_dir, spawn_app, test_mongodb_uri};
-
-fn rookery(database: &str) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_rookery"));
-    command
-        .env_clear()
-        .env("ROOKERY_CONFIG_DIR", config_dir())
-        .env("ROOKERY_ENV", "test")
-        .env("MONGODB_URI", test_mongodb_uri())
-        .env("MONGODB_DATABASE", database)
-        .env("RUST_LOG", "warn");
-    command
-}
+use crate::helpers::{assert_error, rookery_command, spawn_app, test_mongodb_uri};
 
 #[tokio::test]
 async fn create_admin_creates_a_verified_admin_and_promotes_an_existing_account() {
     let app = spawn_app().await;
-    let created = rookery(&app.database_name)
+    let created = rookery_command(&app.database_name)
         .args([
             "create-admin",
             "--username",
@@ -46,7 +32,7 @@ async fn create_admin_creates_a_verified_admin_and_promotes_an_existing_account(
     assert_eq!(body["user"]["email_verified"], true);
 
     app.register("worker").await;
-    let promoted = rookery(&app.database_name)
+    let promoted = rookery_command(&app.database_name)
         .args([
             "create-admin",
             "--username",
@@ -75,7 +61,7 @@ async fn create_admin_creates_a_verified_admin_and_promotes_an_existing_account(
         2
     );
 
-    let weak = rookery(&app.database_name)
+    let weak = rookery_command(&app.database_name)
         .args([
             "create-admin",
             "--username",
@@ -99,7 +85,7 @@ async fn create_admin_creates_a_verified_admin_and_promotes_an_existing_account(
 #[tokio::test]
 async fn migrate_creates_the_indexes_and_exits() {
     let database = format!("test_{}", uuid::Uuid::new_v4().simple());
-    let output = rookery(&database).arg("migrate").output().unwrap();
+    let output = rookery_command(&database).arg("migrate").output().unwrap();
     assert!(
         output.status.success(),
         "{}",
@@ -123,7 +109,7 @@ async fn migrate_creates_the_indexes_and_exits() {
 
 #[test]
 fn production_refuses_to_start_without_a_strong_secret() {
-    let output = rookery("unused")
+    let output = rookery_command("unused")
         .env("ROOKERY_ENV", "production")
         .env("JWT_SECRET", "too-short")
         .output()
@@ -138,7 +124,7 @@ fn production_refuses_to_start_without_a_strong_secret() {
 }
 
 fn check(database: &str, repair: bool) -> (bool, String) {
-    let mut command = rookery(database);
+    let mut command = rookery_command(database);
     command.arg("check");
     if repair {
         command.arg("--repair");

@@ -40,6 +40,19 @@ pub fn test_env(database: &str, smtp_port: u16, mongodb_uri: &str) -> HashMap<St
     .collect()
 }
 
+/// The `rookery` binary, configured like the test apps for `database`.
+pub fn rookery_command(database: &str) -> std::process::Command {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_rookery"));
+    command
+        .env_clear()
+        .env("ROOKERY_CONFIG_DIR", config_dir())
+        .env("ROOKERY_ENV", "test")
+        .env("MONGODB_URI", test_mongodb_uri())
+        .env("MONGODB_DATABASE", database)
+        .env("RUST_LOG", "warn");
+    command
+}
+
 pub struct TestApp {
     pub address: String,
     pub db: Db,

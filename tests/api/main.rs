@@ -4,6 +4,7 @@ mod auth;
 mod cli;
 mod comments;
 mod docs;
+mod faults;
 mod feed;
 mod groups;
 mod helpers;

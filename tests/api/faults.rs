@@ -1,0 +1,163 @@
+//! Faults (issue 10): a process killed under write load loses no write it acknowledged,
+//! and `rookery check --repair` mends the counters a kill between two writes can leave.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures::future::join_all;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+use crate::helpers::{rookery_command, spawn_app, TestUser};
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Waits until the service answers `/health` (it is starting), at most 30 s.
+async fn wait_until_serving(client: &reqwest::Client, base: &str) {
+    tokio::time::timeout(Duration::from_secs(30), async {
+        while client.get(format!("{base}/health")).send().await.is_err() {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await
+    .expect("the service starts");
+}
+
+#[tokio::test]
+async fn sigkill_under_write_load_loses_no_acknowledged_post_and_check_repairs_counters() {
+    let app = spawn_app().await;
+    let mut writers: Vec<TestUser> = Vec::new();
+    for i in 0..4 {
+        writers.push(app.create_user(&format!("writer_{i}")).await);
+    }
+    let target: Value = app
+        .post(
+            "/api/posts",
+            Some(&writers[0].access),
+            &json!({ "content": "like target" }),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let target = target["id"].as_str().unwrap().to_owned();
+
+    // A second instance, as its own process, on the same database.
+    let port = free_port();
+    let mut child = rookery_command(&app.database_name)
+        .env("PORT", port.to_string())
+        .env("HOST", "127.0.0.1")
+        .arg("serve")
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
+    wait_until_serving(&client, &base).await;
+
+    let acknowledged = Arc::new(Mutex::new(Vec::<String>::new()));
+    let load = join_all(writers.iter().enumerate().map(|(w, writer)| {
+        let (client, base, acknowledged) = (client.clone(), base.clone(), acknowledged.clone());
+        let (token, like) = (
+            writer.access.clone(),
+            format!("{base}/api/posts/{target}/like"),
+        );
+        async move {
+            for n in 0.. {
+                let sent = client
+                    .post(format!("{base}/api/posts"))
+                    .bearer_auth(&token)
+                    .json(&json!({ "content": format!("writer {w} post {n}") }))
+                    .send()
+                    .await;
+                let Ok(response) = sent else { break };
+                if response.status() == StatusCode::CREATED {
+                    if let Ok(post) = response.json::<Value>().await {
+                        acknowledged
+                            .lock()
+                            .unwrap()
+                            .push(post["id"].as_str().unwrap().to_owned());
+                    }
+                }
+                let toggle = if n % 2 == 0 {
+                    client.post(&like)
+                } else {
+                    client.delete(&like)
+                };
+                if toggle.bearer_auth(&token).send().await.is_err() {
+                    break;
+                }
+            }
+        }
+    }));
+    let killer = async {
+        tokio::time::timeout(Duration::from_secs(60), async {
+            while acknowledged.lock().unwrap().len() < 30 {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        })
+        .await
+        .expect("the load gets going");
+        child.kill().unwrap(); // SIGKILL: no shutdown, no flush
+        child.wait().unwrap();
+    };
+    tokio::join!(load, killer);
+
+    let acknowledged = acknowledged.lock().unwrap().clone();
+    assert!(acknowledged.len() >= 30);
+    for id in &acknowledged {
+        let found = app.get(&format!("/api/posts/{id}"), None).await;
+        assert_eq!(
+            found.status(),
+            StatusCode::OK,
+            "acknowledged post {id} is gone"
+        );
+    }
+
+    // Whatever a kill between a write and its counter left, repair sets right.
+    let repaired = rookery_command(&app.database_name)
+        .args(["check", "--repair"])
+        .output()
+        .unwrap();
+    assert!(
+        repaired.status.success(),
+        "{}",
+        String::from_utf8_lossy(&repaired.stderr)
+    );
+    let checked = rookery_command(&app.database_name)
+        .arg("check")
+        .output()
+        .unwrap();
+    let report = String::from_utf8_lossy(&checked.stdout);
+    assert!(checked.status.success(), "{report}");
+    assert!(report.contains("everything is consistent"), "{report}");
+    let post: Value = app
+        .get(&format!("/api/posts/{target}"), None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let likers: Value = app
+        .get(&format!("/api/posts/{target}/likes?limit=100"), None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        post["like_count"].as_u64(),
+        Some(likers["results"].as_array().unwrap().len() as u64)
+    );
+    let writer: Value = app
+        .get("/api/users/writer_1", None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let posts_of_writer = acknowledged.len(); // an upper bound check below is exact per author
+    assert!(writer["posts_count"].as_u64().unwrap() as usize <= posts_of_writer);
+}
