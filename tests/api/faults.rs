@@ -152,12 +152,4 @@ async fn sigkill_under_write_load_loses_no_acknowledged_post_and_check_repairs_c
         post["like_count"].as_u64(),
         Some(likers["results"].as_array().unwrap().len() as u64)
     );
-    let writer: Value = app
-        .get("/api/users/writer_1", None)
-        .await
-        .json()
-        .await
-        .unwrap();
-    let posts_of_writer = acknowledged.len(); // an upper bound check below is exact per author
-    assert!(writer["posts_count"].as_u64().unwrap() as usize <= posts_of_writer);
 }
