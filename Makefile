@@ -1,5 +1,5 @@
 # Rookery: `make run` serves on :8080, `make test` runs every check. See README.md.
-.PHONY: run test e2e fuzz postman openapi api-doc migrate fmt lint clean bench bench-quick bench-media
+.PHONY: run test e2e fuzz soak postman openapi api-doc migrate fmt lint clean bench bench-quick bench-media
 
 run:
 	bash scripts/run.sh
@@ -35,6 +35,10 @@ bench-quick:
 # schemathesis against the live OpenAPI document; fails on any 5xx or off-schema answer.
 fuzz:
 	bash scripts/fuzz.sh
+
+# Ten minutes of mixed load with client disconnects, then `rookery check`; bench/SOAK.md.
+soak:
+	bash scripts/soak.sh
 
 bench-media:
 	bash scripts/bench-media.sh

@@ -560,6 +560,7 @@ async fn main() -> Result<(), BoxError> {
             uri: args.mongodb_uri.clone(),
             name: args.database.clone(),
             timeout_secs: 60,
+            command_monitoring: false,
         },
         Default::default(),
     )

@@ -96,6 +96,15 @@ pub struct DatabaseSettings {
     pub uri: String,
     pub name: String,
     pub timeout_secs: u64,
+    /// Count and time every command for `/metrics` and `X-Db-Commands`. The driver then
+    /// copies and parses each command and reply for the event (see bench/RESULTS.md for
+    /// what that costs); off, those two report no database commands.
+    #[serde(default = "default_true")]
+    pub command_monitoring: bool,
+}
+
+fn default_true() -> bool {
+    true
 }
 
 #[derive(Clone, Deserialize)]

@@ -45,16 +45,18 @@ impl Db {
         options.app_name = Some("rookery".into());
         options.server_selection_timeout = Some(timeout);
         options.connect_timeout = Some(timeout);
-        options.command_event_handler = Some(EventHandler::callback(move |event| match event {
-            CommandEvent::Started(_) => crate::telemetry::count_db_command(),
-            CommandEvent::Succeeded(done) => {
-                metrics.observe_command(&done.command_name, true, done.duration)
-            }
-            CommandEvent::Failed(failed) => {
-                metrics.observe_command(&failed.command_name, false, failed.duration)
-            }
-            _ => {}
-        }));
+        options.command_event_handler = settings.command_monitoring.then(|| {
+            EventHandler::callback(move |event| match event {
+                CommandEvent::Started(_) => crate::telemetry::count_db_command(),
+                CommandEvent::Succeeded(done) => {
+                    metrics.observe_command(&done.command_name, true, done.duration)
+                }
+                CommandEvent::Failed(failed) => {
+                    metrics.observe_command(&failed.command_name, false, failed.duration)
+                }
+                _ => {}
+            })
+        });
         let client = Client::with_options(options)?;
         Ok(Self {
             database: client.database(&settings.name),

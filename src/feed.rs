@@ -4,6 +4,7 @@
 //! threshold.
 
 use std::collections::HashSet;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::RwLock;
 use std::time::{Duration, Instant};
 
@@ -18,25 +19,29 @@ use crate::store::timelines::{self, TimelineDoc, FAN_OUT_BATCH};
 use crate::store::{date_cursor, follows, groups, users};
 
 /// Each instance's view of the accounts over the celebrity threshold, refreshed at most
-/// every `feed.celebrity_refresh_secs`, so a feed read does not have to ask.
+/// every `feed.celebrity_refresh_secs`, so a feed read does not have to ask. When the list
+/// is due, one request refreshes it while the others go on with the one they have, so a
+/// busy instance pays one command per interval, not one per request in flight.
 #[derive(Default)]
 pub struct CelebrityCache {
     entry: RwLock<Option<(Instant, Vec<ObjectId>)>>,
+    refreshing: AtomicBool,
 }
 
 impl CelebrityCache {
     pub async fn get(&self, state: &AppState) -> Result<Vec<ObjectId>, ApiError> {
         let max_age = Duration::from_secs(state.settings.feed.celebrity_refresh_secs);
-        if let Ok(guard) = self.entry.read() {
-            if let Some((at, ids)) = guard.as_ref() {
-                if at.elapsed() < max_age {
-                    return Ok(ids.clone());
-                }
+        let cached = self.entry.read().ok().and_then(|guard| guard.clone());
+        if let Some((at, ids)) = cached {
+            if at.elapsed() < max_age || self.refreshing.swap(true, Ordering::AcqRel) {
+                return Ok(ids);
             }
         }
-        let ids =
+        let fetched =
             users::ids_with_followers_at_least(&state.db, state.settings.feed.celebrity_threshold)
-                .await?;
+                .await;
+        self.refreshing.store(false, Ordering::Release);
+        let ids = fetched?;
         if let Ok(mut guard) = self.entry.write() {
             *guard = Some((Instant::now(), ids.clone()));
         }
