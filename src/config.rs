@@ -394,6 +394,21 @@ mod tests {
     }
 
     #[test]
+    fn a_rate_limit_rule_can_be_set_from_the_environment() {
+        let settings = Settings::load(
+            &config_dir(),
+            &env(&[
+                ("ROOKERY__RATE_LIMIT__LOGIN__LIMIT", "50"),
+                ("RATE_LIMIT_ENABLED", "true"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(settings.rate_limit.login.limit, 50);
+        assert_eq!(settings.rate_limit.login.window_secs, 300);
+        assert!(settings.rate_limit.enabled);
+    }
+
+    #[test]
     fn the_environment_file_is_layered_over_the_default() {
         let settings = Settings::load(&config_dir(), &env(&[("ROOKERY_ENV", "test")])).unwrap();
         assert_eq!(settings.environment, Environment::Test);
