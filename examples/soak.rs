@@ -131,7 +131,9 @@ fn request(
         85..=91 => auth(client.delete(format!("{base}/api/posts/{p}/like"))),
         92..=95 => auth(client.post(format!("{base}/api/posts/{p}/comments")))
             .json(&json!({ "content": format!("soak comment {n}") })),
-        _ if n.is_multiple_of(2) => auth(client.post(format!("{base}/api/users/{}/follow", other.username))),
+        _ if n.is_multiple_of(2) => {
+            auth(client.post(format!("{base}/api/users/{}/follow", other.username)))
+        }
         _ => auth(client.delete(format!("{base}/api/users/{}/follow", other.username))),
     }
 }
@@ -203,6 +205,27 @@ async fn worker(
     }
 }
 
+/// How many items a paginated list holds, following `next` from `path` to the end.
+async fn count_listed(
+    client: &reqwest::Client,
+    base: &str,
+    path: String,
+) -> Result<usize, BoxError> {
+    let mut listed = 0;
+    let mut next = Some(path);
+    while let Some(path) = next {
+        let page: Value = client
+            .get(format!("{base}{path}"))
+            .send()
+            .await?
+            .json()
+            .await?;
+        listed += page["results"].as_array().map_or(0, Vec::len);
+        next = page["next"].as_str().map(str::to_owned);
+    }
+    Ok(listed)
+}
+
 /// Checks that what the API reports agrees with itself; returns the disagreements.
 async fn consistency(
     client: &reqwest::Client,
@@ -218,18 +241,7 @@ async fn consistency(
             .await?
             .json()
             .await?;
-        let mut likers = 0;
-        let mut next = Some(format!("/api/posts/{id}/likes?limit=100"));
-        while let Some(path) = next {
-            let page: Value = client
-                .get(format!("{base}{path}"))
-                .send()
-                .await?
-                .json()
-                .await?;
-            likers += page["results"].as_array().map_or(0, Vec::len);
-            next = page["next"].as_str().map(str::to_owned);
-        }
+        let likers = count_listed(client, base, format!("/api/posts/{id}/likes?limit=100")).await?;
         if post["like_count"].as_u64() != Some(likers as u64) {
             problems.push(format!(
                 "post {id}: like_count {} but {likers} likers",
@@ -248,18 +260,8 @@ async fn consistency(
             ("followers_count", "followers"),
             ("following_count", "following"),
         ] {
-            let mut listed = 0;
-            let mut next = Some(format!("/api/users/{}/{list}?limit=100", me.username));
-            while let Some(path) = next {
-                let page: Value = client
-                    .get(format!("{base}{path}"))
-                    .send()
-                    .await?
-                    .json()
-                    .await?;
-                listed += page["results"].as_array().map_or(0, Vec::len);
-                next = page["next"].as_str().map(str::to_owned);
-            }
+            let path = format!("/api/users/{}/{list}?limit=100", me.username);
+            let listed = count_listed(client, base, path).await?;
             if user[counter].as_u64() != Some(listed as u64) {
                 problems.push(format!(
                     "{}: {counter} {} but {listed} listed",

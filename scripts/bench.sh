@@ -14,37 +14,14 @@ ensure_secantus
 echo "==> cargo build --release (service and bench driver)"
 cargo build --release --quiet --bin rookery --example bench
 
-work="$(mktemp -d -t rookery-bench.XXXXXX)"
-db_pid=""
-service_pid=""
-stop() {
-    [ -n "$service_pid" ] && kill "$service_pid" 2>/dev/null && wait "$service_pid" 2>/dev/null
-    [ -n "$db_pid" ] && kill "$db_pid" 2>/dev/null && wait "$db_pid" 2>/dev/null
-    rm -rf "$work"
-    return 0
-}
-trap stop EXIT
-
-start_memory_database "$work/db.log"
-
-port="$(free_port)"
-export ROOKERY_ENV=development
-export MONGODB_URI="mongodb://127.0.0.1:$db_port"
-export MONGODB_DATABASE=rookery_bench
-export PORT="$port"
-export PUBLIC_URL="http://127.0.0.1:$port"
-export ROOKERY__EMAIL__MAIL_DIR="$work/mail"
+prepare_stack bench
 export ROOKERY__EMAIL__DEV_OUTBOX=false
 export ROOKERY__SERVER__DEBUG_HEADERS=true
 export ROOKERY__DATABASE__TIMEOUT_SECS=30
-export RATE_LIMIT_ENABLED=false
 export BCRYPT_COST=12
 # Seeding a full data set takes longer than an access token's 15 minutes.
 export ROOKERY__AUTH__ACCESS_TOKEN_TTL_SECS=86400
-export RUST_LOG=warn
-./target/release/rookery serve >"$work/service.log" 2>&1 &
-service_pid=$!
-wait_for_port "$port" "$service_pid" "the service" || { cat "$work/service.log" >&2; exit 1; }
+start_service ./target/release/rookery
 
 command="make bench"
 [ "$scale" = quick ] && command="make bench-quick"

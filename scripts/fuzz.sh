@@ -13,38 +13,15 @@ ensure_python_tool schemathesis==4.32.5 schemathesis
 echo "==> cargo build"
 cargo build --quiet
 
-work="$(mktemp -d -t rookery-fuzz.XXXXXX)"
-db_pid=""
-service_pid=""
-stop() {
-    [ -n "$service_pid" ] && kill "$service_pid" 2>/dev/null && wait "$service_pid" 2>/dev/null
-    [ -n "$db_pid" ] && kill "$db_pid" 2>/dev/null && wait "$db_pid" 2>/dev/null
-    rm -rf "$work"
-    return 0
-}
-trap stop EXIT
-
-start_memory_database "$work/db.log"
-
-port="$(free_port)"
+prepare_stack fuzz
 admin_password="fuzz-Admin-$(date +%s)"
-export ROOKERY_ENV=development
-export MONGODB_URI="mongodb://127.0.0.1:$db_port"
-export MONGODB_DATABASE=rookery_fuzz
-export PORT="$port"
-export PUBLIC_URL="http://127.0.0.1:$port"
-export ROOKERY__EMAIL__MAIL_DIR="$work/mail"
-export RATE_LIMIT_ENABLED=false
 # The fuzzer tries logins by the hundred; hashing strength is not what it tests.
 export BCRYPT_COST=4
 export ROOKERY__AUTH__ACCESS_TOKEN_TTL_SECS=86400
-export RUST_LOG="${RUST_LOG:-warn}"
 
 ROOKERY_ADMIN_PASSWORD="$admin_password" ./target/debug/rookery create-admin \
     --username fuzzadmin --email fuzz@example.com
-./target/debug/rookery serve >"$work/service.log" 2>&1 &
-service_pid=$!
-wait_for_port "$port" "$service_pid" "the service" || { cat "$work/service.log" >&2; exit 1; }
+start_service ./target/debug/rookery
 
 access="$(python3 - "$port" "$admin_password" <<'PY'
 import json, sys, urllib.request

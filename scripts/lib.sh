@@ -67,3 +67,40 @@ start_memory_database() {
     db_pid=$!
     wait_for_port "$db_port" "$db_pid" || { cat "$log" >&2; return 1; }
 }
+
+# For the scripts that run the service against a throwaway database (e2e, fuzz, soak,
+# bench): makes a work folder, starts SecantusDB in memory, and exports the environment of
+# a development service on a free port against it, with rate limiting off and emails as
+# files. Sets work, db_port, db_pid and port; everything stops and the folder goes when
+# the script exits. $1 names the folder and the database.
+prepare_stack() {
+    work="$(mktemp -d -t "rookery-$1.XXXXXX")"
+    db_pid=""
+    service_pid=""
+    trap stop_stack EXIT
+    start_memory_database "$work/db.log"
+    port="$(free_port)"
+    export ROOKERY_ENV=development
+    export MONGODB_URI="mongodb://127.0.0.1:$db_port"
+    export MONGODB_DATABASE="rookery_$1"
+    export PORT="$port"
+    export PUBLIC_URL="http://127.0.0.1:$port"
+    export ROOKERY__EMAIL__MAIL_DIR="$work/mail"
+    export RATE_LIMIT_ENABLED=false
+    export RUST_LOG="${RUST_LOG:-warn}"
+}
+
+stop_stack() {
+    [ -n "$service_pid" ] && kill "$service_pid" 2>/dev/null && wait "$service_pid" 2>/dev/null
+    [ -n "$db_pid" ] && kill "$db_pid" 2>/dev/null && wait "$db_pid" 2>/dev/null
+    rm -rf "$work"
+    return 0
+}
+
+# Starts the binary $1 as `serve` on the stack's port (service_pid), logging to
+# $work/service.log, and waits until it listens.
+start_service() {
+    "$1" serve >"$work/service.log" 2>&1 &
+    service_pid=$!
+    wait_for_port "$port" "$service_pid" "the service" || { cat "$work/service.log" >&2; return 1; }
+}
