@@ -7,6 +7,7 @@ use std::time::Duration;
 use futures::future::join_all;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::helpers::{rookery_command, spawn_app, TestUser};
 
@@ -152,4 +153,68 @@ async fn sigkill_under_write_load_loses_no_acknowledged_post_and_check_repairs_c
         post["like_count"].as_u64(),
         Some(likers["results"].as_array().unwrap().len() as u64)
     );
+}
+
+#[tokio::test]
+async fn sigterm_lets_the_request_in_flight_finish_then_exits() {
+    let app = spawn_app().await;
+    let author = app.create_user("drainer").await;
+    let port = free_port();
+    let mut child = rookery_command(&app.database_name)
+        .env("PORT", port.to_string())
+        .env("HOST", "127.0.0.1")
+        .arg("serve")
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    wait_until_serving(&reqwest::Client::new(), &base).await;
+
+    // A request whose body is still arriving when the signal comes.
+    let body = r#"{"content": "sent across a shutdown"}"#;
+    let (first, rest) = body.split_at(10);
+    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .unwrap();
+    let head = format!(
+        "POST /api/posts HTTP/1.1\r\nHost: x\r\nConnection: close\r\nAuthorization: Bearer {}\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{first}",
+        author.access,
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    // The listener closes at once (wait for it rather than for a fixed time)…
+    tokio::time::timeout(Duration::from_secs(10), async {
+        while tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_ok()
+        {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .expect("no new connections after SIGTERM");
+    // …while the request in flight is still served.
+    stream.write_all(rest.as_bytes()).await.unwrap();
+    let mut answer = String::new();
+    tokio::time::timeout(Duration::from_secs(10), stream.read_to_string(&mut answer))
+        .await
+        .expect("the request in flight is answered")
+        .unwrap();
+    assert!(answer.starts_with("HTTP/1.1 201"), "{answer}");
+    let status = tokio::task::spawn_blocking(move || child.wait().unwrap())
+        .await
+        .unwrap();
+    assert!(status.success(), "exits cleanly: {status}");
+    let user: Value = app
+        .get("/api/users/drainer", None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(user["posts_count"], 1);
 }
