@@ -19,8 +19,18 @@ fn free_port() -> u16 {
         .port()
 }
 
-/// Waits until the service answers `/health` (it is starting), at most 30 s.
-async fn wait_until_serving(client: &reqwest::Client, base: &str) {
+/// `rookery serve` as its own process on `database`, once it answers `/health` (at most
+/// 30 s); returns the process and its port.
+async fn spawn_process(database: &str) -> (std::process::Child, u16) {
+    let port = free_port();
+    let child = rookery_command(database)
+        .env("PORT", port.to_string())
+        .env("HOST", "127.0.0.1")
+        .arg("serve")
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
     tokio::time::timeout(Duration::from_secs(30), async {
         while client.get(format!("{base}/health")).send().await.is_err() {
             tokio::time::sleep(Duration::from_millis(50)).await;
@@ -28,6 +38,7 @@ async fn wait_until_serving(client: &reqwest::Client, base: &str) {
     })
     .await
     .expect("the service starts");
+    (child, port)
 }
 
 #[tokio::test]
@@ -50,16 +61,9 @@ async fn sigkill_under_write_load_loses_no_acknowledged_post_and_check_repairs_c
     let target = target["id"].as_str().unwrap().to_owned();
 
     // A second instance, as its own process, on the same database.
-    let port = free_port();
-    let mut child = rookery_command(&app.database_name)
-        .env("PORT", port.to_string())
-        .env("HOST", "127.0.0.1")
-        .arg("serve")
-        .spawn()
-        .unwrap();
+    let (mut child, port) = spawn_process(&app.database_name).await;
     let base = format!("http://127.0.0.1:{port}");
     let client = reqwest::Client::new();
-    wait_until_serving(&client, &base).await;
 
     let acknowledged = Arc::new(Mutex::new(Vec::<String>::new()));
     let load = join_all(writers.iter().enumerate().map(|(w, writer)| {
@@ -159,15 +163,7 @@ async fn sigkill_under_write_load_loses_no_acknowledged_post_and_check_repairs_c
 async fn sigterm_lets_the_request_in_flight_finish_then_exits() {
     let app = spawn_app().await;
     let author = app.create_user("drainer").await;
-    let port = free_port();
-    let mut child = rookery_command(&app.database_name)
-        .env("PORT", port.to_string())
-        .env("HOST", "127.0.0.1")
-        .arg("serve")
-        .spawn()
-        .unwrap();
-    let base = format!("http://127.0.0.1:{port}");
-    wait_until_serving(&reqwest::Client::new(), &base).await;
+    let (mut child, port) = spawn_process(&app.database_name).await;
 
     // A request whose body is still arriving when the signal comes.
     let body = r#"{"content": "sent across a shutdown"}"#;
