@@ -121,13 +121,15 @@ async fn a_scheduled_post_reaches_followers_when_it_is_published() {
     let author = app.create_user("author").await;
     app.post("/api/users/author/follow", Some(&me.access), &json!({}))
         .await;
-    let at = chrono::Utc::now() + chrono::Duration::milliseconds(800);
-    app.post(
-        "/api/posts",
-        Some(&author.access),
-        &json!({ "content": "scheduled", "publish_at": at.to_rfc3339() }),
-    )
-    .await;
+    let at = chrono::Utc::now() + chrono::Duration::milliseconds(3000);
+    let scheduled = app
+        .post(
+            "/api/posts",
+            Some(&author.access),
+            &json!({ "content": "scheduled", "publish_at": at.to_rfc3339() }),
+        )
+        .await;
+    assert_eq!(scheduled.status(), StatusCode::CREATED);
     assert!(feed(&app, &me).await.is_empty());
     tokio::time::timeout(Duration::from_secs(15), async {
         while feed(&app, &me).await.is_empty() {

@@ -500,13 +500,15 @@ async fn a_scheduled_private_group_post_notifies_only_followers_who_are_members(
         app.post("/api/users/owner/follow", Some(&user.access), &json!({}))
             .await;
     }
-    let at = chrono::Utc::now() + chrono::Duration::milliseconds(300);
-    app.post(
-        "/api/posts",
-        Some(&owner.access),
-        &json!({ "content": "later", "group_id": id, "publish_at": at.to_rfc3339() }),
-    )
-    .await;
+    let at = chrono::Utc::now() + chrono::Duration::milliseconds(3000);
+    let scheduled = app
+        .post(
+            "/api/posts",
+            Some(&owner.access),
+            &json!({ "content": "later", "group_id": id, "publish_at": at.to_rfc3339() }),
+        )
+        .await;
+    assert_eq!(scheduled.status(), StatusCode::CREATED);
     let published = |token: String| {
         let app = &app;
         async move {

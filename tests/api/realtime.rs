@@ -413,7 +413,7 @@ async fn followers_hear_when_a_scheduled_post_is_published() {
     app.post("/api/users/author/follow", Some(&fan.access), &json!({}))
         .await;
     let mut socket = notification_socket(&app, &fan).await;
-    let at = chrono::Utc::now() + chrono::Duration::milliseconds(500);
+    let at = chrono::Utc::now() + chrono::Duration::milliseconds(3000);
     let post = new_post(
         &app,
         &author,
