@@ -61,9 +61,9 @@ impl<T: Send + Sync> Counter<T> {
     /// The holders whose stored count is not their recount, fixed when `repair`.
     async fn check(self, repair: bool) -> mongodb::error::Result<Finding> {
         let mut wrong = Vec::new();
-        each_counter(self.holder.clone(), &[self.field], |id, stored| {
+        each_counter(self.holder.clone(), self.field, |id, stored| {
             let actual = self.actual.get(&id).copied().unwrap_or(0);
-            if stored.first().copied().unwrap_or(0) != actual {
+            if stored != actual {
                 wrong.push((id, actual));
             }
         })

@@ -76,14 +76,6 @@ impl Viewer {
         viewer
     }
 
-    /// The caller alone, for actions that blocks do not restrict.
-    pub fn ignoring_blocks(user: AuthUser) -> Self {
-        Viewer {
-            user: Some(user),
-            ..Viewer::default()
-        }
-    }
-
     pub fn id(&self) -> Option<ObjectId> {
         self.user.map(|u| u.user_id)
     }

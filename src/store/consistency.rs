@@ -32,30 +32,21 @@ pub async fn counts_by<T: Send + Sync>(
     Ok(counts)
 }
 
-/// Each document's `_id` and its integer `fields` (missing ones as 0), streamed to `visit`.
+/// Each document's `_id` and its integer `field` (0 when missing), streamed to `visit`.
 pub async fn each_counter<T: Send + Sync>(
     collection: Collection<T>,
-    fields: &[&str],
-    mut visit: impl FnMut(ObjectId, Vec<i64>),
+    field: &str,
+    mut visit: impl FnMut(ObjectId, i64),
 ) -> mongodb::error::Result<()> {
-    let mut projection = doc! { "_id": 1 };
-    for field in fields {
-        projection.insert(*field, 1);
-    }
     let mut cursor = collection
         .clone_with_type::<Document>()
         .find(doc! {})
-        .projection(projection)
+        .projection(doc! { "_id": 1, field: 1 })
         .await?;
     while let Some(found) = cursor.try_next().await? {
-        let Ok(id) = found.get_object_id("_id") else {
-            continue;
-        };
-        let values = fields
-            .iter()
-            .map(|f| super::integer_of(&found, f).unwrap_or(0))
-            .collect();
-        visit(id, values);
+        if let Ok(id) = found.get_object_id("_id") {
+            visit(id, super::integer_of(&found, field).unwrap_or(0));
+        }
     }
     Ok(())
 }
