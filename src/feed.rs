@@ -4,9 +4,10 @@
 //! threshold.
 
 use std::collections::HashSet;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::RwLock;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use actix_web::web;
 
 use bson::oid::ObjectId;
 use futures::TryStreamExt;
@@ -18,35 +19,52 @@ use crate::store::posts::{self, PostDoc, PostFilter, PostStatus};
 use crate::store::timelines::{self, TimelineDoc, FAN_OUT_BATCH};
 use crate::store::{date_cursor, follows, groups, users};
 
-/// Each instance's view of the accounts over the celebrity threshold, refreshed at most
-/// every `feed.celebrity_refresh_secs`, so a feed read does not have to ask. When the list
-/// is due, one request refreshes it while the others go on with the one they have, so a
-/// busy instance pays one command per interval, not one per request in flight.
+/// Each instance's view of the accounts over the celebrity threshold, so a feed read does
+/// not have to ask. A task (`spawn_celebrity_refresher`) reloads it every
+/// `feed.celebrity_refresh_secs`; a request only loads it when the instance has none yet.
+/// With the interval at 0 every request loads it (tests, where the threshold moves).
 #[derive(Default)]
 pub struct CelebrityCache {
-    entry: RwLock<Option<(Instant, Vec<ObjectId>)>>,
-    refreshing: AtomicBool,
+    ids: RwLock<Option<Vec<ObjectId>>>,
 }
 
 impl CelebrityCache {
     pub async fn get(&self, state: &AppState) -> Result<Vec<ObjectId>, ApiError> {
-        let max_age = Duration::from_secs(state.settings.feed.celebrity_refresh_secs);
-        let cached = self.entry.read().ok().and_then(|guard| guard.clone());
-        if let Some((at, ids)) = cached {
-            if at.elapsed() < max_age || self.refreshing.swap(true, Ordering::AcqRel) {
+        if state.settings.feed.celebrity_refresh_secs > 0 {
+            if let Some(ids) = self.ids.read().ok().and_then(|guard| guard.clone()) {
                 return Ok(ids);
             }
         }
-        let fetched =
+        self.refresh(state).await
+    }
+
+    async fn refresh(&self, state: &AppState) -> Result<Vec<ObjectId>, ApiError> {
+        let ids =
             users::ids_with_followers_at_least(&state.db, state.settings.feed.celebrity_threshold)
-                .await;
-        self.refreshing.store(false, Ordering::Release);
-        let ids = fetched?;
-        if let Ok(mut guard) = self.entry.write() {
-            *guard = Some((Instant::now(), ids.clone()));
+                .await?;
+        if let Ok(mut guard) = self.ids.write() {
+            *guard = Some(ids.clone());
         }
         Ok(ids)
     }
+}
+
+/// Reloads the instance's celebrity list every `feed.celebrity_refresh_secs` (unless 0).
+pub fn spawn_celebrity_refresher(state: web::Data<AppState>) {
+    let secs = state.settings.feed.celebrity_refresh_secs;
+    if secs == 0 {
+        return;
+    }
+    tokio::spawn(async move {
+        let mut ticker = tokio::time::interval(Duration::from_secs(secs));
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticker.tick().await;
+            if let Err(err) = state.celebrities.refresh(&state).await {
+                log::warn!("reloading the celebrity list failed, keeping the last: {err}");
+            }
+        }
+    });
 }
 
 fn is_celebrity(state: &AppState, followers_count: i64) -> bool {

@@ -79,6 +79,7 @@ impl Application {
         crate::jobs::spawn_scheduler(state.clone());
         crate::view_counter::spawn_flusher(state.clone());
         crate::events::spawn_writer(state.clone());
+        crate::feed::spawn_celebrity_refresher(state.clone());
         crate::realtime::start(state.clone()).await?;
 
         let state_for_shutdown = state.clone();

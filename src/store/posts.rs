@@ -30,7 +30,9 @@ pub struct PostDoc {
     pub hashtags: Vec<String>,
     /// Usernames of the existing accounts mentioned, as they were spelled then.
     pub mentions: Vec<String>,
-    /// Lowercased words of title and content, for `?q=` search.
+    /// Lowercased words of title and content, for `?q=` search. Written with the post and
+    /// left out of every read (`SHOWN`): nothing reads them back but the search filter.
+    #[serde(default, skip_deserializing)]
     pub terms: Vec<String>,
     #[serde(default)]
     pub media_ids: Vec<ObjectId>,
@@ -140,8 +142,17 @@ pub async fn insert(db: &Db, post: &PostDoc) -> mongodb::error::Result<()> {
     Ok(())
 }
 
+/// What reads of posts fetch: all but the search terms, which are as long as the text
+/// and only ever matched against.
+pub fn shown() -> Document {
+    doc! { "terms": 0 }
+}
+
 pub async fn find(db: &Db, id: ObjectId) -> mongodb::error::Result<Option<PostDoc>> {
-    db.posts().find_one(doc! { "_id": id }).await
+    db.posts()
+        .find_one(doc! { "_id": id })
+        .projection(shown())
+        .await
 }
 
 /// Reads a post and counts a view in one command, unless the viewer is its author or it is
@@ -163,6 +174,7 @@ pub async fn find_counting_view(
     };
     db.posts()
         .find_one_and_update(filter, doc! { "$inc": { "view_count": 1 } })
+        .projection(shown())
         .return_document(ReturnDocument::After)
         .await
 }
@@ -208,6 +220,7 @@ pub async fn page_published(
     }
     db.posts()
         .find(query)
+        .projection(shown())
         .sort(doc! { "published_at": -1, "_id": -1 })
         .limit(limit)
         .await?
@@ -227,6 +240,7 @@ pub async fn page_scheduled(
     query.insert("author_id", author_id);
     db.posts()
         .find(query)
+        .projection(shown())
         .sort(doc! { "published_at": 1, "_id": 1 })
         .limit(limit)
         .await?
@@ -241,6 +255,7 @@ pub async fn find_many(db: &Db, ids: &[ObjectId]) -> mongodb::error::Result<Vec<
     }
     db.posts()
         .find(doc! { "_id": { "$in": ids } })
+        .projection(shown())
         .await?
         .try_collect()
         .await

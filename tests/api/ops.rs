@@ -218,3 +218,41 @@ async fn metrics_count_requests_by_route_and_database_commands() {
         "routes are patterns, not raw paths"
     );
 }
+
+/// `Db` gives each thread its own driver client (so an actix worker's commands stay on its
+/// thread): one made on a thread with another runtime works, and a thread outside any
+/// runtime gets the shared one instead of a panic.
+#[tokio::test]
+async fn a_db_handle_serves_threads_with_their_own_runtime_and_without_one() {
+    let app = spawn_app().await;
+    app.create_user("threaded").await;
+    let db = app.db.clone();
+    let seen = std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a runtime");
+        runtime.block_on(async {
+            db.users()
+                .count_documents(bson::doc! { "username": "threaded" })
+                .await
+        })
+    })
+    .join()
+    .expect("the thread ran");
+    assert_eq!(seen.expect("the count"), 1);
+
+    let db = app.db.clone();
+    let name = std::thread::spawn(move || db.database().name().to_owned())
+        .join()
+        .expect("no panic outside a runtime");
+    assert_eq!(name, app.database_name);
+    // The handle still works on the test's own thread afterwards.
+    let here = app
+        .db
+        .users()
+        .count_documents(bson::doc! { "username": "threaded" })
+        .await
+        .expect("the count");
+    assert_eq!(here, 1);
+}
