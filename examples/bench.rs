@@ -48,7 +48,7 @@ struct Scale {
 
 const QUICK: Scale = Scale {
     users: 300,
-    posts: 6_000,
+    posts: 3_000,
     likes_per_post: 1.0,
     comments_per_post: 0.3,
     seconds: 2,

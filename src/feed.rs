@@ -17,7 +17,7 @@ use crate::pagination::Cursor;
 use crate::startup::AppState;
 use crate::store::posts::{self, PostDoc, PostFilter, PostStatus};
 use crate::store::timelines::{self, TimelineDoc, FAN_OUT_BATCH};
-use crate::store::{date_cursor, follows, groups, users};
+use crate::store::{date_cursor, follows, groups, likes, users};
 
 /// Each instance's view of the accounts over the celebrity threshold, so a feed read does
 /// not have to ask. A task (`spawn_celebrity_refresher`) reloads it every
@@ -148,17 +148,22 @@ pub async fn backfill(
 }
 
 /// One page of the viewer's home feed: `limit + 1` posts (to tell whether more follow),
-/// newest first. Costs one timeline scan and one `$in` on posts; following a celebrity adds
-/// one lookup and one range scan, whatever the number of accounts followed.
+/// newest first, with which of them the viewer likes. Costs one timeline scan, then the
+/// posts and the viewer's likes of them asked for together; following a celebrity adds one
+/// lookup, one range scan and the likes of what it brought, whatever the number of
+/// accounts followed.
 pub async fn home_feed(
     state: &AppState,
     viewer: ObjectId,
     cursor: Option<Cursor>,
     fetch_limit: i64,
-) -> Result<Vec<PostDoc>, ApiError> {
+) -> Result<(Vec<PostDoc>, HashSet<ObjectId>), ApiError> {
     let entries = timelines::page(&state.db, viewer, cursor, fetch_limit).await?;
     let ids: Vec<ObjectId> = entries.iter().map(|e| e.post_id).collect();
-    let mut fanned = posts::find_many(&state.db, &ids).await?;
+    let (mut fanned, mut liked) = futures::try_join!(
+        posts::find_many(&state.db, &ids),
+        likes::liked_among(&state.db, viewer, &ids),
+    )?;
 
     let celebrities = state.celebrities.get(state).await?;
     let followed = if celebrities.is_empty() {
@@ -173,13 +178,19 @@ pub async fn home_feed(
         };
         let merged = posts::page_published(&state.db, &filter, cursor, fetch_limit).await?;
         let seen: HashSet<ObjectId> = fanned.iter().map(|p| p.id).collect();
-        fanned.extend(merged.into_iter().filter(|p| !seen.contains(&p.id)));
+        let new: Vec<PostDoc> = merged
+            .into_iter()
+            .filter(|p| !seen.contains(&p.id))
+            .collect();
+        let new_ids: Vec<ObjectId> = new.iter().map(|p| p.id).collect();
+        liked.extend(likes::liked_among(&state.db, viewer, &new_ids).await?);
+        fanned.extend(new);
     }
     // Newest first by the same key the cursor uses; deleted or unpublished posts drop out.
     fanned.retain(|p| p.status == PostStatus::Published);
     fanned.sort_by_key(|p| std::cmp::Reverse((p.published_at, p.id)));
     fanned.truncate(usize::try_from(fetch_limit).unwrap_or(usize::MAX));
-    Ok(fanned)
+    Ok((fanned, liked))
 }
 
 pub fn cursor_of(post: &PostDoc) -> Cursor {

@@ -2,7 +2,7 @@
 
 use actix_web::{web, HttpRequest, HttpResponse};
 
-use crate::api::post_views::post_views;
+use crate::api::post_views::post_views_liked;
 use crate::auth::AuthUser;
 use crate::error::ApiError;
 use crate::feed::{cursor_of, home_feed};
@@ -32,9 +32,10 @@ async fn get_feed(
     req: HttpRequest,
     params: PageParams,
 ) -> Result<HttpResponse, ApiError> {
-    let items = home_feed(&state, auth.user_id, params.cursor, params.fetch_limit()).await?;
+    let (items, liked) =
+        home_feed(&state, auth.user_id, params.cursor, params.fetch_limit()).await?;
     let page = Page::from_items(&req, params, items, cursor_of, |p| p);
-    let results = post_views(&state, Some(auth.user_id), page.results).await?;
+    let results = post_views_liked(&state, page.results, liked).await?;
     Ok(Page {
         results,
         next: page.next,

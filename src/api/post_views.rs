@@ -80,32 +80,48 @@ pub async fn post_views(
     viewer: Option<ObjectId>,
     posts: Vec<PostDoc>,
 ) -> Result<Vec<PostView>, ApiError> {
-    // Authors come with the posts; only posts stored before that look theirs up.
-    let authors = minis(
-        state,
-        posts
-            .iter()
-            .filter(|p| p.author.is_none())
-            .map(|p| p.author_id),
-    )
-    .await?;
-    let liked = match viewer {
-        Some(viewer) => {
-            let ids: Vec<ObjectId> = posts.iter().map(|p| p.id).collect();
-            likes::liked_among(&state.db, viewer, &ids).await?
-        }
+    let ids: Vec<ObjectId> = posts.iter().map(|p| p.id).collect();
+    let liked = liked_by(state, viewer, &ids).await?;
+    post_views_liked(state, posts, liked).await
+}
+
+/// Which of `post_ids` `viewer` likes; none for an anonymous reader. Callers that know the
+/// ids before they have the posts ask for this alongside them (`post_views_liked`).
+pub async fn liked_by(
+    state: &AppState,
+    viewer: Option<ObjectId>,
+    post_ids: &[ObjectId],
+) -> Result<HashSet<ObjectId>, ApiError> {
+    Ok(match viewer {
+        Some(viewer) => likes::liked_among(&state.db, viewer, post_ids).await?,
         None => HashSet::new(),
-    };
-    // Only pages that show media pay for the lookup.
+    })
+}
+
+/// `post_views` with the viewer's likes already known.
+pub async fn post_views_liked(
+    state: &AppState,
+    posts: Vec<PostDoc>,
+    liked: HashSet<ObjectId>,
+) -> Result<Vec<PostView>, ApiError> {
+    // Authors come with the posts; only posts stored before that look theirs up. Only pages
+    // that show media pay for that lookup. Both are usually no command at all.
     let media_ids: Vec<ObjectId> = posts
         .iter()
         .flat_map(|p| p.media_ids.iter().copied())
         .collect();
-    let files: HashMap<ObjectId, MediaView> = media::find_many(&state.db, &media_ids)
-        .await?
-        .iter()
-        .map(|m| (m.id, MediaView::new(m)))
-        .collect();
+    let (authors, files) = futures::try_join!(
+        minis(
+            state,
+            posts
+                .iter()
+                .filter(|p| p.author.is_none())
+                .map(|p| p.author_id),
+        ),
+        async { Ok::<_, ApiError>(media::find_many(&state.db, &media_ids).await?) },
+    )?;
+    let files: HashMap<ObjectId, MediaView> =
+        files.iter().map(|m| (m.id, MediaView::new(m))).collect();
     Ok(posts
         .into_iter()
         .filter_map(|post| {

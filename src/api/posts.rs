@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::api::auth::required;
 use crate::api::extract::Json;
-use crate::api::post_views::{post_view, post_views, PostView};
+use crate::api::post_views::{liked_by, post_view, post_views, post_views_liked, PostView};
 use crate::api::viewer::{visible_user, Viewer};
 use crate::api::views::rfc3339;
 use crate::auth::AuthUser;
@@ -485,14 +485,23 @@ async fn get_post(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = ObjectId::parse_str(path.as_str())?;
-    let counted = posts::find_counting_view(
-        &state.db,
-        id,
-        viewer.id(),
-        &viewer.hidden(),
-        &viewer.private_groups(),
-    )
-    .await?;
+    // The viewer's like is asked for alongside the post: one round trip, not two.
+    let ids = [id];
+    let (counted, liked) = futures::try_join!(
+        async {
+            Ok::<_, ApiError>(
+                posts::find_counting_view(
+                    &state.db,
+                    id,
+                    viewer.id(),
+                    &viewer.hidden(),
+                    &viewer.private_groups(),
+                )
+                .await?,
+            )
+        },
+        liked_by(&state, viewer.id(), &ids),
+    )?;
     let post = match counted {
         Some(post) => {
             state.views.record(post.id, viewer.id());
@@ -500,7 +509,11 @@ async fn get_post(
         }
         None => visible_post(&state, path.as_str(), &viewer).await?,
     };
-    Ok(HttpResponse::Ok().json(post_view(&state, viewer.id(), post).await?))
+    post_views_liked(&state, vec![post], liked)
+        .await?
+        .pop()
+        .map(|view| HttpResponse::Ok().json(view))
+        .ok_or(ApiError::NotFound)
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
