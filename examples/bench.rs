@@ -479,6 +479,13 @@ struct Bench {
 
 impl Bench {
     /// Runs `make_request` from `concurrency` workers for the configured time.
+    /// An anonymous `GET path` from 8 workers.
+    async fn run_get(&self, name: &str, path: &str) -> Measured {
+        let url = format!("{}{path}", self.base);
+        self.run(name, 8, Arc::new(move |c, _, _| c.get(&url)))
+            .await
+    }
+
     async fn run(&self, name: &str, concurrency: usize, make_request: RequestFn) -> Measured {
         let stop = Arc::new(AtomicBool::new(false));
         let counter = Arc::new(AtomicUsize::new(0));
@@ -750,23 +757,10 @@ async fn main() -> Result<(), BoxError> {
             results.push(bench.run(name, level, request.clone()).await);
         }
     }
-    let b = base.clone();
-    let p200 = page200.clone();
     let page_first = bench
-        .run(
-            "public list page 1",
-            8,
-            Arc::new(move |c, _, _| c.get(format!("{b}/api/posts?limit=20"))),
-        )
+        .run_get("public list page 1", "/api/posts?limit=20")
         .await;
-    let b = base.clone();
-    let page_deep = bench
-        .run(
-            "public list page 200",
-            8,
-            Arc::new(move |c, _, _| c.get(format!("{b}{p200}"))),
-        )
-        .await;
+    let page_deep = bench.run_get("public list page 200", &page200).await;
 
     // Logins: 50 at a time, while /health is probed alone.
     let (b, names) = (base.clone(), Arc::new(world.usernames.clone()));
@@ -836,21 +830,11 @@ async fn main() -> Result<(), BoxError> {
 
     // What a request costs the service with no database command, and with one `ping`: the
     // floor under the CPU targets.
-    let b = base.clone();
     let floor_none = bench
-        .run(
-            "floor: GET /health (no command)",
-            8,
-            Arc::new(move |c, _, _| c.get(format!("{b}/health"))),
-        )
+        .run_get("floor: GET /health (no command)", "/health")
         .await;
-    let b = base.clone();
     let floor_one = bench
-        .run(
-            "floor: GET /ready (one ping)",
-            8,
-            Arc::new(move |c, _, _| c.get(format!("{b}/ready"))),
-        )
+        .run_get("floor: GET /ready (one ping)", "/ready")
         .await;
     println!(
         "    service RSS: baseline {} MB, peak {} MB",
