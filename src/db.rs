@@ -35,6 +35,10 @@ use crate::store::users::UserDoc;
 /// worker sent woke the main thread twice (pool check-out and cluster time) and back.
 /// With a client per worker thread a command never leaves the thread that sent it
 /// (`bench/RESULTS.md`, "Service CPU"). Cloning a `Db` shares its clients.
+///
+/// A thread keeps its client for as long as it lives, so this assumes what actix and the
+/// jobs do: one runtime per thread. Each client has its own pool, so an instance may
+/// open up to (workers + 1) × `maxPoolSize` connections.
 #[derive(Clone)]
 pub struct Db {
     shared: Arc<Shared>,
