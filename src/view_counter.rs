@@ -3,8 +3,8 @@
 //! A post's `view_count` moves in the same command that reads the post (API.md §4); what
 //! analytics adds on top (views per day, unique viewers) would cost two more commands per
 //! read. Instead each instance keeps them here and writes them every
-//! `posts.view_flush_ms`: one upsert per post and day however many views it had, and one
-//! insert for all new viewers. A crash loses at most that interval of analytics, never a
+//! `posts.view_flush_ms`: one `update` command holding an upsert per post and day, however
+//! many posts and views there were, and one insert for all new viewers. A crash loses at most that interval of analytics, never a
 //! post's `view_count`; `GET /api/posts/{id}/analytics` flushes first, so an author sees
 //! their own instance's latest views at once and other instances' within the interval.
 
@@ -54,9 +54,19 @@ impl ViewCounter {
         };
         let mut failed = Pending::default();
         let mut result = Ok(());
-        for ((post_id, date), views) in taken.daily {
-            if let Err(err) = post_stats::add_views(db, post_id, &date, views).await {
-                failed.daily.insert((post_id, date), views);
+        let daily: Vec<_> = taken.daily.into_iter().collect();
+        match post_stats::add_views(db, daily.clone()).await {
+            Ok(left) => {
+                if !left.is_empty() {
+                    log::warn!(
+                        "{} view counts not written, kept for the next flush",
+                        left.len()
+                    );
+                }
+                failed.daily.extend(left);
+            }
+            Err(err) => {
+                failed.daily.extend(daily);
                 result = Err(err);
             }
         }

@@ -28,13 +28,15 @@ use serde::de::DeserializeOwned;
 
 use crate::pagination::Cursor;
 
+/// The server's code for a write that would duplicate a unique key.
+pub const DUPLICATE_KEY: i32 = 11000;
+
 /// Inserts `docs` in one unordered command, where a document already there (same `_id`
 /// or unique key) counts as inserted: what makes a retried batch safe to send again.
 pub async fn insert_all_once<T: serde::Serialize + Send + Sync>(
     collection: Collection<T>,
     docs: &[T],
 ) -> mongodb::error::Result<()> {
-    const DUPLICATE_KEY: i32 = 11000;
     if docs.is_empty() {
         return Ok(());
     }

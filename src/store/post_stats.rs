@@ -11,8 +11,7 @@ use futures::TryStreamExt;
 use serde::{Deserialize, Serialize};
 
 use crate::db::Db;
-use crate::error::duplicate_key_index;
-use crate::store::count_of;
+use crate::store::{count_of, integer_of, DUPLICATE_KEY};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct DayStats {
@@ -30,32 +29,76 @@ pub fn today() -> String {
     chrono::Utc::now().format("%Y-%m-%d").to_string()
 }
 
-/// Adds `views` to the post's count for `date`.
+/// Adds views to many posts' counts for a day, `(post, date) → views`, in one `update`
+/// command of upserts, however many posts there are. Two first upserts of a day can race
+/// to insert; the loser's statement is sent once more and finds the document there.
+/// Returns what could not be written, for the caller to try again later.
 pub async fn add_views(
     db: &Db,
-    post_id: ObjectId,
-    date: &str,
-    views: i64,
-) -> mongodb::error::Result<()> {
-    let filter = doc! { "_id": format!("{}:{date}", post_id.to_hex()) };
-    let update = doc! {
-        "$inc": { "views": views },
-        "$setOnInsert": { "post_id": post_id, "date": date },
-    };
-    // Two first upserts of a day can race to insert; the loser finds the document there.
+    views: Vec<((ObjectId, String), i64)>,
+) -> mongodb::error::Result<Vec<((ObjectId, String), i64)>> {
+    let mut pending = views;
     for attempt in 0..2 {
-        match db
-            .post_stats()
-            .update_one(filter.clone(), update.clone())
-            .upsert(true)
-            .await
-        {
-            Ok(_) => return Ok(()),
-            Err(err) if attempt == 0 && duplicate_key_index(&err).is_some() => continue,
-            Err(err) => return Err(err),
+        if pending.is_empty() {
+            break;
         }
+        let updates: Vec<Document> = pending
+            .iter()
+            .map(|((post_id, date), views)| {
+                doc! {
+                    "q": { "_id": format!("{}:{date}", post_id.to_hex()) },
+                    "u": {
+                        "$inc": { "views": views },
+                        "$setOnInsert": { "post_id": post_id, "date": date },
+                    },
+                    "upsert": true,
+                }
+            })
+            .collect();
+        let reply = db
+            .database()
+            .run_command(doc! {
+                "update": "post_stats",
+                "updates": updates,
+                "ordered": false,
+            })
+            .await?;
+        let failed: Vec<(usize, bool)> = reply
+            .get_array("writeErrors")
+            .map(|errors| {
+                errors
+                    .iter()
+                    .filter_map(|e| e.as_document())
+                    .filter_map(|e| {
+                        let index = usize::try_from(integer_of(e, "index")?).ok()?;
+                        Some((
+                            index,
+                            integer_of(e, "code") == Some(i64::from(DUPLICATE_KEY)),
+                        ))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        // Statements that failed: a lost insert race goes again once, the rest back.
+        let mut again = Vec::new();
+        let mut left = Vec::new();
+        let mut sent: Vec<Option<((ObjectId, String), i64)>> =
+            pending.into_iter().map(Some).collect();
+        for (index, duplicate) in failed {
+            if let Some(entry) = sent.get_mut(index).and_then(Option::take) {
+                if duplicate && attempt == 0 {
+                    again.push(entry);
+                } else {
+                    left.push(entry);
+                }
+            }
+        }
+        if !left.is_empty() {
+            return Ok(left.into_iter().chain(again).collect());
+        }
+        pending = again;
     }
-    Ok(())
+    Ok(pending)
 }
 
 /// Records each `(post, viewer)` pair among the post's unique viewers, in one command;

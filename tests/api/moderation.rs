@@ -364,3 +364,52 @@ async fn fifty_concurrent_views_by_distinct_users_are_counted_exactly() {
         .await;
     assert_error(other, StatusCode::FORBIDDEN, "permission_denied").await;
 }
+
+/// The views of many posts go out in one batch of upserts: each post's day gets its own
+/// count, and a later batch adds to the day's document instead of starting another.
+#[tokio::test]
+async fn views_of_several_posts_are_counted_per_post_across_flushes() {
+    let app = spawn_app().await;
+    let author = app.create_user("author").await;
+    let viewer = app.create_user("viewer").await;
+    let mut ids = Vec::new();
+    for content in ["first", "second", "third"] {
+        let post: Value = app
+            .post(
+                "/api/posts",
+                Some(&author.access),
+                &json!({ "content": content }),
+            )
+            .await
+            .json()
+            .await
+            .unwrap();
+        ids.push(post["id"].as_str().unwrap().to_owned());
+    }
+    let views_of = |id: &str| {
+        let path = format!("/api/posts/{id}/analytics");
+        let app = &app;
+        let token = author.access.clone();
+        async move {
+            let analytics: Value = app.get(&path, Some(&token)).await.json().await.unwrap();
+            analytics["daily"][0]["views"].as_i64()
+        }
+    };
+    for (id, views) in ids.iter().zip([2, 1, 3]) {
+        for _ in 0..views {
+            let seen = app
+                .get(&format!("/api/posts/{id}"), Some(&viewer.access))
+                .await;
+            assert_eq!(seen.status(), StatusCode::OK);
+        }
+    }
+    // The first analytics read flushes all three posts' views at once.
+    assert_eq!(views_of(&ids[0]).await, Some(2));
+    assert_eq!(views_of(&ids[1]).await, Some(1));
+    assert_eq!(views_of(&ids[2]).await, Some(3));
+
+    app.get(&format!("/api/posts/{}", ids[0]), Some(&viewer.access))
+        .await;
+    assert_eq!(views_of(&ids[0]).await, Some(3));
+    assert_eq!(views_of(&ids[2]).await, Some(3));
+}
