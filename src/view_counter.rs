@@ -4,9 +4,10 @@
 //! analytics adds on top (views per day, unique viewers) would cost two more commands per
 //! read. Instead each instance keeps them here and writes them every
 //! `posts.view_flush_ms`: one `update` command holding an upsert per post and day, however
-//! many posts and views there were, and one insert for all new viewers. A crash loses at most that interval of analytics, never a
-//! post's `view_count`; `GET /api/posts/{id}/analytics` flushes first, so an author sees
-//! their own instance's latest views at once and other instances' within the interval.
+//! many posts and views there were, and one insert for all new viewers. A crash loses at
+//! most that interval of analytics, never a post's `view_count`;
+//! `GET /api/posts/{id}/analytics` flushes first, so an author sees their own instance's
+//! latest views at once and other instances' within the interval.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;

@@ -4,6 +4,7 @@
 use std::collections::{HashMap, HashSet};
 
 use bson::oid::ObjectId;
+use futures::TryFutureExt;
 use serde::Serialize;
 
 use crate::api::views::{rfc3339, MediaView, UserMini};
@@ -118,7 +119,7 @@ pub async fn post_views_liked(
                 .filter(|p| p.author.is_none())
                 .map(|p| p.author_id),
         ),
-        async { Ok::<_, ApiError>(media::find_many(&state.db, &media_ids).await?) },
+        media::find_many(&state.db, &media_ids).err_into::<ApiError>(),
     )?;
     let files: HashMap<ObjectId, MediaView> =
         files.iter().map(|m| (m.id, MediaView::new(m))).collect();
@@ -150,7 +151,17 @@ pub async fn post_view(
     viewer: Option<ObjectId>,
     post: PostDoc,
 ) -> Result<PostView, ApiError> {
-    post_views(state, viewer, vec![post])
+    let liked = liked_by(state, viewer, &[post.id]).await?;
+    post_view_liked(state, post, liked).await
+}
+
+/// `post_view` with the viewer's like already known.
+pub async fn post_view_liked(
+    state: &AppState,
+    post: PostDoc,
+    liked: HashSet<ObjectId>,
+) -> Result<PostView, ApiError> {
+    post_views_liked(state, vec![post], liked)
         .await?
         .pop()
         .ok_or(ApiError::NotFound)

@@ -3,11 +3,12 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 use bson::oid::ObjectId;
 use bson::DateTime;
+use futures::TryFutureExt;
 use serde::{Deserialize, Serialize};
 
 use crate::api::auth::required;
 use crate::api::extract::Json;
-use crate::api::post_views::{liked_by, post_view, post_views, post_views_liked, PostView};
+use crate::api::post_views::{liked_by, post_view, post_view_liked, post_views, PostView};
 use crate::api::viewer::{visible_user, Viewer};
 use crate::api::views::rfc3339;
 use crate::auth::AuthUser;
@@ -486,20 +487,10 @@ async fn get_post(
 ) -> Result<HttpResponse, ApiError> {
     let id = ObjectId::parse_str(path.as_str())?;
     // The viewer's like is asked for alongside the post: one round trip, not two.
-    let ids = [id];
+    let (ids, hidden, groups) = ([id], viewer.hidden(), viewer.private_groups());
     let (counted, liked) = futures::try_join!(
-        async {
-            Ok::<_, ApiError>(
-                posts::find_counting_view(
-                    &state.db,
-                    id,
-                    viewer.id(),
-                    &viewer.hidden(),
-                    &viewer.private_groups(),
-                )
-                .await?,
-            )
-        },
+        posts::find_counting_view(&state.db, id, viewer.id(), &hidden, &groups)
+            .err_into::<ApiError>(),
         liked_by(&state, viewer.id(), &ids),
     )?;
     let post = match counted {
@@ -509,11 +500,7 @@ async fn get_post(
         }
         None => visible_post(&state, path.as_str(), &viewer).await?,
     };
-    post_views_liked(&state, vec![post], liked)
-        .await?
-        .pop()
-        .map(|view| HttpResponse::Ok().json(view))
-        .ok_or(ApiError::NotFound)
+    Ok(HttpResponse::Ok().json(post_view_liked(&state, post, liked).await?))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]

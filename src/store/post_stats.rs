@@ -4,7 +4,7 @@
 //! are counted from their own collections when asked, so they cost the write path nothing.
 
 use bson::oid::ObjectId;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use bson::{doc, Document};
 use futures::TryStreamExt;
@@ -38,6 +38,7 @@ pub async fn add_views(
     views: Vec<((ObjectId, String), i64)>,
 ) -> mongodb::error::Result<Vec<((ObjectId, String), i64)>> {
     let mut pending = views;
+    let mut unwritten = Vec::new();
     for attempt in 0..2 {
         if pending.is_empty() {
             break;
@@ -63,7 +64,8 @@ pub async fn add_views(
                 "ordered": false,
             })
             .await?;
-        let failed: Vec<(usize, bool)> = reply
+        // Failed statements by index, and whether each lost an insert race.
+        let failed: HashMap<usize, bool> = reply
             .get_array("writeErrors")
             .map(|errors| {
                 errors
@@ -79,26 +81,17 @@ pub async fn add_views(
                     .collect()
             })
             .unwrap_or_default();
-        // Statements that failed: a lost insert race goes again once, the rest back.
-        let mut again = Vec::new();
-        let mut left = Vec::new();
-        let mut sent: Vec<Option<((ObjectId, String), i64)>> =
-            pending.into_iter().map(Some).collect();
-        for (index, duplicate) in failed {
-            if let Some(entry) = sent.get_mut(index).and_then(Option::take) {
-                if duplicate && attempt == 0 {
-                    again.push(entry);
-                } else {
-                    left.push(entry);
-                }
+        // A lost race is sent once more; anything else goes back to the caller.
+        for (index, entry) in std::mem::take(&mut pending).into_iter().enumerate() {
+            match failed.get(&index) {
+                Some(true) if attempt == 0 => pending.push(entry),
+                Some(_) => unwritten.push(entry),
+                None => {}
             }
         }
-        if !left.is_empty() {
-            return Ok(left.into_iter().chain(again).collect());
-        }
-        pending = again;
     }
-    Ok(pending)
+    unwritten.extend(pending);
+    Ok(unwritten)
 }
 
 /// Records each `(post, viewer)` pair among the post's unique viewers, in one command;

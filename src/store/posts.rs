@@ -31,7 +31,7 @@ pub struct PostDoc {
     /// Usernames of the existing accounts mentioned, as they were spelled then.
     pub mentions: Vec<String>,
     /// Lowercased words of title and content, for `?q=` search. Written with the post and
-    /// left out of every read (`SHOWN`): nothing reads them back but the search filter.
+    /// left out of every read (`shown()`): nothing reads them back but the search filter.
     #[serde(default, skip_deserializing)]
     pub terms: Vec<String>,
     #[serde(default)]
