@@ -33,7 +33,10 @@ use rookery::store::users::{Role, UserDoc};
 const PASSWORD: &str = "bench-Password-123";
 const TIMELINE_DEPTH: usize = 100;
 
-type BoxError = Box<dyn std::error::Error + Send + Sync>;
+#[path = "common/mod.rs"]
+mod common;
+
+use common::{flags, memory_kb, BoxError};
 
 #[derive(Clone, Copy)]
 struct Scale {
@@ -78,12 +81,7 @@ struct Args {
 }
 
 fn parse_args() -> Result<Args, BoxError> {
-    let mut map = HashMap::new();
-    let mut args = std::env::args().skip(1);
-    while let Some(key) = args.next() {
-        let value = args.next().ok_or(format!("{key} needs a value"))?;
-        map.insert(key.trim_start_matches("--").to_owned(), value);
-    }
+    let map = flags()?;
     let get = |k: &str| map.get(k).cloned().ok_or(format!("--{k} is required"));
     let scale_name = map.get("scale").cloned().unwrap_or_else(|| "quick".into());
     let mut scale = if scale_name == "full" { FULL } else { QUICK };
@@ -440,16 +438,6 @@ impl CpuSnapshot {
     }
 }
 
-fn service_memory_kb(pid: u32, field: &str) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find(|l| l.starts_with(field))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0)
-}
-
 /// Total database commands and HTTP requests the service has counted in `/metrics`.
 async fn metrics_totals(client: &reqwest::Client, base: &str) -> (f64, f64) {
     let text = match client.get(format!("{base}/metrics")).send().await {
@@ -623,7 +611,7 @@ async fn main() -> Result<(), BoxError> {
         pid: args.service_pid,
         seconds: scale.seconds,
     };
-    let rss_baseline = service_memory_kb(args.service_pid, "VmRSS:");
+    let rss_baseline = memory_kb(args.service_pid, "VmRSS:");
 
     let t = Instant::now();
     println!("==> seeding {} users and their follow graph", scale.users);
@@ -826,7 +814,7 @@ async fn main() -> Result<(), BoxError> {
             }),
         )
         .await;
-    let peak_rss_kb = service_memory_kb(args.service_pid, "VmHWM:");
+    let peak_rss_kb = memory_kb(args.service_pid, "VmHWM:");
 
     // What a request costs the service with no database command, and with one `ping`: the
     // floor under the CPU targets.

@@ -12,7 +12,6 @@
 //!   soak --base-url URL --service-pid PID --seconds 600 --concurrency 64 \
 //!        --users u1,u2,… --password P --out bench/SOAK.md --command "make soak"
 
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -21,7 +20,10 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{json, Value};
 
-type BoxError = Box<dyn std::error::Error + Send + Sync>;
+#[path = "common/mod.rs"]
+mod common;
+
+use common::{flags, memory_kb, BoxError};
 
 struct Args {
     base: String,
@@ -35,12 +37,7 @@ struct Args {
 }
 
 fn parse_args() -> Result<Args, BoxError> {
-    let mut map = HashMap::new();
-    let mut args = std::env::args().skip(1);
-    while let Some(key) = args.next() {
-        let value = args.next().ok_or(format!("{key} needs a value"))?;
-        map.insert(key.trim_start_matches("--").to_owned(), value);
-    }
+    let map = flags()?;
     let get = |k: &str| map.get(k).cloned().ok_or(format!("--{k} is required"));
     Ok(Args {
         base: get("base-url")?,
@@ -55,16 +52,6 @@ fn parse_args() -> Result<Args, BoxError> {
             .cloned()
             .unwrap_or_else(|| "make soak".into()),
     })
-}
-
-fn rss_kb(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .unwrap_or_default()
-        .lines()
-        .find(|l| l.starts_with("VmRSS:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0)
 }
 
 #[derive(Default)]
@@ -309,7 +296,7 @@ async fn main() -> Result<(), BoxError> {
     let sessions = Arc::new(sessions);
     let posts = Arc::new(std::sync::Mutex::new(Vec::new()));
     let tally = Arc::new(Tally::default());
-    let baseline = rss_kb(args.pid);
+    let baseline = memory_kb(args.pid, "VmRSS:");
     let started = Instant::now();
     let deadline = started + Duration::from_secs(args.seconds);
     println!(
@@ -335,7 +322,7 @@ async fn main() -> Result<(), BoxError> {
     let mut peak = baseline;
     while Instant::now() < deadline {
         tokio::time::sleep(Duration::from_secs(1)).await;
-        peak = peak.max(rss_kb(args.pid));
+        peak = peak.max(memory_kb(args.pid, "VmRSS:"));
     }
     for w in workers {
         w.await?;
@@ -343,7 +330,7 @@ async fn main() -> Result<(), BoxError> {
     let elapsed = started.elapsed().as_secs_f64();
     // Let the abandoned requests finish inside the service, then read its memory again.
     tokio::time::sleep(Duration::from_secs(10)).await;
-    let after = rss_kb(args.pid);
+    let after = memory_kb(args.pid, "VmRSS:");
     let posts = posts.lock().map(|p| p.clone()).unwrap_or_default();
     let problems = consistency(&client, &args.base, &sessions, &posts).await?;
 
