@@ -30,6 +30,10 @@ struct Pending {
 #[derive(Default)]
 pub struct ViewCounter {
     pending: Mutex<Pending>,
+    /// Held while a flush writes, so a flush that finds nothing pending because another
+    /// took it (the background one, say) still returns only once those views are written:
+    /// what lets the analytics read see its own views.
+    writing: tokio::sync::Mutex<()>,
 }
 
 impl ViewCounter {
@@ -49,6 +53,7 @@ impl ViewCounter {
 
     /// Writes what is pending. On failure the views are put back, to go with the next try.
     pub async fn flush(&self, db: &Db) -> mongodb::error::Result<()> {
+        let _writing = self.writing.lock().await;
         let taken = match self.pending.lock() {
             Ok(mut pending) => std::mem::take(&mut *pending),
             Err(_) => return Ok(()),
