@@ -276,3 +276,61 @@ async fn posts_of_accounts_over_the_threshold_are_merged_at_read_time() {
         .iter()
         .all(|c| c.starts_with("friend")));
 }
+
+/// `liked_by_me` on the feed, for posts from the reader's timeline and for a celebrity's
+/// posts merged at read time (their likes are asked for separately).
+#[tokio::test]
+async fn the_feed_marks_the_posts_the_reader_likes_whether_fanned_out_or_merged() {
+    let app = spawn_app_with(|s| s.feed.celebrity_threshold = 2).await;
+    let star = app.create_user("star").await;
+    let fan = app.create_user("fan").await;
+    let other_fan = app.create_user("other_fan").await;
+    let friend = app.create_user("friend").await;
+    for user in [&fan, &other_fan] {
+        app.post("/api/users/star/follow", Some(&user.access), &json!({}))
+            .await;
+    }
+    app.post("/api/users/friend/follow", Some(&fan.access), &json!({}))
+        .await;
+    let liked_friend = post(&app, &friend, "friend liked").await;
+    post(&app, &friend, "friend unliked").await;
+    let liked_star = post(&app, &star, "star liked").await;
+    post(&app, &star, "star unliked").await;
+    for id in [&liked_friend, &liked_star] {
+        let liked = app
+            .post(
+                &format!("/api/posts/{id}/like"),
+                Some(&fan.access),
+                &json!({}),
+            )
+            .await;
+        assert_eq!(liked.status(), StatusCode::CREATED);
+    }
+
+    let page: Value = app
+        .get("/api/feed", Some(&fan.access))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let marks: Vec<(String, bool)> = page["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["content"].as_str().unwrap().to_owned(),
+                p["liked_by_me"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        marks,
+        [
+            ("star unliked".to_owned(), false),
+            ("star liked".to_owned(), true),
+            ("friend unliked".to_owned(), false),
+            ("friend liked".to_owned(), true),
+        ]
+    );
+}
