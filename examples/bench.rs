@@ -351,6 +351,7 @@ async fn seed_timelines(db: &Db, world: &World) -> Result<(), BoxError> {
                 author_id: world.users[*author],
                 group_id: None,
                 published_at: *at,
+                hidden: false,
             });
         }
     }

@@ -12,10 +12,11 @@ use actix_web::web;
 use bson::oid::ObjectId;
 use futures::TryStreamExt;
 
+use crate::db::Db;
 use crate::error::ApiError;
 use crate::pagination::Cursor;
 use crate::startup::AppState;
-use crate::store::posts::{self, PostDoc, PostFilter, PostStatus};
+use crate::store::posts::{self, PostDoc, PostFilter};
 use crate::store::timelines::{self, TimelineDoc, FAN_OUT_BATCH};
 use crate::store::{date_cursor, follows, groups, likes, users};
 
@@ -186,11 +187,27 @@ pub async fn home_feed(
         liked.extend(likes::liked_among(&state.db, viewer, &new_ids).await?);
         fanned.extend(new);
     }
-    // Newest first by the same key the cursor uses; deleted or unpublished posts drop out.
-    fanned.retain(|p| p.status == PostStatus::Published);
+    // Newest first by the same key the cursor uses; deleted, unpublished or hidden posts
+    // drop out (a hide is written to the post before its timeline entries).
+    fanned.retain(PostDoc::is_listed);
     fanned.sort_by_key(|p| std::cmp::Reverse((p.published_at, p.id)));
     fanned.truncate(usize::try_from(fetch_limit).unwrap_or(usize::MAX));
     Ok((fanned, liked))
+}
+
+/// Hides a post from every list and feed, or shows it again (moderation, API.md §8). The
+/// post's flag and its timeline entries change in the order that never shows a hidden post
+/// in between: the post first when hiding (the feed read also drops hidden posts), the
+/// entries first when showing.
+pub async fn set_hidden(db: &Db, post_id: ObjectId, hidden: bool) -> Result<(), ApiError> {
+    if hidden {
+        posts::set_hidden(db, post_id, true).await?;
+        timelines::set_hidden(db, post_id, true).await?;
+    } else {
+        timelines::set_hidden(db, post_id, false).await?;
+        posts::set_hidden(db, post_id, false).await?;
+    }
+    Ok(())
 }
 
 pub fn cursor_of(post: &PostDoc) -> Cursor {

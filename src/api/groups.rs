@@ -645,9 +645,7 @@ async fn group_posts(
         .results
         .iter()
         .filter_map(|id| found.remove(id))
-        .filter(|p| {
-            p.status == posts::PostStatus::Published && !p.hidden && !viewer.hides(p.author_id)
-        })
+        .filter(|p| viewer.can_list_post(p))
         .collect();
     let results = post_views(&state, viewer.id(), visible).await?;
     Ok(Page {

@@ -184,7 +184,7 @@ async fn my_liked_posts(
     let ordered = ids
         .iter()
         .filter_map(|id| found.remove(id))
-        .filter(|p| viewer.can_see_post(p))
+        .filter(|p| viewer.can_list_post(p))
         .collect();
     let results = post_views(&state, Some(auth.user_id), ordered).await?;
     Ok(Page {

@@ -16,11 +16,12 @@ use crate::cascade::remove_posts;
 use crate::domain::accounts::parse_text;
 use crate::error::{ApiError, FieldErrors};
 use crate::events::{self, Activity};
+use crate::feed;
 use crate::pagination::{Cursor, Page, PageParams};
 use crate::startup::AppState;
+use crate::store::post_stats;
 use crate::store::reports::{self, ReportDoc, ReportStatus};
 use crate::store::users::{self, Role};
-use crate::store::{post_stats, posts};
 
 type State = web::Data<AppState>;
 
@@ -156,7 +157,7 @@ async fn report_post(
         if reports::open_reporters(&state.db, post.id).await?
             >= state.settings.moderation.hide_after_reports
         {
-            posts::set_hidden(&state.db, post.id, true).await?;
+            feed::set_hidden(&state.db, post.id, true).await?;
         }
     }
     let receipt = ReportReceipt {
@@ -280,7 +281,7 @@ async fn decide_report(
     if body.remove_post.unwrap_or(false) {
         remove_posts(&state, &[report.post_id]).await?;
     } else {
-        posts::set_hidden(&state.db, report.post_id, false).await?;
+        feed::set_hidden(&state.db, report.post_id, false).await?;
     }
     let decided = reports::decide(&state.db, report.id, report.post_id, status, auth.user_id)
         .await?

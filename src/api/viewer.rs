@@ -114,8 +114,16 @@ impl Viewer {
                 .is_some_and(|g| self.private_groups.contains(&g))
     }
 
+    /// May the viewer open the post by its id (its page, comments, likes, media)?
     pub fn can_see_post(&self, post: &PostDoc) -> bool {
         post.visible_to(self.id()) && !self.hides(post.author_id) && self.can_reach_group_of(post)
+    }
+
+    /// May the post appear in a list the viewer reads (feed, group posts, liked posts…)?
+    /// What they could open, less what is unpublished or hidden by reports. Lists read
+    /// with a query apply the same rule through `posts::listed()` and `hidden()`.
+    pub fn can_list_post(&self, post: &PostDoc) -> bool {
+        post.is_listed() && self.can_see_post(post)
     }
 
     /// `403 blocked` when the two are in a block relationship (follow, like, comment).

@@ -115,6 +115,24 @@ impl PostDoc {
     pub fn visible_to(&self, viewer: Option<ObjectId>) -> bool {
         self.status == PostStatus::Published || viewer == Some(self.author_id)
     }
+
+    /// Whether the post may appear in a list at all: published, and not hidden by reports.
+    /// `listed()` is the same rule as a query; readers' blocks and groups come on top
+    /// (`Viewer::can_list_post`).
+    pub fn is_listed(&self) -> bool {
+        self.status == PostStatus::Published && !self.hidden
+    }
+}
+
+/// The part of every list query that does not depend on the reader: published, not hidden
+/// by reports (API.md §8), and not a private group's (those are listed only in their
+/// group). `PostDoc::is_listed` is the same rule for posts already fetched.
+pub fn listed() -> Document {
+    doc! {
+        "status": "published",
+        "group_private": { "$ne": true },
+        "hidden": { "$ne": true },
+    }
 }
 
 /// The text of a post and what is derived from it.
@@ -200,10 +218,7 @@ pub async fn page_published(
     limit: i64,
 ) -> mongodb::error::Result<Vec<PostDoc>> {
     let mut query = after_desc("published_at", cursor);
-    query.insert("status", "published");
-    // Lists show what anyone may see: private groups' posts only appear in their group.
-    query.insert("group_private", doc! { "$ne": true });
-    query.insert("hidden", doc! { "$ne": true });
+    query.extend(listed());
     let mut author = doc! { "$nin": &filter.hidden_authors };
     if let Some(id) = filter.author_id {
         author.insert("$eq", id);
@@ -450,13 +465,13 @@ pub async fn trending(
     since: DateTime,
     limit: i64,
 ) -> mongodb::error::Result<Vec<TrendingTag>> {
+    let mut matched = listed();
+    matched.insert(
+        "published_at",
+        doc! { "$gte": since, "$lte": DateTime::now() },
+    );
     let pipeline = vec![
-        doc! { "$match": {
-            "status": "published",
-            "published_at": { "$gte": since, "$lte": DateTime::now() },
-            "group_private": { "$ne": true },
-            "hidden": { "$ne": true },
-        } },
+        doc! { "$match": matched },
         doc! { "$unwind": "$hashtags" },
         doc! { "$group": { "_id": "$hashtags", "posts": { "$sum": 1 }, "last_used_at": { "$max": "$published_at" } } },
         doc! { "$sort": { "posts": -1, "last_used_at": -1, "_id": 1 } },

@@ -25,6 +25,10 @@ pub struct TimelineDoc {
     #[serde(default)]
     pub group_id: Option<ObjectId>,
     pub published_at: DateTime,
+    /// The post is hidden by reports: the entry stays, out of the feed, until a moderator
+    /// acts (API.md §8).
+    #[serde(default)]
+    pub hidden: bool,
 }
 
 impl TimelineDoc {
@@ -36,6 +40,7 @@ impl TimelineDoc {
             author_id: post.author_id,
             group_id: post.group_id,
             published_at: post.published_at,
+            hidden: post.hidden,
         }
     }
 }
@@ -65,7 +70,7 @@ pub async fn page(
     cursor: Option<Cursor>,
     limit: i64,
 ) -> mongodb::error::Result<Vec<TimelineDoc>> {
-    let mut filter = doc! { "owner_id": owner_id };
+    let mut filter = doc! { "owner_id": owner_id, "hidden": { "$ne": true } };
     if let Some(cursor) = cursor {
         let key = DateTime::from_millis(cursor.key.unwrap_or_default());
         filter.insert(
@@ -83,6 +88,18 @@ pub async fn page(
         .await?
         .try_collect()
         .await
+}
+
+/// Takes a post out of every feed, or puts it back (moderation). The rare hidden entries
+/// are skipped by the page scan, so a page stays full.
+pub async fn set_hidden(db: &Db, post_id: ObjectId, hidden: bool) -> mongodb::error::Result<()> {
+    db.timelines()
+        .update_many(
+            doc! { "post_id": post_id },
+            doc! { "$set": { "hidden": hidden } },
+        )
+        .await?;
+    Ok(())
 }
 
 /// Removes `author`'s posts from `owner`'s timeline (unfollow, block).

@@ -20,3 +20,4 @@ mod realtime;
 mod sessions;
 mod social;
 mod users;
+mod visibility;
