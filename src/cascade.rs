@@ -16,6 +16,14 @@ pub async fn remove_posts(state: &AppState, ids: &[ObjectId]) -> Result<usize, A
         return Ok(0);
     }
     let db = &state.db;
+    // The files stay their owner's, but no URL handed out with the posts may work any
+    // more. New keys come first, so a failure after them leaves nothing reachable.
+    let shown_media: Vec<ObjectId> = posts::find_many(db, ids)
+        .await?
+        .iter()
+        .flat_map(|p| p.media_ids.iter().copied())
+        .collect();
+    crate::media_keys::rekey(db, &shown_media).await?;
     let mut deleted = 0;
     for id in ids {
         if let Some(post) = posts::delete(db, *id).await? {

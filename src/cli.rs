@@ -61,8 +61,11 @@ pub async fn run(cli: Cli, settings: Settings) -> Result<(), String> {
             db.ensure_indexes(settings.activity.retention())
                 .await
                 .map_err(|e| e.to_string())?;
+            let keyed = crate::media_keys::key_files_without_one(&db)
+                .await
+                .map_err(|e| e.to_string())?;
             println!(
-                "indexes are in place on database {:?}",
+                "indexes are in place on database {:?}; {keyed} media files were given their key",
                 settings.database.name
             );
             Ok(())

@@ -13,6 +13,7 @@ pub mod events;
 pub mod feed;
 pub mod idempotency;
 pub mod jobs;
+pub mod media_keys;
 pub mod metrics;
 pub mod pagination;
 pub mod rate_limit;

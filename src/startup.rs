@@ -44,11 +44,17 @@ pub enum StartupError {
 }
 
 impl AppState {
-    /// Connects and ensures the indexes the queries rely on.
+    /// Connects, ensures the indexes the queries rely on, and keys any media file stored
+    /// before keys existed (what `rookery migrate` does, so an upgrade never serves
+    /// unreachable files).
     pub async fn build(settings: Settings) -> Result<Self, StartupError> {
         let metrics = Arc::new(crate::metrics::Metrics::default());
         let db = Db::connect(&settings.database, metrics.clone()).await?;
         db.ensure_indexes(settings.activity.retention()).await?;
+        let keyed = crate::media_keys::key_files_without_one(&db).await?;
+        if keyed > 0 {
+            log::info!("{keyed} media files stored before capability keys were given one");
+        }
         Ok(Self {
             jwt: JwtKeys::new(settings.jwt_secret(), settings.auth.access_token_ttl_secs),
             passwords: PasswordHasher::new(settings.auth.bcrypt_cost),

@@ -7,13 +7,17 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
 use bson::oid::ObjectId;
 use futures::AsyncWriteExt;
+use serde::Deserialize;
 
 use std::time::Duration;
 
 use crate::api::extract::{body_timeout, next_chunk};
 use crate::api::views::{MeView, MediaView};
 use crate::auth::AuthUser;
-use crate::domain::media::{parse_range, sniff, ByteRange, MediaKind, RangeRequest, SNIFF_BYTES};
+use crate::domain::media::{
+    key_matches, new_media_id, new_media_key, parse_range, sniff, ByteRange, MediaKind,
+    RangeRequest, SNIFF_BYTES,
+};
 use crate::error::{ApiError, FieldErrors};
 use crate::startup::AppState;
 use crate::store::media::{self, MediaDoc, MediaMeta};
@@ -157,8 +161,9 @@ async fn store_file(
         content_type: content_type.to_owned(),
         width,
         height,
+        key: Some(new_media_key()),
     };
-    let id = ObjectId::new();
+    let id = new_media_id();
     let mut upload = media::open_upload(&state.db, id, &meta).await?;
     let outcome: Result<(), ApiError> = async {
         upload.write_all(&head).await.map_err(ApiError::internal)?;
@@ -303,17 +308,29 @@ fn header_str(req: &HttpRequest, name: header::HeaderName) -> Option<&str> {
     req.headers().get(name).and_then(|v| v.to_str().ok())
 }
 
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+struct MediaKey {
+    /// The file's capability key, part of every media `url` the API hands out.
+    key: Option<String>,
+}
+
 /// Download an upload
 ///
+/// Only through the `url` the API handed out (a Media object's `url`, an `avatar_url`): it
+/// carries the file's capability key, so `<img src>` and `<video src>` work without an
+/// `Authorization` header. Without the right `key` the answer is `404`, whatever the id.
 /// With `ETag`, `If-None-Match` (→ `304`) and single `Range` requests (→ `206`).
 #[utoipa::path(
     get,
     path = "/api/media/{id}",
     tag = "media",
+    params(MediaKey),
     responses(
         (status = 200, description = "The bytes, with their `Content-Type`.", content(("image/*"), ("video/*"))),
         (status = 206, description = "The requested range.", content(("image/*"), ("video/*"))),
         (status = 304, description = "Not modified."),
+        (status = 404, description = "`not_found`: no such file, or not its key."),
         (status = 416, description = "`range_not_satisfiable`."),
     )
 )]
@@ -321,10 +338,12 @@ async fn download_media(
     state: State,
     req: HttpRequest,
     path: web::Path<String>,
+    query: web::Query<MediaKey>,
 ) -> Result<HttpResponse, ApiError> {
     let id = ObjectId::parse_str(path.as_str())?;
     let media = media::find(&state.db, id)
         .await?
+        .filter(|m| key_matches(query.key.as_deref(), m.metadata.key.as_deref()))
         .ok_or(ApiError::NotFound)?;
     let etag = etag_of(&media);
     let len = u64::try_from(media.length).unwrap_or(0);
@@ -363,7 +382,12 @@ async fn download_media(
         .insert_header((header::CONTENT_TYPE, media.metadata.content_type.clone()))
         .insert_header((header::ETAG, etag))
         .insert_header((header::ACCEPT_RANGES, "bytes"))
-        .insert_header((header::CACHE_CONTROL, "public, max-age=31536000, immutable"));
+        // The bytes at a URL never change, but no shared cache may keep serving them after
+        // the file gets a new key.
+        .insert_header((
+            header::CACHE_CONTROL,
+            "private, max-age=31536000, immutable",
+        ));
     if len == 0 {
         return Ok(response.body(Vec::new()));
     }
@@ -398,7 +422,7 @@ async fn delete_media(
     }
     posts::detach_media(&state.db, id).await?;
     users::clear_avatar_media(&state.db, id).await?;
-    posts::clear_author_avatar(&state.db, &MediaView::url_of(id)).await?;
+    posts::replace_author_avatar(&state.db, auth.user_id, &media.url(), None).await?;
     media::delete(&state.db, id).await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -425,7 +449,7 @@ async fn set_avatar(
     form: Multipart,
 ) -> Result<HttpResponse, ApiError> {
     let upload = receive_upload(&state, &req, auth.user_id, form, &[MediaKind::Image]).await?;
-    let url = MediaView::url_of(upload.media.id);
+    let url = upload.media.url();
     let before = users::set_avatar(&state.db, auth.user_id, Some((upload.media.id, url))).await?;
     let user = replace_avatar(&state, auth, before).await?;
     Ok(HttpResponse::Ok().json(MeView::new(&user)))

@@ -132,17 +132,13 @@ pub struct MediaView {
 }
 
 impl MediaView {
-    pub fn url_of(id: bson::oid::ObjectId) -> String {
-        format!("/api/media/{}", id.to_hex())
-    }
-
     pub fn new(media: &MediaDoc) -> Self {
         Self {
             id: media.id.to_hex(),
             kind: media.metadata.kind,
             content_type: media.metadata.content_type.clone(),
             size: media.length,
-            url: Self::url_of(media.id),
+            url: media.url(),
             width: media.metadata.width,
             height: media.metadata.height,
             created_at: rfc3339(media.upload_date),

@@ -1,13 +1,50 @@
 //! Upload types decided from the bytes, never from the filename or the declared type
 //! (API.md §5), and HTTP byte ranges.
 
+use base64::Engine;
+use bson::oid::ObjectId;
+use rand::RngCore;
 use serde::Serialize;
+use sha2::{Digest, Sha256};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum MediaKind {
     Image,
     Video,
+}
+
+/// A file's id: 96 random bits, so no id can be derived from another (an `ObjectId::new()`
+/// is a timestamp, a per-process constant and a counter). Still an ObjectId, as every id.
+pub fn new_media_id() -> ObjectId {
+    let mut bytes = [0u8; 12];
+    rand::rng().fill_bytes(&mut bytes);
+    ObjectId::from_bytes(bytes)
+}
+
+/// A file's capability key: 128 random bits, URL-safe. Whoever holds a media URL holds the
+/// key; the API hands URLs only to readers who may see the file, and a new key (which
+/// retires every URL handed out before) is drawn when a post showing the file is removed.
+pub fn new_media_key() -> String {
+    let mut bytes = [0u8; 16];
+    rand::rng().fill_bytes(&mut bytes);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// The download URL the API hands out: the path `/api/media/{id}` with the file's key.
+pub fn media_url(id: ObjectId, key: &str) -> String {
+    format!("/api/media/{}?key={key}", id.to_hex())
+}
+
+/// Whether a key presented with a download is the file's, compared through digests so the
+/// time taken tells nothing about how much of it matched.
+pub fn key_matches(presented: Option<&str>, stored: Option<&str>) -> bool {
+    match (presented, stored) {
+        (Some(presented), Some(stored)) => {
+            Sha256::digest(presented.as_bytes()) == Sha256::digest(stored.as_bytes())
+        }
+        _ => false,
+    }
 }
 
 /// How many leading bytes `sniff` needs to decide.
@@ -111,6 +148,28 @@ mod tests {
         assert_eq!(
             sniff(b"\x1A\x45\xDF\xA3\x9F\x42\x82\x84webm").unwrap().0,
             "video/webm"
+        );
+    }
+
+    #[test]
+    fn media_ids_and_keys_are_random_and_keys_must_match_exactly() {
+        let (a, b) = (new_media_id(), new_media_id());
+        assert_ne!(a, b);
+        assert_ne!(
+            a.bytes()[4..9],
+            b.bytes()[4..9],
+            "no shared process constant"
+        );
+        let key = new_media_key();
+        assert_eq!(key.len(), 22, "128 bits in base64url");
+        assert_ne!(key, new_media_key());
+        assert!(key_matches(Some(&key), Some(&key)));
+        assert!(!key_matches(Some(&key[1..]), Some(&key)));
+        assert!(!key_matches(None, Some(&key)));
+        assert!(!key_matches(Some(""), None));
+        assert_eq!(
+            media_url(a, &key),
+            format!("/api/media/{}?key={key}", a.to_hex())
         );
     }
 

@@ -10,7 +10,7 @@ use mongodb::options::GridFsBucketOptions;
 use serde::{Deserialize, Serialize};
 
 use crate::db::Db;
-use crate::domain::media::{ByteRange, MediaKind};
+use crate::domain::media::{media_url, ByteRange, MediaKind};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct MediaMeta {
@@ -21,6 +21,11 @@ pub struct MediaMeta {
     pub width: Option<u32>,
     #[serde(default)]
     pub height: Option<u32>,
+    /// The capability key every URL of the file carries (`domain::media::new_media_key`).
+    /// Absent only on files stored before keys existed, until `rookery migrate` (or the
+    /// start of `serve`) gives them one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
 }
 
 /// A stored file: GridFS's files document with our metadata.
@@ -34,6 +39,17 @@ pub struct MediaDoc {
     #[serde(rename = "uploadDate")]
     pub upload_date: DateTime,
     pub metadata: MediaMeta,
+}
+
+impl MediaDoc {
+    /// The URL the API hands out for this file; for a file not yet given a key, the bare
+    /// path it was handed out with before keys existed (which no longer downloads it).
+    pub fn url(&self) -> String {
+        match &self.metadata.key {
+            Some(key) => media_url(self.id, key),
+            None => format!("/api/media/{}", self.id.to_hex()),
+        }
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -93,6 +109,33 @@ pub async fn count_owned(
     files(db)
         .count_documents(doc! { "_id": { "$in": ids }, "metadata.owner_id": owner })
         .await
+}
+
+/// Gives a file a new key; returns the file as it was (`None` when it is gone).
+pub async fn replace_key(
+    db: &Db,
+    id: ObjectId,
+    key: &str,
+) -> mongodb::error::Result<Option<MediaDoc>> {
+    files(db)
+        .find_one_and_update(doc! { "_id": id }, doc! { "$set": { "metadata.key": key } })
+        .await
+}
+
+/// The files stored before keys existed.
+pub async fn ids_without_key(db: &Db) -> mongodb::error::Result<Vec<ObjectId>> {
+    let found: Vec<bson::Document> = db
+        .database()
+        .collection("media.files")
+        .find(doc! { "metadata.key": { "$exists": false } })
+        .projection(doc! { "_id": 1 })
+        .await?
+        .try_collect()
+        .await?;
+    Ok(found
+        .iter()
+        .filter_map(|d| d.get_object_id("_id").ok())
+        .collect())
 }
 
 pub async fn delete(db: &Db, id: ObjectId) -> mongodb::error::Result<()> {

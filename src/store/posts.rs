@@ -99,12 +99,18 @@ pub async fn refresh_author(
     Ok(())
 }
 
-/// Takes a deleted avatar file off the posts that show it.
-pub async fn clear_author_avatar(db: &Db, avatar_url: &str) -> mongodb::error::Result<()> {
+/// Changes the avatar URL posts show for their author: to another URL when the avatar's
+/// file got a new key, to none when it was deleted.
+pub async fn replace_author_avatar(
+    db: &Db,
+    author_id: ObjectId,
+    avatar_url: &str,
+    now: Option<&str>,
+) -> mongodb::error::Result<()> {
     db.posts()
         .update_many(
-            doc! { "author.avatar_url": avatar_url },
-            doc! { "$set": { "author.avatar_url": null } },
+            doc! { "author_id": author_id, "author.avatar_url": avatar_url },
+            doc! { "$set": { "author.avatar_url": now } },
         )
         .await?;
     Ok(())

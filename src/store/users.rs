@@ -438,6 +438,22 @@ pub async fn set_avatar(
         .await
 }
 
+/// Points an account whose avatar is `media_id` at the file's new URL (it got a new key).
+pub async fn set_avatar_url(
+    db: &Db,
+    user: ObjectId,
+    media_id: ObjectId,
+    url: &str,
+) -> mongodb::error::Result<()> {
+    db.users()
+        .update_one(
+            doc! { "_id": user, "avatar_media_id": media_id },
+            doc! { "$set": { "avatar_url": url } },
+        )
+        .await?;
+    Ok(())
+}
+
 /// Forgets an avatar whose file is being deleted.
 pub async fn clear_avatar_media(db: &Db, media_id: ObjectId) -> mongodb::error::Result<()> {
     db.users()

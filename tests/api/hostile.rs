@@ -422,15 +422,17 @@ async fn every_owner_only_route_refuses_another_user_and_changes_nothing() {
     let session = sessions["results"][0]["id"].as_str().unwrap().to_owned();
     let gif = b"GIF89a\x01\0\x01\0\0\0\0\x3B".to_vec();
     let part = reqwest::multipart::Part::bytes(gif).file_name("a.gif");
-    let media = id_of(
-        app.request(Method::POST, "/api/media")
-            .bearer_auth(&owner.access)
-            .multipart(reqwest::multipart::Form::new().part("file", part))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let uploaded = app
+        .request(Method::POST, "/api/media")
+        .bearer_auth(&owner.access)
+        .multipart(reqwest::multipart::Form::new().part("file", part))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(uploaded.status(), StatusCode::CREATED);
+    let uploaded: Value = uploaded.json().await.unwrap();
+    let media = uploaded["id"].as_str().unwrap().to_owned();
+    let media_url = uploaded["url"].as_str().unwrap().to_owned();
     app.make_admin(&member).await;
     let report: Value = app
         .get("/api/reports", Some(&member.access))
@@ -567,10 +569,7 @@ async fn every_owner_only_route_refuses_another_user_and_changes_nothing() {
         .unwrap();
     assert_eq!(group_after["name"], "Owners");
     assert_eq!(group_after["member_count"], 2);
-    assert_eq!(
-        app.get(&format!("/api/media/{media}"), None).await.status(),
-        StatusCode::OK
-    );
+    assert_eq!(app.get(&media_url, None).await.status(), StatusCode::OK);
     assert_eq!(
         app.get("/api/users/me", Some(&owner.access)).await.status(),
         StatusCode::OK

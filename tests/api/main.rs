@@ -13,6 +13,7 @@ mod idempotency;
 mod likes;
 mod limits;
 mod media;
+mod media_privacy;
 mod moderation;
 mod ops;
 mod posts;

@@ -9,7 +9,7 @@ use crate::helpers::{assert_error, spawn_app_with, TestApp};
 const IMAGE_LIMIT: u64 = 64 * 1024;
 const VIDEO_LIMIT: u64 = 1024 * 1024;
 
-async fn app() -> TestApp {
+pub(crate) async fn app() -> TestApp {
     spawn_app_with(|s| {
         s.media.max_image_bytes = IMAGE_LIMIT;
         s.media.max_video_bytes = VIDEO_LIMIT;
@@ -17,7 +17,7 @@ async fn app() -> TestApp {
     .await
 }
 
-fn png(width: u32, height: u32, padding: usize) -> Vec<u8> {
+pub(crate) fn png(width: u32, height: u32, padding: usize) -> Vec<u8> {
     let mut bytes = b"\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR".to_vec();
     bytes.extend(width.to_be_bytes());
     bytes.extend(height.to_be_bytes());
@@ -26,7 +26,7 @@ fn png(width: u32, height: u32, padding: usize) -> Vec<u8> {
     bytes
 }
 
-fn jpeg(width: u16, height: u16) -> Vec<u8> {
+pub(crate) fn jpeg(width: u16, height: u16) -> Vec<u8> {
     let mut bytes = vec![0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10];
     bytes.extend(b"JFIF\0\x01\x01\0\0\x01\0\x01\0\0");
     bytes.extend([0xFF, 0xC0, 0x00, 0x11, 0x08]);
@@ -72,7 +72,7 @@ async fn upload(
     request.send().await.unwrap()
 }
 
-async fn uploaded(app: &TestApp, token: &str, name: &str, bytes: Vec<u8>) -> Value {
+pub(crate) async fn uploaded(app: &TestApp, token: &str, name: &str, bytes: Vec<u8>) -> Value {
     let response = upload(
         app,
         "/api/media",
@@ -120,8 +120,12 @@ async fn images_are_typed_by_their_bytes_and_report_their_size() {
         );
         assert_eq!(media["size"], bytes.len());
         let id = media["id"].as_str().unwrap();
-        assert_eq!(media["url"], format!("/api/media/{id}"));
-        let download = app.get(&format!("/api/media/{id}"), None).await;
+        let url = media["url"].as_str().unwrap();
+        let key = url
+            .strip_prefix(&format!("/api/media/{id}?key="))
+            .expect("the download path with the file's key");
+        assert_eq!(key.len(), 22, "128 bits, base64url: {url}");
+        let download = app.get(url, None).await;
         assert_eq!(download.status(), StatusCode::OK);
         assert_eq!(download.headers()["content-type"], content_type);
         assert_eq!(
@@ -233,7 +237,7 @@ async fn downloads_answer_ranges_etags_and_conditional_requests() {
     let user = app.create_user("streamer").await;
     let bytes = mp4(700_000); // three GridFS chunks of 255 KiB
     let media = uploaded(&app, &user.access, "movie.mp4", bytes.clone()).await;
-    let path = format!("/api/media/{}", media["id"].as_str().unwrap());
+    let path = media["url"].as_str().unwrap().to_owned();
     let len = bytes.len();
 
     let whole = app.get(&path, None).await;
@@ -305,10 +309,7 @@ async fn downloads_answer_ranges_etags_and_conditional_requests() {
     assert_eq!(cached.status(), StatusCode::NOT_MODIFIED);
     assert!(cached.bytes().await.unwrap().is_empty());
     let alias = app
-        .get(
-            &format!("/api/posts/videos/{}", media["id"].as_str().unwrap()),
-            None,
-        )
+        .get(&path.replace("/api/media/", "/api/posts/videos/"), None)
         .await;
     assert_eq!(alias.status(), StatusCode::OK);
     assert_error(

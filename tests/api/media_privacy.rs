@@ -1,0 +1,356 @@
+//! Who can download a file: only whoever was handed its URL by a read they were allowed
+//! (the capability key in every media URL). Ids are random, so counting finds nothing.
+
+use bson::oid::ObjectId;
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+use crate::helpers::{rookery_command, TestApp, TestUser};
+use crate::media::{app, jpeg, png, uploaded};
+
+async fn created(app: &TestApp, user: &TestUser, path: &str, body: Value) -> Value {
+    let response = app.post(path, Some(&user.access), &body).await;
+    assert_eq!(response.status(), StatusCode::CREATED, "{path}");
+    response.json().await.unwrap()
+}
+
+/// The ids `distance` either side of `id`, counting as a client would: the 12 bytes as
+/// one number.
+fn neighbours(id: &str, distance: u128) -> Vec<String> {
+    let n = u128::from_str_radix(id, 16).unwrap();
+    (1..=distance)
+        .flat_map(|d| [n.wrapping_add(d), n.wrapping_sub(d)])
+        .map(|m| format!("{:024x}", m & ((1u128 << 96) - 1)))
+        .collect()
+}
+
+/// The key of a media URL.
+fn key_of(url: &str) -> String {
+    url.split_once("?key=").unwrap().1.to_owned()
+}
+
+/// Every way `token` (or nobody) might try to get file `id` without its key: bare path,
+/// the alias, someone else's key, a made-up key. All must be `404`.
+async fn assert_unreachable(app: &TestApp, id: &str, wrong_key: &str, token: Option<&str>) {
+    for path in [
+        format!("/api/media/{id}"),
+        format!("/api/posts/videos/{id}"),
+        format!("/api/media/{id}?key={wrong_key}"),
+        format!("/api/media/{id}?key=AAAAAAAAAAAAAAAAAAAAAA"),
+        format!("/api/media/{id}?key="),
+    ] {
+        let response = app.get(&path, token).await;
+        assert_eq!(response.status(), StatusCode::NOT_FOUND, "{path}");
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["code"], "not_found", "{path}");
+    }
+}
+
+#[tokio::test]
+async fn a_private_groups_media_cannot_be_found_by_counting_ids_or_guessing_keys() {
+    let app = app().await;
+    let owner = app.create_user("owner").await;
+    let member = app.create_user("member").await;
+    let outsider = app.create_user("outsider").await;
+    let group = created(
+        &app,
+        &owner,
+        "/api/groups",
+        json!({ "name": "Family", "visibility": "private" }),
+    )
+    .await;
+    let group_id = group["id"].as_str().unwrap();
+    created(
+        &app,
+        &owner,
+        &format!("/api/groups/{group_id}/members"),
+        json!({ "user_id": member.id }),
+    )
+    .await;
+
+    // The outsider uploads just before and just after the owner.
+    let before = uploaded(&app, &outsider.access, "a.jpg", jpeg(4, 4)).await;
+    let secret = uploaded(&app, &owner.access, "family.jpg", jpeg(8, 8)).await;
+    let after = uploaded(&app, &outsider.access, "b.jpg", jpeg(4, 4)).await;
+    let post = created(
+        &app,
+        &owner,
+        "/api/posts",
+        json!({ "content": "our holiday", "group_id": group_id, "media_ids": [secret["id"]] }),
+    )
+    .await;
+    let secret_id = secret["id"].as_str().unwrap();
+    let secret_url = post["media"][0]["url"].as_str().unwrap().to_owned();
+    assert_eq!(secret_url, secret["url"].as_str().unwrap());
+
+    // A member is handed the URL with the post, and it works without a token, as in <img>.
+    let seen: Value = app
+        .get(
+            &format!("/api/posts/{}", post["id"].as_str().unwrap()),
+            Some(&member.access),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(seen["media"][0]["url"], secret_url.as_str());
+    let download = app.get(&secret_url, None).await;
+    assert_eq!(download.status(), StatusCode::OK);
+    assert_eq!(
+        download.bytes().await.unwrap().as_ref(),
+        jpeg(8, 8).as_slice()
+    );
+
+    // Nothing about the outsider's own uploads leads to the owner's.
+    let outsider_key = key_of(after["url"].as_str().unwrap());
+    for id in [
+        before["id"].as_str().unwrap(),
+        after["id"].as_str().unwrap(),
+    ] {
+        let mut candidates = neighbours(id, 40);
+        candidates.push(secret_id.to_owned());
+        for candidate in candidates {
+            let own = candidate == before["id"] || candidate == after["id"];
+            if !own {
+                assert_unreachable(&app, &candidate, &outsider_key, Some(&outsider.access)).await;
+            }
+        }
+    }
+    // Not around the owner's id either, signed in or anonymous.
+    for candidate in neighbours(secret_id, 5)
+        .into_iter()
+        .chain([secret_id.to_owned()])
+    {
+        assert_unreachable(&app, &candidate, &outsider_key, Some(&outsider.access)).await;
+        assert_unreachable(&app, &candidate, &outsider_key, None).await;
+    }
+    // Ids share no timestamp, process constant or counter.
+    let ids: Vec<ObjectId> = [&before, &secret, &after]
+        .iter()
+        .map(|m| ObjectId::parse_str(m["id"].as_str().unwrap()).unwrap())
+        .collect();
+    assert_ne!(ids[0].bytes()[4..9], ids[2].bytes()[4..9]);
+    // And the outsider is never handed the URL: the post is not theirs to see.
+    let refused = app
+        .get(
+            &format!("/api/posts/{}", post["id"].as_str().unwrap()),
+            Some(&outsider.access),
+        )
+        .await;
+    assert_eq!(refused.status(), StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn a_scheduled_posts_media_stay_with_its_author_and_a_removed_posts_urls_stop_working() {
+    let app = app().await;
+    let author = app.create_user("author").await;
+    let reader = app.create_user("reader").await;
+    let moderator = app.create_user("moderator").await;
+    app.make_admin(&moderator).await;
+
+    // Scheduled: the author has the URL; the reader never sees the post or the file.
+    let early = uploaded(&app, &author.access, "soon.png", png(2, 2, 0)).await;
+    let publish_at = (chrono::Utc::now() + chrono::Duration::hours(1)).to_rfc3339();
+    let scheduled = created(
+        &app,
+        &author,
+        "/api/posts",
+        json!({ "content": "not yet", "publish_at": publish_at, "media_ids": [early["id"]] }),
+    )
+    .await;
+    assert_eq!(scheduled["status"], "scheduled");
+    let scheduled_path = format!("/api/posts/{}", scheduled["id"].as_str().unwrap());
+    assert_eq!(
+        app.get(&scheduled_path, Some(&reader.access))
+            .await
+            .status(),
+        StatusCode::NOT_FOUND
+    );
+    assert_unreachable(
+        &app,
+        early["id"].as_str().unwrap(),
+        "x",
+        Some(&reader.access),
+    )
+    .await;
+    assert_eq!(
+        app.get(early["url"].as_str().unwrap(), None).await.status(),
+        StatusCode::OK,
+        "the author's own URL works"
+    );
+
+    // Removed by a moderator, or deleted by its author: the URLs readers were handed die.
+    for remove_by_moderator in [true, false] {
+        let file = uploaded(&app, &author.access, "shown.png", png(2, 2, 0)).await;
+        let public = created(
+            &app,
+            &author,
+            "/api/posts",
+            json!({ "content": "look", "media_ids": [file["id"]] }),
+        )
+        .await;
+        let post_id = public["id"].as_str().unwrap();
+        let read: Value = app
+            .get(&format!("/api/posts/{post_id}"), Some(&reader.access))
+            .await
+            .json()
+            .await
+            .unwrap();
+        let handed = read["media"][0]["url"].as_str().unwrap().to_owned();
+        assert_eq!(app.get(&handed, None).await.status(), StatusCode::OK);
+
+        if remove_by_moderator {
+            let report = created(
+                &app,
+                &reader,
+                &format!("/api/posts/{post_id}/report"),
+                json!({ "reason": "spam" }),
+            )
+            .await;
+            let decided = app
+                .send_json(
+                    Method::PATCH,
+                    &format!("/api/reports/{}", report["id"].as_str().unwrap()),
+                    Some(&moderator.access),
+                    &json!({ "status": "resolved", "remove_post": true }),
+                )
+                .await;
+            assert_eq!(decided.status(), StatusCode::OK);
+        } else {
+            let deleted = app
+                .request(Method::DELETE, &format!("/api/posts/{post_id}"))
+                .bearer_auth(&author.access)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
+        }
+        for token in [
+            None,
+            Some(reader.access.as_str()),
+            Some(author.access.as_str()),
+        ] {
+            assert_eq!(
+                app.get(&handed, token).await.status(),
+                StatusCode::NOT_FOUND,
+                "moderator: {remove_by_moderator}"
+            );
+        }
+        // The file is still its owner's to delete.
+        let gone = app
+            .request(
+                Method::DELETE,
+                &format!("/api/media/{}", file["id"].as_str().unwrap()),
+            )
+            .bearer_auth(&author.access)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(gone.status(), StatusCode::NO_CONTENT);
+    }
+}
+
+#[tokio::test]
+async fn migrate_gives_files_stored_before_keys_a_key_and_their_avatar_urls_follow() {
+    let app = app().await;
+    let user = app.create_user("oldtimer").await;
+    let form = reqwest::multipart::Form::new().part(
+        "file",
+        reqwest::multipart::Part::bytes(png(3, 3, 0)).file_name("me.png"),
+    );
+    let me: Value = app
+        .request(Method::PUT, "/api/users/me/avatar")
+        .bearer_auth(&user.access)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    created(&app, &user, "/api/posts", json!({ "content": "hello" })).await;
+    let file = uploaded(&app, &user.access, "old.jpg", jpeg(5, 5)).await;
+
+    // Make the database what an older release left: no keys, bare paths stored.
+    let db = app.db.database();
+    db.collection::<bson::Document>("media.files")
+        .update_many(
+            bson::doc! {},
+            bson::doc! { "$unset": { "metadata.key": "" } },
+        )
+        .await
+        .unwrap();
+    let avatar_media = me["avatar_url"]
+        .as_str()
+        .unwrap()
+        .split('?')
+        .next()
+        .unwrap()
+        .to_owned();
+    let user_id = ObjectId::parse_str(&user.id).unwrap();
+    db.collection::<bson::Document>("users")
+        .update_one(
+            bson::doc! { "_id": user_id },
+            bson::doc! { "$set": { "avatar_url": &avatar_media } },
+        )
+        .await
+        .unwrap();
+    db.collection::<bson::Document>("posts")
+        .update_many(
+            bson::doc! { "author_id": user_id },
+            bson::doc! { "$set": { "author.avatar_url": &avatar_media } },
+        )
+        .await
+        .unwrap();
+    let file_id = file["id"].as_str().unwrap();
+    assert_unreachable(&app, file_id, "x", None).await;
+
+    let output = rookery_command(&app.database_name)
+        .arg("migrate")
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&output.stdout).contains("2 media files were given their key"),
+        "{}",
+        String::from_utf8_lossy(&output.stdout)
+    );
+
+    let profile: Value = app
+        .get("/api/users/oldtimer", None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let avatar_url = profile["avatar_url"].as_str().unwrap();
+    assert!(
+        avatar_url.starts_with(&format!("{avatar_media}?key=")),
+        "{avatar_url}"
+    );
+    assert_eq!(app.get(avatar_url, None).await.status(), StatusCode::OK);
+    let posts: Value = app
+        .get("/api/users/oldtimer/posts", None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(posts["results"][0]["author"]["avatar_url"], avatar_url);
+    let post = created(
+        &app,
+        &user,
+        "/api/posts",
+        json!({ "content": "with the old file", "media_ids": [file_id] }),
+    )
+    .await;
+    let url = post["media"][0]["url"].as_str().unwrap();
+    assert_eq!(app.get(url, None).await.status(), StatusCode::OK);
+    let again = rookery_command(&app.database_name)
+        .arg("migrate")
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&again.stdout).contains("0 media files"));
+}
