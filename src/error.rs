@@ -155,7 +155,7 @@ impl ApiError {
             ApiError::RequestTimeout => "The request body arrived too slowly.".into(),
             ApiError::PayloadTooLarge => "The request body is too large.".into(),
             ApiError::UnsupportedMediaType => {
-                "Unsupported media type: images must be JPEG, PNG, GIF or WebP, videos MP4, \
+                "Unsupported media type: images must be well-formed JPEG, PNG, GIF or WebP files, videos MP4, \
                  WebM or QuickTime."
                     .into()
             }

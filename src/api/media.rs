@@ -14,6 +14,7 @@ use std::time::Duration;
 use crate::api::extract::{body_timeout, next_chunk};
 use crate::api::views::{MeView, MediaView};
 use crate::auth::AuthUser;
+use crate::domain::image_metadata::strip_metadata;
 use crate::domain::media::{
     key_matches, new_media_id, new_media_key, parse_range, sniff, ByteRange, MediaKind,
     RangeRequest, SNIFF_BYTES,
@@ -46,9 +47,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         );
 }
 
-/// How much of an image is read before storing it, to learn its dimensions (a JPEG's size
-/// can sit behind its metadata).
-const DIMENSION_BYTES: usize = 256 * 1024;
 /// The longest text field accepted beside the file.
 const TEXT_FIELD_BYTES: usize = 1024;
 
@@ -125,9 +123,10 @@ impl Incoming {
     }
 }
 
-/// Stores the `file` field: its type from its bytes (`415` unless one of `allowed`), its
-/// size checked while it streams (`413` past the kind's limit, with every chunk already
-/// written removed).
+/// Stores the `file` field: its type from its bytes (`415` unless one of `allowed`, or an
+/// image whose container does not parse), its size checked while it streams (`413` past
+/// the kind's limit, with every chunk already written removed), an image's metadata taken
+/// out first (`domain::image_metadata`).
 async fn store_file(
     state: &AppState,
     owner: ObjectId,
@@ -145,7 +144,18 @@ async fn store_file(
     };
     let (mut width, mut height) = (None, None);
     if kind == MediaKind::Image {
-        field.fill(&mut head, DIMENSION_BYTES).await?;
+        // An image is held whole (at most its limit) to take its metadata out before any
+        // byte is stored; a video streams through.
+        while let Some(chunk) = field.next_chunk().await? {
+            if u64::try_from(head.len() + chunk.len()).unwrap_or(u64::MAX) > limit {
+                return Err(ApiError::PayloadTooLarge);
+            }
+            head.extend_from_slice(&chunk);
+        }
+        head = web::block(move || strip_metadata(content_type, head))
+            .await
+            .map_err(ApiError::internal)?
+            .map_err(|_| ApiError::UnsupportedMediaType)?;
         if let Ok(size) = imagesize::blob_size(&head) {
             width = u32::try_from(size.width).ok();
             height = u32::try_from(size.height).ok();

@@ -17,13 +17,34 @@ pub(crate) async fn app() -> TestApp {
     .await
 }
 
-pub(crate) fn png(width: u32, height: u32, padding: usize) -> Vec<u8> {
-    let mut bytes = b"\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR".to_vec();
-    bytes.extend(width.to_be_bytes());
-    bytes.extend(height.to_be_bytes());
-    bytes.extend([8, 2, 0, 0, 0, 0, 0, 0, 0]);
-    bytes.extend(vec![0u8; padding]);
+/// A PNG container: IHDR, `extra` chunks, an IDAT of `padding` bytes, IEND.
+pub(crate) fn png_with(
+    width: u32,
+    height: u32,
+    padding: usize,
+    extra: &[(&[u8; 4], &[u8])],
+) -> Vec<u8> {
+    let chunk = |kind: &[u8; 4], data: &[u8]| {
+        img_parts::png::PngChunk::new(*kind, img_parts::Bytes::copy_from_slice(data))
+            .encoder()
+            .bytes()
+            .to_vec()
+    };
+    let mut header = width.to_be_bytes().to_vec();
+    header.extend(height.to_be_bytes());
+    header.extend([8, 2, 0, 0, 0]);
+    let mut bytes = b"\x89PNG\r\n\x1a\n".to_vec();
+    bytes.extend(chunk(b"IHDR", &header));
+    for (kind, data) in extra {
+        bytes.extend(chunk(kind, data));
+    }
+    bytes.extend(chunk(b"IDAT", &vec![0u8; padding]));
+    bytes.extend(chunk(b"IEND", b""));
     bytes
+}
+
+pub(crate) fn png(width: u32, height: u32, padding: usize) -> Vec<u8> {
+    png_with(width, height, padding, &[])
 }
 
 pub(crate) fn jpeg(width: u16, height: u16) -> Vec<u8> {
@@ -51,7 +72,7 @@ fn mp4(len: usize) -> Vec<u8> {
     bytes
 }
 
-async fn upload(
+pub(crate) async fn upload(
     app: &TestApp,
     path: &str,
     token: Option<&str>,

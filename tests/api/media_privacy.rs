@@ -6,7 +6,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
 use crate::helpers::{rookery_command, TestApp, TestUser};
-use crate::media::{app, jpeg, png, uploaded};
+use crate::media::{app, jpeg, png, png_with, uploaded};
 
 async fn created(app: &TestApp, user: &TestUser, path: &str, body: Value) -> Value {
     let response = app.post(path, Some(&user.access), &body).await;
@@ -353,4 +353,152 @@ async fn migrate_gives_files_stored_before_keys_a_key_and_their_avatar_urls_foll
         .output()
         .unwrap();
     assert!(String::from_utf8_lossy(&again.stdout).contains("0 media files"));
+}
+
+/// Raw EXIF (little-endian TIFF) as a phone writes it: camera make, orientation, and a GPS
+/// position (51° 30' N, 0° 7' W).
+fn phone_exif(orientation: u16) -> Vec<u8> {
+    fn entry(t: &mut Vec<u8>, tag: u16, kind: u16, count: u32, value: [u8; 4]) {
+        t.extend(tag.to_le_bytes());
+        t.extend(kind.to_le_bytes());
+        t.extend(count.to_le_bytes());
+        t.extend(value);
+    }
+    let mut t = b"II\x2a\0\x08\0\0\0".to_vec();
+    t.extend(3u16.to_le_bytes());
+    entry(&mut t, 0x010F, 2, 8, 50u32.to_le_bytes()); // Make, at 50
+    entry(
+        &mut t,
+        0x0112,
+        3,
+        1,
+        [orientation.to_le_bytes()[0], 0, 0, 0],
+    );
+    entry(&mut t, 0x8825, 4, 1, 58u32.to_le_bytes()); // GPS IFD, at 58
+    t.extend(0u32.to_le_bytes());
+    t.extend(b"PhoneCo\0");
+    // GPS IFD: latitude ref, latitude (3 rationals at 112), longitude ref, longitude (at 136).
+    t.extend(4u16.to_le_bytes());
+    entry(&mut t, 0x0001, 2, 2, *b"N\0\0\0");
+    entry(&mut t, 0x0002, 5, 3, 112u32.to_le_bytes());
+    entry(&mut t, 0x0003, 2, 2, *b"W\0\0\0");
+    entry(&mut t, 0x0004, 5, 3, 136u32.to_le_bytes());
+    t.extend(0u32.to_le_bytes());
+    assert_eq!(t.len(), 112);
+    for (degrees, minutes) in [(51u32, 30u32), (0, 7)] {
+        for (n, d) in [(degrees, 1u32), (minutes, 1), (0, 1)] {
+            t.extend(n.to_le_bytes());
+            t.extend(d.to_le_bytes());
+        }
+    }
+    t
+}
+
+/// A baseline JPEG's structure around `exif`: JFIF, EXIF, XMP, a frame, one scan, EOI, and
+/// a trailer appended after it (as phones append motion clips and depth maps).
+fn phone_jpeg(exif: &[u8]) -> Vec<u8> {
+    let mut bytes = vec![0xFF, 0xD8];
+    let mut segment = |marker: u8, contents: &[u8]| {
+        bytes.extend([0xFF, marker]);
+        bytes.extend(u16::try_from(contents.len() + 2).unwrap().to_be_bytes());
+        bytes.extend(contents);
+    };
+    segment(0xE0, b"JFIF\0\x01\x01\0\0\x01\0\x01\0\0");
+    segment(0xE1, &[b"Exif\0\0".as_slice(), exif].concat());
+    segment(
+        0xE1,
+        b"http://ns.adobe.com/xap/1.0/\0<exif:GPSLatitude>51,30N</exif:GPSLatitude>",
+    );
+    segment(0xC0, &[8, 0, 16, 0, 16, 1, 1, 0x11, 0]);
+    segment(0xDA, &[1, 1, 0, 0, 0x3F, 0]);
+    bytes.extend([0x12, 0xFF, 0x00, 0x34, 0xFF, 0xD9]);
+    bytes.extend(b"MotionPhoto PhoneCo GPS trailer");
+    bytes
+}
+
+fn mentions(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+#[tokio::test]
+async fn uploaded_photos_lose_their_location_and_camera_but_keep_their_orientation() {
+    let app = app().await;
+    let user = app.create_user("traveller").await;
+    let photo = phone_jpeg(&phone_exif(6));
+    assert!(exif::Reader::new()
+        .read_raw(phone_exif(6))
+        .unwrap()
+        .get_field(exif::Tag::GPSLatitude, exif::In::PRIMARY)
+        .is_some());
+
+    let media = uploaded(&app, &user.access, "IMG_0001.jpg", photo.clone()).await;
+    assert_eq!(
+        (media["width"].as_u64(), media["height"].as_u64()),
+        (Some(16), Some(16))
+    );
+    let download = app.get(media["url"].as_str().unwrap(), None).await;
+    assert_eq!(download.status(), StatusCode::OK);
+    let stored = download.bytes().await.unwrap().to_vec();
+    assert_eq!(media["size"], stored.len(), "the size is the stored file's");
+    for told in [
+        &b"PhoneCo"[..],
+        b"GPSLatitude",
+        b"MotionPhoto",
+        b"ns.adobe.com",
+    ] {
+        assert!(
+            !mentions(&stored, told),
+            "{}",
+            String::from_utf8_lossy(told)
+        );
+    }
+    let exif_at = stored
+        .windows(6)
+        .position(|w| w == b"Exif\0\0")
+        .expect("the orientation is still recorded");
+    let exif = exif::Reader::new()
+        .read_raw(stored[exif_at + 6..].to_vec())
+        .unwrap();
+    let fields: Vec<exif::Tag> = exif.fields().map(|f| f.tag).collect();
+    assert_eq!(fields, [exif::Tag::Orientation]);
+    assert_eq!(
+        exif.get_field(exif::Tag::Orientation, exif::In::PRIMARY)
+            .and_then(|f| f.value.get_uint(0)),
+        Some(6)
+    );
+    assert!(
+        stored.ends_with(&[0x12, 0xFF, 0x00, 0x34, 0xFF, 0xD9]),
+        "the image data is untouched"
+    );
+
+    // A PNG's EXIF and text chunks go the same way; a broken container is refused.
+    let png = png_with(
+        2,
+        2,
+        4,
+        &[
+            (b"eXIf", &phone_exif(1)),
+            (b"tEXt", b"Location\0Piccadilly"),
+        ],
+    );
+    let media = uploaded(&app, &user.access, "screen.png", png).await;
+    let stored = app
+        .get(media["url"].as_str().unwrap(), None)
+        .await
+        .bytes()
+        .await
+        .unwrap();
+    assert_eq!(stored.as_ref(), png_with(2, 2, 4, &[]).as_slice());
+    let mut broken = photo;
+    broken.truncate(30);
+    let refused = crate::media::upload(
+        &app,
+        "/api/media",
+        Some(&user.access),
+        "broken.jpg",
+        "image/jpeg",
+        broken,
+    )
+    .await;
+    assert_eq!(refused.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
 }
