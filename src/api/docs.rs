@@ -133,7 +133,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         (name = "posts", description = "Posts, hashtags and the home feed (API.md §4)"),
         (name = "likes", description = "Likes (API.md §4)"),
         (name = "comments", description = "Comments (API.md §4)"),
-        (name = "media", description = "Images and videos (API.md §5)"),
+        (name = "media", description = "Images and videos (API.md §5). Download a file through the `url` the API hands out: it carries the file's capability key, so it works in `<img src>` without a token, and nothing else does. Images lose their EXIF, XMP and other metadata (the orientation is kept) before they are stored"),
         (name = "groups", description = "Groups (API.md §6)"),
         (name = "notifications", description = "Notifications, also over WebSocket (API.md §7)"),
         (name = "activity", description = "The account's activity log (API.md §7)"),

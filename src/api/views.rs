@@ -125,6 +125,8 @@ pub struct MediaView {
     pub kind: MediaKind,
     pub content_type: String,
     pub size: i64,
+    /// The download URL, `/api/media/{id}?key=…`: the file's capability key is in it, so
+    /// use it as given (without it the file is `404`).
     pub url: String,
     pub width: Option<u32>,
     pub height: Option<u32>,
