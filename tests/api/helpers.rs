@@ -229,6 +229,16 @@ impl TestApp {
     }
 }
 
+/// The `id`s of a page's `results`, in order.
+pub fn ids_of(page: &Value) -> Vec<String> {
+    page["results"]
+        .as_array()
+        .expect("a page of results")
+        .iter()
+        .map(|item| item["id"].as_str().expect("an id").to_owned())
+        .collect()
+}
+
 /// The path and query of an absolute link, to request it from the test app.
 pub fn path_of(link: &str) -> String {
     let url = url::Url::parse(link).expect("link is a URL");

@@ -4,7 +4,7 @@ use futures::future::join_all;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use crate::helpers::{assert_error, spawn_app, TestApp, TestUser, PASSWORD};
+use crate::helpers::{assert_error, ids_of, spawn_app, TestApp, TestUser, PASSWORD};
 
 async fn set_role(app: &TestApp, user: &TestUser, role: &str) {
     let id = bson::oid::ObjectId::parse_str(&user.id).unwrap();
@@ -20,12 +20,7 @@ async fn set_role(app: &TestApp, user: &TestUser, role: &str) {
 
 async fn listed(app: &TestApp) -> Vec<String> {
     let page: Value = app.get("/api/posts", None).await.json().await.unwrap();
-    page["results"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p["id"].as_str().unwrap().to_owned())
-        .collect()
+    ids_of(&page)
 }
 
 #[tokio::test]

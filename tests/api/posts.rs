@@ -6,7 +6,7 @@ use std::time::Duration;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use crate::helpers::{assert_error, db_commands, spawn_app, TestApp};
+use crate::helpers::{assert_error, db_commands, ids_of, spawn_app, TestApp};
 
 async fn create_post(app: &TestApp, token: &str, body: Value) -> Value {
     let response = app.post("/api/posts", Some(token), &body).await;
@@ -18,15 +18,6 @@ async fn json_of(app: &TestApp, path: &str, token: Option<&str>) -> Value {
     let response = app.get(path, token).await;
     assert_eq!(response.status(), StatusCode::OK, "{path}");
     response.json().await.unwrap()
-}
-
-fn ids_of(page: &Value) -> Vec<String> {
-    page["results"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p["id"].as_str().unwrap().to_owned())
-        .collect()
 }
 
 #[tokio::test]

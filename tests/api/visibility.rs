@@ -6,7 +6,7 @@ use futures::future::join_all;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use crate::helpers::{spawn_app_with, TestApp, TestUser};
+use crate::helpers::{ids_of, spawn_app_with, TestApp, TestUser};
 
 async fn ok_json(response: reqwest::Response, what: &str) -> Value {
     assert_eq!(response.status(), StatusCode::OK, "{what}");
@@ -21,13 +21,7 @@ async fn created(app: &TestApp, user: &TestUser, path: &str, body: Value) -> Val
 
 /// The post ids of a page, by the `id` of each result.
 async fn ids_in(app: &TestApp, path: &str, token: Option<&str>) -> Vec<String> {
-    let page = ok_json(app.get(path, token).await, path).await;
-    page["results"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p["id"].as_str().unwrap().to_owned())
-        .collect()
+    ids_of(&ok_json(app.get(path, token).await, path).await)
 }
 
 async fn trending_tags(app: &TestApp) -> Vec<String> {
