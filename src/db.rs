@@ -397,6 +397,16 @@ impl Db {
                 plain("interests", doc! { "interests": 1 }),
             ])
             .await?;
+        // GridFS's files collection of the `media` bucket: an owner's files (account
+        // deletion) and the files still without a capability key (the start-up migration,
+        // asked as `metadata.key: null` so the index answers it).
+        self.database()
+            .collection::<bson::Document>("media.files")
+            .create_indexes([
+                plain("owner", doc! { "metadata.owner_id": 1 }),
+                plain("key", doc! { "metadata.key": 1 }),
+            ])
+            .await?;
         Ok(())
     }
 }

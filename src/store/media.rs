@@ -122,12 +122,12 @@ pub async fn replace_key(
         .await
 }
 
-/// The files stored before keys existed.
+/// The files stored before keys existed (index `key`).
 pub async fn ids_without_key(db: &Db) -> mongodb::error::Result<Vec<ObjectId>> {
     let found: Vec<bson::Document> = db
         .database()
         .collection("media.files")
-        .find(doc! { "metadata.key": { "$exists": false } })
+        .find(doc! { "metadata.key": null })
         .projection(doc! { "_id": 1 })
         .await?
         .try_collect()
