@@ -11,18 +11,15 @@ ensure_secantus
 cargo build --release --quiet
 
 work="$(mktemp -d)"
-db_port="$(free_port)"
-"$SECANTUSD" --host 127.0.0.1 --port "$db_port" --storage-path :memory: --log-level WARNING >"$work/db.log" 2>&1 &
-db_pid=$!
 app_pid=""
 cleanup() {
     [ -n "$app_pid" ] && kill "$app_pid" 2>/dev/null
-    kill "$db_pid" 2>/dev/null
+    stop_throwaway_database
     wait 2>/dev/null || true
     rm -rf "$work"
 }
 trap cleanup EXIT
-wait_for_port "$db_port" "$db_pid"
+start_memory_database "$work/db.log"
 
 export ROOKERY_ENV=development MONGODB_URI="mongodb://127.0.0.1:$db_port" MONGODB_DATABASE=bench_media
 export BCRYPT_COST=4 RUST_LOG=warn ROOKERY__EMAIL__MAIL_DIR="$work/mail"
@@ -52,7 +49,7 @@ report="$(cat <<REPORT
 # Media memory check
 
 - Date: $(date -u +%Y-%m-%dT%H:%M:%SZ); machine: $(nproc) cores, $(free -g | awk '/Mem:/ { print $2 }') GiB
-- Command: \`make bench-media\` (SIZE_MB=$SIZE_MB, release build, one instance, SecantusDB in memory)
+- Command: \`make bench-media\` (SIZE_MB=$SIZE_MB, release build, one instance, secantusd-rs on a throwaway folder)
 
 | measurement | KiB |
 |---|---|

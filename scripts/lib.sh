@@ -1,16 +1,36 @@
 # Shared shell helpers for the Makefile's scripts.
 
 VENV="${ROOKERY_VENV:-.venv}"
-SECANTUSD="$VENV/bin/secantusd-py"
-SECANTUS_VERSION="0.7.0b3"
 
-# Installs SecantusDB into the project's own virtualenv, once.
+# The database of `make run`, `make test` and every script: SecantusDB's Rust server,
+# `secantusd-rs` from the crate `secantus-mdb` (GPL-2.0-only). It always runs as its own
+# process; nothing of it is linked into rookery. Built once into .tools/ (git-ignored).
+SECANTUS_RS_VERSION="0.5.3-beta.196"
+TOOLS="${ROOKERY_TOOLS:-$PWD/.tools}"
+SECANTUSD="$TOOLS/secantus-mdb-$SECANTUS_RS_VERSION/bin/secantusd-rs"
+
+# Builds secantusd-rs into $TOOLS, once (about 10 minutes on 2 cores). Its WiredTiger
+# build needs cmake: installed from Debian when missing and we may (root with apt-get),
+# else one line says what to install.
 ensure_secantus() {
-    if [ ! -x "$SECANTUSD" ]; then
-        echo "==> installing SecantusDB $SECANTUS_VERSION into $VENV"
-        python3 -m venv "$VENV"
-        "$VENV/bin/pip" install --quiet --disable-pip-version-check "SecantusDB==$SECANTUS_VERSION"
+    [ -x "$SECANTUSD" ] && return 0
+    if ! command -v cmake >/dev/null 2>&1; then
+        if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+            echo "==> installing cmake (Debian) to build secantusd-rs"
+            apt-get install -y -qq cmake >/dev/null 2>&1 ||
+                { apt-get update -qq >/dev/null && apt-get install -y -qq cmake >/dev/null; }
+        else
+            echo "secantusd-rs needs cmake to build: install it (Debian/Ubuntu: sudo apt-get install cmake) and run again" >&2
+            return 1
+        fi
     fi
+    local root="${SECANTUSD%/bin/secantusd-rs}"
+    echo "==> building secantusd-rs $SECANTUS_RS_VERSION into $root (once; about 10 minutes)"
+    rm -rf "$root.partial"
+    cargo install secantus-mdb --version "$SECANTUS_RS_VERSION" --locked --ignore-rust-version \
+        --quiet --root "$root.partial" --target-dir "$TOOLS/build"
+    rm -rf "$root" "$TOOLS/build"
+    mv "$root.partial" "$root"
 }
 
 free_port() {
@@ -57,19 +77,36 @@ ensure_python_tool() {
     fi
 }
 
-# Starts SecantusDB in memory on a free loopback port, logging to $1; sets db_port and
+# Starts secantusd-rs on 127.0.0.1:$2 with its data in the folder $1, logging to $3; sets
 # db_pid. The caller stops it (kill "$db_pid").
-start_memory_database() {
-    local log="$1"
-    db_port="$(free_port)"
-    "$SECANTUSD" --host 127.0.0.1 --port "$db_port" --storage-path :memory: --log-level WARNING \
+start_database() {
+    local storage="$1" port="$2" log="$3"
+    mkdir -p "$storage"
+    "$SECANTUSD" --host 127.0.0.1 --port "$port" --storage-path "$storage" --log-level WARNING \
         >"$log" 2>&1 &
     db_pid=$!
-    wait_for_port "$db_port" "$db_pid" || { cat "$log" >&2; return 1; }
+    wait_for_port "$port" "$db_pid" || { cat "$log" >&2; return 1; }
+}
+
+# Starts a throwaway secantusd-rs on a free loopback port, its data in a fresh folder in
+# memory (/dev/shm) when there is one, logging to $1; sets db_port, db_pid and db_storage.
+# The caller stops it and removes the folder (stop_throwaway_database).
+start_memory_database() {
+    local log="$1" shm=/dev/shm
+    [ -d "$shm" ] && [ -w "$shm" ] || shm="${TMPDIR:-/tmp}"
+    db_storage="$(mktemp -d "$shm/rookery-db.XXXXXX")"
+    db_port="$(free_port)"
+    start_database "$db_storage" "$db_port" "$log"
+}
+
+stop_throwaway_database() {
+    [ -n "${db_pid:-}" ] && kill "$db_pid" 2>/dev/null && wait "$db_pid" 2>/dev/null
+    [ -n "${db_storage:-}" ] && rm -rf "$db_storage"
+    return 0
 }
 
 # For the scripts that run the service against a throwaway database (e2e, fuzz, soak,
-# bench): makes a work folder, starts SecantusDB in memory, and exports the environment of
+# bench): makes a work folder, starts secantusd-rs on a throwaway folder, and exports the environment of
 # a development service on a free port against it, with rate limiting off and emails as
 # files. Sets work, db_port, db_pid and port; everything stops and the folder goes when
 # the script exits. $1 names the folder and the database.
@@ -92,7 +129,7 @@ prepare_stack() {
 
 stop_stack() {
     [ -n "$service_pid" ] && kill "$service_pid" 2>/dev/null && wait "$service_pid" 2>/dev/null
-    [ -n "$db_pid" ] && kill "$db_pid" 2>/dev/null && wait "$db_pid" 2>/dev/null
+    stop_throwaway_database
     rm -rf "$work"
     return 0
 }

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `make run`: the service on :8080 in development mode. Without MONGODB_URI, a local
-# SecantusDB keeps its data under var/db/ and stops when the service does.
+# SecantusDB (secantusd-rs) keeps its data under var/db/ and stops when the service does.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
@@ -12,12 +12,9 @@ if [ -z "${MONGODB_URI:-}" ]; then
         echo "==> using the database already listening on 127.0.0.1:$db_port"
     else
         ensure_secantus
-        mkdir -p var/db
         echo "==> starting SecantusDB on 127.0.0.1:$db_port (data in var/db, log in var/db.log)"
-        "$SECANTUSD" --host 127.0.0.1 --port "$db_port" --storage-path var/db >var/db.log 2>&1 &
-        db_pid=$!
         trap 'kill "$db_pid" 2>/dev/null; wait "$db_pid" 2>/dev/null || true' EXIT
-        wait_for_port "$db_port" "$db_pid" || { cat var/db.log >&2; exit 1; }
+        start_database var/db "$db_port" var/db.log
     fi
     export MONGODB_URI="mongodb://127.0.0.1:$db_port"
 fi

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# `make test`: lint, then every test against a real SecantusDB on a free loopback port.
+# `make test`: lint, then every test against a real database server (secantusd-rs) on a
+# free loopback port, its data in a throwaway folder.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
@@ -12,7 +13,8 @@ echo "==> cargo clippy"
 cargo clippy --all-targets --quiet -- -D warnings
 
 db_pid=""
-trap '[ -n "$db_pid" ] && kill "$db_pid" 2>/dev/null; wait 2>/dev/null || true' EXIT
+db_storage=""
+trap 'stop_throwaway_database; wait 2>/dev/null || true' EXIT
 start_memory_database "$(mktemp -t secantusd.XXXXXX.log)"
 
 echo "==> cargo test (database on 127.0.0.1:$db_port)"
