@@ -10,9 +10,8 @@
 //! Usage: bench --base-url URL --mongodb-uri URI --database NAME --service-pid PID
 //!              --scale quick|full --command "make bench" --out bench/RESULTS.md
 
-use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bson::oid::ObjectId;
@@ -37,6 +36,11 @@ const TIMELINE_DEPTH: usize = 100;
 mod common;
 
 use common::{flags, memory_kb, BoxError};
+
+#[path = "common/load.rs"]
+mod load;
+
+use load::{percentile, write_results, Bench, Measured, RequestFn};
 
 #[derive(Clone, Copy)]
 struct Scale {
@@ -74,6 +78,7 @@ struct Args {
     mongodb_uri: String,
     database: String,
     service_pid: u32,
+    db_pid: Option<u32>,
     scale_name: String,
     scale: Scale,
     command: String,
@@ -96,6 +101,7 @@ fn parse_args() -> Result<Args, BoxError> {
         mongodb_uri: get("mongodb-uri")?,
         database: get("database")?,
         service_pid: get("service-pid")?.parse()?,
+        db_pid: map.get("db-pid").map(|p| p.parse()).transpose()?,
         scale_name,
         scale,
         command: map
@@ -358,217 +364,6 @@ async fn seed_timelines(db: &Db, world: &World) -> Result<(), BoxError> {
     insert_all(db.timelines(), entries).await
 }
 
-// ---------------------------------------------------------------------------------------
-// Load.
-
-#[derive(Default, Clone)]
-struct Sample {
-    latencies_us: Vec<u64>,
-    errors: usize,
-    db_commands: u64,
-}
-
-struct Measured {
-    name: String,
-    concurrency: usize,
-    requests: usize,
-    errors: usize,
-    throughput: f64,
-    p50_ms: f64,
-    p90_ms: f64,
-    p99_ms: f64,
-    commands_per_request: f64,
-    metrics_commands_per_request: f64,
-    cpu_ms_per_request: f64,
-}
-
-fn percentile(sorted: &[u64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return 0.0;
-    }
-    let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[index] as f64 / 1000.0
-}
-
-/// The service's CPU time so far: per thread in nanoseconds from `schedstat`, and for the
-/// whole process (threads that have exited included) in clock ticks from `stat`.
-struct CpuSnapshot {
-    threads: HashMap<String, u64>,
-    process_ms: f64,
-}
-
-impl CpuSnapshot {
-    fn take(pid: u32) -> Self {
-        let mut threads = HashMap::new();
-        if let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) {
-            for task in tasks.flatten() {
-                let path = task.path().join("schedstat");
-                let on_cpu = std::fs::read_to_string(path)
-                    .ok()
-                    .and_then(|s| s.split_whitespace().next()?.parse().ok());
-                if let Some(ns) = on_cpu {
-                    threads.insert(task.file_name().to_string_lossy().into_owned(), ns);
-                }
-            }
-        }
-        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-        let after_name = stat.rsplit_once(')').map(|(_, rest)| rest).unwrap_or("");
-        let fields: Vec<&str> = after_name.split_whitespace().collect();
-        let ticks: f64 = fields.get(11).and_then(|v| v.parse().ok()).unwrap_or(0.0)
-            + fields.get(12).and_then(|v| v.parse().ok()).unwrap_or(0.0);
-        Self {
-            threads,
-            process_ms: ticks * 1000.0 / 100.0,
-        }
-    }
-
-    /// Milliseconds used since `before`: to the nanosecond when every thread then is still
-    /// there (clock ticks are 10 ms, too coarse for a few hundred requests), else from the
-    /// process's ticks.
-    fn ms_since(&self, before: &CpuSnapshot) -> f64 {
-        if before.threads.is_empty() || before.threads.keys().any(|t| !self.threads.contains_key(t))
-        {
-            return self.process_ms - before.process_ms;
-        }
-        let ns: u64 = self
-            .threads
-            .iter()
-            .map(|(t, ns)| ns.saturating_sub(before.threads.get(t).copied().unwrap_or(0)))
-            .sum();
-        ns as f64 / 1e6
-    }
-}
-
-/// Total database commands and HTTP requests the service has counted in `/metrics`.
-async fn metrics_totals(client: &reqwest::Client, base: &str) -> (f64, f64) {
-    let text = match client.get(format!("{base}/metrics")).send().await {
-        Ok(r) => r.text().await.unwrap_or_default(),
-        Err(_) => String::new(),
-    };
-    let sum = |prefix: &str| -> f64 {
-        text.lines()
-            .filter(|l| l.starts_with(prefix))
-            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-            .sum()
-    };
-    (
-        sum("rookery_db_commands_total{"),
-        sum("rookery_http_requests_total{"),
-    )
-}
-
-type RequestFn = Arc<dyn Fn(&reqwest::Client, usize, u64) -> reqwest::RequestBuilder + Send + Sync>;
-
-struct Bench {
-    client: reqwest::Client,
-    base: String,
-    pid: u32,
-    seconds: u64,
-}
-
-impl Bench {
-    /// Runs `make_request` from `concurrency` workers for the configured time.
-    /// An anonymous `GET path` from 8 workers.
-    async fn run_get(&self, name: &str, path: &str) -> Measured {
-        let url = format!("{}{path}", self.base);
-        self.run(name, 8, Arc::new(move |c, _, _| c.get(&url)))
-            .await
-    }
-
-    async fn run(&self, name: &str, concurrency: usize, make_request: RequestFn) -> Measured {
-        let stop = Arc::new(AtomicBool::new(false));
-        let counter = Arc::new(AtomicUsize::new(0));
-        let samples = Arc::new(Mutex::new(Sample::default()));
-        let (commands_before, requests_before) = metrics_totals(&self.client, &self.base).await;
-        let cpu_before = CpuSnapshot::take(self.pid);
-        let started = Instant::now();
-        let mut workers = Vec::new();
-        for worker in 0..concurrency {
-            let client = self.client.clone();
-            let stop = stop.clone();
-            let counter = counter.clone();
-            let samples = samples.clone();
-            let make_request = make_request.clone();
-            workers.push(tokio::spawn(async move {
-                let mut local = Sample::default();
-                while !stop.load(Ordering::Relaxed) {
-                    let i = counter.fetch_add(1, Ordering::Relaxed) as u64;
-                    let t = Instant::now();
-                    match make_request(&client, worker, i).send().await {
-                        Ok(response) => {
-                            let commands = response
-                                .headers()
-                                .get("x-db-commands")
-                                .and_then(|v| v.to_str().ok()?.parse::<u64>().ok())
-                                .unwrap_or(0);
-                            let ok = response.status().is_success();
-                            let _ = response.bytes().await;
-                            local.latencies_us.push(t.elapsed().as_micros() as u64);
-                            local.db_commands += commands;
-                            if !ok {
-                                local.errors += 1;
-                            }
-                        }
-                        Err(_) => local.errors += 1,
-                    }
-                }
-                if let Ok(mut all) = samples.lock() {
-                    all.latencies_us.extend(local.latencies_us);
-                    all.errors += local.errors;
-                    all.db_commands += local.db_commands;
-                }
-            }));
-        }
-        tokio::time::sleep(Duration::from_secs(self.seconds)).await;
-        stop.store(true, Ordering::Relaxed);
-        for worker in workers {
-            let _ = worker.await;
-        }
-        let elapsed = started.elapsed().as_secs_f64();
-        let cpu = CpuSnapshot::take(self.pid).ms_since(&cpu_before);
-        let (commands_after, requests_after) = metrics_totals(&self.client, &self.base).await;
-        let mut sample = samples.lock().map(|s| s.clone()).unwrap_or_default();
-        sample.latencies_us.sort_unstable();
-        let requests = sample.latencies_us.len();
-        let per = |x: f64| {
-            if requests == 0 {
-                0.0
-            } else {
-                x / requests as f64
-            }
-        };
-        // The /metrics delta includes the scrape itself (one request, no commands).
-        let metered_requests = (requests_after - requests_before - 1.0).max(1.0);
-        let measured = Measured {
-            name: name.to_owned(),
-            concurrency,
-            requests,
-            errors: sample.errors,
-            throughput: requests as f64 / elapsed,
-            p50_ms: percentile(&sample.latencies_us, 0.50),
-            p90_ms: percentile(&sample.latencies_us, 0.90),
-            p99_ms: percentile(&sample.latencies_us, 0.99),
-            commands_per_request: per(sample.db_commands as f64),
-            metrics_commands_per_request: (commands_after - commands_before) / metered_requests,
-            cpu_ms_per_request: per(cpu),
-        };
-        println!(
-            "{:<28} c={:<3} {:>7} req {:>8.1} req/s  p50 {:>7.2} ms  p90 {:>7.2}  p99 {:>7.2}  db {:>4.2}/req  cpu {:>6.3} ms/req  errors {}",
-            measured.name,
-            measured.concurrency,
-            measured.requests,
-            measured.throughput,
-            measured.p50_ms,
-            measured.p90_ms,
-            measured.p99_ms,
-            measured.commands_per_request,
-            measured.cpu_ms_per_request,
-            measured.errors
-        );
-        measured
-    }
-}
-
 async fn login(client: &reqwest::Client, base: &str, username: &str) -> Result<String, BoxError> {
     let body: Value = client
         .post(format!("{base}/api/auth/login"))
@@ -610,6 +405,7 @@ async fn main() -> Result<(), BoxError> {
         client: client.clone(),
         base: base.clone(),
         pid: args.service_pid,
+        db_pid: args.db_pid,
         seconds: scale.seconds,
     };
     let rss_baseline = memory_kb(args.service_pid, "VmRSS:");
@@ -850,7 +646,7 @@ async fn main() -> Result<(), BoxError> {
         rss_baseline_kb: rss_baseline,
     };
     let text = report.render();
-    write_results(&args.out, &text)?;
+    write_results(&args.out, "bench", &text)?;
     println!("\n{}", report.targets_summary());
     Ok(())
 }
@@ -876,7 +672,7 @@ struct Report<'a> {
 
 fn row(m: &Measured) -> String {
     format!(
-        "| {} | {} | {} | {:.0} | {:.2} | {:.2} | {:.2} | {:.2} ({:.2}) | {:.3} | {} |",
+        "| {} | {} | {} | {:.0} | {:.2} | {:.2} | {:.2} | {:.2} ({:.2}) | {:.3} | {} | {} |",
         m.name,
         m.concurrency,
         m.requests,
@@ -887,6 +683,8 @@ fn row(m: &Measured) -> String {
         m.commands_per_request,
         m.metrics_commands_per_request,
         m.cpu_ms_per_request,
+        m.db_cpu_ms_per_request
+            .map_or_else(|| "–".to_owned(), |ms| format!("{ms:.3}")),
         m.errors
     )
 }
@@ -1060,9 +858,10 @@ impl Report<'_> {
             "\n### Per endpoint\n\n`db/req` is the exact count from each response's \
              `X-Db-Commands` (the figure in brackets is the `/metrics` delta over the same \
              window, which also counts the scheduler's background polls); `cpu/req` is the \
-             service process's user + system time divided by requests.\n\n\
-             | scenario | conc. | requests | req/s | p50 ms | p90 ms | p99 ms | db/req | cpu ms/req | errors |\n\
-             |---|---|---|---|---|---|---|---|---|---|\n",
+             service process's user + system time divided by requests, `db cpu/req` the \
+             database server's.\n\n\
+             | scenario | conc. | requests | req/s | p50 ms | p90 ms | p99 ms | db/req | cpu ms/req | db cpu ms/req | errors |\n\
+             |---|---|---|---|---|---|---|---|---|---|---|\n",
         );
         for m in self.results {
             out.push_str(&row(m));
@@ -1101,21 +900,4 @@ impl Report<'_> {
         ));
         out
     }
-}
-
-/// Replaces the generated part of the results file (between the markers), keeping the
-/// hand-written analysis around it.
-fn write_results(path: &str, generated: &str) -> Result<(), BoxError> {
-    const START: &str = "<!-- bench:start -->";
-    const END: &str = "<!-- bench:end -->";
-    let existing = std::fs::read_to_string(path)
-        .unwrap_or_else(|_| format!("# Benchmark results\n\n{START}\n{END}\n"));
-    let (head, rest) = existing
-        .split_once(START)
-        .unwrap_or((existing.as_str(), END));
-    let tail = rest.split_once(END).map(|(_, t)| t).unwrap_or("");
-    let text = format!("{head}{START}\n{generated}{END}{tail}");
-    std::fs::write(path, text)?;
-    println!("wrote {path}");
-    Ok(())
 }

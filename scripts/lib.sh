@@ -89,12 +89,13 @@ start_database() {
 }
 
 # Starts a throwaway secantusd-rs on a free loopback port, its data in a fresh folder in
-# memory (/dev/shm) when there is one, logging to $1; sets db_port, db_pid and db_storage.
-# The caller stops it and removes the folder (stop_throwaway_database).
+# memory (/dev/shm) when there is one, or under $DB_PARENT when set (the benchmarks put it
+# on disk, as `make run` does), logging to $1; sets db_port, db_pid and db_storage. The
+# caller stops it and removes the folder (stop_throwaway_database).
 start_memory_database() {
-    local log="$1" shm=/dev/shm
-    [ -d "$shm" ] && [ -w "$shm" ] || shm="${TMPDIR:-/tmp}"
-    db_storage="$(mktemp -d "$shm/rookery-db.XXXXXX")"
+    local log="$1" parent="${DB_PARENT:-/dev/shm}"
+    [ -d "$parent" ] && [ -w "$parent" ] || parent="${TMPDIR:-/tmp}"
+    db_storage="$(mktemp -d "$parent/rookery-db.XXXXXX")"
     db_port="$(free_port)"
     start_database "$db_storage" "$db_port" "$log"
 }
