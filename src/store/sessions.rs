@@ -42,17 +42,13 @@ pub async fn find_live(
 
 /// Who a viewer must not see and which private groups they see: their blocks both ways
 /// and their private group memberships.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default)]
 pub struct Relations {
-    #[serde(default)]
     pub blocks: Vec<BlockPair>,
-    #[serde(default)]
     pub private_groups: Vec<GroupRef>,
     /// With [`Also::post`]: that post, when it exists.
-    #[serde(default)]
     pub post: Vec<PostDoc>,
     /// With [`Also::me`]: the user's own account.
-    #[serde(default)]
     pub me: Vec<UserDoc>,
 }
 
@@ -62,22 +58,6 @@ pub struct Relations {
 pub struct Also {
     pub post: Option<ObjectId>,
     pub me: bool,
-}
-
-impl Also {
-    fn lookups(self, user_id: ObjectId) -> Vec<bson::Document> {
-        let by_id = |from: &str, id: ObjectId, to: &str| {
-            doc! { "$lookup": { "from": from, "pipeline": [{ "$match": { "_id": id } }], "as": to } }
-        };
-        let mut stages = Vec::new();
-        if let Some(post) = self.post {
-            stages.push(by_id("posts", post, "post"));
-        }
-        if self.me {
-            stages.push(by_id("users", user_id, "me"));
-        }
-        stages
-    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -91,27 +71,91 @@ pub struct GroupRef {
     pub group_id: ObjectId,
 }
 
-/// The stages that join a user's relations onto a one-document pipeline: two uncorrelated
-/// `$lookup`s, each an indexed match on the other collection.
-fn relation_lookups(user_id: ObjectId) -> [bson::Document; 2] {
-    [
-        doc! { "$lookup": {
-            "from": "blocks",
-            "pipeline": [
-                { "$match": { "$or": [{ "blocker_id": user_id }, { "blocked_id": user_id }] } },
-                { "$project": { "_id": 0, "blocker_id": 1, "blocked_id": 1 } },
-            ],
-            "as": "blocks",
-        } },
-        doc! { "$lookup": {
-            "from": "group_members",
-            "pipeline": [
-                { "$match": { "user_id": user_id, "private": true } },
-                { "$project": { "_id": 0, "group_id": 1 } },
-            ],
-            "as": "private_groups",
-        } },
-    ]
+/// A group membership as the join brings it: the user's memberships, of which only the
+/// private ones are kept.
+#[derive(Debug, Deserialize)]
+struct Membership {
+    group_id: ObjectId,
+    #[serde(default)]
+    private: bool,
+}
+
+/// The joined document, as the database answers it.
+#[derive(Debug, Deserialize)]
+struct Joined {
+    #[serde(default)]
+    blocks_out: Vec<BlockPair>,
+    #[serde(default)]
+    blocks_in: Vec<BlockPair>,
+    #[serde(default)]
+    memberships: Vec<Membership>,
+    #[serde(default)]
+    post: Vec<PostDoc>,
+    #[serde(default)]
+    me: Vec<UserDoc>,
+}
+
+impl From<Joined> for Relations {
+    fn from(joined: Joined) -> Self {
+        Relations {
+            blocks: joined
+                .blocks_out
+                .into_iter()
+                .chain(joined.blocks_in)
+                .collect(),
+            private_groups: joined
+                .memberships
+                .into_iter()
+                .filter(|m| m.private)
+                .map(|m| GroupRef {
+                    group_id: m.group_id,
+                })
+                .collect(),
+            post: joined.post,
+            me: joined.me,
+        }
+    }
+}
+
+/// An equality join in the simple `localField`/`foreignField` form, which both MongoDB and
+/// SecantusDB serve with one index probe per outer document. (The `pipeline` form is not
+/// used: SecantusDB materialises the whole foreign collection for it, 65 ms for 3 447
+/// posts against under 1 ms for this form.)
+fn join(from: &str, local: &str, foreign: &str, to: &str) -> bson::Document {
+    doc! { "$lookup": { "from": from, "localField": local, "foreignField": foreign, "as": to } }
+}
+
+/// The stages that join a user's relations and what `also` asks for onto a one-document
+/// pipeline whose document carries the user's id in `user`: blocks each way (indexes
+/// `blocker_blocked_unique`, `blocked`), memberships (`user_private`), the post and the
+/// account (`_id`).
+fn relation_joins(user_id: ObjectId, also: Also) -> Vec<bson::Document> {
+    let mut refs = doc! { "user": { "$literal": user_id } };
+    if let Some(post) = also.post {
+        refs.insert("post_ref", doc! { "$literal": post });
+    }
+    let mut stages = vec![
+        doc! { "$project": refs },
+        join("blocks", "user", "blocker_id", "blocks_out"),
+        join("blocks", "user", "blocked_id", "blocks_in"),
+        join("group_members", "user", "user_id", "memberships"),
+    ];
+    if also.post.is_some() {
+        stages.push(join("posts", "post_ref", "_id", "post"));
+    }
+    if also.me {
+        stages.push(join("users", "user", "_id", "me"));
+    }
+    stages
+}
+
+async fn first_joined(
+    mut cursor: mongodb::Cursor<bson::Document>,
+) -> mongodb::error::Result<Option<Relations>> {
+    match cursor.try_next().await? {
+        Some(found) => Ok(Some(bson::from_document::<Joined>(found)?.into())),
+        None => Ok(None),
+    }
 }
 
 /// The live session `id` of `user_id` and the user's relations (and what `also` asks
@@ -122,35 +166,20 @@ pub async fn find_live_with_relations(
     user_id: ObjectId,
     also: Also,
 ) -> mongodb::error::Result<Option<Relations>> {
-    let [blocks, groups] = relation_lookups(user_id);
     let mut pipeline = vec![
         doc! { "$match": { "_id": id, "user_id": user_id, "expires_at": { "$gt": DateTime::now() } } },
-        doc! { "$project": { "_id": 1 } },
-        blocks,
-        groups,
     ];
-    pipeline.extend(also.lookups(user_id));
-    let mut cursor = db.sessions().aggregate(pipeline).await?;
-    match cursor.try_next().await? {
-        Some(found) => Ok(Some(bson::from_document(found)?)),
-        None => Ok(None),
-    }
+    pipeline.extend(relation_joins(user_id, also));
+    first_joined(db.sessions().aggregate(pipeline).await?).await
 }
 
 /// The relations of a user whose session is already checked, in one command.
 pub async fn relations_of(db: &Db, user_id: ObjectId) -> mongodb::error::Result<Relations> {
-    let [blocks, groups] = relation_lookups(user_id);
-    let pipeline = [
-        doc! { "$match": { "_id": user_id } },
-        doc! { "$project": { "_id": 1 } },
-        blocks,
-        groups,
-    ];
-    let mut cursor = db.users().aggregate(pipeline).await?;
-    match cursor.try_next().await? {
-        Some(found) => Ok(bson::from_document(found)?),
-        None => Ok(Relations::default()),
-    }
+    let mut pipeline = vec![doc! { "$match": { "_id": user_id } }];
+    pipeline.extend(relation_joins(user_id, Also::default()));
+    Ok(first_joined(db.users().aggregate(pipeline).await?)
+        .await?
+        .unwrap_or_default())
 }
 
 /// Records a refresh: the session stays alive for another `expires_at` window.
