@@ -180,7 +180,10 @@ pub async fn find(db: &Db, id: ObjectId) -> mongodb::error::Result<Option<PostDo
 }
 
 /// Reads a post and counts a view in one command, unless the viewer is its author or it is
-/// not published (then `None`, and the caller reads it without counting).
+/// not published (then `None`, and the caller reads it without counting). A private
+/// group's post costs a second command, for members only: each filter stays `_id` plus
+/// plain conditions, with no `$or` beside the `_id` (SecantusDB then reads the whole
+/// collection instead of one document: 44 ms against 0.5 ms at 80 000 documents).
 pub async fn find_counting_view(
     db: &Db,
     id: ObjectId,
@@ -190,17 +193,24 @@ pub async fn find_counting_view(
 ) -> mongodb::error::Result<Option<PostDoc>> {
     let mut not_by: Vec<ObjectId> = hidden_authors.to_vec();
     not_by.extend(viewer);
-    let filter = doc! {
-        "_id": id,
-        "status": "published",
-        "author_id": { "$nin": not_by },
-        "$or": [{ "group_private": { "$ne": true } }, { "group_id": { "$in": private_groups } }],
+    let posts = db.posts();
+    let count_view = |audience: Document| {
+        let mut filter = doc! {
+            "_id": id,
+            "status": "published",
+            "author_id": { "$nin": &not_by },
+        };
+        filter.extend(audience);
+        posts
+            .find_one_and_update(filter, doc! { "$inc": { "view_count": 1 } })
+            .projection(shown())
+            .return_document(ReturnDocument::After)
     };
-    db.posts()
-        .find_one_and_update(filter, doc! { "$inc": { "view_count": 1 } })
-        .projection(shown())
-        .return_document(ReturnDocument::After)
-        .await
+    let found = count_view(doc! { "group_private": { "$ne": true } }).await?;
+    if found.is_some() || private_groups.is_empty() {
+        return Ok(found);
+    }
+    count_view(doc! { "group_private": true, "group_id": { "$in": private_groups } }).await
 }
 
 /// What a published-post list is narrowed to.

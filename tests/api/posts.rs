@@ -290,6 +290,52 @@ async fn a_view_counts_only_when_the_viewer_is_not_the_author() {
         json_of(&app, &path, Some(&author.access)).await["view_count"],
         2
     );
+
+    // In a private group, a member's view counts (a second, member-only read); an
+    // outsider gets 404 and counts nothing.
+    let group: Value = app
+        .post(
+            "/api/groups",
+            Some(&author.access),
+            &json!({ "name": "Inner circle", "visibility": "private" }),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let group_id = group["id"].as_str().unwrap();
+    let added = app
+        .post(
+            &format!("/api/groups/{group_id}/members"),
+            Some(&author.access),
+            &json!({ "user_id": reader.id }),
+        )
+        .await;
+    assert_eq!(added.status(), StatusCode::CREATED);
+    let outsider = app.create_user("kate").await;
+    let inner = create_post(
+        &app,
+        &author.access,
+        json!({ "content": "members only", "group_id": group_id }),
+    )
+    .await;
+    let inner_path = format!("/api/posts/{}", inner["id"].as_str().unwrap());
+    assert_eq!(
+        json_of(&app, &inner_path, Some(&reader.access)).await["view_count"],
+        1
+    );
+    for token in [Some(outsider.access.as_str()), None] {
+        assert_error(
+            app.get(&inner_path, token).await,
+            StatusCode::NOT_FOUND,
+            "not_found",
+        )
+        .await;
+    }
+    assert_eq!(
+        json_of(&app, &inner_path, Some(&author.access)).await["view_count"],
+        1
+    );
 }
 
 #[tokio::test]
