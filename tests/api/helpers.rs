@@ -229,6 +229,13 @@ impl TestApp {
     }
 }
 
+/// POSTs `body` to `path` as `user`, asserts `201`, and returns the body.
+pub async fn created(app: &TestApp, user: &TestUser, path: &str, body: Value) -> Value {
+    let response = app.post(path, Some(&user.access), &body).await;
+    assert_eq!(response.status(), StatusCode::CREATED, "{path}");
+    response.json().await.expect("a JSON body")
+}
+
 /// The `id`s of a page's `results`, in order.
 pub fn ids_of(page: &Value) -> Vec<String> {
     page["results"]

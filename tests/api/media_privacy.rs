@@ -5,14 +5,8 @@ use bson::oid::ObjectId;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use crate::helpers::{rookery_command, TestApp, TestUser};
+use crate::helpers::{created, rookery_command, TestApp};
 use crate::media::{app, jpeg, png, png_with, uploaded};
-
-async fn created(app: &TestApp, user: &TestUser, path: &str, body: Value) -> Value {
-    let response = app.post(path, Some(&user.access), &body).await;
-    assert_eq!(response.status(), StatusCode::CREATED, "{path}");
-    response.json().await.unwrap()
-}
 
 /// The ids `distance` either side of `id`, counting as a client would: the 12 bytes as
 /// one number.

@@ -6,16 +6,10 @@ use futures::future::join_all;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use crate::helpers::{ids_of, spawn_app_with, TestApp, TestUser};
+use crate::helpers::{created, ids_of, spawn_app_with, TestApp, TestUser};
 
 async fn ok_json(response: reqwest::Response, what: &str) -> Value {
     assert_eq!(response.status(), StatusCode::OK, "{what}");
-    response.json().await.unwrap()
-}
-
-async fn created(app: &TestApp, user: &TestUser, path: &str, body: Value) -> Value {
-    let response = app.post(path, Some(&user.access), &body).await;
-    assert_eq!(response.status(), StatusCode::CREATED, "{path}");
     response.json().await.unwrap()
 }
 
