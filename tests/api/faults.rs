@@ -165,19 +165,35 @@ async fn sigterm_lets_the_request_in_flight_finish_then_exits() {
     let author = app.create_user("drainer").await;
     let (mut child, port) = spawn_process(&app.database_name).await;
 
-    // A request whose body is still arriving when the signal comes.
+    // A request whose body is still arriving when the signal comes. `Expect: 100-continue`
+    // makes the server say when it has read the head, so the signal cannot come before
+    // the request is in flight (a head still unread in the socket is not a request yet).
     let body = r#"{"content": "sent across a shutdown"}"#;
-    let (first, rest) = body.split_at(10);
     let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
         .await
         .unwrap();
     let head = format!(
         "POST /api/posts HTTP/1.1\r\nHost: x\r\nConnection: close\r\nAuthorization: Bearer {}\r\n\
-         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{first}",
+         Content-Type: application/json\r\nContent-Length: {}\r\nExpect: 100-continue\r\n\r\n",
         author.access,
         body.len()
     );
     stream.write_all(head.as_bytes()).await.unwrap();
+    let mut interim = Vec::new();
+    tokio::time::timeout(Duration::from_secs(10), async {
+        let mut byte = [0u8; 1];
+        while !interim.ends_with(b"\r\n\r\n") {
+            stream.read_exact(&mut byte).await.unwrap();
+            interim.push(byte[0]);
+        }
+    })
+    .await
+    .expect("the server reads the head");
+    assert!(
+        interim.starts_with(b"HTTP/1.1 100"),
+        "{}",
+        String::from_utf8_lossy(&interim)
+    );
     let killed = std::process::Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
@@ -195,7 +211,7 @@ async fn sigterm_lets_the_request_in_flight_finish_then_exits() {
     .await
     .expect("no new connections after SIGTERM");
     // …while the request in flight is still served.
-    stream.write_all(rest.as_bytes()).await.unwrap();
+    stream.write_all(body.as_bytes()).await.unwrap();
     let mut answer = String::new();
     tokio::time::timeout(Duration::from_secs(10), stream.read_to_string(&mut answer))
         .await
