@@ -58,10 +58,7 @@ pub async fn run(cli: Cli, settings: Settings) -> Result<(), String> {
             let db = Db::connect(&settings.database, Default::default())
                 .await
                 .map_err(|e| e.to_string())?;
-            db.ensure_indexes(settings.activity.retention())
-                .await
-                .map_err(|e| e.to_string())?;
-            let keyed = crate::media_keys::key_files_without_one(&db)
+            let keyed = crate::startup::prepare_database(&db, &settings)
                 .await
                 .map_err(|e| e.to_string())?;
             println!(

@@ -21,12 +21,8 @@ pub async fn rekey(db: &Db, ids: &[ObjectId]) -> mongodb::error::Result<()> {
             continue;
         };
         let owner = before.metadata.owner_id;
-        let is_avatar = users::find_by_id(db, owner)
-            .await?
-            .is_some_and(|u| u.avatar_media_id == Some(*id));
-        if is_avatar {
-            let url = media_url(*id, &key);
-            users::set_avatar_url(db, owner, *id, &url).await?;
+        let url = media_url(*id, &key);
+        if users::set_avatar_url(db, owner, *id, &url).await? {
             posts::replace_author_avatar(db, owner, &before.url(), Some(&url)).await?;
         }
     }

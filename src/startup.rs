@@ -43,15 +43,20 @@ pub enum StartupError {
     Io(#[from] std::io::Error),
 }
 
+/// What `rookery migrate` does and `serve` does first: the indexes the queries rely on,
+/// and a capability key for every media file stored before keys existed (returns how many
+/// files got one), so an upgrade never serves unreachable files.
+pub async fn prepare_database(db: &Db, settings: &Settings) -> mongodb::error::Result<usize> {
+    db.ensure_indexes(settings.activity.retention()).await?;
+    crate::media_keys::key_files_without_one(db).await
+}
+
 impl AppState {
-    /// Connects, ensures the indexes the queries rely on, and keys any media file stored
-    /// before keys existed (what `rookery migrate` does, so an upgrade never serves
-    /// unreachable files).
+    /// Connects and prepares the database (`prepare_database`).
     pub async fn build(settings: Settings) -> Result<Self, StartupError> {
         let metrics = Arc::new(crate::metrics::Metrics::default());
         let db = Db::connect(&settings.database, metrics.clone()).await?;
-        db.ensure_indexes(settings.activity.retention()).await?;
-        let keyed = crate::media_keys::key_files_without_one(&db).await?;
+        let keyed = prepare_database(&db, &settings).await?;
         if keyed > 0 {
             log::info!("{keyed} media files stored before capability keys were given one");
         }

@@ -438,20 +438,22 @@ pub async fn set_avatar(
         .await
 }
 
-/// Points an account whose avatar is `media_id` at the file's new URL (it got a new key).
+/// Points the account whose avatar is `media_id` at the file's new URL (it got a new key);
+/// `false` when the file is not that account's avatar.
 pub async fn set_avatar_url(
     db: &Db,
     user: ObjectId,
     media_id: ObjectId,
     url: &str,
-) -> mongodb::error::Result<()> {
-    db.users()
+) -> mongodb::error::Result<bool> {
+    let result = db
+        .users()
         .update_one(
             doc! { "_id": user, "avatar_media_id": media_id },
             doc! { "$set": { "avatar_url": url } },
         )
         .await?;
-    Ok(())
+    Ok(result.matched_count == 1)
 }
 
 /// Forgets an avatar whose file is being deleted.
