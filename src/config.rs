@@ -178,6 +178,14 @@ pub struct FeedSettings {
     pub celebrity_refresh_secs: u64,
     /// How many of a followee's newest posts a new follow copies into the feed.
     pub backfill_posts: i64,
+    /// The first page of the public list asks only for posts newer than the newest this
+    /// many, as each instance last learned it (`posts::ListHorizon`); 0 turns that off.
+    #[serde(default = "default_list_horizon_posts")]
+    pub list_horizon_posts: u64,
+}
+
+fn default_list_horizon_posts() -> u64 {
+    250
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -243,6 +243,8 @@ impl Db {
                     "published",
                     doc! { "status": 1, "published_at": -1, "_id": -1 },
                 ),
+                // The public list's first page, bounded by time (`posts::ListHorizon`).
+                plain("published_newest", doc! { "published_at": -1, "_id": -1 }),
                 plain(
                     "author_published",
                     doc! { "author_id": 1, "status": 1, "published_at": -1, "_id": -1 },

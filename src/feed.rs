@@ -138,8 +138,14 @@ pub async fn backfill(
         author_id: Some(followee),
         ..PostFilter::default()
     };
-    let recent =
-        posts::page_published(&state.db, &filter, None, state.settings.feed.backfill_posts).await?;
+    let recent = posts::page_published(
+        &state.db,
+        &filter,
+        None,
+        None,
+        state.settings.feed.backfill_posts,
+    )
+    .await?;
     let entries = recent
         .iter()
         .map(|p| TimelineDoc::new(follower, p))
@@ -177,7 +183,7 @@ pub async fn home_feed(
             authors: followed,
             ..PostFilter::default()
         };
-        let merged = posts::page_published(&state.db, &filter, cursor, fetch_limit).await?;
+        let merged = posts::page_published(&state.db, &filter, cursor, None, fetch_limit).await?;
         let seen: HashSet<ObjectId> = fanned.iter().map(|p| p.id).collect();
         let new: Vec<PostDoc> = merged
             .into_iter()

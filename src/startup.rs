@@ -31,6 +31,7 @@ pub struct AppState {
     pub metrics: Arc<crate::metrics::Metrics>,
     pub views: crate::view_counter::ViewCounter,
     pub outbox: crate::events::Outbox,
+    pub list_horizon: Arc<crate::store::posts::ListHorizon>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -64,6 +65,9 @@ impl AppState {
             jwt: JwtKeys::new(settings.jwt_secret(), settings.auth.access_token_ttl_secs),
             passwords: PasswordHasher::new(settings.auth.bcrypt_cost),
             mailer: Mailer::new(&settings.email)?,
+            list_horizon: Arc::new(crate::store::posts::ListHorizon::new(
+                settings.feed.list_horizon_posts,
+            )),
             settings: Arc::new(settings),
             celebrities: crate::feed::CelebrityCache::default(),
             hub: crate::realtime::Hub::default(),

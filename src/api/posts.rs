@@ -276,8 +276,14 @@ async fn posts_page(
     mut filter: PostFilter,
 ) -> Result<HttpResponse, ApiError> {
     filter.hidden_authors = viewer.hidden();
-    let items =
-        posts::page_published(&state.db, &filter, params.cursor, params.fetch_limit()).await?;
+    let items = posts::page_listed(
+        &state.db,
+        &state.list_horizon,
+        &filter,
+        params.cursor,
+        params.fetch_limit(),
+    )
+    .await?;
     page_of_posts(state, req, params, viewer.id(), items, |p| {
         date_cursor(p.published_at, p.id)
     })

@@ -6,7 +6,7 @@ use std::time::Duration;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use crate::helpers::{assert_error, db_commands, ids_of, spawn_app, TestApp};
+use crate::helpers::{assert_error, db_commands, ids_of, spawn_app, spawn_app_with, TestApp};
 
 async fn create_post(app: &TestApp, token: &str, body: Value) -> Value {
     let response = app.post("/api/posts", Some(token), &body).await;
@@ -615,4 +615,74 @@ async fn reading_a_page_of_posts_signed_in_costs_three_commands() {
         .await;
     assert_eq!(db_commands(&detail), 3);
     assert_eq!(db_commands(&app.get("/api/posts", None).await), 1);
+}
+
+/// The public list's first page within the learned horizon (`feed.list_horizon_posts`,
+/// here the newest 3): a full page costs one command, a page the window cannot fill is
+/// asked again without the bound, and posts published or deleted since the horizon was
+/// learned are listed exactly as without it.
+#[tokio::test]
+async fn the_first_page_within_the_horizon_is_the_page_without_it() {
+    let app = spawn_app_with(|s| s.feed.list_horizon_posts = 3).await;
+    let author = app.create_user("horizon").await;
+    let mut ids = Vec::new();
+    for i in 0..6 {
+        let post = create_post(&app, &author.access, json!({ "content": format!("P{i}") })).await;
+        ids.push(post["id"].as_str().unwrap().to_owned());
+    }
+    let newest = |n: usize, ids: &[String]| ids.iter().rev().take(n).cloned().collect::<Vec<_>>();
+    // Five do not fit in the newest three: once the horizon is learned (in the
+    // background), the bounded read comes back short and the page is read again.
+    let mut tries = 0;
+    loop {
+        let page = app.get("/api/posts?limit=5", None).await;
+        assert_eq!(page.status(), StatusCode::OK);
+        let commands = db_commands(&page);
+        assert_eq!(ids_of(&page.json().await.unwrap()), newest(5, &ids));
+        if commands == 2 {
+            break;
+        }
+        assert_eq!(commands, 1);
+        tries += 1;
+        assert!(tries < 500, "the horizon was never learned");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    // Two fit: one command (once the horizon is learned again after the short read).
+    let mut tries = 0;
+    loop {
+        let page = app.get("/api/posts?limit=2", None).await;
+        assert_eq!(page.status(), StatusCode::OK);
+        let commands = db_commands(&page);
+        assert_eq!(ids_of(&page.json().await.unwrap()), newest(2, &ids));
+        if commands == 1 {
+            break;
+        }
+        tries += 1;
+        assert!(
+            tries < 500,
+            "a full bounded page cost more than one command"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    // A post published since is inside the window.
+    let post = create_post(&app, &author.access, json!({ "content": "P6" })).await;
+    ids.push(post["id"].as_str().unwrap().to_owned());
+    let page = app.get("/api/posts?limit=2", None).await;
+    assert_eq!(page.status(), StatusCode::OK);
+    assert_eq!(db_commands(&page), 1);
+    assert_eq!(ids_of(&page.json().await.unwrap()), newest(2, &ids));
+    // Deleting the newest four leaves the window short: the page comes from beyond it.
+    for id in newest(4, &ids) {
+        let deleted = app
+            .request(Method::DELETE, &format!("/api/posts/{id}"))
+            .bearer_auth(&author.access)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
+    }
+    ids.truncate(3);
+    let page = app.get("/api/posts?limit=2", None).await;
+    assert_eq!(page.status(), StatusCode::OK);
+    assert_eq!(ids_of(&page.json().await.unwrap()), newest(2, &ids));
 }
