@@ -213,7 +213,7 @@ impl Bench {
             db_cpu_ms_per_request: db_cpu.map(per),
         };
         println!(
-            "{:<28} c={:<3} {:>7} req {:>8.1} req/s  p50 {:>7.2} ms  p90 {:>7.2}  p99 {:>7.2}  db {:>4.2}/req  cpu {:>6.3} ms/req  errors {}",
+            "{:<28} c={:<3} {:>7} req {:>8.1} req/s  p50 {:>7.2} ms  p90 {:>7.2}  p99 {:>7.2}  db {:>4}/req  cpu {:>6.3} ms/req  errors {}",
             measured.name,
             measured.concurrency,
             measured.requests,
@@ -221,7 +221,12 @@ impl Bench {
             measured.p50_ms,
             measured.p90_ms,
             measured.p99_ms,
-            measured.commands_per_request,
+            // Counted only where the service monitors commands.
+            if sample.db_commands == 0 {
+                "-".to_owned()
+            } else {
+                format!("{:.2}", measured.commands_per_request)
+            },
             measured.cpu_ms_per_request,
             measured.errors
         );
