@@ -21,7 +21,7 @@ HEADER = """# Rookery API reference
 
 Generated from the OpenAPI document (`GET /api/openapi.json`, or `make openapi`) by
 `scripts/api_reference.py`: do not edit by hand, run `make api-doc`. The interactive version
-is Swagger UI at `/api/docs`; the contract it implements is `../shared/API.md`.
+is Swagger UI at `/api/docs`; a walkthrough with examples is [`GUIDE.md`](GUIDE.md).
 
 ## Conventions
 
