@@ -148,6 +148,11 @@ pub struct EmailSettings {
     /// Postman run only: it hands out verification and reset tokens; refused in production).
     #[serde(default)]
     pub dev_outbox: bool,
+    /// Where a browser that opened the emailed verification link is sent, with
+    /// `?status=verified` or `?status=invalid_token` (a deployment's own app); unset, it
+    /// gets a small page.
+    #[serde(default)]
+    pub verified_redirect_url: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -311,6 +316,11 @@ impl Settings {
         }
         url::Url::parse(&self.server.public_url)
             .map_err(|e| ConfigError(format!("PUBLIC_URL is not a URL: {e}")))?;
+        if let Some(redirect) = &self.email.verified_redirect_url {
+            url::Url::parse(redirect).map_err(|e| {
+                ConfigError(format!("email.verified_redirect_url is not a URL: {e}"))
+            })?;
+        }
         if self.environment == Environment::Production && self.email.dev_outbox {
             return Err(ConfigError(
                 "email.dev_outbox hands out account tokens: it cannot be on in production".into(),

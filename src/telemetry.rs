@@ -140,18 +140,19 @@ fn declare_json_charset(response: &mut ServiceResponse<BoxBody>) {
 }
 
 /// Replaces a bodyless or plain-text error from actix (405 from a resource, 404 from the
-/// router, 413 from a payload limit…) with the API.md §1 JSON body for its status.
+/// router, 413 from a payload limit…) with the JSON error body for its status. A page
+/// written for a browser (`text/html`, the verification link's) is left as it is.
 fn with_json_error_body(response: ServiceResponse<BoxBody>) -> ServiceResponse<BoxBody> {
     let status = response.status();
     if !(status.is_client_error() || status.is_server_error()) {
         return response;
     }
-    let is_json = response
+    let ours = response
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/json"));
-    if is_json {
+        .is_some_and(|v| v.starts_with("application/json") || v.starts_with("text/html"));
+    if ours {
         return response;
     }
     if let Some(cause) = response.response().error() {

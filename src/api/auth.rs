@@ -6,6 +6,7 @@ use bson::oid::ObjectId;
 use serde::{Deserialize, Serialize};
 
 use crate::api::extract::{Json, MaybeJson};
+use crate::api::verify_page;
 use crate::api::views::{rfc3339, Detail, MeView};
 use crate::auth::sessions::{self, expires_in, hash_secret, new_secret, ClientInfo, TokenPair};
 use crate::auth::AuthUser;
@@ -239,15 +240,28 @@ async fn confirm_email(state: &AppState, token: &Option<String>) -> Result<HttpR
     tag = "auth",
     params(TokenBody),
     responses(
-        (status = 200, description = "The address is verified.", body = Detail),
-        (status = 400, description = "`invalid_token`: unknown, used or expired."),
+        (status = 200, description = "The address is verified. A browser (`Accept` naming `text/html` before JSON) gets a small HTML page instead.", body = Detail),
+        (status = 303, description = "To a browser, when `email.verified_redirect_url` is set: to that URL with `?status=verified` or `?status=invalid_token`."),
+        (status = 400, description = "`invalid_token`: unknown, used or expired (to a browser, an HTML page saying so)."),
     )
 )]
 async fn verify_email_link(
     state: State,
+    req: HttpRequest,
     query: web::Query<TokenBody>,
 ) -> Result<HttpResponse, ApiError> {
-    confirm_email(&state, &query.token).await
+    let outcome = confirm_email(&state, &query.token).await;
+    if !verify_page::prefers_html(&req) {
+        return outcome;
+    }
+    let redirect = state.settings.email.verified_redirect_url.as_deref();
+    match outcome {
+        Ok(_) => Ok(verify_page::answer(redirect, true)),
+        Err(ApiError::InvalidOneTimeToken | ApiError::Validation(_)) => {
+            Ok(verify_page::answer(redirect, false))
+        }
+        Err(other) => Err(other),
+    }
 }
 
 /// Verify an email address

@@ -19,6 +19,7 @@ pub mod posts;
 pub mod social;
 pub mod sockets;
 pub mod users;
+pub mod verify_page;
 pub mod viewer;
 pub mod views;
 

@@ -427,3 +427,59 @@ async fn the_development_outbox_hands_out_the_emailed_token_only_when_on() {
         .await;
     assert_eq!(verified.status(), StatusCode::OK);
 }
+
+const BROWSER_ACCEPT: &str = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8";
+
+#[tokio::test]
+async fn a_browser_opening_the_link_gets_a_page_not_json() {
+    let app = spawn_app().await;
+    app.register("brow").await;
+    let link = app.mail.wait_for("brow@example.com").await.link();
+    let open = || {
+        app.request(Method::GET, &path_of(&link))
+            .header("Accept", BROWSER_ACCEPT)
+            .send()
+    };
+    let first = open().await.unwrap();
+    assert_eq!(first.status(), StatusCode::OK);
+    assert!(first.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/html"));
+    assert!(first.text().await.unwrap().contains("Email confirmed"));
+    assert_eq!(app.login("brow", PASSWORD).await.status(), StatusCode::OK);
+    let again = open().await.unwrap();
+    assert_eq!(again.status(), StatusCode::BAD_REQUEST);
+    let page = again.text().await.unwrap();
+    assert!(page.contains("does not work"), "{page}");
+}
+
+#[tokio::test]
+async fn a_deployment_with_its_own_app_gets_the_browser_redirected() {
+    let app = spawn_app_with(|s| {
+        s.email.verified_redirect_url = Some("https://app.example.com/verified?from=mail".into())
+    })
+    .await;
+    app.register("redir").await;
+    let link = app.mail.wait_for("redir@example.com").await.link();
+    let open = || {
+        app.request(Method::GET, &path_of(&link))
+            .header("Accept", BROWSER_ACCEPT)
+            .send()
+    };
+    let first = open().await.unwrap();
+    assert_eq!(first.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        first.headers()["location"],
+        "https://app.example.com/verified?from=mail&status=verified"
+    );
+    assert_eq!(app.login("redir", PASSWORD).await.status(), StatusCode::OK);
+    let again = open().await.unwrap();
+    assert_eq!(
+        again.headers()["location"],
+        "https://app.example.com/verified?from=mail&status=invalid_token"
+    );
+    // An API client still gets JSON from the same link.
+    let json = app.get(&path_of(&link), None).await;
+    assert_error(json, StatusCode::BAD_REQUEST, "invalid_token").await;
+}
