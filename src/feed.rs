@@ -165,7 +165,8 @@ pub async fn home_feed(
     cursor: Option<Cursor>,
     fetch_limit: i64,
 ) -> Result<(Vec<PostDoc>, HashSet<ObjectId>), ApiError> {
-    let entries = timelines::page(&state.db, viewer, cursor, fetch_limit).await?;
+    let entries =
+        timelines::page(&state.db, &state.feed_horizons, viewer, cursor, fetch_limit).await?;
     let ids: Vec<ObjectId> = entries.iter().map(|e| e.post_id).collect();
     let (mut fanned, mut liked) = futures::try_join!(
         posts::find_many(&state.db, &ids),

@@ -32,6 +32,7 @@ pub struct AppState {
     pub views: crate::view_counter::ViewCounter,
     pub outbox: crate::events::Outbox,
     pub list_horizon: Arc<crate::store::posts::ListHorizon>,
+    pub feed_horizons: crate::store::timelines::FeedHorizons,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -71,6 +72,7 @@ impl AppState {
             settings: Arc::new(settings),
             celebrities: crate::feed::CelebrityCache::default(),
             hub: crate::realtime::Hub::default(),
+            feed_horizons: Default::default(),
             views: Default::default(),
             outbox: Default::default(),
             metrics,

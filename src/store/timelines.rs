@@ -1,8 +1,11 @@
 //! The `timelines` collection: the home feed, fanned out on write. One entry per (owner,
 //! post), keyed for one range scan per page: `(owner_id, published_at, post_id)`.
 
+use std::collections::HashMap;
+use std::sync::Mutex;
+
 use bson::oid::ObjectId;
-use bson::{doc, DateTime};
+use bson::{doc, DateTime, Document};
 use futures::TryStreamExt;
 use mongodb::options::InsertManyOptions;
 use serde::{Deserialize, Serialize};
@@ -63,13 +66,31 @@ pub async fn insert_many(db: &Db, entries: Vec<TimelineDoc>) -> mongodb::error::
     }
 }
 
-/// One page of an owner's timeline, newest first.
+/// One page of an owner's timeline, newest first. The first page is asked for within the
+/// owner's horizon when this instance knows one (`FeedHorizons`).
 pub async fn page(
     db: &Db,
+    horizons: &FeedHorizons,
     owner_id: ObjectId,
     cursor: Option<Cursor>,
     limit: i64,
 ) -> mongodb::error::Result<Vec<TimelineDoc>> {
+    let first = cursor.is_none();
+    if first {
+        if let Some(since) = horizons.get(owner_id) {
+            let entries = find_page(
+                db,
+                doc! { "owner_id": owner_id, "published_at": { "$gte": since } },
+                limit,
+            )
+            .await?;
+            if entries.len() as i64 == limit && entries.iter().all(|e| !e.hidden) {
+                horizons.learn(owner_id, &entries);
+                return Ok(entries);
+            }
+            horizons.forget(owner_id);
+        }
+    }
     let mut filter = doc! { "owner_id": owner_id, "hidden": { "$ne": true } };
     if let Some(cursor) = cursor {
         let key = DateTime::from_millis(cursor.key.unwrap_or_default());
@@ -81,6 +102,18 @@ pub async fn page(
             ],
         );
     }
+    let entries = find_page(db, filter, limit).await?;
+    if first && entries.len() as i64 == limit {
+        horizons.learn(owner_id, &entries);
+    }
+    Ok(entries)
+}
+
+async fn find_page(
+    db: &Db,
+    filter: Document,
+    limit: i64,
+) -> mongodb::error::Result<Vec<TimelineDoc>> {
     db.timelines()
         .find(filter)
         .sort(doc! { "published_at": -1, "post_id": -1 })
@@ -88,6 +121,53 @@ pub async fn page(
         .await?
         .try_collect()
         .await
+}
+
+/// How many owners' horizons an instance keeps; past that it starts again from none.
+const HORIZON_OWNERS: usize = 100_000;
+
+/// Per owner, where their last full first page ended, as this instance saw it. The next
+/// first page asks only for entries since then, with no other condition, so the one
+/// index `(owner_id, published_at, post_id)` bounds the read. Entries fanned out since
+/// are newer and inside the window; when the window no longer fills a page with entries
+/// that may be shown (an unfollow or a block removed some, a post was hidden, the client
+/// asks for more), the page is asked for again as before and the horizon relearned. This
+/// matters on SecantusDB, which reads every entry a filter matches before applying
+/// `limit` (an owner's whole timeline, without the bound); MongoDB reads the same few
+/// index keys either way.
+pub struct FeedHorizons {
+    learned: Mutex<HashMap<ObjectId, DateTime>>,
+}
+
+impl Default for FeedHorizons {
+    fn default() -> Self {
+        Self {
+            learned: Mutex::new(HashMap::new()),
+        }
+    }
+}
+
+impl FeedHorizons {
+    fn get(&self, owner: ObjectId) -> Option<DateTime> {
+        self.learned.lock().ok()?.get(&owner).copied()
+    }
+
+    /// From a full first page: where it ended.
+    fn learn(&self, owner: ObjectId, page: &[TimelineDoc]) {
+        let (Some(last), Ok(mut learned)) = (page.last(), self.learned.lock()) else {
+            return;
+        };
+        if learned.len() >= HORIZON_OWNERS && !learned.contains_key(&owner) {
+            learned.clear();
+        }
+        learned.insert(owner, last.published_at);
+    }
+
+    fn forget(&self, owner: ObjectId) {
+        if let Ok(mut learned) = self.learned.lock() {
+            learned.remove(&owner);
+        }
+    }
 }
 
 /// Takes a post out of every feed, or puts it back (moderation). The rare hidden entries

@@ -334,3 +334,73 @@ async fn the_feed_marks_the_posts_the_reader_likes_whether_fanned_out_or_merged(
         ]
     );
 }
+
+async fn feed_page(app: &TestApp, user: &TestUser, limit: usize) -> (Vec<String>, u64) {
+    let response = app
+        .get(&format!("/api/feed?limit={limit}"), Some(&user.access))
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let commands = db_commands(&response);
+    let page: Value = response.json().await.unwrap();
+    let contents = page["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["content"].as_str().unwrap().to_owned())
+        .collect();
+    (contents, commands)
+}
+
+/// The first page within the owner's learned horizon: the same page as without it, one
+/// command less work for the database, and asked again without the bound (one more
+/// command) when the window no longer fills it.
+#[tokio::test]
+async fn the_first_feed_page_within_the_horizon_is_the_page_without_it() {
+    let app = spawn_app().await;
+    let reader = app.create_user("hz_reader").await;
+    let a = app.create_user("hz_a").await;
+    let b = app.create_user("hz_b").await;
+    for author in ["hz_a", "hz_b"] {
+        let followed = app
+            .post(
+                &format!("/api/users/{author}/follow"),
+                Some(&reader.access),
+                &json!({}),
+            )
+            .await;
+        assert_eq!(followed.status(), StatusCode::CREATED);
+    }
+    for i in 0..3 {
+        post(&app, &a, &format!("a{i}")).await;
+    }
+    for i in 0..3 {
+        post(&app, &b, &format!("b{i}")).await;
+    }
+    let newest = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    // Unbounded, then learned: the same page at the same cost.
+    let (first, first_commands) = feed_page(&app, &reader, 2).await;
+    assert_eq!(first, newest(&["b2", "b1"]));
+    let (again, again_commands) = feed_page(&app, &reader, 2).await;
+    assert_eq!(again, first);
+    assert_eq!(again_commands, first_commands);
+    // A post fanned out since is inside the window.
+    post(&app, &a, "a3").await;
+    let (with_new, commands) = feed_page(&app, &reader, 2).await;
+    assert_eq!(with_new, newest(&["a3", "b2"]));
+    assert_eq!(commands, first_commands);
+    // Unfollowing b takes b's entries out of the window: read again without the bound.
+    let unfollowed = app
+        .request(Method::DELETE, "/api/users/hz_b/follow")
+        .bearer_auth(&reader.access)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unfollowed.status(), StatusCode::NO_CONTENT);
+    let (after, commands) = feed_page(&app, &reader, 2).await;
+    assert_eq!(after, newest(&["a3", "a2"]));
+    assert_eq!(commands, first_commands + 1);
+    // Asking for more than the window holds does the same.
+    let (more, commands) = feed_page(&app, &reader, 4).await;
+    assert_eq!(more, newest(&["a3", "a2", "a1", "a0"]));
+    assert_eq!(commands, first_commands + 1);
+}
