@@ -8,9 +8,8 @@ use crate::api::auth::required;
 use crate::api::extract::Json;
 use crate::api::post_views::{comment_views, CommentView};
 use crate::api::posts::{is_staff, visible_post};
-use crate::api::viewer::{PostAction, Viewer};
+use crate::api::viewer::{PostAction, SignedIn, Viewer};
 use crate::api::views::UserMini;
-use crate::auth::AuthUser;
 use crate::domain::posts::{parse_body, COMMENT_MAX};
 use crate::error::{ApiError, FieldErrors};
 use crate::events::{self, Activity};
@@ -169,12 +168,11 @@ async fn create_comment(
 )]
 async fn update_comment(
     state: State,
-    auth: AuthUser,
+    SignedIn { viewer, me: auth }: SignedIn,
     path: web::Path<String>,
     Json(body): Json<CommentRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let comment = find_comment(&state, &path).await?;
-    let viewer = Viewer::load(&state, Some(auth)).await?;
     visible_post(&state, &comment.post_id.to_hex(), &viewer).await?;
     if comment.author_id != auth.user_id {
         return Err(ApiError::permission_denied());
@@ -201,11 +199,10 @@ async fn update_comment(
 )]
 async fn delete_comment(
     state: State,
-    auth: AuthUser,
+    SignedIn { viewer, me: auth }: SignedIn,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let comment = find_comment(&state, &path).await?;
-    let viewer = Viewer::load(&state, Some(auth)).await?;
     let post = visible_post(&state, &comment.post_id.to_hex(), &viewer).await?;
     let allowed = comment.author_id == auth.user_id
         || post.author_id == auth.user_id

@@ -6,9 +6,8 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use bson::oid::ObjectId;
 use serde::{Deserialize, Serialize};
 
-use crate::api::viewer::{user_views, Viewer};
+use crate::api::viewer::{user_views, SignedIn, Viewer};
 use crate::api::views::UserView;
-use crate::auth::AuthUser;
 use crate::error::{ApiError, FieldErrors};
 use crate::pagination::{Cursor, Page, PageParams};
 use crate::startup::AppState;
@@ -144,7 +143,7 @@ fn names(list: &[String]) -> String {
 )]
 async fn suggestions(
     state: State,
-    auth: AuthUser,
+    SignedIn { viewer, me: auth }: SignedIn,
     query: web::Query<SuggestionQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let limit = query.limit.unwrap_or(10);
@@ -155,7 +154,6 @@ async fn suggestions(
         ));
     }
     let limit = usize::try_from(limit).unwrap_or(10);
-    let viewer = Viewer::load(&state, Some(auth)).await?;
     let me = auth.load(&state).await?;
     let followees = follows::followee_ids(&state.db, me.id, FOLLOWEES_CONSIDERED).await?;
     let mut exclude = viewer.hidden();

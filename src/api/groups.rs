@@ -11,7 +11,7 @@ use crate::api::auth::required;
 use crate::api::extract::Json;
 use crate::api::post_views::{minis, post_views};
 use crate::api::posts::visible_post;
-use crate::api::viewer::{named_user, Viewer};
+use crate::api::viewer::{named_user, SignedIn, Viewer};
 use crate::api::views::{created_or_ok, rfc3339, UserMini};
 use crate::auth::AuthUser;
 use crate::cascade::remove_posts;
@@ -684,7 +684,7 @@ struct Shared {
 )]
 async fn share_post(
     state: State,
-    auth: AuthUser,
+    SignedIn { viewer, me: auth }: SignedIn,
     path: web::Path<String>,
     Json(body): Json<ShareRequest>,
 ) -> Result<HttpResponse, ApiError> {
@@ -695,7 +695,6 @@ async fn share_post(
     let mut errors = FieldErrors::new();
     let raw = required(&mut errors, "post_id", &body.post_id).map(str::to_owned);
     errors.into_result()?;
-    let viewer = Viewer::load(&state, Some(auth)).await?;
     let post = visible_post(&state, raw.as_deref().unwrap_or_default(), &viewer)
         .await
         .map_err(|_| FieldErrors::single("post_id", "No such post, or you cannot see it."))?;

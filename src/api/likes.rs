@@ -9,8 +9,7 @@ use serde::Serialize;
 
 use crate::api::post_views::post_views;
 use crate::api::posts::visible_post;
-use crate::api::viewer::{ordered_user_views, PostAction, Viewer};
-use crate::auth::AuthUser;
+use crate::api::viewer::{ordered_user_views, PostAction, SignedIn, Viewer};
 use crate::error::ApiError;
 use crate::events::{self, Activity};
 use crate::pagination::{Page, PageParams};
@@ -161,11 +160,10 @@ async fn post_likers(
 )]
 async fn my_liked_posts(
     state: State,
-    auth: AuthUser,
+    SignedIn { viewer, me: auth }: SignedIn,
     req: HttpRequest,
     params: PageParams,
 ) -> Result<HttpResponse, ApiError> {
-    let viewer = Viewer::load(&state, Some(auth)).await?;
     let items =
         likes::page_by_user(&state.db, auth.user_id, params.cursor, params.fetch_limit()).await?;
     let page = Page::from_items(

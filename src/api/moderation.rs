@@ -8,7 +8,7 @@ use crate::api::auth::required;
 use crate::api::extract::Json;
 use crate::api::post_views::minis;
 use crate::api::posts::visible_post;
-use crate::api::viewer::{named_user, Viewer};
+use crate::api::viewer::{named_user, SignedIn};
 use crate::api::views::{created_or_ok, rfc3339, MeView, UserMini};
 use crate::auth::sessions::revoke_all_sessions;
 use crate::auth::AuthUser;
@@ -117,11 +117,10 @@ struct ReportReceipt {
 )]
 async fn report_post(
     state: State,
-    auth: AuthUser,
+    SignedIn { viewer, me: auth }: SignedIn,
     path: web::Path<String>,
     Json(body): Json<ReportRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let viewer = Viewer::load(&state, Some(auth)).await?;
     let post = visible_post(&state, &path, &viewer).await?;
     let mut errors = FieldErrors::new();
     let reason = required(&mut errors, "reason", &body.reason).and_then(|raw| {
@@ -421,10 +420,9 @@ struct Analytics {
 )]
 async fn post_analytics(
     state: State,
-    auth: AuthUser,
+    SignedIn { viewer, me: auth }: SignedIn,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let viewer = Viewer::load(&state, Some(auth)).await?;
     let post = visible_post(&state, &path, &viewer).await?;
     if post.author_id != auth.user_id {
         return Err(ApiError::permission_denied());

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::api::auth::required;
 use crate::api::extract::Json;
 use crate::api::post_views::{liked_by, post_view, post_view_liked, post_views, PostView};
-use crate::api::viewer::{visible_user, Viewer};
+use crate::api::viewer::{visible_user, SignedIn, Viewer};
 use crate::api::views::rfc3339;
 use crate::auth::AuthUser;
 use crate::cascade;
@@ -198,7 +198,10 @@ fn parse_publish_at(raw: &str) -> Result<DateTime, String> {
 )]
 async fn create_post(
     state: State,
-    auth: AuthUser,
+    SignedIn {
+        viewer: author,
+        me: auth,
+    }: SignedIn,
     Json(body): Json<CreatePostRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let mut errors = FieldErrors::new();
@@ -218,8 +221,6 @@ async fn create_post(
     let (Some(title), Some(content)) = (title, content) else {
         return Err(ApiError::internal("validated post lost a field"));
     };
-
-    let author = Viewer::load(&state, Some(auth)).await?;
     let author_doc = auth.load(&state).await?;
     let text = post_text(&state, &author, title, content).await?;
     let now = DateTime::now();
@@ -532,11 +533,10 @@ struct UpdatePostRequest {
 )]
 async fn update_post(
     state: State,
-    auth: AuthUser,
+    SignedIn { viewer, me: auth }: SignedIn,
     path: web::Path<String>,
     Json(body): Json<UpdatePostRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let viewer = Viewer::load(&state, Some(auth)).await?;
     let post = visible_post(&state, &path, &viewer).await?;
     if post.author_id != auth.user_id {
         return Err(ApiError::permission_denied());
@@ -590,10 +590,9 @@ async fn update_post(
 )]
 async fn delete_post(
     state: State,
-    auth: AuthUser,
+    SignedIn { viewer, me: auth }: SignedIn,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let viewer = Viewer::load(&state, Some(auth)).await?;
     let post = visible_post(&state, &path, &viewer).await?;
     if post.author_id != auth.user_id && !is_staff(&state, auth.user_id).await? {
         return Err(ApiError::permission_denied());

@@ -5,7 +5,9 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 use bson::oid::ObjectId;
 
-use crate::api::viewer::{named_user, ordered_user_views, user_view, visible_user, Viewer};
+use crate::api::viewer::{
+    named_user, ordered_user_views, user_view, visible_user, SignedIn, Viewer,
+};
 use crate::api::views::created_or_ok;
 use crate::auth::AuthUser;
 use crate::error::{ApiError, FieldErrors};
@@ -89,10 +91,9 @@ async fn answer_with_user(
 )]
 async fn follow(
     state: State,
-    auth: AuthUser,
+    SignedIn { viewer, me: auth }: SignedIn,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let viewer = Viewer::load(&state, Some(auth)).await?;
     // Not `visible_user`: across a block, following is `403 blocked` (API.md §3).
     let target = named_user(&state, &path).await?;
     not_yourself(auth.user_id, target.id, "follow")?;
@@ -236,7 +237,10 @@ async fn following(
 )]
 async fn block(
     state: State,
-    auth: AuthUser,
+    SignedIn {
+        mut viewer,
+        me: auth,
+    }: SignedIn,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let target = named_user(&state, &path).await?;
@@ -251,7 +255,7 @@ async fn block(
     }
     remove_follow(&state, auth.user_id, target.id).await?;
     remove_follow(&state, target.id, auth.user_id).await?;
-    let viewer = Viewer::load(&state, Some(auth)).await?;
+    viewer.add_block(target.id);
     answer_with_user(&state, &viewer, target.id, created).await
 }
 
@@ -292,11 +296,10 @@ async fn unblock(
 )]
 async fn my_blocks(
     state: State,
-    auth: AuthUser,
+    SignedIn { viewer, me: auth }: SignedIn,
     req: HttpRequest,
     params: PageParams,
 ) -> Result<HttpResponse, ApiError> {
-    let viewer = Viewer::load(&state, Some(auth)).await?;
     let items =
         blocks::page_blocked_by(&state.db, auth.user_id, params.cursor, params.fetch_limit())
             .await?;

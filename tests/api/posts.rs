@@ -686,3 +686,42 @@ async fn the_first_page_within_the_horizon_is_the_page_without_it() {
     assert_eq!(page.status(), StatusCode::OK);
     assert_eq!(ids_of(&page.json().await.unwrap()), newest(2, &ids));
 }
+
+/// Routes that need the signed-in caller's blocks or groups get them with the session
+/// check, in one command (the `SignedIn` extractor), not a second one after it.
+#[tokio::test]
+async fn signed_in_routes_load_the_caller_with_the_session_check() {
+    let app = spawn_app().await;
+    let me = app.create_user("onecheck").await;
+    // The session with the caller's relations, then the (empty) page of blocks.
+    let blocks = app.get("/api/users/me/blocks", Some(&me.access)).await;
+    assert_eq!(blocks.status(), StatusCode::OK);
+    assert_eq!(db_commands(&blocks), 2);
+    let liked = app.get("/api/users/me/liked", Some(&me.access)).await;
+    assert_eq!(liked.status(), StatusCode::OK);
+    assert_eq!(db_commands(&liked), 2);
+    let created = app
+        .post(
+            "/api/posts",
+            Some(&me.access),
+            &json!({ "content": "one check" }),
+        )
+        .await;
+    assert_eq!(created.status(), StatusCode::CREATED);
+    // Was 9 with a separate relations read; the rest is the post, its fan-out and events.
+    assert_eq!(db_commands(&created), 8);
+    let id = created.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let edited = app
+        .send_json(
+            Method::PATCH,
+            &format!("/api/posts/{id}"),
+            Some(&me.access),
+            &json!({ "content": "edited" }),
+        )
+        .await;
+    assert_eq!(edited.status(), StatusCode::OK);
+    assert_eq!(db_commands(&edited), 5);
+}
