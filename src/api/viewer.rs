@@ -138,7 +138,7 @@ impl FromRequest for Viewer {
     type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
     /// Anonymous without an `Authorization` header; with one, the token must be good
-    /// (`401` otherwise, as for `MaybeUser`).
+    /// (`401` otherwise).
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let token = bearer_token(req);
         let state = req.app_data::<web::Data<AppState>>().cloned();

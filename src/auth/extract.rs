@@ -98,25 +98,3 @@ impl FromRequest for AuthUser {
         })
     }
 }
-
-/// The viewer of a public route: `None` when anonymous. A token that is sent but bad is
-/// still a `401`, so a client learns its session is gone instead of silently browsing
-/// logged out.
-#[derive(Debug, Clone, Copy)]
-pub struct MaybeUser(pub Option<AuthUser>);
-
-impl FromRequest for MaybeUser {
-    type Error = ApiError;
-    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
-
-    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let token = bearer_token(req);
-        let state = app_state(req);
-        Box::pin(async move {
-            match token {
-                None => Ok(MaybeUser(None)),
-                Some(token) => Ok(MaybeUser(Some(authenticate(&*state?, &token?).await?))),
-            }
-        })
-    }
-}

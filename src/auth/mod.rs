@@ -5,4 +5,4 @@ pub mod jwt;
 pub mod password;
 pub mod sessions;
 
-pub use extract::{AuthUser, MaybeUser};
+pub use extract::AuthUser;
