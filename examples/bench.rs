@@ -834,7 +834,7 @@ impl Report<'_> {
         let mut out = String::new();
         out.push_str(&format!(
             "Run of {} ({} scale) on {}.\n\n- Machine: {nproc} cores ({cpu}), {}; the database \
-             (SecantusDB, one Python process), the service and this load generator share it.\n\
+             (SecantusDB, `secantusd-rs`), the service and this load generator share it.\n\
              - Data: {} users, {} posts (likes and comments with them), a long-tail follow graph; \
              each timeline holds its owner's newest {TIMELINE_DEPTH} entries.\n\
              - Service: release build, production bcrypt cost (12), rate limiting off, {} s per \
