@@ -113,7 +113,7 @@ impl Mailer {
             subject: email.subject.clone(),
             body: email.body.clone(),
             token: email.token.clone(),
-            sent_at: crate::api::views::rfc3339(bson::DateTime::now()),
+            sent_at: crate::domain::rfc3339(bson::DateTime::now()),
         });
     }
 

@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 
+use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::http::{header, StatusCode};
 use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
@@ -254,7 +255,7 @@ impl ResponseError for ApiError {
         } = self
         {
             response.insert_header((header::RETRY_AFTER, *retry_after_secs));
-            for (name, value) in crate::rate_limit::headers(*limit, 0, *retry_after_secs) {
+            for (name, value) in rate_limit_headers(*limit, 0, *retry_after_secs) {
                 response.insert_header((name, value));
             }
         }
@@ -339,6 +340,25 @@ pub fn duplicate_key_index(err: &mongodb::error::Error) -> Option<String> {
         .and_then(|rest| rest.split_whitespace().next())
         .unwrap_or_default();
     Some(index.to_owned())
+}
+
+/// The `RateLimit-*` headers of a quota.
+pub fn rate_limit_headers(
+    limit: u32,
+    remaining: u32,
+    reset_secs: u64,
+) -> [(HeaderName, HeaderValue); 3] {
+    [
+        (HeaderName::from_static("ratelimit-limit"), limit.into()),
+        (
+            HeaderName::from_static("ratelimit-remaining"),
+            remaining.into(),
+        ),
+        (
+            HeaderName::from_static("ratelimit-reset"),
+            reset_secs.into(),
+        ),
+    ]
 }
 
 #[cfg(test)]

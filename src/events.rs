@@ -17,7 +17,6 @@ use actix_web::web;
 use bson::oid::ObjectId;
 use bson::{DateTime, Document};
 
-use crate::api::viewer::Viewer;
 use crate::db::Db;
 use crate::startup::AppState;
 use crate::store::activities::{self, ActivityDoc};
@@ -132,25 +131,10 @@ pub async fn notify(
     }
 }
 
-/// Notifies `recipient` of what `viewer` did: the viewer's relations, already loaded, tell
-/// whether a block stands between them.
-pub fn notify_from(
-    state: &AppState,
-    viewer: &Viewer,
-    recipient: ObjectId,
-    kind: NotificationType,
-    subject: Subject,
-) {
-    let Some(actor) = viewer.id() else {
-        return;
-    };
-    if !viewer.hides(recipient) {
-        queue_notifications(state, [recipient], kind, actor, subject);
-    }
-}
-
-/// Notifies many recipients of one action (mentions, a scheduled post's followers). The
-/// caller has left out blocked accounts (followers cannot be blocked; mentions drop them).
+/// Notifies many recipients of one action (mentions, a scheduled post's followers, the
+/// author of a liked or commented post). The caller has left out blocked accounts
+/// (followers cannot be blocked; mentions drop them; a like or comment across a block is
+/// refused before it is written).
 pub fn notify_many(
     state: &AppState,
     recipients: impl IntoIterator<Item = ObjectId>,

@@ -13,8 +13,8 @@ use bson::oid::ObjectId;
 use futures::TryStreamExt;
 
 use crate::db::Db;
+use crate::domain::cursor::Cursor;
 use crate::error::ApiError;
-use crate::pagination::Cursor;
 use crate::startup::AppState;
 use crate::store::posts::{self, PostDoc, PostFilter};
 use crate::store::timelines::{self, TimelineDoc, FAN_OUT_BATCH};

@@ -11,7 +11,6 @@
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::http::{Method, StatusCode};
 use actix_web::middleware::Next;
 use actix_web::{web, HttpRequest};
@@ -220,20 +219,7 @@ pub fn client_address(req: &HttpRequest, settings: &RateLimitSettings) -> String
         .unwrap_or_default()
 }
 
-/// The `RateLimit-*` headers of a quota.
-pub fn headers(limit: u32, remaining: u32, reset_secs: u64) -> [(HeaderName, HeaderValue); 3] {
-    [
-        (HeaderName::from_static("ratelimit-limit"), limit.into()),
-        (
-            HeaderName::from_static("ratelimit-remaining"),
-            remaining.into(),
-        ),
-        (
-            HeaderName::from_static("ratelimit-reset"),
-            reset_secs.into(),
-        ),
-    ]
-}
+pub use crate::error::rate_limit_headers as headers;
 
 /// Counts the request when its route is limited, refusing it over the limit.
 pub async fn limit_requests(

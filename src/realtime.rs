@@ -20,12 +20,12 @@ use mongodb::Collection;
 use serde::de::DeserializeOwned;
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
 
-use crate::api::post_views::minis;
-use crate::api::views::{ActivityView, NotificationView};
 use crate::startup::AppState;
 use crate::store::activities::ActivityDoc;
 use crate::store::notifications::NotificationDoc;
 use crate::store::sessions::SessionDoc;
+use crate::views::posts::minis;
+use crate::views::{ActivityView, NotificationView};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Channel {

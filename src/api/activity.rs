@@ -4,13 +4,13 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 
 use crate::api::sockets::{open_socket, SocketQuery};
-use crate::api::views::ActivityView;
 use crate::auth::AuthUser;
 use crate::error::ApiError;
 use crate::pagination::{Cursor, Page, PageParams};
 use crate::realtime::Channel;
 use crate::startup::AppState;
 use crate::store::activities;
+use crate::views::ActivityView;
 
 type State = web::Data<AppState>;
 
@@ -57,7 +57,7 @@ struct ListQuery {
     tag = "activity",
     params(ListQuery),
     responses(
-        (status = 200, description = "A page of activity.", body = Page<crate::api::views::ActivityView>),
+        (status = 200, description = "A page of activity.", body = Page<crate::views::ActivityView>),
     ),
     security(("bearerAuth" = []))
 )]

@@ -4,12 +4,10 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use bson::oid::ObjectId;
 use serde::Deserialize;
 
-use crate::api::auth::required;
+use crate::api::extract::required;
 use crate::api::extract::Json;
-use crate::api::post_views::{comment_views, CommentView};
 use crate::api::posts::{is_staff, visible_post};
 use crate::api::viewer::{PostAction, SignedIn, Viewer};
-use crate::api::views::UserMini;
 use crate::domain::posts::{parse_body, COMMENT_MAX};
 use crate::error::{ApiError, FieldErrors};
 use crate::events::{self, Activity};
@@ -18,6 +16,8 @@ use crate::startup::AppState;
 use crate::store::comments::{self, CommentDoc};
 use crate::store::notifications::{NotificationType, Subject};
 use crate::store::{date_cursor, posts};
+use crate::views::posts::{comment_views, CommentView};
+use crate::views::UserMini;
 
 type State = web::Data<AppState>;
 
@@ -69,7 +69,7 @@ async fn find_comment(state: &AppState, id: &str) -> Result<CommentDoc, ApiError
     path = "/api/posts/{id}/comments",
     tag = "comments",
     responses(
-        (status = 200, description = "A page of comments.", body = Page<crate::api::post_views::CommentView>),
+        (status = 200, description = "A page of comments.", body = Page<crate::views::posts::CommentView>),
     ),
     security((), ("bearerAuth" = []))
 )]
@@ -111,7 +111,7 @@ async fn list_comments(
     tag = "comments",
     request_body = CommentRequest,
     responses(
-        (status = 201, description = "The comment.", body = crate::api::post_views::CommentView),
+        (status = 201, description = "The comment.", body = crate::views::posts::CommentView),
         (status = 403, description = "`blocked`: a block stands between you and the author."),
     ),
     security(("bearerAuth" = []))
@@ -138,11 +138,11 @@ async fn create_comment(
         comment_id: Some(comment.id),
         group_id: None,
     };
-    events::notify_from(
+    events::notify_many(
         &state,
-        &action.viewer,
-        post.author_id,
+        [post.author_id],
         NotificationType::Comment,
+        me,
         subject,
     );
     events::record(
@@ -161,7 +161,7 @@ async fn create_comment(
     tag = "comments",
     request_body = CommentRequest,
     responses(
-        (status = 200, description = "The comment, changed.", body = crate::api::post_views::CommentView),
+        (status = 200, description = "The comment, changed.", body = crate::views::posts::CommentView),
         (status = 403, description = "`permission_denied`: not its author."),
     ),
     security(("bearerAuth" = []))

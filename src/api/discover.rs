@@ -7,11 +7,11 @@ use bson::oid::ObjectId;
 use serde::{Deserialize, Serialize};
 
 use crate::api::viewer::{user_views, SignedIn, Viewer};
-use crate::api::views::UserView;
 use crate::error::{ApiError, FieldErrors};
 use crate::pagination::{Cursor, Page, PageParams};
 use crate::startup::AppState;
 use crate::store::{follows, posts, users};
+use crate::views::UserView;
 
 type State = web::Data<AppState>;
 

@@ -12,6 +12,7 @@ use futures::future::LocalBoxFuture;
 use futures::StreamExt;
 use serde::de::DeserializeOwned;
 
+use crate::domain::accounts::REQUIRED;
 use crate::error::{ApiError, FieldErrors};
 use crate::startup::AppState;
 
@@ -137,6 +138,25 @@ pub fn query_config() -> actix_web::web::QueryConfig {
 /// A path segment that does not parse names nothing that exists.
 pub fn path_config() -> actix_web::web::PathConfig {
     actix_web::web::PathConfig::default().error_handler(|_, _| ApiError::NotFound.into())
+}
+
+/// A required string field: present and not blank.
+pub fn required<'a>(
+    errors: &mut FieldErrors,
+    field: &str,
+    value: &'a Option<String>,
+) -> Option<&'a str> {
+    match value.as_deref() {
+        Some(v) if !v.trim().is_empty() => Some(v),
+        _ => {
+            errors.add(field, REQUIRED);
+            None
+        }
+    }
+}
+
+pub fn taken_message(field: &str) -> String {
+    format!("A user with that {field} already exists.")
 }
 
 #[cfg(test)]

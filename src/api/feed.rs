@@ -2,12 +2,12 @@
 
 use actix_web::{web, HttpRequest, HttpResponse};
 
-use crate::api::post_views::post_views_liked;
 use crate::auth::AuthUser;
 use crate::error::ApiError;
 use crate::feed::{cursor_of, home_feed};
 use crate::pagination::{Page, PageParams};
 use crate::startup::AppState;
+use crate::views::posts::post_views_liked;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/feed").route(web::get().to(get_feed)))
@@ -22,7 +22,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     path = "/api/feed",
     tag = "posts",
     responses(
-        (status = 200, description = "A page of posts.", body = Page<crate::api::post_views::PostView>),
+        (status = 200, description = "A page of posts.", body = Page<crate::views::posts::PostView>),
     ),
     security(("bearerAuth" = []))
 )]

@@ -7,7 +7,6 @@ use std::collections::HashMap;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Serialize;
 
-use crate::api::post_views::post_views;
 use crate::api::posts::visible_post;
 use crate::api::viewer::{ordered_user_views, PostAction, SignedIn, Viewer};
 use crate::error::ApiError;
@@ -16,6 +15,7 @@ use crate::pagination::{Page, PageParams};
 use crate::startup::AppState;
 use crate::store::notifications::{NotificationType, Subject};
 use crate::store::{date_cursor, likes, posts};
+use crate::views::posts::post_views;
 
 type State = web::Data<AppState>;
 
@@ -66,11 +66,11 @@ async fn like_post(action: PostAction, state: State) -> Result<HttpResponse, Api
         post_id: Some(post.id),
         ..Subject::default()
     };
-    events::notify_from(
+    events::notify_many(
         &state,
-        &action.viewer,
-        post.author_id,
+        [post.author_id],
         NotificationType::Like,
+        me,
         subject,
     );
     events::record(&state, me, Activity::on("post.like", "post", post.id));
@@ -113,7 +113,7 @@ async fn unlike_post(action: PostAction, state: State) -> Result<HttpResponse, A
     path = "/api/posts/{id}/likes",
     tag = "likes",
     responses(
-        (status = 200, description = "A page of users.", body = Page<crate::api::views::UserView>),
+        (status = 200, description = "A page of users.", body = Page<crate::views::UserView>),
     ),
     security((), ("bearerAuth" = []))
 )]
@@ -154,7 +154,7 @@ async fn post_likers(
     path = "/api/users/me/liked",
     tag = "likes",
     responses(
-        (status = 200, description = "A page of posts.", body = Page<crate::api::post_views::PostView>),
+        (status = 200, description = "A page of posts.", body = Page<crate::views::posts::PostView>),
     ),
     security(("bearerAuth" = []))
 )]

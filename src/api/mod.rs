@@ -14,14 +14,13 @@ pub mod media;
 pub mod moderation;
 pub mod notifications;
 pub mod ops;
-pub mod post_views;
+
 pub mod posts;
 pub mod social;
 pub mod sockets;
 pub mod users;
 pub mod verify_page;
 pub mod viewer;
-pub mod views;
 
 use actix_web::web;
 

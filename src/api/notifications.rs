@@ -5,15 +5,15 @@ use bson::oid::ObjectId;
 use serde::{Deserialize, Serialize};
 
 use crate::api::extract::MaybeJson;
-use crate::api::post_views::minis;
 use crate::api::sockets::{open_socket, SocketQuery};
-use crate::api::views::NotificationView;
 use crate::auth::AuthUser;
 use crate::error::{ApiError, FieldErrors};
 use crate::pagination::{Cursor, Page, PageParams};
 use crate::realtime::Channel;
 use crate::startup::AppState;
 use crate::store::notifications;
+use crate::views::posts::minis;
+use crate::views::NotificationView;
 
 type State = web::Data<AppState>;
 
@@ -73,7 +73,7 @@ struct ListQuery {
     tag = "notifications",
     params(ListQuery),
     responses(
-        (status = 200, description = "A page of notifications.", body = Page<crate::api::views::NotificationView>),
+        (status = 200, description = "A page of notifications.", body = Page<crate::views::NotificationView>),
     ),
     security(("bearerAuth" = []))
 )]

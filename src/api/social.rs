@@ -8,7 +8,6 @@ use bson::oid::ObjectId;
 use crate::api::viewer::{
     named_user, ordered_user_views, user_view, visible_user, SignedIn, Viewer,
 };
-use crate::api::views::created_or_ok;
 use crate::auth::AuthUser;
 use crate::error::{ApiError, FieldErrors};
 use crate::events::{self, Activity};
@@ -17,6 +16,7 @@ use crate::pagination::{Page, PageParams};
 use crate::startup::AppState;
 use crate::store::notifications::{NotificationType, Subject};
 use crate::store::{blocks, date_cursor, follows, timelines, users};
+use crate::views::created_or_ok;
 
 type State = web::Data<AppState>;
 
@@ -82,8 +82,8 @@ async fn answer_with_user(
     path = "/api/users/{user}/follow",
     tag = "social",
     responses(
-        (status = 201, description = "Now following: the followed User.", body = crate::api::views::UserView),
-        (status = 200, description = "Already following.", body = crate::api::views::UserView),
+        (status = 201, description = "Now following: the followed User.", body = crate::views::UserView),
+        (status = 200, description = "Already following.", body = crate::views::UserView),
         (status = 400, description = "`validation_error`: following yourself."),
         (status = 403, description = "`blocked`: a block stands between you."),
     ),
@@ -187,7 +187,7 @@ async fn follow_list(
     path = "/api/users/{user}/followers",
     tag = "social",
     responses(
-        (status = 200, description = "A page of users.", body = Page<crate::api::views::UserView>),
+        (status = 200, description = "A page of users.", body = Page<crate::views::UserView>),
     ),
     security((), ("bearerAuth" = []))
 )]
@@ -207,7 +207,7 @@ async fn followers(
     path = "/api/users/{user}/following",
     tag = "social",
     responses(
-        (status = 200, description = "A page of users.", body = Page<crate::api::views::UserView>),
+        (status = 200, description = "A page of users.", body = Page<crate::views::UserView>),
     ),
     security((), ("bearerAuth" = []))
 )]
@@ -229,8 +229,8 @@ async fn following(
     path = "/api/users/{user}/block",
     tag = "social",
     responses(
-        (status = 201, description = "Blocked: the blocked User.", body = crate::api::views::UserView),
-        (status = 200, description = "Already blocked.", body = crate::api::views::UserView),
+        (status = 201, description = "Blocked: the blocked User.", body = crate::views::UserView),
+        (status = 200, description = "Already blocked.", body = crate::views::UserView),
         (status = 400, description = "`validation_error`: blocking yourself."),
     ),
     security(("bearerAuth" = []))
@@ -290,7 +290,7 @@ async fn unblock(
     path = "/api/users/me/blocks",
     tag = "social",
     responses(
-        (status = 200, description = "A page of users.", body = Page<crate::api::views::UserView>),
+        (status = 200, description = "A page of users.", body = Page<crate::views::UserView>),
     ),
     security(("bearerAuth" = []))
 )]

@@ -12,14 +12,14 @@ use actix_ws::{CloseCode, CloseReason, Message, MessageStream, Session};
 use bson::oid::ObjectId;
 use serde::Deserialize;
 
-use crate::api::post_views::minis;
-use crate::api::views::NotificationView;
 use crate::auth::extract::authenticate;
 use crate::auth::AuthUser;
 use crate::error::{ApiError, FieldErrors};
 use crate::realtime::{notification_frame, Channel, Push};
 use crate::startup::AppState;
 use crate::store::notifications;
+use crate::views::posts::minis;
+use crate::views::NotificationView;
 
 #[derive(Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]

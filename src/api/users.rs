@@ -3,16 +3,17 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 
-use crate::api::auth::{register, required, taken_message};
+use crate::api::auth::signup::register;
 use crate::api::extract::Json;
+use crate::api::extract::{required, taken_message};
 use crate::api::viewer::{user_view, visible_user, Viewer};
-use crate::api::views::{MeView, UserView};
 use crate::auth::AuthUser;
 use crate::domain::accounts::{parse_bio, parse_full_name, parse_interests, Username};
 use crate::error::{ApiError, FieldErrors};
 use crate::pagination::{Cursor, Page, PageParams};
 use crate::startup::AppState;
 use crate::store::users::{self, ProfileChange, Role};
+use crate::views::{MeView, UserView};
 
 type State = web::Data<AppState>;
 

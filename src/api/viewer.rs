@@ -8,7 +8,6 @@ use actix_web::{web, FromRequest, HttpRequest};
 use bson::oid::ObjectId;
 use futures::future::LocalBoxFuture;
 
-use crate::api::views::{Relation, UserView};
 use crate::auth::extract::{bearer_token, verify_jwt};
 use crate::auth::AuthUser;
 use crate::error::ApiError;
@@ -17,6 +16,7 @@ use crate::store::posts::PostDoc;
 use crate::store::sessions::{self, Also, Relations};
 use crate::store::users::UserDoc;
 use crate::store::{follows, users};
+use crate::views::{Relation, UserView};
 
 #[derive(Debug, Clone, Default)]
 pub struct Viewer {

@@ -7,7 +7,7 @@ use mongodb::options::ReturnDocument;
 use serde::{Deserialize, Serialize};
 
 use crate::db::Db;
-use crate::pagination::Cursor;
+use crate::domain::cursor::Cursor;
 use crate::store::{count_of, oldest_first};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

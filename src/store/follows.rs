@@ -9,8 +9,8 @@ use futures::TryStreamExt;
 use serde::{Deserialize, Serialize};
 
 use crate::db::Db;
+use crate::domain::cursor::Cursor;
 use crate::error::duplicate_key_index;
-use crate::pagination::Cursor;
 use crate::store::{count_of, newest_first};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -9,8 +9,8 @@ use mongodb::options::ReturnDocument;
 use serde::{Deserialize, Serialize};
 
 use crate::db::Db;
+use crate::domain::cursor::Cursor;
 use crate::error::duplicate_key_index;
-use crate::pagination::Cursor;
 use crate::store::{newest_by_id, newest_first};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]

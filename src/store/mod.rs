@@ -26,7 +26,7 @@ use futures::TryStreamExt;
 use mongodb::Collection;
 use serde::de::DeserializeOwned;
 
-use crate::pagination::Cursor;
+use crate::domain::cursor::Cursor;
 
 /// The server's code for a write that would duplicate a unique key.
 pub const DUPLICATE_KEY: i32 = 11000;

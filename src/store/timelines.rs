@@ -11,8 +11,8 @@ use mongodb::options::InsertManyOptions;
 use serde::{Deserialize, Serialize};
 
 use crate::db::Db;
+use crate::domain::cursor::Cursor;
 use crate::error::duplicate_key_index;
-use crate::pagination::Cursor;
 use crate::store::posts::PostDoc;
 
 /// How many entries one `insert_many` carries during fan-out.

@@ -12,15 +12,18 @@ const METHODS: [&str; 6] = ["get", "put", "post", "delete", "head", "patch"];
 
 type Operation = (String, String);
 
-/// Every `(method, path)` the route tables in `src/api/*.rs` register, read from their
-/// source: each `routes` function lists `web::resource("…")` entries, each followed by its
+/// Every `(method, path)` the route tables in `src/api/*.rs` and `src/api/*/mod.rs`
+/// register, read from their source: each `routes` function lists `web::resource("…")` entries, each followed by its
 /// `.route(web::get()…)` methods. `ops.rs` is mounted at the root, the rest under `/api`.
 fn registered_routes() -> BTreeSet<Operation> {
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/src/api");
     let mut routes = BTreeSet::new();
     let mut files = 0;
     for entry in std::fs::read_dir(dir).expect("src/api is readable") {
-        let path = entry.expect("a directory entry").path();
+        let mut path = entry.expect("a directory entry").path();
+        if path.is_dir() {
+            path.push("mod.rs");
+        }
         let source = std::fs::read_to_string(&path).expect("a source file");
         let Some(start) = source.find("pub fn routes(cfg: &mut web::ServiceConfig)") else {
             continue;

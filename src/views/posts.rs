@@ -1,4 +1,4 @@
-//! Post and Comment objects (API.md §1), built a page at a time with one `$in` per related
+//! Post and Comment objects, built a page at a time with one `$in` per related
 //! kind (authors, the viewer's likes), never one query per item.
 
 use std::collections::{HashMap, HashSet};
@@ -7,12 +7,12 @@ use bson::oid::ObjectId;
 use futures::TryFutureExt;
 use serde::Serialize;
 
-use crate::api::views::{rfc3339, MediaView, UserMini};
 use crate::error::ApiError;
 use crate::startup::AppState;
 use crate::store::comments::CommentDoc;
 use crate::store::posts::{PostDoc, PostStatus};
 use crate::store::{likes, media, users};
+use crate::views::{rfc3339, MediaView, UserMini};
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct PostView {

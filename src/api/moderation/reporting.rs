@@ -1,16 +1,13 @@
-//! Moderation (API.md §8) and reports and analytics of posts (§4).
+//! Reports: filing one against a post, and staff listing and deciding them.
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use bson::oid::ObjectId;
 use serde::{Deserialize, Serialize};
 
-use crate::api::auth::required;
+use crate::api::extract::required;
 use crate::api::extract::Json;
-use crate::api::post_views::minis;
 use crate::api::posts::visible_post;
-use crate::api::viewer::{named_user, SignedIn};
-use crate::api::views::{created_or_ok, rfc3339, MeView, UserMini};
-use crate::auth::sessions::revoke_all_sessions;
+use crate::api::viewer::SignedIn;
 use crate::auth::AuthUser;
 use crate::cascade::remove_posts;
 use crate::domain::accounts::parse_text;
@@ -19,35 +16,14 @@ use crate::events::{self, Activity};
 use crate::feed;
 use crate::pagination::{Cursor, Page, PageParams};
 use crate::startup::AppState;
-use crate::store::post_stats;
 use crate::store::reports::{self, ReportDoc, ReportStatus};
-use crate::store::users::{self, Role};
+use crate::views::posts::minis;
+use crate::views::{created_or_ok, rfc3339, UserMini};
 
-type State = web::Data<AppState>;
-
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/posts/{id}/report").route(web::post().to(report_post)))
-        .service(web::resource("/posts/{id}/analytics").route(web::get().to(post_analytics)))
-        .service(web::resource("/reports").route(web::get().to(list_reports)))
-        .service(web::resource("/reports/{id}").route(web::patch().to(decide_report)))
-        .service(web::resource("/users/{user}/role").route(web::patch().to(set_role)))
-        .service(web::resource("/users/{user}/status").route(web::patch().to(set_status)));
-}
-
-const STAFF: &[Role] = &[Role::Moderator, Role::Admin];
-const REASONS: &[&str] = &[
-    "spam",
-    "harassment",
-    "hate",
-    "violence",
-    "nudity",
-    "misinformation",
-    "other",
-];
-const DETAILS_MAX: usize = 1000;
+use super::*;
 
 #[derive(Serialize, utoipa::ToSchema)]
-struct ReportView {
+pub(super) struct ReportView {
     id: String,
     post_id: String,
     reporter: Option<UserMini>,
@@ -59,7 +35,7 @@ struct ReportView {
     resolved_by: Option<UserMini>,
 }
 
-async fn report_views(
+pub(super) async fn report_views(
     state: &AppState,
     reports: Vec<ReportDoc>,
 ) -> Result<Vec<ReportView>, ApiError> {
@@ -87,7 +63,7 @@ async fn report_views(
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
-struct ReportRequest {
+pub(super) struct ReportRequest {
     /// Why, in a few words (required).
     #[schema(value_type = String, required = true, example = "spam")]
     reason: Option<String>,
@@ -95,7 +71,7 @@ struct ReportRequest {
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
-struct ReportReceipt {
+pub(super) struct ReportReceipt {
     id: String,
     status: ReportStatus,
 }
@@ -115,7 +91,7 @@ struct ReportReceipt {
     ),
     security(("bearerAuth" = []))
 )]
-async fn report_post(
+pub(super) async fn report_post(
     state: State,
     SignedIn { viewer, me: auth }: SignedIn,
     path: web::Path<String>,
@@ -168,12 +144,12 @@ async fn report_post(
 
 #[derive(Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
-struct ReportQuery {
+pub(super) struct ReportQuery {
     /// `open`, `resolved` or `dismissed`.
     status: Option<String>,
 }
 
-fn parse_status(raw: &str) -> Option<ReportStatus> {
+pub(super) fn parse_status(raw: &str) -> Option<ReportStatus> {
     match raw {
         "open" => Some(ReportStatus::Open),
         "resolved" => Some(ReportStatus::Resolved),
@@ -194,7 +170,7 @@ fn parse_status(raw: &str) -> Option<ReportStatus> {
     ),
     security(("bearerAuth" = []))
 )]
-async fn list_reports(
+pub(super) async fn list_reports(
     state: State,
     auth: AuthUser,
     req: HttpRequest,
@@ -235,7 +211,7 @@ async fn list_reports(
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
-struct DecisionRequest {
+pub(super) struct DecisionRequest {
     /// `resolved` or `dismissed`.
     #[schema(value_type = String, required = true, example = "resolved")]
     status: Option<String>,
@@ -258,7 +234,7 @@ struct DecisionRequest {
     ),
     security(("bearerAuth" = []))
 )]
-async fn decide_report(
+pub(super) async fn decide_report(
     state: State,
     auth: AuthUser,
     path: web::Path<String>,
@@ -290,161 +266,4 @@ async fn decide_report(
         .pop()
         .ok_or(ApiError::NotFound)?;
     Ok(HttpResponse::Ok().json(view))
-}
-
-#[derive(Deserialize, utoipa::ToSchema)]
-struct RoleRequest {
-    /// `user`, `moderator` or `admin`.
-    #[schema(value_type = String, required = true, example = "moderator")]
-    role: Option<String>,
-}
-
-fn target_other(auth: AuthUser, target: ObjectId) -> Result<(), ApiError> {
-    if auth.user_id == target {
-        Err(FieldErrors::single(
-            "user",
-            "You cannot change your own account here.",
-        ))
-    } else {
-        Ok(())
-    }
-}
-
-/// Set a user's role (admins only)
-#[utoipa::path(
-    patch,
-    path = "/api/users/{user}/role",
-    tag = "moderation",
-    request_body = RoleRequest,
-    responses(
-        (status = 200, description = "User (me) of that account.", body = crate::api::views::MeView),
-        (status = 403, description = "`permission_denied`: not an admin."),
-    ),
-    security(("bearerAuth" = []))
-)]
-async fn set_role(
-    state: State,
-    auth: AuthUser,
-    path: web::Path<String>,
-    Json(body): Json<RoleRequest>,
-) -> Result<HttpResponse, ApiError> {
-    auth.require_role(&state, &[Role::Admin]).await?;
-    let target = named_user(&state, &path).await?;
-    target_other(auth, target.id)?;
-    let role = body
-        .role
-        .as_deref()
-        .and_then(Role::parse)
-        .ok_or_else(|| FieldErrors::single("role", "Choose user, moderator or admin."))?;
-    let user = users::set_role(&state.db, target.id, role)
-        .await?
-        .ok_or(ApiError::NotFound)?;
-    Ok(HttpResponse::Ok().json(MeView::new(&user)))
-}
-
-#[derive(Deserialize, utoipa::ToSchema)]
-struct StatusRequest {
-    #[schema(value_type = bool, required = true)]
-    disabled: Option<bool>,
-}
-
-/// Disable or enable an account (moderators and admins)
-///
-/// A moderator cannot disable staff. Disabling revokes every session at once.
-#[utoipa::path(
-    patch,
-    path = "/api/users/{user}/status",
-    tag = "moderation",
-    request_body = StatusRequest,
-    responses(
-        (status = 200, description = "User (me) of that account.", body = crate::api::views::MeView),
-        (status = 403, description = "`permission_denied`: not a moderator or an admin."),
-    ),
-    security(("bearerAuth" = []))
-)]
-async fn set_status(
-    state: State,
-    auth: AuthUser,
-    path: web::Path<String>,
-    Json(body): Json<StatusRequest>,
-) -> Result<HttpResponse, ApiError> {
-    let me = auth.require_role(&state, STAFF).await?;
-    let target = named_user(&state, &path).await?;
-    target_other(auth, target.id)?;
-    if target.role.is_staff() && me.role != Role::Admin {
-        return Err(ApiError::permission_denied());
-    }
-    let disabled = body
-        .disabled
-        .ok_or_else(|| FieldErrors::single("disabled", "This field is required."))?;
-    let user = users::set_disabled(&state.db, target.id, disabled)
-        .await?
-        .ok_or(ApiError::NotFound)?;
-    if disabled {
-        revoke_all_sessions(&state, target.id).await?;
-    }
-    Ok(HttpResponse::Ok().json(MeView::new(&user)))
-}
-
-#[derive(Serialize, utoipa::ToSchema)]
-struct DayView {
-    date: String,
-    views: i64,
-    likes: i64,
-    comments: i64,
-}
-
-#[derive(Serialize, utoipa::ToSchema)]
-struct Analytics {
-    post_id: String,
-    views: i64,
-    unique_viewers: u64,
-    likes: i64,
-    comments: i64,
-    daily: Vec<DayView>,
-}
-
-/// A post's analytics (its author only)
-///
-/// Views per day and unique viewers are written in batches, every `posts.view_flush_ms`
-/// (1 s) per instance; this instance's own are written before answering.
-#[utoipa::path(
-    get,
-    path = "/api/posts/{id}/analytics",
-    tag = "moderation",
-    responses(
-        (status = 200, description = "Views, unique viewers, likes, comments, and the same by day.", body = Analytics),
-        (status = 403, description = "`permission_denied`: not its author."),
-    ),
-    security(("bearerAuth" = []))
-)]
-async fn post_analytics(
-    state: State,
-    SignedIn { viewer, me: auth }: SignedIn,
-    path: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
-    let post = visible_post(&state, &path, &viewer).await?;
-    if post.author_id != auth.user_id {
-        return Err(ApiError::permission_denied());
-    }
-    // This instance's latest views first (the others' arrive within posts.view_flush_ms).
-    state.views.flush(&state.db).await?;
-    let daily = post_stats::daily(&state.db, post.id)
-        .await?
-        .into_iter()
-        .map(|(date, d)| DayView {
-            date,
-            views: d.views,
-            likes: d.likes,
-            comments: d.comments,
-        })
-        .collect();
-    Ok(HttpResponse::Ok().json(Analytics {
-        post_id: post.id.to_hex(),
-        views: post.view_count,
-        unique_viewers: post_stats::unique_viewers(&state.db, post.id).await?,
-        likes: post.like_count,
-        comments: post.comment_count,
-        daily,
-    }))
 }

@@ -2,27 +2,25 @@
 //! arrive (a few hundred kilobytes held at most); downloads stream out of it with ranges.
 
 use actix_multipart::{Field, Multipart};
-use actix_web::body::SizedStream;
-use actix_web::http::header::{self, HeaderValue};
-use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
+use actix_web::http::header::{self};
+use actix_web::{web, HttpRequest, HttpResponse};
 use bson::oid::ObjectId;
 use futures::AsyncWriteExt;
-use serde::Deserialize;
 
 use std::time::Duration;
 
 use crate::api::extract::{body_timeout, next_chunk};
-use crate::api::views::{MeView, MediaView};
 use crate::auth::AuthUser;
 use crate::domain::image_metadata::strip_metadata;
-use crate::domain::media::{
-    key_matches, new_media_id, new_media_key, parse_range, sniff, ByteRange, MediaKind,
-    RangeRequest, SNIFF_BYTES,
-};
+use crate::domain::media::{new_media_id, new_media_key, sniff, MediaKind, SNIFF_BYTES};
 use crate::error::{ApiError, FieldErrors};
 use crate::startup::AppState;
 use crate::store::media::{self, MediaDoc, MediaMeta};
 use crate::store::{posts, users};
+use crate::views::MediaView;
+
+pub mod avatar;
+pub mod download;
 
 type State = web::Data<AppState>;
 
@@ -31,19 +29,19 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/posts/videos").route(web::post().to(upload_media)))
         .service(
             web::resource("/media/{id}")
-                .route(web::get().to(download_media))
-                .route(web::head().to(download_media))
+                .route(web::get().to(download::download_media))
+                .route(web::head().to(download::download_media))
                 .route(web::delete().to(delete_media)),
         )
         .service(
             web::resource("/posts/videos/{id}")
-                .route(web::get().to(download_media))
-                .route(web::head().to(download_media)),
+                .route(web::get().to(download::download_media))
+                .route(web::head().to(download::download_media)),
         )
         .service(
             web::resource("/users/me/avatar")
-                .route(web::put().to(set_avatar))
-                .route(web::delete().to(remove_avatar)),
+                .route(web::put().to(avatar::set_avatar))
+                .route(web::delete().to(avatar::remove_avatar)),
         );
 }
 
@@ -272,7 +270,7 @@ async fn receive_upload(
     tag = "media",
     request_body(content = UploadForm, content_type = "multipart/form-data"),
     responses(
-        (status = 201, description = "The upload.", body = crate::api::views::MediaView),
+        (status = 201, description = "The upload.", body = crate::views::MediaView),
         (status = 413, description = "`payload_too_large`: over the image or video limit."),
         (status = 415, description = "`unsupported_media_type`: the bytes are not an allowed type."),
     ),
@@ -310,101 +308,6 @@ async fn upload_media(
     Ok(HttpResponse::Created().json(MediaView::new(&upload.media)))
 }
 
-fn etag_of(media: &MediaDoc) -> String {
-    format!("\"{}\"", media.id.to_hex())
-}
-
-fn header_str(req: &HttpRequest, name: header::HeaderName) -> Option<&str> {
-    req.headers().get(name).and_then(|v| v.to_str().ok())
-}
-
-#[derive(Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-struct MediaKey {
-    /// The file's capability key, part of every media `url` the API hands out.
-    key: Option<String>,
-}
-
-/// Download an upload
-///
-/// Only through the `url` the API handed out (a Media object's `url`, an `avatar_url`): it
-/// carries the file's capability key, so `<img src>` and `<video src>` work without an
-/// `Authorization` header. Without the right `key` the answer is `404`, whatever the id.
-/// With `ETag`, `If-None-Match` (→ `304`) and single `Range` requests (→ `206`).
-#[utoipa::path(
-    get,
-    path = "/api/media/{id}",
-    tag = "media",
-    params(MediaKey),
-    responses(
-        (status = 200, description = "The bytes, with their `Content-Type`.", content(("image/*"), ("video/*"))),
-        (status = 206, description = "The requested range.", content(("image/*"), ("video/*"))),
-        (status = 304, description = "Not modified."),
-        (status = 404, description = "`not_found`: no such file, or not its key."),
-        (status = 416, description = "`range_not_satisfiable`."),
-    )
-)]
-async fn download_media(
-    state: State,
-    req: HttpRequest,
-    path: web::Path<String>,
-    query: web::Query<MediaKey>,
-) -> Result<HttpResponse, ApiError> {
-    let id = ObjectId::parse_str(path.as_str())?;
-    let media = media::find(&state.db, id)
-        .await?
-        .filter(|m| key_matches(query.key.as_deref(), m.metadata.key.as_deref()))
-        .ok_or(ApiError::NotFound)?;
-    let etag = etag_of(&media);
-    let len = u64::try_from(media.length).unwrap_or(0);
-    if header_str(&req, header::IF_NONE_MATCH)
-        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"))
-    {
-        return Ok(HttpResponse::NotModified()
-            .insert_header((header::ETAG, etag))
-            .finish());
-    }
-    let (mut response, range) = match parse_range(header_str(&req, header::RANGE), len) {
-        RangeRequest::Whole => (
-            HttpResponse::Ok(),
-            ByteRange {
-                start: 0,
-                end: len.saturating_sub(1),
-            },
-        ),
-        RangeRequest::Partial(range) => {
-            let mut response = HttpResponse::PartialContent();
-            response.insert_header((
-                header::CONTENT_RANGE,
-                format!("bytes {}-{}/{len}", range.start, range.end),
-            ));
-            (response, range)
-        }
-        RangeRequest::Unsatisfiable => {
-            let mut response = ApiError::RangeNotSatisfiable.error_response();
-            let value =
-                HeaderValue::from_str(&format!("bytes */{len}")).map_err(ApiError::internal)?;
-            response.headers_mut().insert(header::CONTENT_RANGE, value);
-            return Ok(response);
-        }
-    };
-    response
-        .insert_header((header::CONTENT_TYPE, media.metadata.content_type.clone()))
-        .insert_header((header::ETAG, etag))
-        .insert_header((header::ACCEPT_RANGES, "bytes"))
-        // The bytes at a URL never change, but no shared cache may keep serving them after
-        // the file gets a new key.
-        .insert_header((
-            header::CACHE_CONTROL,
-            "private, max-age=31536000, immutable",
-        ));
-    if len == 0 {
-        return Ok(response.body(Vec::new()));
-    }
-    let body = media::stream_range(&state.db, &media, range).await?;
-    Ok(response.body(SizedStream::new(range.end - range.start + 1, body)))
-}
-
 /// Delete an upload (its owner only)
 ///
 /// Posts and avatars that show it let go of it.
@@ -435,63 +338,4 @@ async fn delete_media(
     posts::replace_author_avatar(&state.db, auth.user_id, &media.url(), None).await?;
     media::delete(&state.db, id).await?;
     Ok(HttpResponse::NoContent().finish())
-}
-
-/// Set the avatar
-///
-/// An image only; the previous avatar is deleted.
-#[utoipa::path(
-    put,
-    path = "/api/users/me/avatar",
-    tag = "users",
-    request_body(content = AvatarForm, content_type = "multipart/form-data"),
-    responses(
-        (status = 200, description = "User (me) with its new `avatar_url`.", body = crate::api::views::MeView),
-        (status = 413, description = "`payload_too_large`."),
-        (status = 415, description = "`unsupported_media_type`: not an image."),
-    ),
-    security(("bearerAuth" = []))
-)]
-async fn set_avatar(
-    state: State,
-    auth: AuthUser,
-    req: HttpRequest,
-    form: Multipart,
-) -> Result<HttpResponse, ApiError> {
-    let upload = receive_upload(&state, &req, auth.user_id, form, &[MediaKind::Image]).await?;
-    let url = upload.media.url();
-    let before = users::set_avatar(&state.db, auth.user_id, Some((upload.media.id, url))).await?;
-    let user = replace_avatar(&state, auth, before).await?;
-    Ok(HttpResponse::Ok().json(MeView::new(&user)))
-}
-
-/// Remove the avatar
-#[utoipa::path(
-    delete,
-    path = "/api/users/me/avatar",
-    tag = "users",
-    responses(
-        (status = 200, description = "User (me) without avatar.", body = crate::api::views::MeView),
-    ),
-    security(("bearerAuth" = []))
-)]
-async fn remove_avatar(state: State, auth: AuthUser) -> Result<HttpResponse, ApiError> {
-    let before = users::set_avatar(&state.db, auth.user_id, None).await?;
-    let user = replace_avatar(&state, auth, before).await?;
-    Ok(HttpResponse::Ok().json(MeView::new(&user)))
-}
-
-/// Deletes the avatar that was replaced, and returns the account as it is now.
-async fn replace_avatar(
-    state: &AppState,
-    auth: AuthUser,
-    before: Option<users::UserDoc>,
-) -> Result<users::UserDoc, ApiError> {
-    let before = before.ok_or(ApiError::TokenInvalid)?;
-    let user = auth.load(state).await?;
-    posts::refresh_author(&state.db, &user).await?;
-    if let Some(old) = before.avatar_media_id {
-        media::delete(&state.db, old).await?;
-    }
-    Ok(user)
 }

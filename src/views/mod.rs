@@ -1,4 +1,8 @@
-//! Response objects of API.md §1 "Objects" built from stored documents.
+//! What the API answers with: the JSON objects (users, media, notifications, activity
+//! entries; posts and comments in `posts`) built from stored documents. Below `api/` so
+//! that real-time pushes and emails show the same objects.
+
+pub mod posts;
 
 use serde::Serialize;
 
@@ -8,11 +12,7 @@ use crate::store::media::MediaDoc;
 use crate::store::notifications::{NotificationDoc, NotificationType};
 use crate::store::users::{Role, UserDoc};
 
-/// RFC 3339 in UTC with milliseconds, e.g. `2026-11-22T10:15:30.123Z`.
-pub fn rfc3339(dt: bson::DateTime) -> String {
-    dt.to_chrono()
-        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
-}
+pub use crate::domain::rfc3339;
 
 /// How the viewer stands to a user; all false for an anonymous viewer.
 #[derive(Debug, Default, Clone, Copy)]

@@ -1,0 +1,293 @@
+//! Signing up: registration, the verification email and its link, resending it.
+
+use crate::api::extract::{required, taken_message, Json};
+use crate::api::verify_page;
+use crate::auth::sessions::{expires_in, hash_secret, new_secret};
+use crate::domain::accounts::{parse_full_name, Email, Password, Username};
+use crate::email;
+use crate::error::{ApiError, FieldErrors};
+use crate::rate_limit::{self, Bucket};
+use crate::startup::AppState;
+use crate::store::tokens::{self, TokenKind};
+use crate::store::users::{self, NewUser, Role, UserDoc};
+use crate::views::{Detail, MeView};
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::{Deserialize, Serialize};
+
+type State = web::Data<AppState>;
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct RegisterRequest {
+    /// 3–30 letters, digits, `_`, `.` or `-`; unique ignoring case.
+    #[schema(value_type = String, required = true, example = "alice")]
+    username: Option<String>,
+    #[schema(value_type = String, required = true, example = "alice@example.com")]
+    email: Option<String>,
+    /// 8–72 bytes, not too common, not all digits, not like the username or email.
+    #[schema(value_type = String, required = true, example = "correct horse battery")]
+    password: Option<String>,
+    /// When sent, it must equal `password`.
+    password2: Option<String>,
+    #[schema(example = "Alice Liddell")]
+    full_name: Option<String>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub(super) struct RegisterResponse {
+    user: MeView,
+    detail: &'static str,
+}
+
+/// Create an account
+///
+/// Sends an email whose link verifies the address; logging in needs a verified address.
+#[utoipa::path(
+    post,
+    path = "/api/auth/register",
+    tag = "auth",
+    request_body = RegisterRequest,
+    responses((status = 201, description = "The account exists; a verification email is on its way.", body = RegisterResponse))
+)]
+pub async fn register(
+    state: State,
+    Json(body): Json<RegisterRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let mut errors = FieldErrors::new();
+    let username = required(&mut errors, "username", &body.username)
+        .and_then(|raw| errors.check("username", Username::parse(raw)));
+    let email = required(&mut errors, "email", &body.email)
+        .and_then(|raw| errors.check("email", Email::parse(raw)));
+    let password = required(&mut errors, "password", &body.password).and_then(|raw| {
+        let similar_to = (
+            body.username.as_deref().unwrap_or(""),
+            body.email.as_deref().unwrap_or(""),
+        );
+        errors.check("password", Password::parse(raw, similar_to.0, similar_to.1))
+    });
+    if let (Some(password), Some(password2)) = (&body.password, &body.password2) {
+        if password != password2 {
+            errors.add("password2", "The two password fields didn't match.");
+        }
+    }
+    let full_name = match &body.full_name {
+        Some(raw) => errors.check("full_name", parse_full_name(raw)),
+        None => Some(String::new()),
+    };
+    if let Some(email) = &email {
+        rate_limit::check_account(&state, Bucket::Register, email.as_str()).await?;
+    }
+    let (username_taken, email_taken) = users::taken_fields(
+        &state.db,
+        username.as_ref().map(Username::key).as_deref(),
+        email.as_ref().map(Email::as_str),
+        None,
+    )
+    .await?;
+    if username_taken {
+        errors.add("username", taken_message("username"));
+    }
+    if email_taken {
+        errors.add("email", taken_message("email"));
+    }
+    errors.into_result()?;
+    let (Some(username), Some(email), Some(password), Some(full_name)) =
+        (username, email, password, full_name)
+    else {
+        return Err(ApiError::internal("validated registration lost a field"));
+    };
+
+    let password_hash = state.passwords.hash(password.expose()).await?;
+    let user = users::insert(
+        &state.db,
+        NewUser {
+            username: username.as_str().to_owned(),
+            email: email.as_str().to_owned(),
+            password_hash,
+            full_name,
+            role: Role::User,
+            email_verified: false,
+        },
+    )
+    .await
+    .map_err(|e| ApiError::from_duplicate(e, users::UNIQUE_FIELDS, taken_message))?;
+
+    send_verification(&state, &user).await;
+    Ok(HttpResponse::Created().json(RegisterResponse {
+        user: MeView::new(&user),
+        detail: "Account created. We sent you an email: open its link to confirm your \
+                 address, then log in.",
+    }))
+}
+
+/// Issues a fresh verification token (superseding older ones) and mails its link. A mail
+/// failure is logged, not returned: the account exists and resend-verification recovers.
+pub(super) async fn send_verification(state: &AppState, user: &UserDoc) {
+    let result: Result<(), String> = async {
+        tokens::delete_for_user(&state.db, user.id, TokenKind::VerifyEmail)
+            .await
+            .map_err(|e| e.to_string())?;
+        let secret = new_secret();
+        let ttl = state.settings.auth.email_verification_ttl_secs;
+        tokens::insert(
+            &state.db,
+            TokenKind::VerifyEmail,
+            hash_secret(&secret),
+            user.id,
+            None,
+            expires_in(ttl),
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+        let link = format!(
+            "{}/api/auth/verify-email?token={secret}",
+            state.settings.server.public_url.trim_end_matches('/')
+        );
+        state
+            .mailer
+            .send(email::verification_email(
+                &user.email,
+                &user.username,
+                &link,
+            ))
+            .await
+            .map_err(|e| e.to_string())
+    }
+    .await;
+    if let Err(err) = result {
+        log::error!(
+            "could not send the verification email to user {}: {err}",
+            user.id
+        );
+    }
+}
+
+#[derive(Deserialize, utoipa::ToSchema, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(super) struct TokenBody {
+    /// The token from the emailed link.
+    #[schema(value_type = String, required = true)]
+    #[param(value_type = String, required = true)]
+    token: Option<String>,
+}
+
+pub(super) async fn confirm_email(
+    state: &AppState,
+    token: &Option<String>,
+) -> Result<HttpResponse, ApiError> {
+    let mut errors = FieldErrors::new();
+    let token = required(&mut errors, "token", token);
+    errors.into_result()?;
+    let hash = hash_secret(token.unwrap_or_default().trim());
+    let consumed = tokens::take_one_time(&state.db, TokenKind::VerifyEmail, &hash)
+        .await?
+        .ok_or(ApiError::InvalidOneTimeToken)?;
+    users::mark_email_verified(&state.db, consumed.user_id).await?;
+    Ok(HttpResponse::Ok().json(Detail {
+        detail: "Your email address is confirmed. You can now log in.",
+    }))
+}
+
+/// Verify an email address (the emailed link)
+#[utoipa::path(
+    get,
+    path = "/api/auth/verify-email",
+    tag = "auth",
+    params(TokenBody),
+    responses(
+        (status = 200, description = "The address is verified. A browser (`Accept` naming `text/html` before JSON) gets a small HTML page instead.", body = Detail),
+        (status = 303, description = "To a browser, when `email.verified_redirect_url` is set: to that URL with `?status=verified` or `?status=invalid_token`."),
+        (status = 400, description = "`invalid_token`: unknown, used or expired (to a browser, an HTML page saying so)."),
+    )
+)]
+pub(super) async fn verify_email_link(
+    state: State,
+    req: HttpRequest,
+    query: web::Query<TokenBody>,
+) -> Result<HttpResponse, ApiError> {
+    let outcome = confirm_email(&state, &query.token).await;
+    if !verify_page::prefers_html(&req) {
+        return outcome;
+    }
+    let redirect = state.settings.email.verified_redirect_url.as_deref();
+    match outcome {
+        Ok(_) => Ok(verify_page::answer(redirect, true)),
+        Err(ApiError::InvalidOneTimeToken | ApiError::Validation(_)) => {
+            Ok(verify_page::answer(redirect, false))
+        }
+        Err(other) => Err(other),
+    }
+}
+
+/// Verify an email address
+#[utoipa::path(
+    post,
+    path = "/api/auth/verify-email",
+    tag = "auth",
+    request_body = TokenBody,
+    responses(
+        (status = 200, description = "The address is verified.", body = Detail),
+        (status = 400, description = "`invalid_token`: unknown, used or expired; or `validation_error`."),
+    )
+)]
+pub(super) async fn verify_email(
+    state: State,
+    Json(body): Json<TokenBody>,
+) -> Result<HttpResponse, ApiError> {
+    confirm_email(&state, &body.token).await
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub(super) struct EmailBody {
+    #[schema(value_type = String, required = true, example = "alice@example.com")]
+    email: Option<String>,
+}
+
+pub(super) fn parse_email_body(body: &EmailBody) -> Result<Email, ApiError> {
+    let mut errors = FieldErrors::new();
+    let email = required(&mut errors, "email", &body.email)
+        .and_then(|raw| errors.check("email", Email::parse(raw)));
+    errors.into_result()?;
+    email.ok_or_else(|| ApiError::internal("validated email lost"))
+}
+
+/// Runs `work` after the response is sent, so the answer takes the same time whether or
+/// not the address has an account (no user enumeration through timing).
+pub(super) fn in_background(
+    work: impl std::future::Future<Output = Result<(), ApiError>> + 'static,
+) {
+    actix_web::rt::spawn(async move {
+        if let Err(err) = work.await {
+            log::error!("background email task failed: {err}");
+        }
+    });
+}
+
+/// Send the verification email again
+///
+/// The same answer whether or not the address has an account, verified or not.
+#[utoipa::path(
+    post,
+    path = "/api/auth/resend-verification",
+    tag = "auth",
+    request_body = EmailBody,
+    responses((status = 202, description = "If an unverified account uses the address, an email is on its way.", body = Detail))
+)]
+pub(super) async fn resend_verification(
+    state: State,
+    Json(body): Json<EmailBody>,
+) -> Result<HttpResponse, ApiError> {
+    let email = parse_email_body(&body)?;
+    rate_limit::check_account(&state, Bucket::ResendVerification, email.as_str()).await?;
+    in_background(async move {
+        if let Some(user) = users::find_by_email(&state.db, email.as_str()).await? {
+            if !user.email_verified && !user.disabled {
+                send_verification(&state, &user).await;
+            }
+        }
+        Ok(())
+    });
+    Ok(HttpResponse::Accepted().json(Detail {
+        detail:
+            "If an unconfirmed account uses this address, a new confirmation email is on its way.",
+    }))
+}

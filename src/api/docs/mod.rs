@@ -1,0 +1,312 @@
+//! The API's own description: the OpenAPI 3.1 document at `GET /api/openapi.json`, built
+//! from the `#[utoipa::path]` attributes on the handlers, and Swagger UI at `GET /api/docs`
+//! (its files are compiled into the binary, so the page needs no network).
+//!
+//! The attributes say what is particular to each operation: its method, path, body,
+//! success responses and the errors only it gives. What follows from the conventions of
+//! API.md §1 is added here once, by rule, so that no operation can forget it:
+//! path parameters, pagination parameters, the error body of every 4xx/5xx, `401` wherever
+//! a token is read, `400` wherever input is read, `404` wherever a path names something,
+//! `503` wherever the database is asked, and the aliases, which repeat their canonical
+//! operation under another path or method.
+
+use std::sync::{Arc, OnceLock};
+
+use actix_web::http::header;
+use actix_web::{web, HttpResponse};
+use serde_json::{json, Value};
+use utoipa::OpenApi;
+use utoipa_swagger_ui::Config;
+
+use crate::error::ApiError;
+
+pub mod conventions;
+
+pub use conventions::*;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/openapi.json").route(web::get().to(openapi_json)))
+        .service(web::resource("/docs").route(web::get().to(docs_page)))
+        .service(web::resource("/docs/{file}").route(web::get().to(docs_file)));
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Rookery API",
+        description = "A social-media backend: accounts with email verification, JWT sessions, \
+            profiles, follows, a home feed, posts with hashtags and media, likes, comments, \
+            blocks, reports, groups, suggestions, analytics, and real-time notifications and \
+            activity over WebSocket.\n\n\
+            Send `Authorization: Bearer <access token>` (from `POST /api/auth/login`). \
+            Every error has the body `{detail, code}` (validation errors add `errors`, \
+            field → messages). Lists are cursor-paginated: `limit` (1..100, default 20) and \
+            the opaque `cursor` taken from a page's `next` URL, also sent as a `Link` header. \
+            Every path also answers with a trailing slash.",
+        license(name = "MIT")
+    ),
+    paths(
+        crate::api::ops::health,
+        crate::api::ops::ready,
+        crate::api::ops::metrics,
+        openapi_json,
+        docs_page,
+        docs_file,
+        crate::api::dev::outbox,
+        crate::api::auth::signup::register,
+        crate::api::auth::signup::verify_email_link,
+        crate::api::auth::signup::verify_email,
+        crate::api::auth::signup::resend_verification,
+        crate::api::auth::sessions::login,
+        crate::api::auth::sessions::refresh_token,
+        crate::api::auth::sessions::logout,
+        crate::api::auth::sessions::logout_all,
+        crate::api::auth::sessions::list_sessions,
+        crate::api::auth::sessions::revoke_session,
+        crate::api::auth::passwords::change_password,
+        crate::api::auth::passwords::forgot_password,
+        crate::api::auth::passwords::reset_password,
+        crate::api::users::get_me,
+        crate::api::users::update_me,
+        crate::api::users::delete_me,
+        crate::api::users::list_users,
+        crate::api::users::get_user,
+        crate::api::media::avatar::set_avatar,
+        crate::api::media::avatar::remove_avatar,
+        crate::api::discover::search_users,
+        crate::api::discover::suggestions,
+        crate::api::social::follow,
+        crate::api::social::unfollow,
+        crate::api::social::followers,
+        crate::api::social::following,
+        crate::api::social::block,
+        crate::api::social::unblock,
+        crate::api::social::my_blocks,
+        crate::api::posts::write::create_post,
+        crate::api::posts::read::list_posts,
+        crate::api::posts::read::search_posts,
+        crate::api::posts::read::trending_hashtags,
+        crate::api::posts::read::get_post,
+        crate::api::posts::write::update_post,
+        crate::api::posts::write::delete_post,
+        crate::api::posts::read::post_history,
+        crate::api::posts::read::user_posts,
+        crate::api::posts::read::my_scheduled_posts,
+        crate::api::feed::get_feed,
+        crate::api::likes::like_post,
+        crate::api::likes::unlike_post,
+        crate::api::likes::post_likers,
+        crate::api::likes::my_liked_posts,
+        crate::api::comments::list_comments,
+        crate::api::comments::create_comment,
+        crate::api::comments::update_comment,
+        crate::api::comments::delete_comment,
+        crate::api::media::upload_media,
+        crate::api::media::download::download_media,
+        crate::api::media::delete_media,
+        crate::api::groups::manage::create_group,
+        crate::api::groups::manage::list_groups,
+        crate::api::groups::manage::get_group,
+        crate::api::groups::manage::update_group,
+        crate::api::groups::manage::delete_group,
+        crate::api::groups::members::join_group,
+        crate::api::groups::members::leave_group,
+        crate::api::groups::members::list_members,
+        crate::api::groups::members::add_member,
+        crate::api::groups::members::remove_member,
+        crate::api::groups::shares::group_posts,
+        crate::api::groups::shares::share_post,
+        crate::api::notifications::list_notifications,
+        crate::api::notifications::unread_count,
+        crate::api::notifications::mark_read,
+        crate::api::notifications::notification_socket,
+        crate::api::activity::list_activity,
+        crate::api::activity::activity_socket,
+        crate::api::moderation::reporting::report_post,
+        crate::api::moderation::post_analytics,
+        crate::api::moderation::reporting::list_reports,
+        crate::api::moderation::reporting::decide_report,
+        crate::api::moderation::accounts::set_role,
+        crate::api::moderation::accounts::set_status,
+    ),
+    components(schemas(crate::error::ErrorBody)),
+    tags(
+        (name = "auth", description = "Accounts and sessions"),
+        (name = "users", description = "Profiles, search and suggestions"),
+        (name = "social", description = "Follows and blocks"),
+        (name = "posts", description = "Posts, hashtags and the home feed"),
+        (name = "likes", description = "Likes"),
+        (name = "comments", description = "Comments"),
+        (name = "media", description = "Images and videos. Download a file through the `url` the API hands out: it carries the file's capability key, so it works in `<img src>` without a token, and nothing else does. Images lose their EXIF, XMP and other metadata (the orientation is kept) before they are stored"),
+        (name = "groups", description = "Groups"),
+        (name = "notifications", description = "Notifications, also over WebSocket"),
+        (name = "activity", description = "The account's activity log"),
+        (name = "moderation", description = "Reports, roles, account status, analytics"),
+        (name = "ops", description = "Health, readiness, metrics and this documentation"),
+    )
+)]
+struct ApiDoc;
+
+/// The finished document, built once.
+pub fn document() -> &'static Value {
+    static DOCUMENT: OnceLock<Value> = OnceLock::new();
+    DOCUMENT.get_or_init(build)
+}
+
+fn build() -> Value {
+    let mut doc = serde_json::to_value(ApiDoc::openapi()).unwrap_or_else(|err| {
+        log::error!("the OpenAPI document does not serialise: {err}");
+        json!({})
+    });
+    add_conventions(&mut doc);
+    add_aliases(&mut doc);
+    doc["components"]["securitySchemes"] = json!({
+        "bearerAuth": {
+            "type": "http",
+            "scheme": "bearer",
+            "bearerFormat": "JWT",
+            "description": "The `access` token from `POST /api/auth/login` or `/api/auth/token/refresh`."
+        }
+    });
+    doc
+}
+
+/// The OpenAPI 3.1 description of this API.
+#[utoipa::path(
+    get,
+    path = "/api/openapi.json",
+    tag = "ops",
+    responses((status = 200, description = "The OpenAPI document.", content_type = "application/json"))
+)]
+async fn openapi_json() -> HttpResponse {
+    HttpResponse::Ok().json(document())
+}
+
+/// The interactive documentation (Swagger UI): redirects to its page.
+#[utoipa::path(
+    get,
+    path = "/api/docs",
+    tag = "ops",
+    responses((status = 302, description = "To `/api/docs/index.html`."))
+)]
+async fn docs_page() -> HttpResponse {
+    HttpResponse::Found()
+        .insert_header((header::LOCATION, "/api/docs/index.html"))
+        .finish()
+}
+
+/// A file of the documentation page.
+#[utoipa::path(
+    get,
+    path = "/api/docs/{file}",
+    tag = "ops",
+    responses((status = 200, description = "The file.", content_type = "text/html"))
+)]
+async fn docs_file(file: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    static CONFIG: OnceLock<Arc<Config<'static>>> = OnceLock::new();
+    let config = CONFIG.get_or_init(|| Arc::new(Config::from("/api/openapi.json")));
+    let served = utoipa_swagger_ui::serve(&file, config.clone())
+        .map_err(|err| ApiError::internal(err.to_string()))?
+        .ok_or(ApiError::NotFound)?;
+    let mut response = HttpResponse::Ok();
+    response
+        .content_type(served.content_type)
+        .insert_header((header::CACHE_CONTROL, "public, max-age=3600"));
+    if served.gzpipped {
+        response.insert_header((header::CONTENT_ENCODING, "gzip"));
+    }
+    Ok(response.body(served.bytes.into_owned()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn operations() -> Vec<(String, String, Value)> {
+        let mut all = Vec::new();
+        for (path, item) in document()["paths"].as_object().into_iter().flatten() {
+            for method in METHODS {
+                if let Some(op) = item.get(method) {
+                    all.push((method.to_owned(), path.clone(), op.clone()));
+                }
+            }
+        }
+        all
+    }
+
+    #[test]
+    fn every_alias_names_a_documented_operation() {
+        for (method, path, canonical_method, canonical_path) in ALIASES {
+            assert!(
+                document()["paths"][canonical_path][canonical_method].is_object(),
+                "{canonical_method} {canonical_path}, the original of {method} {path}"
+            );
+        }
+    }
+
+    #[test]
+    fn operation_ids_are_unique() {
+        let mut ids: Vec<String> = operations()
+            .iter()
+            .map(|(_, _, op)| op["operationId"].as_str().unwrap_or_default().to_owned())
+            .collect();
+        let count = ids.len();
+        ids.sort();
+        ids.dedup();
+        assert_eq!(ids.len(), count);
+    }
+
+    #[test]
+    fn every_path_parameter_is_declared_and_every_error_has_a_body() {
+        for (method, path, op) in operations() {
+            for name in path
+                .split('/')
+                .filter_map(|part| part.strip_prefix('{')?.strip_suffix('}'))
+            {
+                let declared = op["parameters"]
+                    .as_array()
+                    .is_some_and(|ps| ps.iter().any(|p| p["name"] == name && p["in"] == "path"));
+                assert!(declared, "{method} {path}: {name}");
+            }
+            for (status, response) in op["responses"].as_object().into_iter().flatten() {
+                if status.starts_with(['4', '5']) && method != "head" {
+                    assert!(response["content"].is_object(), "{method} {path} {status}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_token_read_means_a_documented_401() {
+        for (method, path, op) in operations() {
+            if op.get("security").is_some() {
+                assert!(op["responses"]["401"].is_object(), "{method} {path}");
+            }
+        }
+    }
+
+    #[test]
+    fn rate_limited_operations_document_429_with_retry_after() {
+        let mut limited = 0;
+        for (method, path, op) in operations() {
+            if crate::rate_limit::is_limited(&method, &path) {
+                limited += 1;
+                let too_many = &op["responses"]["429"];
+                assert!(
+                    too_many["headers"]["Retry-After"].is_object(),
+                    "{method} {path}"
+                );
+                assert!(
+                    too_many["headers"]["RateLimit-Reset"].is_object(),
+                    "{method} {path}"
+                );
+            } else {
+                assert!(op["responses"]["429"].is_null(), "{method} {path}");
+            }
+        }
+        assert_eq!(
+            limited, 20,
+            "every route of rate_limit::LIMITED is documented"
+        );
+    }
+}

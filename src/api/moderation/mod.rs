@@ -1,0 +1,102 @@
+//! Moderation: reports, roles and account status; and a post's analytics for its author.
+
+use actix_web::{web, HttpResponse};
+use serde::Serialize;
+
+use crate::api::posts::visible_post;
+use crate::api::viewer::SignedIn;
+use crate::error::ApiError;
+use crate::startup::AppState;
+use crate::store::post_stats;
+use crate::store::users::Role;
+
+pub mod accounts;
+pub mod reporting;
+
+type State = web::Data<AppState>;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/posts/{id}/report").route(web::post().to(reporting::report_post)))
+        .service(web::resource("/posts/{id}/analytics").route(web::get().to(post_analytics)))
+        .service(web::resource("/reports").route(web::get().to(reporting::list_reports)))
+        .service(web::resource("/reports/{id}").route(web::patch().to(reporting::decide_report)))
+        .service(web::resource("/users/{user}/role").route(web::patch().to(accounts::set_role)))
+        .service(
+            web::resource("/users/{user}/status").route(web::patch().to(accounts::set_status)),
+        );
+}
+
+const STAFF: &[Role] = &[Role::Moderator, Role::Admin];
+const REASONS: &[&str] = &[
+    "spam",
+    "harassment",
+    "hate",
+    "violence",
+    "nudity",
+    "misinformation",
+    "other",
+];
+const DETAILS_MAX: usize = 1000;
+
+#[derive(Serialize, utoipa::ToSchema)]
+struct DayView {
+    date: String,
+    views: i64,
+    likes: i64,
+    comments: i64,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+struct Analytics {
+    post_id: String,
+    views: i64,
+    unique_viewers: u64,
+    likes: i64,
+    comments: i64,
+    daily: Vec<DayView>,
+}
+
+/// A post's analytics (its author only)
+///
+/// Views per day and unique viewers are written in batches, every `posts.view_flush_ms`
+/// (1 s) per instance; this instance's own are written before answering.
+#[utoipa::path(
+    get,
+    path = "/api/posts/{id}/analytics",
+    tag = "moderation",
+    responses(
+        (status = 200, description = "Views, unique viewers, likes, comments, and the same by day.", body = Analytics),
+        (status = 403, description = "`permission_denied`: not its author."),
+    ),
+    security(("bearerAuth" = []))
+)]
+async fn post_analytics(
+    state: State,
+    SignedIn { viewer, me: auth }: SignedIn,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let post = visible_post(&state, &path, &viewer).await?;
+    if post.author_id != auth.user_id {
+        return Err(ApiError::permission_denied());
+    }
+    // This instance's latest views first (the others' arrive within posts.view_flush_ms).
+    state.views.flush(&state.db).await?;
+    let daily = post_stats::daily(&state.db, post.id)
+        .await?
+        .into_iter()
+        .map(|(date, d)| DayView {
+            date,
+            views: d.views,
+            likes: d.likes,
+            comments: d.comments,
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(Analytics {
+        post_id: post.id.to_hex(),
+        views: post.view_count,
+        unique_viewers: post_stats::unique_viewers(&state.db, post.id).await?,
+        likes: post.like_count,
+        comments: post.comment_count,
+        daily,
+    }))
+}

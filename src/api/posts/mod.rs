@@ -1,0 +1,189 @@
+//! Posts: the rules every post route shares (who may see or change a post, its text,
+//! media and group); the routes in `read` and `write`.
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use bson::oid::ObjectId;
+
+use crate::api::viewer::Viewer;
+use crate::domain::posts::{hashtags, mention_candidates, search_terms};
+use crate::error::{ApiError, FieldErrors};
+use crate::pagination::{Page, PageParams};
+use crate::startup::AppState;
+use crate::store::groups::GroupDoc;
+use crate::store::posts::{self, PostDoc, PostFilter, PostText};
+use crate::store::{date_cursor, groups, media, users};
+use crate::views::posts::post_views;
+
+pub mod read;
+pub mod write;
+
+type State = web::Data<AppState>;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    // Fixed paths before `/posts/{id}`, which would otherwise take them.
+    cfg.service(
+        web::resource("/posts")
+            .route(web::get().to(read::list_posts))
+            .route(web::post().to(write::create_post)),
+    )
+    .service(web::resource("/posts/search").route(web::get().to(read::search_posts)))
+    .service(web::resource("/hashtags/trending").route(web::get().to(read::trending_hashtags)))
+    .service(
+        web::resource("/posts/{id}")
+            .route(web::get().to(read::get_post))
+            .route(web::patch().to(write::update_post))
+            .route(web::put().to(write::update_post))
+            .route(web::delete().to(write::delete_post)),
+    )
+    .service(web::resource("/posts/{id}/history").route(web::get().to(read::post_history)))
+    .service(web::resource("/users/me/scheduled").route(web::get().to(read::my_scheduled_posts)))
+    .service(web::resource("/users/{user}/posts").route(web::get().to(read::user_posts)));
+}
+
+/// The post `id` names, if the viewer may see it; otherwise `404`, so that neither a
+/// scheduled post nor a blocked author's post reveals that it exists.
+pub async fn visible_post(
+    state: &AppState,
+    id: &str,
+    viewer: &Viewer,
+) -> Result<PostDoc, ApiError> {
+    let id = ObjectId::parse_str(id)?;
+    posts::find(&state.db, id)
+        .await?
+        .filter(|post| viewer.can_see_post(post))
+        .ok_or(ApiError::NotFound)
+}
+
+/// Whether the user is a moderator or an admin.
+pub async fn is_staff(state: &AppState, user_id: ObjectId) -> Result<bool, ApiError> {
+    Ok(users::find_by_id(&state.db, user_id)
+        .await?
+        .is_some_and(|u| u.role.is_staff()))
+}
+
+/// Title, content and what is derived from them; mentions keep only existing accounts.
+async fn post_text(
+    state: &AppState,
+    author: &Viewer,
+    title: String,
+    content: String,
+) -> Result<PostText, ApiError> {
+    let candidates = mention_candidates(&title, &content);
+    let found = users::find_by_username_keys(&state.db, &candidates).await?;
+    // Nobody mentions across a block, either way (API.md §3).
+    let mentions = candidates
+        .iter()
+        .filter_map(|key| found.iter().find(|u| &u.username_key == key))
+        .filter(|u| !author.hides(u.id))
+        .map(|u| u.username.clone())
+        .collect();
+    Ok(PostText {
+        hashtags: hashtags(&title, &content),
+        terms: search_terms(&[&title, &content]),
+        mentions,
+        title,
+        content,
+    })
+}
+
+pub const MEDIA_PER_POST: usize = 10;
+
+/// `media_ids` as sent: each must name one of the author's own uploads (API.md §5).
+async fn parse_media_ids(
+    state: &AppState,
+    errors: &mut FieldErrors,
+    author: ObjectId,
+    raw: &Option<Vec<String>>,
+) -> Result<Option<Vec<ObjectId>>, ApiError> {
+    let Some(raw) = raw else {
+        return Ok(None);
+    };
+    if raw.len() > MEDIA_PER_POST {
+        errors.add(
+            "media_ids",
+            format!("Attach at most {MEDIA_PER_POST} files."),
+        );
+        return Ok(None);
+    }
+    const NOT_YOURS: &str = "Each media id must name one of your own uploads.";
+    let mut ids: Vec<ObjectId> = Vec::with_capacity(raw.len());
+    for raw_id in raw {
+        let Ok(id) = ObjectId::parse_str(raw_id.trim()) else {
+            errors.add("media_ids", NOT_YOURS);
+            return Ok(None);
+        };
+        if !ids.contains(&id) {
+            ids.push(id);
+        }
+    }
+    let owned = media::count_owned(&state.db, author, &ids).await?;
+    if usize::try_from(owned).ok() != Some(ids.len()) {
+        errors.add("media_ids", NOT_YOURS);
+        return Ok(None);
+    }
+    Ok(Some(ids))
+}
+
+/// The group a new post goes to: it must exist and the author must belong to it.
+async fn member_group(
+    state: &AppState,
+    errors: &mut FieldErrors,
+    author: ObjectId,
+    raw: &str,
+) -> Result<Option<GroupDoc>, ApiError> {
+    let Ok(id) = ObjectId::parse_str(raw.trim()) else {
+        errors.add("group_id", NOT_A_MEMBER);
+        return Ok(None);
+    };
+    let group = groups::find(&state.db, id).await?;
+    let is_member = groups::membership(&state.db, id, author).await?.is_some();
+    match group {
+        Some(group) if is_member => Ok(Some(group)),
+        _ => {
+            errors.add("group_id", NOT_A_MEMBER);
+            Ok(None)
+        }
+    }
+}
+
+const NOT_A_MEMBER: &str = "No such group, or you are not a member.";
+
+async fn posts_page(
+    state: &AppState,
+    req: &HttpRequest,
+    params: PageParams,
+    viewer: &Viewer,
+    mut filter: PostFilter,
+) -> Result<HttpResponse, ApiError> {
+    filter.hidden_authors = viewer.hidden();
+    let items = posts::page_listed(
+        &state.db,
+        &state.list_horizon,
+        &filter,
+        params.cursor,
+        params.fetch_limit(),
+    )
+    .await?;
+    page_of_posts(state, req, params, viewer.id(), items, |p| {
+        date_cursor(p.published_at, p.id)
+    })
+    .await
+}
+
+/// A page of post views from `fetch_limit()` documents.
+async fn page_of_posts(
+    state: &AppState,
+    req: &HttpRequest,
+    params: PageParams,
+    viewer: Option<ObjectId>,
+    items: Vec<PostDoc>,
+    cursor_of: impl Fn(&PostDoc) -> crate::pagination::Cursor,
+) -> Result<HttpResponse, ApiError> {
+    let page = Page::from_items(req, params, items, cursor_of, |p| p);
+    let results = post_views(state, viewer, page.results).await?;
+    Ok(Page {
+        results,
+        next: page.next,
+    }
+    .into_response())
+}

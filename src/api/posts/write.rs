@@ -1,0 +1,232 @@
+//! Creating, editing and deleting posts.
+
+use actix_web::{web, HttpResponse};
+use bson::oid::ObjectId;
+use bson::DateTime;
+use serde::Deserialize;
+
+use crate::api::extract::required;
+use crate::api::extract::Json;
+use crate::api::viewer::SignedIn;
+use crate::cascade;
+use crate::domain::posts::{parse_body, parse_title, CONTENT_MAX};
+use crate::error::{ApiError, FieldErrors};
+use crate::events::{self, Activity};
+use crate::jobs::on_published;
+use crate::store::groups;
+use crate::store::groups::Visibility;
+use crate::store::posts::{self, AuthorSnapshot, PostDoc, PostStatus};
+use crate::views::posts::post_view;
+
+use super::*;
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub(super) struct CreatePostRequest {
+    /// Up to 200 characters.
+    #[schema(example = "Sunday walk")]
+    title: Option<String>,
+    /// 1–10 000 characters; `#tags` and `@mentions` in it are found.
+    #[schema(value_type = String, required = true, example = "Down by the river #spring with @bob")]
+    content: Option<String>,
+    /// Up to 10 of the author's own uploads (`POST /api/media`).
+    media_ids: Option<Vec<String>>,
+    /// A group the author belongs to.
+    group_id: Option<String>,
+    /// RFC 3339, in the future: the post stays `scheduled` until then.
+    #[schema(example = "2030-01-01T09:00:00Z")]
+    publish_at: Option<String>,
+}
+
+pub(super) fn parse_publish_at(raw: &str) -> Result<DateTime, String> {
+    let at = chrono::DateTime::parse_from_rfc3339(raw.trim())
+        .map_err(|_| "Enter a valid RFC 3339 date-time, e.g. 2026-11-22T10:15:30Z.".to_owned())?;
+    let at = DateTime::from_chrono(at.with_timezone(&chrono::Utc));
+    if at <= DateTime::now() {
+        return Err("The publication time must be in the future.".into());
+    }
+    Ok(at)
+}
+
+/// Write a post
+///
+/// With `publish_at` in the future it is `scheduled` and appears then.
+#[utoipa::path(
+    post,
+    path = "/api/posts",
+    tag = "posts",
+    request_body = CreatePostRequest,
+    responses(
+        (status = 201, description = "The post.", body = crate::views::posts::PostView),
+    ),
+    security(("bearerAuth" = []))
+)]
+pub(super) async fn create_post(
+    state: State,
+    SignedIn {
+        viewer: author,
+        me: auth,
+    }: SignedIn,
+    Json(body): Json<CreatePostRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let mut errors = FieldErrors::new();
+    let title = errors.check("title", parse_title(body.title.as_deref().unwrap_or("")));
+    let content = required(&mut errors, "content", &body.content)
+        .and_then(|raw| errors.check("content", parse_body(raw, CONTENT_MAX)));
+    let media_ids = parse_media_ids(&state, &mut errors, auth.user_id, &body.media_ids).await?;
+    let group = match &body.group_id {
+        Some(raw) => member_group(&state, &mut errors, auth.user_id, raw).await?,
+        None => None,
+    };
+    let publish_at = body
+        .publish_at
+        .as_deref()
+        .and_then(|raw| errors.check("publish_at", parse_publish_at(raw)));
+    errors.into_result()?;
+    let (Some(title), Some(content)) = (title, content) else {
+        return Err(ApiError::internal("validated post lost a field"));
+    };
+    let author_doc = auth.load(&state).await?;
+    let text = post_text(&state, &author, title, content).await?;
+    let now = DateTime::now();
+    let post = PostDoc {
+        id: ObjectId::new(),
+        author_id: auth.user_id,
+        title: text.title,
+        content: text.content,
+        hashtags: text.hashtags,
+        mentions: text.mentions,
+        terms: text.terms,
+        media_ids: media_ids.unwrap_or_default(),
+        group_id: group.as_ref().map(|g| g.id),
+        group_private: group
+            .as_ref()
+            .is_some_and(|g| g.visibility == Visibility::Private),
+        hidden: false,
+        status: if publish_at.is_some() {
+            PostStatus::Scheduled
+        } else {
+            PostStatus::Published
+        },
+        publish_at,
+        published_at: publish_at.unwrap_or(now),
+        like_count: 0,
+        comment_count: 0,
+        view_count: 0,
+        created_at: now,
+        updated_at: now,
+        edited: false,
+        author: Some(AuthorSnapshot::of(&author_doc)),
+    };
+    posts::insert(&state.db, &post).await?;
+    if let Some(group) = &group {
+        groups::share(&state.db, group.id, post.id, auth.user_id).await?;
+    }
+    events::record(
+        &state,
+        auth.user_id,
+        Activity::on("post.create", "post", post.id),
+    );
+    if post.status == PostStatus::Published {
+        on_published(&state, &post).await?;
+    }
+    let view = post_view(&state, Some(auth.user_id), post).await?;
+    Ok(HttpResponse::Created().json(view))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub(super) struct UpdatePostRequest {
+    title: Option<String>,
+    content: Option<String>,
+    media_ids: Option<Vec<String>>,
+}
+
+/// Edit a post (its author only)
+///
+/// The earlier version is kept in its history.
+#[utoipa::path(
+    patch,
+    path = "/api/posts/{id}",
+    tag = "posts",
+    request_body = UpdatePostRequest,
+    responses(
+        (status = 200, description = "The post, changed.", body = crate::views::posts::PostView),
+        (status = 403, description = "`permission_denied`: not its author."),
+    ),
+    security(("bearerAuth" = []))
+)]
+pub(super) async fn update_post(
+    state: State,
+    SignedIn { viewer, me: auth }: SignedIn,
+    path: web::Path<String>,
+    Json(body): Json<UpdatePostRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let post = visible_post(&state, &path, &viewer).await?;
+    if post.author_id != auth.user_id {
+        return Err(ApiError::permission_denied());
+    }
+    let mut errors = FieldErrors::new();
+    let title = match &body.title {
+        Some(raw) => errors.check("title", parse_title(raw)),
+        None => Some(post.title.clone()),
+    };
+    let content = match &body.content {
+        Some(raw) => errors.check("content", parse_body(raw, CONTENT_MAX)),
+        None => Some(post.content.clone()),
+    };
+    let media_ids = parse_media_ids(&state, &mut errors, auth.user_id, &body.media_ids).await?;
+    errors.into_result()?;
+    let (Some(title), Some(content)) = (title, content) else {
+        return Err(ApiError::internal("validated edit lost a field"));
+    };
+    let mut updated = post;
+    if let Some(media_ids) = media_ids.filter(|ids| *ids != updated.media_ids) {
+        updated = posts::set_media(&state.db, updated.id, media_ids)
+            .await?
+            .ok_or(ApiError::NotFound)?;
+    }
+    if title != updated.title || content != updated.content {
+        let text = post_text(&state, &viewer, title, content).await?;
+        updated = posts::update_text(&state.db, &updated, text)
+            .await?
+            .ok_or(ApiError::NotFound)?;
+    }
+    events::record(
+        &state,
+        auth.user_id,
+        Activity::on("post.update", "post", updated.id),
+    );
+    Ok(HttpResponse::Ok().json(post_view(&state, Some(auth.user_id), updated).await?))
+}
+
+/// Delete a post
+///
+/// Its author, a moderator or an admin may; its likes, comments and versions go with it.
+#[utoipa::path(
+    delete,
+    path = "/api/posts/{id}",
+    tag = "posts",
+    responses(
+        (status = 204, description = "Deleted."),
+        (status = 403, description = "`permission_denied`."),
+    ),
+    security(("bearerAuth" = []))
+)]
+pub(super) async fn delete_post(
+    state: State,
+    SignedIn { viewer, me: auth }: SignedIn,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let post = visible_post(&state, &path, &viewer).await?;
+    if post.author_id != auth.user_id && !is_staff(&state, auth.user_id).await? {
+        return Err(ApiError::permission_denied());
+    }
+    if cascade::remove_posts(&state, &[post.id]).await? == 0 {
+        return Err(ApiError::NotFound);
+    }
+    events::record(
+        &state,
+        auth.user_id,
+        Activity::on("post.delete", "post", post.id),
+    );
+    Ok(HttpResponse::NoContent().finish())
+}

@@ -1,0 +1,182 @@
+//! One struct per section of the configuration files.
+
+use std::path::PathBuf;
+
+use serde::Deserialize;
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ServerSettings {
+    pub host: String,
+    pub port: u16,
+    pub public_url: String,
+    pub workers: usize,
+    pub client_request_timeout_secs: u64,
+    /// Seconds a client may pause while sending a request body before it is cut off
+    /// with `408` (slow-loris defence; the head has `client_request_timeout_secs`).
+    #[serde(default = "default_body_timeout_secs")]
+    pub body_timeout_secs: u64,
+    pub shutdown_timeout_secs: u64,
+    /// Adds `X-Db-Commands` (database commands the request issued) to every response.
+    #[serde(default)]
+    pub debug_headers: bool,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct DatabaseSettings {
+    pub uri: String,
+    pub name: String,
+    pub timeout_secs: u64,
+    /// Count and time every command for `/metrics` and `X-Db-Commands`. The driver then
+    /// copies and parses each command and reply for the event (see bench/RESULTS.md for
+    /// what that costs); off, those two report no database commands.
+    #[serde(default = "default_true")]
+    pub command_monitoring: bool,
+}
+
+pub(super) fn default_true() -> bool {
+    true
+}
+
+#[derive(Clone, Deserialize)]
+pub struct AuthSettings {
+    #[serde(default)]
+    pub jwt_secret: Option<String>,
+    pub access_token_ttl_secs: i64,
+    pub refresh_token_ttl_secs: i64,
+    pub email_verification_ttl_secs: i64,
+    pub password_reset_ttl_secs: i64,
+    pub bcrypt_cost: u32,
+}
+
+/// Written by hand so that the signing key never reaches a log line.
+impl std::fmt::Debug for AuthSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuthSettings")
+            .field(
+                "jwt_secret",
+                &self.jwt_secret.as_ref().map(|_| "<redacted>"),
+            )
+            .field("access_token_ttl_secs", &self.access_token_ttl_secs)
+            .field("refresh_token_ttl_secs", &self.refresh_token_ttl_secs)
+            .field(
+                "email_verification_ttl_secs",
+                &self.email_verification_ttl_secs,
+            )
+            .field("password_reset_ttl_secs", &self.password_reset_ttl_secs)
+            .field("bcrypt_cost", &self.bcrypt_cost)
+            .finish()
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct EmailSettings {
+    #[serde(default)]
+    pub smtp_url: Option<String>,
+    pub from: String,
+    pub mail_dir: PathBuf,
+    /// Keeps the last emails in memory for `GET /api/dev/outbox` (development and the
+    /// Postman run only: it hands out verification and reset tokens; refused in production).
+    #[serde(default)]
+    pub dev_outbox: bool,
+    /// Where a browser that opened the emailed verification link is sent, with
+    /// `?status=verified` or `?status=invalid_token` (a deployment's own app); unset, it
+    /// gets a small page.
+    #[serde(default)]
+    pub verified_redirect_url: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct PostSettings {
+    /// How often the scheduler looks for due scheduled posts.
+    pub scheduler_interval_ms: u64,
+    /// The window of `GET /api/hashtags/trending`.
+    pub trending_window_hours: i64,
+    /// How often each instance writes the views it counted for analytics.
+    #[serde(default = "default_view_flush_ms")]
+    pub view_flush_ms: u64,
+}
+
+pub(super) fn default_body_timeout_secs() -> u64 {
+    30
+}
+
+pub(super) fn default_view_flush_ms() -> u64 {
+    1000
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct FeedSettings {
+    /// Accounts with at least this many followers are not fanned out on write; their
+    /// posts are merged into feeds at read time.
+    pub celebrity_threshold: i64,
+    /// How often each instance refreshes its list of such accounts.
+    pub celebrity_refresh_secs: u64,
+    /// How many of a followee's newest posts a new follow copies into the feed.
+    pub backfill_posts: i64,
+    /// The first page of the public list asks only for posts newer than the newest this
+    /// many, as each instance last learned it (`posts::ListHorizon`); 0 turns that off.
+    #[serde(default = "default_list_horizon_posts")]
+    pub list_horizon_posts: u64,
+}
+
+pub(super) fn default_list_horizon_posts() -> u64 {
+    250
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct MediaSettings {
+    pub max_image_bytes: u64,
+    pub max_video_bytes: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ActivitySettings {
+    /// How long activity entries are kept (a TTL index).
+    pub retention_days: u64,
+}
+
+impl ActivitySettings {
+    pub fn retention(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.retention_days.saturating_mul(86_400))
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct RealtimeSettings {
+    /// Seconds between the pings a WebSocket receives.
+    pub ping_interval_secs: u64,
+    /// How many missed notifications a reconnecting socket (`?since=`) receives at most.
+    pub replay_limit: i64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ModerationSettings {
+    /// Distinct open reports that hide a post from lists until a moderator acts.
+    pub hide_after_reports: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct RateLimitSettings {
+    pub enabled: bool,
+    /// Take the client's address from `Forwarded` / `X-Forwarded-For`: only behind a
+    /// proxy that sets them, or any client could pick its own address.
+    #[serde(default)]
+    pub trust_forwarded_for: bool,
+    pub login: Rule,
+    pub register: Rule,
+    pub resend_verification: Rule,
+    pub password_forgot: Rule,
+    pub password_reset: Rule,
+    pub posts: Rule,
+    pub comments: Rule,
+    pub likes: Rule,
+    pub follows: Rule,
+    pub uploads: Rule,
+}
+
+/// At most `limit` requests in each window of `window_secs`.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+pub struct Rule {
+    pub limit: u32,
+    pub window_secs: u64,
+}

@@ -1,0 +1,201 @@
+//! Lists of published posts (newest first, keyset pages) and the public list's
+//! learned horizon; an author's scheduled posts.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use bson::oid::ObjectId;
+use bson::{doc, DateTime, Document};
+use futures::TryStreamExt;
+
+use crate::db::Db;
+use crate::domain::cursor::Cursor;
+use crate::store::{after_asc, after_desc};
+
+use super::*;
+
+/// What a published-post list is narrowed to.
+#[derive(Debug, Default, Clone)]
+pub struct PostFilter {
+    pub author_id: Option<ObjectId>,
+    pub hashtag: Option<String>,
+    /// Every one of these words must appear.
+    pub terms: Vec<String>,
+    /// Only posts by one of these authors, when not empty.
+    pub authors: Vec<ObjectId>,
+    /// Authors hidden from the viewer (blocks).
+    pub hidden_authors: Vec<ObjectId>,
+}
+
+/// Published posts, newest first. `since` bounds the first page from below (see
+/// `ListHorizon`); a bounded query names `published_at` first, so SecantusDB reads it
+/// through the `published_newest` index instead of every published post's entry.
+pub async fn page_published(
+    db: &Db,
+    filter: &PostFilter,
+    cursor: Option<Cursor>,
+    since: Option<DateTime>,
+    limit: i64,
+) -> mongodb::error::Result<Vec<PostDoc>> {
+    let mut query = match since {
+        Some(since) => doc! { "published_at": { "$gte": since } },
+        None => doc! {},
+    };
+    query.extend(after_desc("published_at", cursor));
+    query.extend(listed());
+    if !filter.hidden_authors.is_empty() || filter.author_id.is_some() || !filter.authors.is_empty()
+    {
+        let mut author = doc! {};
+        if !filter.hidden_authors.is_empty() {
+            author.insert("$nin", &filter.hidden_authors);
+        }
+        if let Some(id) = filter.author_id {
+            author.insert("$eq", id);
+        }
+        if !filter.authors.is_empty() {
+            author.insert("$in", &filter.authors);
+        }
+        query.insert("author_id", author);
+    }
+    if let Some(tag) = &filter.hashtag {
+        query.insert("hashtags", tag);
+    }
+    if !filter.terms.is_empty() {
+        query.insert("terms", doc! { "$all": &filter.terms });
+    }
+    db.posts()
+        .find(query)
+        .projection(shown())
+        .sort(doc! { "published_at": -1, "_id": -1 })
+        .limit(limit)
+        .await?
+        .try_collect()
+        .await
+}
+
+/// How long a learned horizon is used before it is learned again (in the background).
+pub(super) const HORIZON_TTL: Duration = Duration::from_secs(10);
+
+/// Where the newest `posts` listed posts begin (`feed.list_horizon_posts`, more than a
+/// page holds), as each instance last learned it.
+/// The first page of the public list asks only for posts published since then: every
+/// post not yet learned is newer, so the window only grows, and a page that comes back
+/// full is exactly the page the unbounded query gives (whatever it leaves out is older
+/// than all of it). A page that comes back short (posts removed or hidden since, a reader
+/// who blocks many authors) is asked again without the bound, and the horizon relearned.
+/// This matters on SecantusDB, which reads every row a filter matches before applying
+/// `limit`: the public list's first page went from all published posts to about 250.
+/// MongoDB serves both forms from an index and stops at the limit.
+pub struct ListHorizon {
+    /// 0: never bound.
+    posts: u64,
+    learned: Mutex<Horizon>,
+}
+
+#[derive(Default)]
+pub(super) struct Horizon {
+    /// `Some(None)`: fewer than `posts` are listed, so there is nothing to bound.
+    since: Option<Option<DateTime>>,
+    learned_at: Option<Instant>,
+    learning: bool,
+}
+
+impl ListHorizon {
+    pub fn new(posts: u64) -> Self {
+        Self {
+            posts,
+            learned: Mutex::default(),
+        }
+    }
+
+    /// The bound to use now, if one is known, starting a relearn when it is stale.
+    fn current(self: &Arc<Self>, db: &Db) -> Option<DateTime> {
+        if self.posts == 0 {
+            return None;
+        }
+        let mut horizon = self.learned.lock().ok()?;
+        let fresh = horizon
+            .learned_at
+            .is_some_and(|at| at.elapsed() < HORIZON_TTL);
+        if !fresh && !horizon.learning {
+            horizon.learning = true;
+            let (this, db) = (Arc::clone(self), db.clone());
+            tokio::spawn(async move { this.learn(&db).await });
+        }
+        horizon.since.flatten()
+    }
+
+    fn forget(&self) {
+        if let Ok(mut horizon) = self.learned.lock() {
+            horizon.learned_at = None;
+        }
+    }
+
+    async fn learn(&self, db: &Db) {
+        let found = db
+            .posts()
+            .clone_with_type::<Document>()
+            .find_one(listed())
+            .projection(doc! { "published_at": 1 })
+            .sort(doc! { "published_at": -1, "_id": -1 })
+            .skip(self.posts - 1)
+            .await;
+        let Ok(mut horizon) = self.learned.lock() else {
+            return;
+        };
+        horizon.learning = false;
+        match found {
+            Ok(found) => {
+                horizon.since =
+                    Some(found.and_then(|d| d.get_datetime("published_at").ok().copied()));
+                horizon.learned_at = Some(Instant::now());
+            }
+            Err(err) => log::warn!("learning the public list's horizon failed: {err}"),
+        }
+    }
+}
+
+/// `page_published` for the public list: the first page, and any page still inside the
+/// horizon, is asked for within it first (`ListHorizon`).
+pub async fn page_listed(
+    db: &Db,
+    horizon: &Arc<ListHorizon>,
+    filter: &PostFilter,
+    cursor: Option<Cursor>,
+    limit: i64,
+) -> mongodb::error::Result<Vec<PostDoc>> {
+    let everything = filter.author_id.is_none()
+        && filter.hashtag.is_none()
+        && filter.terms.is_empty()
+        && filter.authors.is_empty();
+    if everything && cursor.is_none() {
+        if let Some(since) = horizon.current(db) {
+            let page = page_published(db, filter, None, Some(since), limit).await?;
+            if page.len() as i64 == limit {
+                return Ok(page);
+            }
+            horizon.forget();
+        }
+    }
+    page_published(db, filter, cursor, None, limit).await
+}
+
+/// An author's scheduled posts, soonest first.
+pub async fn page_scheduled(
+    db: &Db,
+    author_id: ObjectId,
+    cursor: Option<Cursor>,
+    limit: i64,
+) -> mongodb::error::Result<Vec<PostDoc>> {
+    let mut query = after_asc("published_at", cursor);
+    query.insert("status", "scheduled");
+    query.insert("author_id", author_id);
+    db.posts()
+        .find(query)
+        .projection(shown())
+        .sort(doc! { "published_at": 1, "_id": 1 })
+        .limit(limit)
+        .await?
+        .try_collect()
+        .await
+}

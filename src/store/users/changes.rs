@@ -1,0 +1,168 @@
+//! Changing an account: profile, avatar, role, status, verification, password.
+
+use bson::oid::ObjectId;
+use bson::{doc, DateTime};
+use mongodb::options::ReturnDocument;
+
+use crate::db::Db;
+use crate::domain::accounts::username_key;
+
+use super::*;
+
+pub async fn mark_email_verified(db: &Db, id: ObjectId) -> mongodb::error::Result<()> {
+    db.users()
+        .update_one(
+            doc! { "_id": id },
+            doc! { "$set": { "email_verified": true, "updated_at": DateTime::now() } },
+        )
+        .await?;
+    Ok(())
+}
+
+pub async fn set_password_hash(
+    db: &Db,
+    id: ObjectId,
+    password_hash: &str,
+    verify_email: bool,
+) -> mongodb::error::Result<()> {
+    let mut set = doc! { "password_hash": password_hash, "updated_at": DateTime::now() };
+    if verify_email {
+        set.insert("email_verified", true);
+    }
+    db.users()
+        .update_one(doc! { "_id": id }, doc! { "$set": set })
+        .await?;
+    Ok(())
+}
+
+/// The profile fields a user may change about themselves; `None` leaves a field as it is.
+#[derive(Debug, Default)]
+pub struct ProfileChange {
+    pub username: Option<String>,
+    pub full_name: Option<String>,
+    pub bio: Option<String>,
+    pub interests: Option<Vec<String>>,
+}
+
+pub async fn update_profile(
+    db: &Db,
+    id: ObjectId,
+    change: ProfileChange,
+) -> mongodb::error::Result<Option<UserDoc>> {
+    let mut set = doc! { "updated_at": DateTime::now() };
+    if let Some(username) = change.username {
+        set.insert("username_key", username_key(&username));
+        set.insert("username", username);
+    }
+    if let Some(full_name) = change.full_name {
+        set.insert("full_name", full_name);
+    }
+    if let Some(bio) = change.bio {
+        set.insert("bio", bio);
+    }
+    if let Some(interests) = change.interests {
+        set.insert("interests", interests);
+    }
+    db.users()
+        .find_one_and_update(doc! { "_id": id }, doc! { "$set": set })
+        .return_document(ReturnDocument::After)
+        .await
+}
+
+/// Makes an existing account a verified admin with the given password hash.
+pub async fn promote_to_admin(
+    db: &Db,
+    id: ObjectId,
+    password_hash: &str,
+) -> mongodb::error::Result<()> {
+    db.users()
+        .update_one(
+            doc! { "_id": id },
+            doc! { "$set": {
+                "role": "admin",
+                "email_verified": true,
+                "disabled": false,
+                "password_hash": password_hash,
+                "updated_at": DateTime::now(),
+            } },
+        )
+        .await?;
+    Ok(())
+}
+
+/// Sets (or with `None` clears) the avatar; returns the account as it was before.
+pub async fn set_avatar(
+    db: &Db,
+    id: ObjectId,
+    avatar: Option<(ObjectId, String)>,
+) -> mongodb::error::Result<Option<UserDoc>> {
+    let update = match avatar {
+        Some((media_id, url)) => {
+            doc! { "$set": { "avatar_media_id": media_id, "avatar_url": url, "updated_at": DateTime::now() } }
+        }
+        None => {
+            doc! { "$set": { "avatar_media_id": null, "avatar_url": null, "updated_at": DateTime::now() } }
+        }
+    };
+    db.users()
+        .find_one_and_update(doc! { "_id": id }, update)
+        .return_document(ReturnDocument::Before)
+        .await
+}
+
+/// Points the account whose avatar is `media_id` at the file's new URL (it got a new key);
+/// `false` when the file is not that account's avatar.
+pub async fn set_avatar_url(
+    db: &Db,
+    user: ObjectId,
+    media_id: ObjectId,
+    url: &str,
+) -> mongodb::error::Result<bool> {
+    let result = db
+        .users()
+        .update_one(
+            doc! { "_id": user, "avatar_media_id": media_id },
+            doc! { "$set": { "avatar_url": url } },
+        )
+        .await?;
+    Ok(result.matched_count == 1)
+}
+
+/// Forgets an avatar whose file is being deleted.
+pub async fn clear_avatar_media(db: &Db, media_id: ObjectId) -> mongodb::error::Result<()> {
+    db.users()
+        .update_many(
+            doc! { "avatar_media_id": media_id },
+            doc! { "$set": { "avatar_media_id": null, "avatar_url": null } },
+        )
+        .await?;
+    Ok(())
+}
+
+pub async fn set_role(
+    db: &Db,
+    id: ObjectId,
+    role: Role,
+) -> mongodb::error::Result<Option<UserDoc>> {
+    db.users()
+        .find_one_and_update(
+            doc! { "_id": id },
+            doc! { "$set": { "role": bson::to_bson(&role)?, "updated_at": DateTime::now() } },
+        )
+        .return_document(ReturnDocument::After)
+        .await
+}
+
+pub async fn set_disabled(
+    db: &Db,
+    id: ObjectId,
+    disabled: bool,
+) -> mongodb::error::Result<Option<UserDoc>> {
+    db.users()
+        .find_one_and_update(
+            doc! { "_id": id },
+            doc! { "$set": { "disabled": disabled, "updated_at": DateTime::now() } },
+        )
+        .return_document(ReturnDocument::After)
+        .await
+}
