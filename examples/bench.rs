@@ -223,8 +223,8 @@ async fn seed_users_and_follows(
         doc.followers_count = followers[i];
         doc.following_count = follows[i].len() as i64;
     }
-    insert_all(db.users(), docs).await?;
-    insert_all(db.follows(), follow_docs).await?;
+    insert_all(rookery::store::users::collection(db), docs).await?;
+    insert_all(rookery::store::follows::collection(db), follow_docs).await?;
     Ok(World {
         users,
         usernames,
@@ -316,11 +316,11 @@ async fn seed_posts(
         });
         world.posts.push((id, author, at));
     }
-    insert_all(db.posts(), posts).await?;
-    insert_all(db.likes(), likes).await?;
-    insert_all(db.comments(), comments).await?;
+    insert_all(rookery::store::posts::collection(db), posts).await?;
+    insert_all(rookery::store::likes::collection(db), likes).await?;
+    insert_all(rookery::store::comments::collection(db), comments).await?;
     for (i, count) in posts_count.iter().enumerate().filter(|(_, c)| **c > 0) {
-        db.users()
+        rookery::store::users::collection(db)
             .update_one(
                 bson::doc! { "_id": world.users[i] },
                 bson::doc! { "$inc": { "posts_count": count } },
@@ -333,7 +333,9 @@ async fn seed_posts(
 /// Each user's timeline: the newest `TIMELINE_DEPTH` posts of the accounts they follow and
 /// their own, as fan-out on write leaves it (deeper entries are not needed by page 1).
 async fn seed_timelines(db: &Db, world: &World) -> Result<(), BoxError> {
-    db.timelines().delete_many(bson::doc! {}).await?;
+    rookery::store::timelines::collection(db)
+        .delete_many(bson::doc! {})
+        .await?;
     let n = world.users.len();
     let mut by_author: Vec<Vec<usize>> = vec![Vec::new(); n];
     for (k, (_, author, _)) in world.posts.iter().enumerate() {
@@ -361,7 +363,7 @@ async fn seed_timelines(db: &Db, world: &World) -> Result<(), BoxError> {
             });
         }
     }
-    insert_all(db.timelines(), entries).await
+    insert_all(rookery::store::timelines::collection(db), entries).await
 }
 
 async fn login(client: &reqwest::Client, base: &str, username: &str) -> Result<String, BoxError> {

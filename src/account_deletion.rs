@@ -23,7 +23,13 @@ pub async fn delete_account(state: &AppState, user: ObjectId) -> Result<(), ApiE
 
     // Their likes and comments on other people's posts, with those posts' counters.
     let liked = likes::post_ids_liked_by(db, user).await?;
-    add_to_counter_of_many(db.posts(), &liked, "like_count", -1).await?;
+    add_to_counter_of_many(
+        crate::store::posts::collection(db),
+        &liked,
+        "like_count",
+        -1,
+    )
+    .await?;
     likes::delete_by_user(db, user).await?;
     for (post, count) in comments::counts_by_post_of_author(db, user).await? {
         posts::add_to_counter(db, post, "comment_count", -count).await?;
@@ -32,8 +38,20 @@ pub async fn delete_account(state: &AppState, user: ObjectId) -> Result<(), ApiE
 
     // Follows both ways, with the other side's counters; blocks; feed entries.
     let (followees, followers) = follows::delete_all_of(db, user).await?;
-    add_to_counter_of_many(db.users(), &followees, "followers_count", -1).await?;
-    add_to_counter_of_many(db.users(), &followers, "following_count", -1).await?;
+    add_to_counter_of_many(
+        crate::store::users::collection(db),
+        &followees,
+        "followers_count",
+        -1,
+    )
+    .await?;
+    add_to_counter_of_many(
+        crate::store::users::collection(db),
+        &followers,
+        "following_count",
+        -1,
+    )
+    .await?;
     blocks::delete_all_of(db, user).await?;
     for group in groups::ids_owned_by(db, user).await? {
         remove_posts(state, &posts::ids_in_group(db, group).await?).await?;

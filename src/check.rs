@@ -86,15 +86,15 @@ pub async fn run(db: &Db, repair: bool) -> mongodb::error::Result<Report> {
     for (what, finding) in [
         (
             "likes of deleted posts",
-            orphans(db, db.likes(), repair).await?,
+            orphans(db, crate::store::likes::collection(db), repair).await?,
         ),
         (
             "comments of deleted posts",
-            orphans(db, db.comments(), repair).await?,
+            orphans(db, crate::store::comments::collection(db), repair).await?,
         ),
         (
             "feed entries of deleted posts",
-            orphans(db, db.timelines(), repair).await?,
+            orphans(db, crate::store::timelines::collection(db), repair).await?,
         ),
     ] {
         findings.push(Finding {
@@ -102,15 +102,15 @@ pub async fn run(db: &Db, repair: bool) -> mongodb::error::Result<Report> {
             found: finding,
         });
     }
-    let posts = db.posts();
-    let users = db.users();
+    let posts = crate::store::posts::collection(db);
+    let users = crate::store::users::collection(db);
     let counted_posts = doc! { "status": "published", "group_private": { "$ne": true } };
     findings.push(
         Counter {
             what: "posts with a wrong like_count",
             holder: posts.clone(),
             field: "like_count",
-            actual: counts_by(db.likes(), "post_id", doc! {}).await?,
+            actual: counts_by(crate::store::likes::collection(db), "post_id", doc! {}).await?,
         }
         .check(repair)
         .await?,
@@ -120,7 +120,7 @@ pub async fn run(db: &Db, repair: bool) -> mongodb::error::Result<Report> {
             what: "posts with a wrong comment_count",
             holder: posts.clone(),
             field: "comment_count",
-            actual: counts_by(db.comments(), "post_id", doc! {}).await?,
+            actual: counts_by(crate::store::comments::collection(db), "post_id", doc! {}).await?,
         }
         .check(repair)
         .await?,
@@ -130,7 +130,12 @@ pub async fn run(db: &Db, repair: bool) -> mongodb::error::Result<Report> {
             what: "users with a wrong followers_count",
             holder: users.clone(),
             field: "followers_count",
-            actual: counts_by(db.follows(), "followee_id", doc! {}).await?,
+            actual: counts_by(
+                crate::store::follows::collection(db),
+                "followee_id",
+                doc! {},
+            )
+            .await?,
         }
         .check(repair)
         .await?,
@@ -140,7 +145,12 @@ pub async fn run(db: &Db, repair: bool) -> mongodb::error::Result<Report> {
             what: "users with a wrong following_count",
             holder: users.clone(),
             field: "following_count",
-            actual: counts_by(db.follows(), "follower_id", doc! {}).await?,
+            actual: counts_by(
+                crate::store::follows::collection(db),
+                "follower_id",
+                doc! {},
+            )
+            .await?,
         }
         .check(repair)
         .await?,
@@ -150,7 +160,12 @@ pub async fn run(db: &Db, repair: bool) -> mongodb::error::Result<Report> {
             what: "users with a wrong posts_count",
             holder: users,
             field: "posts_count",
-            actual: counts_by(db.posts(), "author_id", counted_posts).await?,
+            actual: counts_by(
+                crate::store::posts::collection(db),
+                "author_id",
+                counted_posts,
+            )
+            .await?,
         }
         .check(repair)
         .await?,
@@ -158,9 +173,14 @@ pub async fn run(db: &Db, repair: bool) -> mongodb::error::Result<Report> {
     findings.push(
         Counter {
             what: "groups with a wrong member_count",
-            holder: db.groups(),
+            holder: crate::store::groups::collection(db),
             field: "member_count",
-            actual: counts_by(db.group_members(), "group_id", doc! {}).await?,
+            actual: counts_by(
+                crate::store::groups::members_collection(db),
+                "group_id",
+                doc! {},
+            )
+            .await?,
         }
         .check(repair)
         .await?,

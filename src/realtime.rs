@@ -179,7 +179,7 @@ fn follow<T, H, F>(
 
 /// Opens the change streams (so that no event after start-up is missed) and follows them.
 pub async fn start(state: web::Data<AppState>) -> mongodb::error::Result<()> {
-    let notifications = state.db.notifications();
+    let notifications = crate::store::notifications::collection(&state.db);
     let first = open(&notifications, "insert", None).await?;
     let hub_state = state.clone();
     follow(
@@ -211,7 +211,7 @@ pub async fn start(state: web::Data<AppState>) -> mongodb::error::Result<()> {
         },
     );
 
-    let activities = state.db.activities();
+    let activities = crate::store::activities::collection(&state.db);
     let first = open(&activities, "insert", None).await?;
     let hub_state = state.clone();
     follow(
@@ -231,7 +231,7 @@ pub async fn start(state: web::Data<AppState>) -> mongodb::error::Result<()> {
         },
     );
 
-    let sessions = state.db.sessions();
+    let sessions = crate::store::sessions::collection(&state.db);
     let first = open(&sessions, "delete", None).await?;
     let hub_state = state.clone();
     follow(

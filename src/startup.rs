@@ -49,7 +49,7 @@ pub enum StartupError {
 /// and a capability key for every media file stored before keys existed (returns how many
 /// files got one), so an upgrade never serves unreachable files.
 pub async fn prepare_database(db: &Db, settings: &Settings) -> mongodb::error::Result<usize> {
-    db.ensure_indexes(settings.activity.retention()).await?;
+    crate::store::indexes::ensure_indexes(db, settings.activity.retention()).await?;
     crate::media_keys::key_files_without_one(db).await
 }
 
@@ -100,9 +100,14 @@ impl Application {
         crate::realtime::start(state.clone()).await?;
 
         let state_for_shutdown = state.clone();
+        let telemetry = web::Data::new(crate::telemetry::RequestTelemetry {
+            metrics: state.metrics.clone(),
+            debug_headers: state.settings.server.debug_headers,
+        });
         let mut server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
+                .app_data(telemetry.clone())
                 .app_data(query_config())
                 .app_data(path_config())
                 .configure(api::ops::routes)

@@ -25,6 +25,13 @@ struct RequestScope {
     db_commands: AtomicU32,
 }
 
+/// What the request middleware reports to: the metrics, and whether answers carry the
+/// debug headers (`server.debug_headers`). Registered as app data by `startup`.
+pub struct RequestTelemetry {
+    pub metrics: Arc<crate::metrics::Metrics>,
+    pub debug_headers: bool,
+}
+
 tokio::task_local! {
     static REQUEST: Arc<RequestScope>;
 }
@@ -76,11 +83,9 @@ pub async fn request_context(
     req.extensions_mut().insert(RequestId(id.clone()));
     let header_value = HeaderValue::from_str(&id).ok();
     let state = req
-        .app_data::<actix_web::web::Data<crate::startup::AppState>>()
+        .app_data::<actix_web::web::Data<RequestTelemetry>>()
         .cloned();
-    let debug_headers = state
-        .as_ref()
-        .is_some_and(|state| state.settings.server.debug_headers);
+    let debug_headers = state.as_ref().is_some_and(|state| state.debug_headers);
     let scope = Arc::new(RequestScope {
         id,
         db_commands: AtomicU32::new(0),

@@ -5,6 +5,8 @@ use bson::oid::ObjectId;
 use bson::{doc, DateTime, Document};
 use serde::{Deserialize, Serialize};
 
+use mongodb::Collection;
+
 use crate::db::Db;
 use crate::store::{insert_all_once, newest_by_id};
 
@@ -24,7 +26,7 @@ pub struct ActivityDoc {
 
 /// Writes a batch of entries in one command; a retried batch writes each once.
 pub async fn insert_many(db: &Db, entries: &[ActivityDoc]) -> mongodb::error::Result<()> {
-    insert_all_once(db.activities(), entries).await
+    insert_all_once(collection(db), entries).await
 }
 
 /// A user's activity, newest first, optionally one action only.
@@ -39,12 +41,17 @@ pub async fn page(
     if let Some(action) = action {
         filter.insert("action", action);
     }
-    newest_by_id(db.activities(), filter, before, limit).await
+    newest_by_id(collection(db), filter, before, limit).await
 }
 
 pub async fn delete_for_user(db: &Db, user_id: ObjectId) -> mongodb::error::Result<()> {
-    db.activities()
+    collection(db)
         .delete_many(doc! { "user_id": user_id })
         .await?;
     Ok(())
+}
+
+/// The `activities` collection.
+pub fn collection(db: &Db) -> Collection<ActivityDoc> {
+    db.collection("activities")
 }

@@ -4,6 +4,8 @@ use bson::oid::ObjectId;
 use bson::{doc, DateTime};
 use serde::{Deserialize, Serialize};
 
+use mongodb::Collection;
+
 use crate::db::Db;
 use crate::domain::cursor::Cursor;
 use crate::error::duplicate_key_index;
@@ -30,7 +32,7 @@ pub async fn insert(
         blocked_id,
         created_at: DateTime::now(),
     };
-    match db.blocks().insert_one(block).await {
+    match collection(db).insert_one(block).await {
         Ok(_) => Ok(true),
         Err(err) if duplicate_key_index(&err).is_some() => Ok(false),
         Err(err) => Err(err),
@@ -42,7 +44,7 @@ pub async fn delete(
     blocker_id: ObjectId,
     blocked_id: ObjectId,
 ) -> mongodb::error::Result<()> {
-    db.blocks()
+    collection(db)
         .delete_one(doc! { "blocker_id": blocker_id, "blocked_id": blocked_id })
         .await?;
     Ok(())
@@ -50,8 +52,7 @@ pub async fn delete(
 
 /// Whether either of the two has blocked the other.
 pub async fn between(db: &Db, a: ObjectId, b: ObjectId) -> mongodb::error::Result<bool> {
-    Ok(db
-        .blocks()
+    Ok(collection(db)
         .find_one(doc! { "$or": [
             { "blocker_id": a, "blocked_id": b },
             { "blocker_id": b, "blocked_id": a },
@@ -67,12 +68,17 @@ pub async fn page_blocked_by(
     cursor: Option<Cursor>,
     limit: i64,
 ) -> mongodb::error::Result<Vec<BlockDoc>> {
-    newest_first(db.blocks(), doc! { "blocker_id": user }, cursor, limit).await
+    newest_first(collection(db), doc! { "blocker_id": user }, cursor, limit).await
 }
 
 pub async fn delete_all_of(db: &Db, user: ObjectId) -> mongodb::error::Result<()> {
-    db.blocks()
+    collection(db)
         .delete_many(doc! { "$or": [{ "blocker_id": user }, { "blocked_id": user }] })
         .await?;
     Ok(())
+}
+
+/// The `blocks` collection.
+pub fn collection(db: &Db) -> Collection<BlockDoc> {
+    db.collection("blocks")
 }

@@ -6,6 +6,8 @@ use futures::TryStreamExt;
 use mongodb::options::ReturnDocument;
 use serde::{Deserialize, Serialize};
 
+use mongodb::Collection;
+
 use crate::db::Db;
 use crate::domain::cursor::Cursor;
 use crate::store::{count_of, oldest_first};
@@ -36,12 +38,12 @@ pub async fn insert(
         created_at: now,
         updated_at: now,
     };
-    db.comments().insert_one(&comment).await?;
+    collection(db).insert_one(&comment).await?;
     Ok(comment)
 }
 
 pub async fn find(db: &Db, id: ObjectId) -> mongodb::error::Result<Option<CommentDoc>> {
-    db.comments().find_one(doc! { "_id": id }).await
+    collection(db).find_one(doc! { "_id": id }).await
 }
 
 pub async fn update_content(
@@ -49,7 +51,7 @@ pub async fn update_content(
     id: ObjectId,
     content: &str,
 ) -> mongodb::error::Result<Option<CommentDoc>> {
-    db.comments()
+    collection(db)
         .find_one_and_update(
             doc! { "_id": id },
             doc! { "$set": { "content": content, "updated_at": DateTime::now() } },
@@ -60,8 +62,7 @@ pub async fn update_content(
 
 /// `true` when this call removed the comment.
 pub async fn delete(db: &Db, id: ObjectId) -> mongodb::error::Result<bool> {
-    Ok(db
-        .comments()
+    Ok(collection(db)
         .delete_one(doc! { "_id": id })
         .await?
         .deleted_count
@@ -77,14 +78,14 @@ pub async fn page_for_post(
     limit: i64,
 ) -> mongodb::error::Result<Vec<CommentDoc>> {
     let filter = doc! { "post_id": post_id, "author_id": { "$nin": hidden_authors } };
-    oldest_first(db.comments(), filter, cursor, limit).await
+    oldest_first(collection(db), filter, cursor, limit).await
 }
 
 pub async fn delete_for_posts(db: &Db, post_ids: &[ObjectId]) -> mongodb::error::Result<()> {
     if post_ids.is_empty() {
         return Ok(());
     }
-    db.comments()
+    collection(db)
         .delete_many(doc! { "post_id": { "$in": post_ids } })
         .await?;
     Ok(())
@@ -99,8 +100,7 @@ pub async fn counts_by_post_of_author(
         doc! { "$match": { "author_id": author_id } },
         doc! { "$group": { "_id": "$post_id", "count": { "$sum": 1 } } },
     ];
-    let rows: Vec<bson::Document> = db
-        .comments()
+    let rows: Vec<bson::Document> = collection(db)
         .aggregate(pipeline)
         .await?
         .try_collect()
@@ -112,8 +112,13 @@ pub async fn counts_by_post_of_author(
 }
 
 pub async fn delete_by_author(db: &Db, author_id: ObjectId) -> mongodb::error::Result<()> {
-    db.comments()
+    collection(db)
         .delete_many(doc! { "author_id": author_id })
         .await?;
     Ok(())
+}
+
+/// The `comments` collection.
+pub fn collection(db: &Db) -> Collection<CommentDoc> {
+    db.collection("comments")
 }

@@ -77,8 +77,7 @@ pub async fn missing_posts<T: Send + Sync>(
         .collect();
     let mut missing = Vec::new();
     for chunk in referenced.chunks(1000) {
-        let existing: HashSet<ObjectId> = db
-            .posts()
+        let existing: HashSet<ObjectId> = crate::store::posts::collection(db)
             .clone_with_type::<Document>()
             .find(doc! { "_id": { "$in": chunk } })
             .projection(doc! { "_id": 1 })

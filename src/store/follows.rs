@@ -8,6 +8,8 @@ use bson::{doc, DateTime};
 use futures::TryStreamExt;
 use serde::{Deserialize, Serialize};
 
+use mongodb::Collection;
+
 use crate::db::Db;
 use crate::domain::cursor::Cursor;
 use crate::error::duplicate_key_index;
@@ -34,7 +36,7 @@ pub async fn insert(
         followee_id,
         created_at: DateTime::now(),
     };
-    match db.follows().insert_one(follow).await {
+    match collection(db).insert_one(follow).await {
         Ok(_) => Ok(true),
         Err(err) if duplicate_key_index(&err).is_some() => Ok(false),
         Err(err) => Err(err),
@@ -47,8 +49,7 @@ pub async fn delete(
     follower_id: ObjectId,
     followee_id: ObjectId,
 ) -> mongodb::error::Result<bool> {
-    let result = db
-        .follows()
+    let result = collection(db)
         .delete_one(doc! { "follower_id": follower_id, "followee_id": followee_id })
         .await?;
     Ok(result.deleted_count == 1)
@@ -68,7 +69,7 @@ pub async fn relations(
         { "follower_id": viewer, "followee_id": { "$in": others } },
         { "followee_id": viewer, "follower_id": { "$in": others } },
     ] };
-    let mut cursor = db.follows().find(filter).await?;
+    let mut cursor = collection(db).find(filter).await?;
     while let Some(follow) = cursor.try_next().await? {
         if follow.follower_id == viewer {
             following.insert(follow.followee_id);
@@ -88,7 +89,7 @@ pub async fn page_followers(
     limit: i64,
 ) -> mongodb::error::Result<Vec<FollowDoc>> {
     let filter = doc! { "followee_id": user, "follower_id": { "$nin": hidden } };
-    newest_first(db.follows(), filter, cursor, limit).await
+    newest_first(collection(db), filter, cursor, limit).await
 }
 
 /// Whom `user` follows, newest first.
@@ -100,7 +101,7 @@ pub async fn page_following(
     limit: i64,
 ) -> mongodb::error::Result<Vec<FollowDoc>> {
     let filter = doc! { "follower_id": user, "followee_id": { "$nin": hidden } };
-    newest_first(db.follows(), filter, cursor, limit).await
+    newest_first(collection(db), filter, cursor, limit).await
 }
 
 /// Every account `user` follows (bounded by `limit`).
@@ -109,7 +110,7 @@ pub async fn followee_ids(
     user: ObjectId,
     limit: i64,
 ) -> mongodb::error::Result<Vec<ObjectId>> {
-    db.follows()
+    collection(db)
         .find(doc! { "follower_id": user })
         .limit(limit)
         .await?
@@ -123,7 +124,7 @@ pub async fn follower_stream(
     db: &Db,
     user: ObjectId,
 ) -> mongodb::error::Result<mongodb::Cursor<FollowDoc>> {
-    db.follows().find(doc! { "followee_id": user }).await
+    collection(db).find(doc! { "followee_id": user }).await
 }
 
 pub async fn follower_ids(db: &Db, user: ObjectId) -> mongodb::error::Result<Vec<ObjectId>> {
@@ -143,7 +144,7 @@ pub async fn followed_among(
     if candidates.is_empty() {
         return Ok(Vec::new());
     }
-    db.follows()
+    collection(db)
         .find(doc! { "follower_id": user, "followee_id": { "$in": candidates } })
         .await?
         .map_ok(|f| f.followee_id)
@@ -168,7 +169,7 @@ pub async fn followed_by_many(
         doc! { "$sort": { "count": -1, "_id": 1 } },
         doc! { "$limit": limit },
     ];
-    let mut cursor = db.follows().aggregate(pipeline).await?;
+    let mut cursor = collection(db).aggregate(pipeline).await?;
     let mut out = Vec::new();
     while let Some(row) = cursor.try_next().await? {
         let (Ok(id), Some(count)) = (row.get_object_id("_id"), count_of(&row)) else {
@@ -190,8 +191,13 @@ pub async fn delete_all_of(
 ) -> mongodb::error::Result<(Vec<ObjectId>, Vec<ObjectId>)> {
     let followees = followee_ids(db, user, i64::MAX).await?;
     let followers = follower_ids(db, user).await?;
-    db.follows()
+    collection(db)
         .delete_many(doc! { "$or": [{ "follower_id": user }, { "followee_id": user }] })
         .await?;
     Ok((followees, followers))
+}
+
+/// The `follows` collection.
+pub fn collection(db: &Db) -> Collection<FollowDoc> {
+    db.collection("follows")
 }

@@ -8,6 +8,8 @@ use futures::TryStreamExt;
 use mongodb::options::ReturnDocument;
 use serde::{Deserialize, Serialize};
 
+use mongodb::Collection;
+
 use crate::db::Db;
 use crate::domain::cursor::Cursor;
 use crate::error::duplicate_key_index;
@@ -63,12 +65,12 @@ pub struct ShareDoc {
 }
 
 pub async fn insert(db: &Db, group: &GroupDoc) -> mongodb::error::Result<()> {
-    db.groups().insert_one(group).await?;
+    collection(db).insert_one(group).await?;
     Ok(())
 }
 
 pub async fn find(db: &Db, id: ObjectId) -> mongodb::error::Result<Option<GroupDoc>> {
-    db.groups().find_one(doc! { "_id": id }).await
+    collection(db).find_one(doc! { "_id": id }).await
 }
 
 /// Public groups and the given ones (the viewer's), newest first.
@@ -84,7 +86,7 @@ pub async fn page_visible(
     } else {
         doc! { "$or": [{ "visibility": "public" }, { "_id": { "$in": mine } }] }
     };
-    newest_by_id(db.groups(), filter, cursor.map(|c| c.id), limit).await
+    newest_by_id(collection(db), filter, cursor.map(|c| c.id), limit).await
 }
 
 pub struct GroupChange {
@@ -108,20 +110,20 @@ pub async fn update(
     if let Some(visibility) = change.visibility {
         set.insert("visibility", bson::to_bson(&visibility)?);
         let private = visibility == Visibility::Private;
-        db.group_members()
+        members_collection(db)
             .update_many(
                 doc! { "group_id": id },
                 doc! { "$set": { "private": private } },
             )
             .await?;
-        db.posts()
+        crate::store::posts::collection(db)
             .update_many(
                 doc! { "group_id": id },
                 doc! { "$set": { "group_private": private } },
             )
             .await?;
     }
-    db.groups()
+    collection(db)
         .find_one_and_update(doc! { "_id": id }, doc! { "$set": set })
         .return_document(ReturnDocument::After)
         .await
@@ -142,9 +144,9 @@ pub async fn add_member(
         private: group.visibility == Visibility::Private,
         created_at: DateTime::now(),
     };
-    match db.group_members().insert_one(member).await {
+    match members_collection(db).insert_one(member).await {
         Ok(_) => {
-            db.groups()
+            collection(db)
                 .update_one(
                     doc! { "_id": group.id },
                     doc! { "$inc": { "member_count": 1 } },
@@ -163,14 +165,13 @@ pub async fn remove_member(
     group_id: ObjectId,
     user_id: ObjectId,
 ) -> mongodb::error::Result<bool> {
-    let removed = db
-        .group_members()
+    let removed = members_collection(db)
         .delete_one(doc! { "group_id": group_id, "user_id": user_id })
         .await?
         .deleted_count
         == 1;
     if removed {
-        db.groups()
+        collection(db)
             .update_one(
                 doc! { "_id": group_id },
                 doc! { "$inc": { "member_count": -1 } },
@@ -185,7 +186,7 @@ pub async fn membership(
     group_id: ObjectId,
     user_id: ObjectId,
 ) -> mongodb::error::Result<Option<MemberDoc>> {
-    db.group_members()
+    members_collection(db)
         .find_one(doc! { "group_id": group_id, "user_id": user_id })
         .await
 }
@@ -196,7 +197,7 @@ pub async fn roles_of(
     user_id: ObjectId,
     group_ids: &[ObjectId],
 ) -> mongodb::error::Result<HashMap<ObjectId, MemberRole>> {
-    db.group_members()
+    members_collection(db)
         .find(doc! { "user_id": user_id, "group_id": { "$in": group_ids } })
         .await?
         .map_ok(|m| (m.group_id, m.role))
@@ -207,7 +208,7 @@ pub async fn roles_of(
 /// The groups `user_id` belongs to. (A viewer's private groups come with the session
 /// check: `sessions::find_live_with_relations`.)
 pub async fn group_ids_of(db: &Db, user_id: ObjectId) -> mongodb::error::Result<Vec<ObjectId>> {
-    db.group_members()
+    members_collection(db)
         .find(doc! { "user_id": user_id })
         .await?
         .map_ok(|m| m.group_id)
@@ -221,7 +222,7 @@ pub async fn members_among(
     group_id: ObjectId,
     users: &[ObjectId],
 ) -> mongodb::error::Result<Vec<ObjectId>> {
-    db.group_members()
+    members_collection(db)
         .find(doc! { "group_id": group_id, "user_id": { "$in": users } })
         .await?
         .map_ok(|m| m.user_id)
@@ -237,7 +238,7 @@ pub async fn page_members(
     limit: i64,
 ) -> mongodb::error::Result<Vec<MemberDoc>> {
     newest_first(
-        db.group_members(),
+        members_collection(db),
         doc! { "group_id": group_id },
         cursor,
         limit,
@@ -259,7 +260,7 @@ pub async fn share(
         sharer_id,
         created_at: DateTime::now(),
     };
-    match db.group_shares().insert_one(share).await {
+    match shares_collection(db).insert_one(share).await {
         Ok(_) => Ok(true),
         Err(err) if duplicate_key_index(&err).is_some() => Ok(false),
         Err(err) => Err(err),
@@ -274,7 +275,7 @@ pub async fn page_shares(
     limit: i64,
 ) -> mongodb::error::Result<Vec<ShareDoc>> {
     newest_first(
-        db.group_shares(),
+        shares_collection(db),
         doc! { "group_id": group_id },
         cursor,
         limit,
@@ -283,7 +284,7 @@ pub async fn page_shares(
 }
 
 pub async fn remove_shares_of_posts(db: &Db, post_ids: &[ObjectId]) -> mongodb::error::Result<()> {
-    db.group_shares()
+    shares_collection(db)
         .delete_many(doc! { "post_id": { "$in": post_ids } })
         .await?;
     Ok(())
@@ -291,19 +292,19 @@ pub async fn remove_shares_of_posts(db: &Db, post_ids: &[ObjectId]) -> mongodb::
 
 /// Deletes the group, its memberships and shares (its posts are the caller's to remove).
 pub async fn delete(db: &Db, id: ObjectId) -> mongodb::error::Result<()> {
-    db.group_shares()
+    shares_collection(db)
         .delete_many(doc! { "group_id": id })
         .await?;
-    db.group_members()
+    members_collection(db)
         .delete_many(doc! { "group_id": id })
         .await?;
-    db.groups().delete_one(doc! { "_id": id }).await?;
+    collection(db).delete_one(doc! { "_id": id }).await?;
     Ok(())
 }
 
 /// The groups a user owns.
 pub async fn ids_owned_by(db: &Db, owner_id: ObjectId) -> mongodb::error::Result<Vec<ObjectId>> {
-    db.groups()
+    collection(db)
         .find(doc! { "owner_id": owner_id })
         .await?
         .map_ok(|g| g.id)
@@ -317,4 +318,19 @@ pub async fn leave_all(db: &Db, user_id: ObjectId) -> mongodb::error::Result<()>
         remove_member(db, group, user_id).await?;
     }
     Ok(())
+}
+
+/// The `groups` collection.
+pub fn collection(db: &Db) -> Collection<GroupDoc> {
+    db.collection("groups")
+}
+
+/// The `group_members` collection.
+pub fn members_collection(db: &Db) -> Collection<MemberDoc> {
+    db.collection("group_members")
+}
+
+/// The `group_shares` collection.
+pub fn shares_collection(db: &Db) -> Collection<ShareDoc> {
+    db.collection("group_shares")
 }

@@ -7,6 +7,8 @@ use bson::spec::BinarySubtype;
 use bson::{doc, Binary, DateTime};
 use serde::{Deserialize, Serialize};
 
+use mongodb::Collection;
+
 use crate::db::Db;
 use crate::error::duplicate_key_index;
 
@@ -51,7 +53,7 @@ pub async fn claim(db: &Db, id: &str, lease_until: DateTime) -> mongodb::error::
         answer: None,
         expires_at: lease_until,
     };
-    match db.idempotency_keys().insert_one(&claim).await {
+    match collection(db).insert_one(&claim).await {
         Ok(_) => Ok(true),
         Err(err) if duplicate_key_index(&err).is_some() => Ok(false),
         Err(err) => Err(err),
@@ -59,12 +61,12 @@ pub async fn claim(db: &Db, id: &str, lease_until: DateTime) -> mongodb::error::
 }
 
 pub async fn find(db: &Db, id: &str) -> mongodb::error::Result<Option<IdempotencyDoc>> {
-    db.idempotency_keys().find_one(doc! { "_id": id }).await
+    collection(db).find_one(doc! { "_id": id }).await
 }
 
 /// Drops a claim whose request never finished (its lease has passed).
 pub async fn drop_stale_claim(db: &Db, id: &str) -> mongodb::error::Result<()> {
-    db.idempotency_keys()
+    collection(db)
         .delete_one(doc! { "_id": id, "answer": null, "expires_at": { "$lt": DateTime::now() } })
         .await?;
     Ok(())
@@ -78,7 +80,7 @@ pub async fn store_answer(
     expires_at: DateTime,
 ) -> mongodb::error::Result<()> {
     let answer = bson::to_bson(answer)?;
-    db.idempotency_keys()
+    collection(db)
         .update_one(
             doc! { "_id": id },
             doc! { "$set": { "answer": answer, "expires_at": expires_at } },
@@ -89,8 +91,13 @@ pub async fn store_answer(
 
 /// Gives the key up, so that a retry after a failure runs again.
 pub async fn release(db: &Db, id: &str) -> mongodb::error::Result<()> {
-    db.idempotency_keys()
+    collection(db)
         .delete_one(doc! { "_id": id, "answer": null })
         .await?;
     Ok(())
+}
+
+/// The `idempotency_keys` collection.
+pub fn collection(db: &Db) -> Collection<IdempotencyDoc> {
+    db.collection("idempotency_keys")
 }

@@ -8,6 +8,8 @@ use bson::{doc, DateTime};
 use futures::TryStreamExt;
 use serde::{Deserialize, Serialize};
 
+use mongodb::Collection;
+
 use crate::db::Db;
 use crate::domain::cursor::Cursor;
 use crate::error::duplicate_key_index;
@@ -30,7 +32,7 @@ pub async fn insert(db: &Db, post_id: ObjectId, user_id: ObjectId) -> mongodb::e
         user_id,
         created_at: DateTime::now(),
     };
-    match db.likes().insert_one(like).await {
+    match collection(db).insert_one(like).await {
         Ok(_) => Ok(true),
         Err(err) if duplicate_key_index(&err).is_some() => Ok(false),
         Err(err) => Err(err),
@@ -39,16 +41,14 @@ pub async fn insert(db: &Db, post_id: ObjectId, user_id: ObjectId) -> mongodb::e
 
 /// `true` when this call removed the like.
 pub async fn delete(db: &Db, post_id: ObjectId, user_id: ObjectId) -> mongodb::error::Result<bool> {
-    let result = db
-        .likes()
+    let result = collection(db)
         .delete_one(doc! { "post_id": post_id, "user_id": user_id })
         .await?;
     Ok(result.deleted_count == 1)
 }
 
 pub async fn exists(db: &Db, post_id: ObjectId, user_id: ObjectId) -> mongodb::error::Result<bool> {
-    Ok(db
-        .likes()
+    Ok(collection(db)
         .find_one(doc! { "post_id": post_id, "user_id": user_id })
         .await?
         .is_some())
@@ -63,7 +63,7 @@ pub async fn liked_among(
     if post_ids.is_empty() {
         return Ok(HashSet::new());
     }
-    db.likes()
+    collection(db)
         .find(doc! { "user_id": user_id, "post_id": { "$in": post_ids } })
         .await?
         .map_ok(|like| like.post_id)
@@ -80,7 +80,7 @@ pub async fn page_for_post(
     limit: i64,
 ) -> mongodb::error::Result<Vec<LikeDoc>> {
     let filter = doc! { "post_id": post_id, "user_id": { "$nin": hidden_users } };
-    newest_first(db.likes(), filter, cursor, limit).await
+    newest_first(collection(db), filter, cursor, limit).await
 }
 
 /// Likes by a user, most recent first.
@@ -90,14 +90,14 @@ pub async fn page_by_user(
     cursor: Option<Cursor>,
     limit: i64,
 ) -> mongodb::error::Result<Vec<LikeDoc>> {
-    newest_first(db.likes(), doc! { "user_id": user_id }, cursor, limit).await
+    newest_first(collection(db), doc! { "user_id": user_id }, cursor, limit).await
 }
 
 pub async fn delete_for_posts(db: &Db, post_ids: &[ObjectId]) -> mongodb::error::Result<()> {
     if post_ids.is_empty() {
         return Ok(());
     }
-    db.likes()
+    collection(db)
         .delete_many(doc! { "post_id": { "$in": post_ids } })
         .await?;
     Ok(())
@@ -108,7 +108,7 @@ pub async fn post_ids_liked_by(
     db: &Db,
     user_id: ObjectId,
 ) -> mongodb::error::Result<Vec<ObjectId>> {
-    db.likes()
+    collection(db)
         .find(doc! { "user_id": user_id })
         .await?
         .map_ok(|like| like.post_id)
@@ -117,6 +117,13 @@ pub async fn post_ids_liked_by(
 }
 
 pub async fn delete_by_user(db: &Db, user_id: ObjectId) -> mongodb::error::Result<()> {
-    db.likes().delete_many(doc! { "user_id": user_id }).await?;
+    collection(db)
+        .delete_many(doc! { "user_id": user_id })
+        .await?;
     Ok(())
+}
+
+/// The `likes` collection.
+pub fn collection(db: &Db) -> Collection<LikeDoc> {
+    db.collection("likes")
 }

@@ -1,5 +1,5 @@
 //! One module per collection: its document struct and the queries on it. Every filter
-//! here is served by an index created in `db::Db::ensure_indexes`.
+//! here is served by an index created in `indexes::ensure_indexes`.
 
 pub mod activities;
 pub mod blocks;
@@ -8,6 +8,7 @@ pub mod consistency;
 pub mod follows;
 pub mod groups;
 pub mod idempotency;
+pub mod indexes;
 pub mod likes;
 pub mod media;
 pub mod notifications;

@@ -6,6 +6,8 @@ use bson::{doc, DateTime};
 use futures::TryStreamExt;
 use serde::{Deserialize, Serialize};
 
+use mongodb::Collection;
+
 use crate::db::Db;
 use crate::store::{insert_all_once, newest_by_id};
 
@@ -71,7 +73,7 @@ impl NotificationDoc {
 
 /// Writes a batch of notifications in one command; a retried batch writes each once.
 pub async fn insert_many(db: &Db, notifications: &[NotificationDoc]) -> mongodb::error::Result<()> {
-    insert_all_once(db.notifications(), notifications).await
+    insert_all_once(collection(db), notifications).await
 }
 
 /// A recipient's notifications, newest first, optionally unread only.
@@ -86,7 +88,7 @@ pub async fn page(
     if unread_only {
         filter.insert("read", false);
     }
-    newest_by_id(db.notifications(), filter, before, limit).await
+    newest_by_id(collection(db), filter, before, limit).await
 }
 
 /// Those after `after`, oldest first: what a reconnecting client missed.
@@ -96,7 +98,7 @@ pub async fn after(
     after: ObjectId,
     limit: i64,
 ) -> mongodb::error::Result<Vec<NotificationDoc>> {
-    db.notifications()
+    collection(db)
         .find(doc! { "user_id": user_id, "_id": { "$gt": after } })
         .sort(doc! { "_id": 1 })
         .limit(limit)
@@ -106,7 +108,7 @@ pub async fn after(
 }
 
 pub async fn unread_count(db: &Db, user_id: ObjectId) -> mongodb::error::Result<u64> {
-    db.notifications()
+    collection(db)
         .count_documents(doc! { "user_id": user_id, "read": false })
         .await
 }
@@ -121,15 +123,20 @@ pub async fn mark_read(
     if let Some(ids) = ids {
         filter.insert("_id", doc! { "$in": ids });
     }
-    db.notifications()
+    collection(db)
         .update_many(filter, doc! { "$set": { "read": true } })
         .await?;
     Ok(())
 }
 
 pub async fn delete_for_user(db: &Db, user_id: ObjectId) -> mongodb::error::Result<()> {
-    db.notifications()
+    collection(db)
         .delete_many(doc! { "$or": [{ "user_id": user_id }, { "actor_id": user_id }] })
         .await?;
     Ok(())
+}
+
+/// The `notifications` collection.
+pub fn collection(db: &Db) -> Collection<NotificationDoc> {
+    db.collection("notifications")
 }

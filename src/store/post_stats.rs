@@ -10,6 +10,8 @@ use bson::{doc, Document};
 use futures::TryStreamExt;
 use serde::{Deserialize, Serialize};
 
+use mongodb::Collection;
+
 use crate::db::Db;
 use crate::store::{count_of, integer_of, DUPLICATE_KEY};
 
@@ -109,11 +111,11 @@ pub async fn add_viewers(
     if docs.is_empty() {
         return Ok(());
     }
-    super::insert_all_once(db.post_viewers(), &docs).await
+    super::insert_all_once(viewers_collection(db), &docs).await
 }
 
 pub async fn unique_viewers(db: &Db, post_id: ObjectId) -> mongodb::error::Result<u64> {
-    db.post_viewers()
+    viewers_collection(db)
         .count_documents(doc! { "post_id": post_id })
         .await
 }
@@ -129,14 +131,24 @@ pub struct Day {
 /// The post's days with any view, like or comment, oldest first.
 pub async fn daily(db: &Db, post_id: ObjectId) -> mongodb::error::Result<Vec<(String, Day)>> {
     let mut days: BTreeMap<String, Day> = BTreeMap::new();
-    let mut views = db.post_stats().find(doc! { "post_id": post_id }).await?;
+    let mut views = collection(db).find(doc! { "post_id": post_id }).await?;
     while let Some(day) = views.try_next().await? {
         days.entry(day.date).or_default().views = day.views;
     }
-    for (date, count) in per_day(db.likes().clone_with_type(), post_id).await? {
+    for (date, count) in per_day(
+        crate::store::likes::collection(db).clone_with_type(),
+        post_id,
+    )
+    .await?
+    {
         days.entry(date).or_default().likes = count;
     }
-    for (date, count) in per_day(db.comments().clone_with_type(), post_id).await? {
+    for (date, count) in per_day(
+        crate::store::comments::collection(db).clone_with_type(),
+        post_id,
+    )
+    .await?
+    {
         days.entry(date).or_default().comments = count;
     }
     Ok(days.into_iter().collect())
@@ -162,11 +174,21 @@ async fn per_day(
 }
 
 pub async fn delete_for_posts(db: &Db, post_ids: &[ObjectId]) -> mongodb::error::Result<()> {
-    db.post_stats()
+    collection(db)
         .delete_many(doc! { "post_id": { "$in": post_ids } })
         .await?;
-    db.post_viewers()
+    viewers_collection(db)
         .delete_many(doc! { "post_id": { "$in": post_ids } })
         .await?;
     Ok(())
+}
+
+/// The `post_stats` collection.
+pub fn collection(db: &Db) -> Collection<DayStats> {
+    db.collection("post_stats")
+}
+
+/// The `post_viewers` collection.
+pub fn viewers_collection(db: &Db) -> Collection<bson::Document> {
+    db.collection("post_viewers")
 }

@@ -4,6 +4,8 @@
 use bson::{doc, DateTime};
 use mongodb::options::ReturnDocument;
 
+use mongodb::Collection;
+
 use crate::db::Db;
 use crate::error::duplicate_key_index;
 
@@ -13,8 +15,7 @@ pub async fn hit(db: &Db, id: &str, expires_at: DateTime) -> mongodb::error::Res
     let update = doc! { "$inc": { "count": 1_i64 }, "$setOnInsert": { "expires_at": expires_at } };
     let mut retried = false;
     loop {
-        let result = db
-            .rate_limits()
+        let result = collection(db)
             .find_one_and_update(doc! { "_id": id }, update.clone())
             .upsert(true)
             .return_document(ReturnDocument::After)
@@ -26,4 +27,9 @@ pub async fn hit(db: &Db, id: &str, expires_at: DateTime) -> mongodb::error::Res
             Err(err) => return Err(err),
         }
     }
+}
+
+/// The `rate_limits` collection.
+pub fn collection(db: &Db) -> Collection<bson::Document> {
+    db.collection("rate_limits")
 }

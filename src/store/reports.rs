@@ -6,6 +6,8 @@ use bson::{doc, DateTime};
 use mongodb::options::ReturnDocument;
 use serde::{Deserialize, Serialize};
 
+use mongodb::Collection;
+
 use crate::db::Db;
 use crate::error::duplicate_key_index;
 use crate::store::newest_by_id;
@@ -54,11 +56,10 @@ pub async fn file(
         resolved_at: None,
         resolved_by: None,
     };
-    match db.reports().insert_one(&report).await {
+    match collection(db).insert_one(&report).await {
         Ok(_) => Ok((report, true)),
         Err(err) if duplicate_key_index(&err).is_some() => {
-            let existing = db
-                .reports()
+            let existing = collection(db)
                 .find_one(doc! { "post_id": post_id, "reporter_id": reporter_id })
                 .await?;
             Ok((existing.unwrap_or(report), false))
@@ -69,13 +70,13 @@ pub async fn file(
 
 /// How many distinct users have an open report on the post.
 pub async fn open_reporters(db: &Db, post_id: ObjectId) -> mongodb::error::Result<u64> {
-    db.reports()
+    collection(db)
         .count_documents(doc! { "post_id": post_id, "status": "open" })
         .await
 }
 
 pub async fn find(db: &Db, id: ObjectId) -> mongodb::error::Result<Option<ReportDoc>> {
-    db.reports().find_one(doc! { "_id": id }).await
+    collection(db).find_one(doc! { "_id": id }).await
 }
 
 /// Reports, newest first, optionally of one status.
@@ -89,7 +90,7 @@ pub async fn page(
     if let Some(status) = status {
         filter.insert("status", bson::to_bson(&status)?);
     }
-    newest_by_id(db.reports(), filter, before, limit).await
+    newest_by_id(collection(db), filter, before, limit).await
 }
 
 /// A moderator's decision on every open report of the post: acting on one acts on the post.
@@ -101,14 +102,19 @@ pub async fn decide(
     moderator: ObjectId,
 ) -> mongodb::error::Result<Option<ReportDoc>> {
     let set = doc! { "status": bson::to_bson(&status)?, "resolved_at": DateTime::now(), "resolved_by": moderator };
-    db.reports()
+    collection(db)
         .update_many(
             doc! { "post_id": post_id, "status": "open", "_id": { "$ne": report } },
             doc! { "$set": set.clone() },
         )
         .await?;
-    db.reports()
+    collection(db)
         .find_one_and_update(doc! { "_id": report }, doc! { "$set": set })
         .return_document(ReturnDocument::After)
         .await
+}
+
+/// The `reports` collection.
+pub fn collection(db: &Db) -> Collection<ReportDoc> {
+    db.collection("reports")
 }

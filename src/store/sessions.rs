@@ -6,6 +6,8 @@ use bson::{doc, DateTime};
 use futures::TryStreamExt;
 use serde::{Deserialize, Serialize};
 
+use mongodb::Collection;
+
 use crate::db::Db;
 use crate::store::posts::PostDoc;
 use crate::store::users::UserDoc;
@@ -25,7 +27,7 @@ pub struct SessionDoc {
 }
 
 pub async fn insert(db: &Db, session: &SessionDoc) -> mongodb::error::Result<()> {
-    db.sessions().insert_one(session).await?;
+    collection(db).insert_one(session).await?;
     Ok(())
 }
 
@@ -35,7 +37,7 @@ pub async fn find_live(
     id: ObjectId,
     user_id: ObjectId,
 ) -> mongodb::error::Result<Option<SessionDoc>> {
-    db.sessions()
+    collection(db)
         .find_one(doc! { "_id": id, "user_id": user_id, "expires_at": { "$gt": DateTime::now() } })
         .await
 }
@@ -170,22 +172,25 @@ pub async fn find_live_with_relations(
         doc! { "$match": { "_id": id, "user_id": user_id, "expires_at": { "$gt": DateTime::now() } } },
     ];
     pipeline.extend(relation_joins(user_id, also));
-    first_joined(db.sessions().aggregate(pipeline).await?).await
+    first_joined(collection(db).aggregate(pipeline).await?).await
 }
 
 /// The relations of a user whose session is already checked, in one command.
 pub async fn relations_of(db: &Db, user_id: ObjectId) -> mongodb::error::Result<Relations> {
     let mut pipeline = vec![doc! { "$match": { "_id": user_id } }];
     pipeline.extend(relation_joins(user_id, Also::default()));
-    Ok(first_joined(db.users().aggregate(pipeline).await?)
-        .await?
-        .unwrap_or_default())
+    Ok(first_joined(
+        crate::store::users::collection(db)
+            .aggregate(pipeline)
+            .await?,
+    )
+    .await?
+    .unwrap_or_default())
 }
 
 /// Records a refresh: the session stays alive for another `expires_at` window.
 pub async fn touch(db: &Db, id: ObjectId, expires_at: DateTime) -> mongodb::error::Result<bool> {
-    let result = db
-        .sessions()
+    let result = collection(db)
         .update_one(
             doc! { "_id": id, "expires_at": { "$gt": DateTime::now() } },
             doc! { "$set": { "last_used_at": DateTime::now(), "expires_at": expires_at } },
@@ -195,7 +200,7 @@ pub async fn touch(db: &Db, id: ObjectId, expires_at: DateTime) -> mongodb::erro
 }
 
 pub async fn list_for_user(db: &Db, user_id: ObjectId) -> mongodb::error::Result<Vec<SessionDoc>> {
-    db.sessions()
+    collection(db)
         .find(doc! { "user_id": user_id, "expires_at": { "$gt": DateTime::now() } })
         .sort(doc! { "last_used_at": -1 })
         .await?
@@ -205,8 +210,7 @@ pub async fn list_for_user(db: &Db, user_id: ObjectId) -> mongodb::error::Result
 
 /// Deletes one session of the user; `false` when there was none.
 pub async fn delete_one(db: &Db, id: ObjectId, user_id: ObjectId) -> mongodb::error::Result<bool> {
-    let result = db
-        .sessions()
+    let result = collection(db)
         .delete_one(doc! { "_id": id, "user_id": user_id })
         .await?;
     Ok(result.deleted_count == 1)
@@ -214,8 +218,13 @@ pub async fn delete_one(db: &Db, id: ObjectId, user_id: ObjectId) -> mongodb::er
 
 /// Deletes every session of the user.
 pub async fn delete_all_for_user(db: &Db, user_id: ObjectId) -> mongodb::error::Result<()> {
-    db.sessions()
+    collection(db)
         .delete_many(doc! { "user_id": user_id })
         .await?;
     Ok(())
+}
+
+/// The `sessions` collection.
+pub fn collection(db: &Db) -> Collection<SessionDoc> {
+    db.collection("sessions")
 }

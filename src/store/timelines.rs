@@ -10,6 +10,8 @@ use futures::TryStreamExt;
 use mongodb::options::InsertManyOptions;
 use serde::{Deserialize, Serialize};
 
+use mongodb::Collection;
+
 use crate::db::Db;
 use crate::domain::cursor::Cursor;
 use crate::error::duplicate_key_index;
@@ -54,8 +56,7 @@ pub async fn insert_many(db: &Db, entries: Vec<TimelineDoc>) -> mongodb::error::
         return Ok(());
     }
     let options = InsertManyOptions::builder().ordered(false).build();
-    match db
-        .timelines()
+    match collection(db)
         .insert_many(entries)
         .with_options(options)
         .await
@@ -114,7 +115,7 @@ async fn find_page(
     filter: Document,
     limit: i64,
 ) -> mongodb::error::Result<Vec<TimelineDoc>> {
-    db.timelines()
+    collection(db)
         .find(filter)
         .sort(doc! { "published_at": -1, "post_id": -1 })
         .limit(limit)
@@ -173,7 +174,7 @@ impl FeedHorizons {
 /// Takes a post out of every feed, or puts it back (moderation). The rare hidden entries
 /// are skipped by the page scan, so a page stays full.
 pub async fn set_hidden(db: &Db, post_id: ObjectId, hidden: bool) -> mongodb::error::Result<()> {
-    db.timelines()
+    collection(db)
         .update_many(
             doc! { "post_id": post_id },
             doc! { "$set": { "hidden": hidden } },
@@ -188,14 +189,14 @@ pub async fn remove_author(
     owner_id: ObjectId,
     author_id: ObjectId,
 ) -> mongodb::error::Result<()> {
-    db.timelines()
+    collection(db)
         .delete_many(doc! { "owner_id": owner_id, "author_id": author_id })
         .await?;
     Ok(())
 }
 
 pub async fn remove_posts(db: &Db, post_ids: &[ObjectId]) -> mongodb::error::Result<()> {
-    db.timelines()
+    collection(db)
         .delete_many(doc! { "post_id": { "$in": post_ids } })
         .await?;
     Ok(())
@@ -207,7 +208,7 @@ pub async fn remove_group(
     owner_id: ObjectId,
     group_id: ObjectId,
 ) -> mongodb::error::Result<()> {
-    db.timelines()
+    collection(db)
         .delete_many(doc! { "owner_id": owner_id, "group_id": group_id })
         .await?;
     Ok(())
@@ -215,8 +216,13 @@ pub async fn remove_group(
 
 /// Removes everything a user owns or authored (account deletion).
 pub async fn remove_user(db: &Db, user: ObjectId) -> mongodb::error::Result<()> {
-    db.timelines()
+    collection(db)
         .delete_many(doc! { "$or": [{ "owner_id": user }, { "author_id": user }] })
         .await?;
     Ok(())
+}
+
+/// The `timelines` collection.
+pub fn collection(db: &Db) -> Collection<TimelineDoc> {
+    db.collection("timelines")
 }

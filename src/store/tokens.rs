@@ -6,6 +6,8 @@ use bson::{doc, DateTime};
 use mongodb::options::ReturnDocument;
 use serde::{Deserialize, Serialize};
 
+use mongodb::Collection;
+
 use crate::db::Db;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -51,7 +53,7 @@ pub async fn insert(
         expires_at,
         used: false,
     };
-    db.tokens().insert_one(token).await?;
+    collection(db).insert_one(token).await?;
     Ok(())
 }
 
@@ -70,7 +72,7 @@ pub async fn find_live(
     kind: TokenKind,
     hash: &str,
 ) -> mongodb::error::Result<Option<TokenDoc>> {
-    db.tokens().find_one(live(kind, hash)).await
+    collection(db).find_one(live(kind, hash)).await
 }
 
 /// Consumes a one-time token atomically: of two concurrent uses, exactly one gets it.
@@ -79,12 +81,12 @@ pub async fn take_one_time(
     kind: TokenKind,
     hash: &str,
 ) -> mongodb::error::Result<Option<TokenDoc>> {
-    db.tokens().find_one_and_delete(live(kind, hash)).await
+    collection(db).find_one_and_delete(live(kind, hash)).await
 }
 
 /// Marks a refresh token used, atomically; `None` when it was not live.
 pub async fn use_refresh(db: &Db, hash: &str) -> mongodb::error::Result<Option<TokenDoc>> {
-    db.tokens()
+    collection(db)
         .find_one_and_update(
             live(TokenKind::Refresh, hash),
             doc! { "$set": { "used": true } },
@@ -95,7 +97,7 @@ pub async fn use_refresh(db: &Db, hash: &str) -> mongodb::error::Result<Option<T
 
 /// Any token with this hash, used or not (to tell a replayed refresh token from garbage).
 pub async fn find_any(db: &Db, hash: &str) -> mongodb::error::Result<Option<TokenDoc>> {
-    db.tokens().find_one(doc! { "hash": hash }).await
+    collection(db).find_one(doc! { "hash": hash }).await
 }
 
 /// Drops the user's outstanding tokens of one kind (a new verification supersedes the old).
@@ -104,14 +106,14 @@ pub async fn delete_for_user(
     user_id: ObjectId,
     kind: TokenKind,
 ) -> mongodb::error::Result<()> {
-    db.tokens()
+    collection(db)
         .delete_many(doc! { "user_id": user_id, "kind": bson::to_bson(&kind).unwrap_or_default() })
         .await?;
     Ok(())
 }
 
 pub async fn delete_for_sessions(db: &Db, session_ids: &[ObjectId]) -> mongodb::error::Result<()> {
-    db.tokens()
+    collection(db)
         .delete_many(doc! { "session_id": { "$in": session_ids } })
         .await?;
     Ok(())
@@ -119,6 +121,13 @@ pub async fn delete_for_sessions(db: &Db, session_ids: &[ObjectId]) -> mongodb::
 
 /// Every token of the user, of every kind (account deletion).
 pub async fn delete_all_for_user(db: &Db, user_id: ObjectId) -> mongodb::error::Result<()> {
-    db.tokens().delete_many(doc! { "user_id": user_id }).await?;
+    collection(db)
+        .delete_many(doc! { "user_id": user_id })
+        .await?;
     Ok(())
+}
+
+/// The `tokens` collection.
+pub fn collection(db: &Db) -> Collection<TokenDoc> {
+    db.collection("tokens")
 }

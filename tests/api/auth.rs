@@ -36,9 +36,7 @@ async fn register_returns_the_new_user_and_emails_a_verification_link() {
     );
 
     // Only a hash of the token is stored.
-    let stored = app
-        .db
-        .tokens()
+    let stored = rookery::store::tokens::collection(&app.db)
         .find_one(bson::doc! {})
         .await
         .unwrap()
@@ -126,7 +124,10 @@ async fn register_enforces_the_field_rules() {
         );
     }
     assert_eq!(
-        app.db.users().count_documents(bson::doc! {}).await.unwrap(),
+        rookery::store::users::collection(&app.db)
+            .count_documents(bson::doc! {})
+            .await
+            .unwrap(),
         0,
         "nothing was written"
     );
@@ -168,7 +169,10 @@ async fn concurrent_identical_registrations_give_one_201_and_one_400() {
     };
     assert_error(loser, StatusCode::BAD_REQUEST, "validation_error").await;
     assert_eq!(
-        app.db.users().count_documents(bson::doc! {}).await.unwrap(),
+        rookery::store::users::collection(&app.db)
+            .count_documents(bson::doc! {})
+            .await
+            .unwrap(),
         1
     );
 }
@@ -318,8 +322,7 @@ async fn login_accepts_username_email_or_login_and_the_seed_aliases() {
 async fn a_disabled_account_cannot_log_in() {
     let app = spawn_app().await;
     app.create_user("jack").await;
-    app.db
-        .users()
+    rookery::store::users::collection(&app.db)
         .update_one(
             bson::doc! { "username_key": "jack" },
             bson::doc! { "$set": { "disabled": true } },

@@ -57,7 +57,10 @@ async fn create_admin_creates_a_verified_admin_and_promotes_an_existing_account(
         .unwrap();
     assert_eq!(body["user"]["role"], "admin");
     assert_eq!(
-        app.db.users().count_documents(bson::doc! {}).await.unwrap(),
+        rookery::store::users::collection(&app.db)
+            .count_documents(bson::doc! {})
+            .await
+            .unwrap(),
         2
     );
 

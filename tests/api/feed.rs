@@ -177,11 +177,16 @@ async fn seed_followees(app: &TestApp, follower: &str, count: usize) {
             created_at: now,
         })
         .collect();
-    app.db.users().insert_many(&seeded).await.unwrap();
-    app.db.follows().insert_many(&follow_docs).await.unwrap();
+    rookery::store::users::collection(&app.db)
+        .insert_many(&seeded)
+        .await
+        .unwrap();
+    rookery::store::follows::collection(&app.db)
+        .insert_many(&follow_docs)
+        .await
+        .unwrap();
     let added = i64::try_from(count).unwrap();
-    app.db
-        .users()
+    rookery::store::users::collection(&app.db)
         .update_one(
             bson::doc! { "_id": follower },
             bson::doc! { "$inc": { "following_count": added } },
@@ -256,9 +261,7 @@ async fn posts_of_accounts_over_the_threshold_are_merged_at_read_time() {
     post(&app, &friend, "friend late").await;
 
     let fan_id = ObjectId::parse_str(&fan1.id).unwrap();
-    let fanned = app
-        .db
-        .timelines()
+    let fanned = rookery::store::timelines::collection(&app.db)
         .count_documents(bson::doc! { "owner_id": fan_id })
         .await
         .unwrap();

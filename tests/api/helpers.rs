@@ -218,8 +218,7 @@ impl TestApp {
     /// Makes a user an admin directly in the database (the role API comes later).
     pub async fn make_admin(&self, user: &TestUser) {
         let id = bson::oid::ObjectId::parse_str(&user.id).expect("id");
-        self.db
-            .users()
+        rookery::store::users::collection(&self.db)
             .update_one(
                 bson::doc! { "_id": id },
                 bson::doc! { "$set": { "role": "admin" } },

@@ -139,7 +139,10 @@ async fn concurrent_like_and_unlike_by_one_user_never_leave_the_count_off() {
         app.request(method, &like).bearer_auth(&fan.access).send()
     });
     join_all(requests).await;
-    let liked = app.db.likes().count_documents(bson::doc! {}).await.unwrap() as i64;
+    let liked = rookery::store::likes::collection(&app.db)
+        .count_documents(bson::doc! {})
+        .await
+        .unwrap() as i64;
     assert_eq!(like_count(&app, &id).await, liked);
 }
 

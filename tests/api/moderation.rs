@@ -8,8 +8,7 @@ use crate::helpers::{assert_error, ids_of, spawn_app, TestApp, TestUser, PASSWOR
 
 async fn set_role(app: &TestApp, user: &TestUser, role: &str) {
     let id = bson::oid::ObjectId::parse_str(&user.id).unwrap();
-    app.db
-        .users()
+    rookery::store::users::collection(&app.db)
         .update_one(
             bson::doc! { "_id": id },
             bson::doc! { "$set": { "role": role } },

@@ -233,7 +233,7 @@ async fn a_db_handle_serves_threads_with_their_own_runtime_and_without_one() {
             .build()
             .expect("a runtime");
         runtime.block_on(async {
-            db.users()
+            rookery::store::users::collection(&db)
                 .count_documents(bson::doc! { "username": "threaded" })
                 .await
         })
@@ -248,9 +248,7 @@ async fn a_db_handle_serves_threads_with_their_own_runtime_and_without_one() {
         .expect("no panic outside a runtime");
     assert_eq!(name, app.database_name);
     // The handle still works on the test's own thread afterwards.
-    let here = app
-        .db
-        .users()
+    let here = rookery::store::users::collection(&app.db)
         .count_documents(bson::doc! { "username": "threaded" })
         .await
         .expect("the count");

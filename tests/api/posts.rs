@@ -177,8 +177,7 @@ async fn deleting_a_post_takes_its_likes_and_comments_and_keeps_counts_exact() {
     let author = app.create_user("fred").await;
     let fan = app.create_user("gwen").await;
     let moderator = app.create_user("mod").await;
-    app.db
-        .users()
+    rookery::store::users::collection(&app.db)
         .update_one(
             bson::doc! { "username_key": "mod" },
             bson::doc! { "$set": { "role": "moderator" } },
@@ -221,12 +220,14 @@ async fn deleting_a_post_takes_its_likes_and_comments_and_keeps_counts_exact() {
     )
     .await;
     assert_eq!(
-        app.db.likes().count_documents(bson::doc! {}).await.unwrap(),
+        rookery::store::likes::collection(&app.db)
+            .count_documents(bson::doc! {})
+            .await
+            .unwrap(),
         0
     );
     assert_eq!(
-        app.db
-            .comments()
+        rookery::store::comments::collection(&app.db)
             .count_documents(bson::doc! {})
             .await
             .unwrap(),

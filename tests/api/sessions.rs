@@ -388,8 +388,7 @@ async fn an_expired_reset_token_is_refused() {
 async fn a_deleted_account_token_is_refused() {
     let app = spawn_app().await;
     let user = app.create_user("lou").await;
-    app.db
-        .users()
+    rookery::store::users::collection(&app.db)
         .delete_one(bson::doc! { "username_key": "lou" })
         .await
         .unwrap();

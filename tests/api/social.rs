@@ -638,7 +638,10 @@ async fn deleting_an_account_removes_everything_it_owns_and_keeps_others_exact()
         );
     }
     assert_eq!(
-        app.db.likes().count_documents(bson::doc! {}).await.unwrap(),
+        rookery::store::likes::collection(&app.db)
+            .count_documents(bson::doc! {})
+            .await
+            .unwrap(),
         1,
         "only third's like on stayer's post"
     );

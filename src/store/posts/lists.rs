@@ -63,7 +63,7 @@ pub async fn page_published(
     if !filter.terms.is_empty() {
         query.insert("terms", doc! { "$all": &filter.terms });
     }
-    db.posts()
+    collection(db)
         .find(query)
         .projection(shown())
         .sort(doc! { "published_at": -1, "_id": -1 })
@@ -132,8 +132,7 @@ impl ListHorizon {
     }
 
     async fn learn(&self, db: &Db) {
-        let found = db
-            .posts()
+        let found = collection(db)
             .clone_with_type::<Document>()
             .find_one(listed())
             .projection(doc! { "published_at": 1 })
@@ -190,7 +189,7 @@ pub async fn page_scheduled(
     let mut query = after_asc("published_at", cursor);
     query.insert("status", "scheduled");
     query.insert("author_id", author_id);
-    db.posts()
+    collection(db)
         .find(query)
         .projection(shown())
         .sort(doc! { "published_at": 1, "_id": 1 })

@@ -9,6 +9,8 @@ use futures::TryStreamExt;
 use mongodb::options::ReturnDocument;
 use serde::{Deserialize, Serialize};
 
+use mongodb::Collection;
+
 use crate::db::Db;
 
 pub mod lists;
@@ -94,7 +96,7 @@ pub async fn refresh_author(
     user: &crate::store::users::UserDoc,
 ) -> mongodb::error::Result<()> {
     let snapshot = bson::to_bson(&AuthorSnapshot::of(user))?;
-    db.posts()
+    collection(db)
         .update_many(
             doc! { "author_id": user.id, "author": { "$ne": &snapshot } },
             doc! { "$set": { "author": snapshot } },
@@ -111,7 +113,7 @@ pub async fn replace_author_avatar(
     avatar_url: &str,
     now: Option<&str>,
 ) -> mongodb::error::Result<()> {
-    db.posts()
+    collection(db)
         .update_many(
             doc! { "author_id": author_id, "author.avatar_url": avatar_url },
             doc! { "$set": { "author.avatar_url": now } },
@@ -166,7 +168,7 @@ pub struct PostVersionDoc {
 }
 
 pub async fn insert(db: &Db, post: &PostDoc) -> mongodb::error::Result<()> {
-    db.posts().insert_one(post).await?;
+    collection(db).insert_one(post).await?;
     Ok(())
 }
 
@@ -177,7 +179,7 @@ pub fn shown() -> Document {
 }
 
 pub async fn find(db: &Db, id: ObjectId) -> mongodb::error::Result<Option<PostDoc>> {
-    db.posts()
+    collection(db)
         .find_one(doc! { "_id": id })
         .projection(shown())
         .await
@@ -197,7 +199,7 @@ pub async fn find_counting_view(
 ) -> mongodb::error::Result<Option<PostDoc>> {
     let mut not_by: Vec<ObjectId> = hidden_authors.to_vec();
     not_by.extend(viewer);
-    let posts = db.posts();
+    let posts = collection(db);
     let count_view = |audience: Document| {
         let mut filter = doc! {
             "_id": id,
@@ -222,7 +224,7 @@ pub async fn find_many(db: &Db, ids: &[ObjectId]) -> mongodb::error::Result<Vec<
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    db.posts()
+    collection(db)
         .find(doc! { "_id": { "$in": ids } })
         .projection(shown())
         .await?
@@ -244,8 +246,8 @@ pub async fn update_text(
         content: before.content.clone(),
         edited_at: now,
     };
-    db.post_versions().insert_one(version).await?;
-    db.posts()
+    versions_collection(db).insert_one(version).await?;
+    collection(db)
         .find_one_and_update(
             doc! { "_id": before.id },
             doc! { "$set": {
@@ -264,7 +266,7 @@ pub async fn update_text(
 
 /// Earlier versions, newest first.
 pub async fn versions(db: &Db, post_id: ObjectId) -> mongodb::error::Result<Vec<PostVersionDoc>> {
-    db.post_versions()
+    versions_collection(db)
         .find(doc! { "post_id": post_id })
         .sort(doc! { "edited_at": -1, "_id": -1 })
         .await?
@@ -291,7 +293,7 @@ pub async fn add_to_counter(
 
 /// The ids of every post by `author_id`, any status.
 pub async fn ids_by_author(db: &Db, author_id: ObjectId) -> mongodb::error::Result<Vec<ObjectId>> {
-    db.posts()
+    collection(db)
         .find(doc! { "author_id": author_id })
         .await?
         .map_ok(|p| p.id)
@@ -305,7 +307,7 @@ pub async fn set_media(
     id: ObjectId,
     media_ids: Vec<ObjectId>,
 ) -> mongodb::error::Result<Option<PostDoc>> {
-    db.posts()
+    collection(db)
         .find_one_and_update(
             doc! { "_id": id },
             doc! { "$set": { "media_ids": media_ids, "updated_at": DateTime::now(), "edited": true } },
@@ -321,8 +323,7 @@ pub async fn attach_media(
     author_id: ObjectId,
     media_id: ObjectId,
 ) -> mongodb::error::Result<bool> {
-    let result = db
-        .posts()
+    let result = collection(db)
         .update_one(
             doc! { "_id": post_id, "author_id": author_id },
             doc! { "$addToSet": { "media_ids": media_id }, "$set": { "updated_at": DateTime::now() } },
@@ -333,7 +334,7 @@ pub async fn attach_media(
 
 /// Removes a deleted file from every post that showed it.
 pub async fn detach_media(db: &Db, media_id: ObjectId) -> mongodb::error::Result<()> {
-    db.posts()
+    collection(db)
         .update_many(
             doc! { "media_ids": media_id },
             doc! { "$pull": { "media_ids": media_id } },
@@ -344,7 +345,7 @@ pub async fn detach_media(db: &Db, media_id: ObjectId) -> mongodb::error::Result
 
 /// Hides or shows a post in lists (moderation).
 pub async fn set_hidden(db: &Db, id: ObjectId, hidden: bool) -> mongodb::error::Result<()> {
-    db.posts()
+    collection(db)
         .update_one(doc! { "_id": id }, doc! { "$set": { "hidden": hidden } })
         .await?;
     Ok(())
@@ -352,7 +353,7 @@ pub async fn set_hidden(db: &Db, id: ObjectId, hidden: bool) -> mongodb::error::
 
 /// The ids of a group's posts.
 pub async fn ids_in_group(db: &Db, group_id: ObjectId) -> mongodb::error::Result<Vec<ObjectId>> {
-    db.posts()
+    collection(db)
         .find(doc! { "group_id": group_id })
         .await?
         .map_ok(|p| p.id)
@@ -362,11 +363,11 @@ pub async fn ids_in_group(db: &Db, group_id: ObjectId) -> mongodb::error::Result
 
 /// Deletes the post document; the caller removes what points at it.
 pub async fn delete(db: &Db, id: ObjectId) -> mongodb::error::Result<Option<PostDoc>> {
-    db.posts().find_one_and_delete(doc! { "_id": id }).await
+    collection(db).find_one_and_delete(doc! { "_id": id }).await
 }
 
 pub async fn delete_versions(db: &Db, post_ids: &[ObjectId]) -> mongodb::error::Result<()> {
-    db.post_versions()
+    versions_collection(db)
         .delete_many(doc! { "post_id": { "$in": post_ids } })
         .await?;
     Ok(())
@@ -375,11 +376,21 @@ pub async fn delete_versions(db: &Db, post_ids: &[ObjectId]) -> mongodb::error::
 /// Claims one due scheduled post by publishing it atomically: of several instances running
 /// the scheduler, exactly one gets each post.
 pub async fn claim_due(db: &Db) -> mongodb::error::Result<Option<PostDoc>> {
-    db.posts()
+    collection(db)
         .find_one_and_update(
             doc! { "status": "scheduled", "publish_at": { "$lte": DateTime::now() } },
             doc! { "$set": { "status": "published" } },
         )
         .return_document(ReturnDocument::After)
         .await
+}
+
+/// The `posts` collection.
+pub fn collection(db: &Db) -> Collection<PostDoc> {
+    db.collection("posts")
+}
+
+/// The `post_versions` collection.
+pub fn versions_collection(db: &Db) -> Collection<PostVersionDoc> {
+    db.collection("post_versions")
 }

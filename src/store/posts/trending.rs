@@ -56,7 +56,11 @@ pub async fn trending(
         doc! { "$sort": { "posts": -1, "last_used_at": -1, "_id": 1 } },
         doc! { "$limit": limit },
     ];
-    let docs: Vec<Document> = db.posts().aggregate(pipeline).await?.try_collect().await?;
+    let docs: Vec<Document> = collection(db)
+        .aggregate(pipeline)
+        .await?
+        .try_collect()
+        .await?;
     docs.into_iter()
         .map(|d| bson::from_document(d).map_err(Into::into))
         .collect()

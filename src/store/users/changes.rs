@@ -10,7 +10,7 @@ use crate::domain::accounts::username_key;
 use super::*;
 
 pub async fn mark_email_verified(db: &Db, id: ObjectId) -> mongodb::error::Result<()> {
-    db.users()
+    collection(db)
         .update_one(
             doc! { "_id": id },
             doc! { "$set": { "email_verified": true, "updated_at": DateTime::now() } },
@@ -29,7 +29,7 @@ pub async fn set_password_hash(
     if verify_email {
         set.insert("email_verified", true);
     }
-    db.users()
+    collection(db)
         .update_one(doc! { "_id": id }, doc! { "$set": set })
         .await?;
     Ok(())
@@ -63,7 +63,7 @@ pub async fn update_profile(
     if let Some(interests) = change.interests {
         set.insert("interests", interests);
     }
-    db.users()
+    collection(db)
         .find_one_and_update(doc! { "_id": id }, doc! { "$set": set })
         .return_document(ReturnDocument::After)
         .await
@@ -75,7 +75,7 @@ pub async fn promote_to_admin(
     id: ObjectId,
     password_hash: &str,
 ) -> mongodb::error::Result<()> {
-    db.users()
+    collection(db)
         .update_one(
             doc! { "_id": id },
             doc! { "$set": {
@@ -104,7 +104,7 @@ pub async fn set_avatar(
             doc! { "$set": { "avatar_media_id": null, "avatar_url": null, "updated_at": DateTime::now() } }
         }
     };
-    db.users()
+    collection(db)
         .find_one_and_update(doc! { "_id": id }, update)
         .return_document(ReturnDocument::Before)
         .await
@@ -118,8 +118,7 @@ pub async fn set_avatar_url(
     media_id: ObjectId,
     url: &str,
 ) -> mongodb::error::Result<bool> {
-    let result = db
-        .users()
+    let result = collection(db)
         .update_one(
             doc! { "_id": user, "avatar_media_id": media_id },
             doc! { "$set": { "avatar_url": url } },
@@ -130,7 +129,7 @@ pub async fn set_avatar_url(
 
 /// Forgets an avatar whose file is being deleted.
 pub async fn clear_avatar_media(db: &Db, media_id: ObjectId) -> mongodb::error::Result<()> {
-    db.users()
+    collection(db)
         .update_many(
             doc! { "avatar_media_id": media_id },
             doc! { "$set": { "avatar_media_id": null, "avatar_url": null } },
@@ -144,7 +143,7 @@ pub async fn set_role(
     id: ObjectId,
     role: Role,
 ) -> mongodb::error::Result<Option<UserDoc>> {
-    db.users()
+    collection(db)
         .find_one_and_update(
             doc! { "_id": id },
             doc! { "$set": { "role": bson::to_bson(&role)?, "updated_at": DateTime::now() } },
@@ -158,7 +157,7 @@ pub async fn set_disabled(
     id: ObjectId,
     disabled: bool,
 ) -> mongodb::error::Result<Option<UserDoc>> {
-    db.users()
+    collection(db)
         .find_one_and_update(
             doc! { "_id": id },
             doc! { "$set": { "disabled": disabled, "updated_at": DateTime::now() } },

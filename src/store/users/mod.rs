@@ -5,6 +5,8 @@ use bson::{doc, DateTime, Document};
 use futures::TryStreamExt;
 use serde::{Deserialize, Serialize};
 
+use mongodb::Collection;
+
 use crate::db::Db;
 use crate::domain::accounts::{looks_like_object_id, username_key};
 
@@ -110,16 +112,16 @@ pub async fn insert(db: &Db, new: NewUser) -> mongodb::error::Result<UserDoc> {
         created_at: now,
         updated_at: now,
     };
-    db.users().insert_one(&user).await?;
+    collection(db).insert_one(&user).await?;
     Ok(user)
 }
 
 pub async fn find_by_id(db: &Db, id: ObjectId) -> mongodb::error::Result<Option<UserDoc>> {
-    db.users().find_one(doc! { "_id": id }).await
+    collection(db).find_one(doc! { "_id": id }).await
 }
 
 pub async fn find_by_email(db: &Db, email: &str) -> mongodb::error::Result<Option<UserDoc>> {
-    db.users().find_one(doc! { "email": email }).await
+    collection(db).find_one(doc! { "email": email }).await
 }
 
 /// Login accepts a username or an email address in one field.
@@ -128,7 +130,7 @@ pub async fn find_by_login(db: &Db, login: &str) -> mongodb::error::Result<Optio
     if login.contains('@') {
         find_by_email(db, &login.to_lowercase()).await
     } else {
-        db.users()
+        collection(db)
             .find_one(doc! { "username_key": username_key(login) })
             .await
     }
@@ -143,7 +145,7 @@ pub async fn find_by_ref(db: &Db, user_ref: &str) -> mongodb::error::Result<Opti
             Err(_) => Ok(None),
         }
     } else {
-        db.users()
+        collection(db)
             .find_one(doc! { "username_key": username_key(user_ref) })
             .await
     }
@@ -198,7 +200,7 @@ pub async fn find_many(db: &Db, ids: &[ObjectId]) -> mongodb::error::Result<Vec<
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    db.users()
+    collection(db)
         .find(doc! { "_id": { "$in": ids } })
         .await?
         .try_collect()
@@ -213,7 +215,7 @@ pub async fn find_by_username_keys(
     if keys.is_empty() {
         return Ok(Vec::new());
     }
-    db.users()
+    collection(db)
         .find(doc! { "username_key": { "$in": keys } })
         .await?
         .try_collect()
@@ -221,7 +223,7 @@ pub async fn find_by_username_keys(
 }
 
 pub async fn add_to_posts_count(db: &Db, id: ObjectId, delta: i64) -> mongodb::error::Result<()> {
-    db.users()
+    collection(db)
         .update_one(
             doc! { "_id": id },
             doc! { "$inc": { "posts_count": delta } },
@@ -237,13 +239,13 @@ pub async fn count_follow(
     followee: ObjectId,
     delta: i64,
 ) -> mongodb::error::Result<()> {
-    db.users()
+    collection(db)
         .update_one(
             doc! { "_id": follower },
             doc! { "$inc": { "following_count": delta } },
         )
         .await?;
-    db.users()
+    collection(db)
         .update_one(
             doc! { "_id": followee },
             doc! { "$inc": { "followers_count": delta } },
@@ -253,6 +255,11 @@ pub async fn count_follow(
 }
 
 pub async fn delete(db: &Db, id: ObjectId) -> mongodb::error::Result<()> {
-    db.users().delete_one(doc! { "_id": id }).await?;
+    collection(db).delete_one(doc! { "_id": id }).await?;
     Ok(())
+}
+
+/// The `users` collection.
+pub fn collection(db: &Db) -> Collection<UserDoc> {
+    db.collection("users")
 }

@@ -58,7 +58,7 @@ pub async fn search_page(
             { "email": term.to_lowercase() },
         ],
     };
-    newest_by_id(db.users(), filter, before, limit).await
+    newest_by_id(collection(db), filter, before, limit).await
 }
 
 /// Accounts sharing any of `topics` as an interest.
@@ -71,7 +71,7 @@ pub async fn with_interests(
     if topics.is_empty() {
         return Ok(Vec::new());
     }
-    db.users()
+    collection(db)
         .find(doc! { "interests": { "$in": topics }, "_id": { "$nin": exclude }, "disabled": { "$ne": true } })
         .limit(limit)
         .await?
@@ -85,7 +85,7 @@ pub async fn most_followed(
     exclude: &[ObjectId],
     limit: i64,
 ) -> mongodb::error::Result<Vec<UserDoc>> {
-    db.users()
+    collection(db)
         .find(doc! { "_id": { "$nin": exclude }, "disabled": { "$ne": true } })
         .sort(doc! { "followers_count": -1 })
         .limit(limit)
@@ -100,5 +100,5 @@ pub async fn list_page(
     before: Option<ObjectId>,
     limit: i64,
 ) -> mongodb::error::Result<Vec<UserDoc>> {
-    newest_by_id(db.users(), doc! {}, before, limit).await
+    newest_by_id(collection(db), doc! {}, before, limit).await
 }

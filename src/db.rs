@@ -1,6 +1,5 @@
-//! The database connection and typed collection handles; `indexes`: `ensure_indexes`.
-
-mod indexes;
+//! The database connection: a driver client per thread, command monitoring, and
+//! collection handles by name (each `store` module names its own).
 
 use std::cell::RefCell;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -15,21 +14,6 @@ use mongodb::{Client, Collection, Database};
 
 use crate::config::DatabaseSettings;
 use crate::metrics::Metrics;
-use crate::store::activities::ActivityDoc;
-use crate::store::blocks::BlockDoc;
-use crate::store::comments::CommentDoc;
-use crate::store::follows::FollowDoc;
-use crate::store::groups::{GroupDoc, MemberDoc, ShareDoc};
-use crate::store::idempotency::IdempotencyDoc;
-use crate::store::likes::LikeDoc;
-use crate::store::notifications::NotificationDoc;
-use crate::store::post_stats::DayStats;
-use crate::store::posts::{PostDoc, PostVersionDoc};
-use crate::store::reports::ReportDoc;
-use crate::store::sessions::SessionDoc;
-use crate::store::timelines::TimelineDoc;
-use crate::store::tokens::TokenDoc;
-use crate::store::users::UserDoc;
 
 /// A handle on the database. Each thread that uses it gets its own driver `Client`,
 /// made on first use, because a client's connection pool and topology monitor are tasks
@@ -125,84 +109,9 @@ impl Db {
         })
     }
 
-    pub fn users(&self) -> Collection<UserDoc> {
-        self.database().collection("users")
-    }
-
-    pub fn tokens(&self) -> Collection<TokenDoc> {
-        self.database().collection("tokens")
-    }
-
-    pub fn sessions(&self) -> Collection<SessionDoc> {
-        self.database().collection("sessions")
-    }
-
-    pub fn posts(&self) -> Collection<PostDoc> {
-        self.database().collection("posts")
-    }
-
-    pub fn post_versions(&self) -> Collection<PostVersionDoc> {
-        self.database().collection("post_versions")
-    }
-
-    pub fn likes(&self) -> Collection<LikeDoc> {
-        self.database().collection("likes")
-    }
-
-    pub fn comments(&self) -> Collection<CommentDoc> {
-        self.database().collection("comments")
-    }
-
-    pub fn follows(&self) -> Collection<FollowDoc> {
-        self.database().collection("follows")
-    }
-
-    pub fn blocks(&self) -> Collection<BlockDoc> {
-        self.database().collection("blocks")
-    }
-
-    pub fn timelines(&self) -> Collection<TimelineDoc> {
-        self.database().collection("timelines")
-    }
-
-    pub fn notifications(&self) -> Collection<NotificationDoc> {
-        self.database().collection("notifications")
-    }
-
-    pub fn activities(&self) -> Collection<ActivityDoc> {
-        self.database().collection("activities")
-    }
-
-    pub fn groups(&self) -> Collection<GroupDoc> {
-        self.database().collection("groups")
-    }
-
-    pub fn group_members(&self) -> Collection<MemberDoc> {
-        self.database().collection("group_members")
-    }
-
-    pub fn group_shares(&self) -> Collection<ShareDoc> {
-        self.database().collection("group_shares")
-    }
-
-    pub fn reports(&self) -> Collection<ReportDoc> {
-        self.database().collection("reports")
-    }
-
-    pub fn post_stats(&self) -> Collection<DayStats> {
-        self.database().collection("post_stats")
-    }
-
-    pub fn post_viewers(&self) -> Collection<bson::Document> {
-        self.database().collection("post_viewers")
-    }
-
-    pub fn idempotency_keys(&self) -> Collection<IdempotencyDoc> {
-        self.database().collection("idempotency_keys")
-    }
-
-    pub fn rate_limits(&self) -> Collection<bson::Document> {
-        self.database().collection("rate_limits")
+    /// A collection of documents of type `T`; each `store` module names its own.
+    pub fn collection<T: Send + Sync>(&self, name: &str) -> Collection<T> {
+        self.database().collection(name)
     }
 
     /// Answers whether the database responds (for `/ready`).
