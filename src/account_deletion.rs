@@ -6,20 +6,19 @@ use bson::oid::ObjectId;
 
 use crate::auth::sessions::revoke_all_sessions;
 use crate::cascade::remove_posts;
+use crate::db::Db;
 use crate::error::ApiError;
-use crate::startup::AppState;
 use crate::store::{
     activities, add_to_counter_of_many, blocks, comments, follows, groups, likes, media,
     notifications, posts, timelines, tokens, users,
 };
 
-pub async fn delete_account(state: &AppState, user: ObjectId) -> Result<(), ApiError> {
-    let db = &state.db;
-    revoke_all_sessions(state, user).await?;
+pub async fn delete_account(db: &Db, user: ObjectId) -> Result<(), ApiError> {
+    revoke_all_sessions(db, user).await?;
 
     // Their posts, and everything pointing at them.
     let own_posts = posts::ids_by_author(db, user).await?;
-    remove_posts(state, &own_posts).await?;
+    remove_posts(db, &own_posts).await?;
 
     // Their likes and comments on other people's posts, with those posts' counters.
     let liked = likes::post_ids_liked_by(db, user).await?;
@@ -54,7 +53,7 @@ pub async fn delete_account(state: &AppState, user: ObjectId) -> Result<(), ApiE
     .await?;
     blocks::delete_all_of(db, user).await?;
     for group in groups::ids_owned_by(db, user).await? {
-        remove_posts(state, &posts::ids_in_group(db, group).await?).await?;
+        remove_posts(db, &posts::ids_in_group(db, group).await?).await?;
         groups::delete(db, group).await?;
     }
     groups::leave_all(db, user).await?;

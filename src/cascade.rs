@@ -4,18 +4,17 @@
 
 use bson::oid::ObjectId;
 
+use crate::db::Db;
 use crate::error::ApiError;
-use crate::startup::AppState;
 use crate::store::{comments, groups, likes, post_stats, posts, timelines, users};
 
 /// Deletes `ids` and what points at them; returns how many posts this call deleted. Each
 /// post is deleted atomically, so of two concurrent deletions one moves the author's
 /// `posts_count` (for the published posts that counted, not those of private groups).
-pub async fn remove_posts(state: &AppState, ids: &[ObjectId]) -> Result<usize, ApiError> {
+pub async fn remove_posts(db: &Db, ids: &[ObjectId]) -> Result<usize, ApiError> {
     if ids.is_empty() {
         return Ok(0);
     }
-    let db = &state.db;
     // The files stay their owner's, but no URL handed out with the posts may work any
     // more. New keys come first, so a failure after them leaves nothing reachable.
     let shown_media: Vec<ObjectId> = posts::find_many(db, ids)

@@ -11,14 +11,14 @@
 //! only what had not yet been written (a few milliseconds' worth), never the action
 //! itself. A failed write is logged and retried with the next batch.
 
+use std::sync::Arc;
+
 use std::sync::Mutex;
 
-use actix_web::web;
 use bson::oid::ObjectId;
 use bson::{DateTime, Document};
 
 use crate::db::Db;
-use crate::startup::AppState;
 use crate::store::activities::{self, ActivityDoc};
 use crate::store::blocks;
 use crate::store::notifications::{self, NotificationDoc, NotificationType, Subject};
@@ -99,14 +99,14 @@ impl Outbox {
 
 /// Writes the outbox whenever something is queued; after a failure, waits a little so a
 /// database outage is not met with a busy loop.
-pub fn spawn_writer(state: web::Data<AppState>) {
+pub fn spawn_writer(db: Db, outbox: Arc<Outbox>) {
     tokio::spawn(async move {
         loop {
-            state.outbox.wake.notified().await;
-            if let Err(err) = state.outbox.flush(&state.db).await {
+            outbox.wake.notified().await;
+            if let Err(err) = outbox.flush(&db).await {
                 log::warn!("writing notifications and activity failed, retrying: {err}");
                 tokio::time::sleep(std::time::Duration::from_millis(500)).await;
-                state.outbox.wake.notify_one();
+                outbox.wake.notify_one();
             }
         }
     });
@@ -115,7 +115,8 @@ pub fn spawn_writer(state: web::Data<AppState>) {
 /// Notifies `recipient` of `actor`'s action, unless it is their own or either blocked the
 /// other.
 pub async fn notify(
-    state: &AppState,
+    db: &Db,
+    outbox: &Outbox,
     recipient: ObjectId,
     kind: NotificationType,
     actor: ObjectId,
@@ -124,8 +125,8 @@ pub async fn notify(
     if recipient == actor {
         return;
     }
-    match blocks::between(&state.db, recipient, actor).await {
-        Ok(false) => queue_notifications(state, [recipient], kind, actor, subject),
+    match blocks::between(db, recipient, actor).await {
+        Ok(false) => queue_notifications(outbox, [recipient], kind, actor, subject),
         Ok(true) => {}
         Err(err) => log::warn!("could not store a {kind:?} notification: {err}"),
     }
@@ -136,17 +137,17 @@ pub async fn notify(
 /// (followers cannot be blocked; mentions drop them; a like or comment across a block is
 /// refused before it is written).
 pub fn notify_many(
-    state: &AppState,
+    outbox: &Outbox,
     recipients: impl IntoIterator<Item = ObjectId>,
     kind: NotificationType,
     actor: ObjectId,
     subject: Subject,
 ) {
-    queue_notifications(state, recipients, kind, actor, subject);
+    queue_notifications(outbox, recipients, kind, actor, subject);
 }
 
 fn queue_notifications(
-    state: &AppState,
+    outbox: &Outbox,
     recipients: impl IntoIterator<Item = ObjectId>,
     kind: NotificationType,
     actor: ObjectId,
@@ -158,9 +159,7 @@ fn queue_notifications(
         .map(|r| NotificationDoc::new(r, kind, actor, subject))
         .collect();
     if !batch.is_empty() {
-        state
-            .outbox
-            .push(|pending| pending.notifications.extend(batch));
+        outbox.push(|pending| pending.notifications.extend(batch));
     }
 }
 
@@ -183,7 +182,7 @@ impl<'a> Activity<'a> {
     }
 }
 
-pub fn record(state: &AppState, actor: ObjectId, activity: Activity<'_>) {
+pub fn record(outbox: &Outbox, actor: ObjectId, activity: Activity<'_>) {
     let entry = ActivityDoc {
         id: ObjectId::new(),
         user_id: actor,
@@ -193,5 +192,5 @@ pub fn record(state: &AppState, actor: ObjectId, activity: Activity<'_>) {
         created_at: DateTime::now(),
         meta: activity.meta,
     };
-    state.outbox.push(|pending| pending.activities.push(entry));
+    outbox.push(|pending| pending.activities.push(entry));
 }

@@ -33,7 +33,7 @@ pub async fn on_published(state: &AppState, post: &PostDoc) -> Result<(), ApiErr
         ..Subject::default()
     };
     events::notify_many(
-        state,
+        &state.outbox,
         mentioned,
         NotificationType::Mention,
         post.author_id,
@@ -56,7 +56,7 @@ pub async fn publish_due_posts(state: &AppState) -> Result<usize, ApiError> {
             ..Subject::default()
         };
         events::notify_many(
-            state,
+            &state.outbox,
             followers,
             NotificationType::PostPublished,
             post.author_id,

@@ -195,7 +195,7 @@ pub async fn start(state: web::Data<AppState>) -> mongodb::error::Result<()> {
                 if !state.hub.is_listening(doc.user_id, Channel::Notifications) {
                     return;
                 }
-                match minis(&state, std::iter::once(doc.actor_id)).await {
+                match minis(&state.db, std::iter::once(doc.actor_id)).await {
                     Ok(actors) => {
                         if let Some(actor) = actors.get(&doc.actor_id) {
                             let frame =

@@ -29,8 +29,8 @@ pub struct AppState {
     pub celebrities: crate::feed::CelebrityCache,
     pub hub: crate::realtime::Hub,
     pub metrics: Arc<crate::metrics::Metrics>,
-    pub views: crate::view_counter::ViewCounter,
-    pub outbox: crate::events::Outbox,
+    pub views: Arc<crate::view_counter::ViewCounter>,
+    pub outbox: Arc<crate::events::Outbox>,
     pub list_horizon: Arc<crate::store::posts::ListHorizon>,
     pub feed_horizons: crate::store::timelines::FeedHorizons,
 }
@@ -94,8 +94,12 @@ impl Application {
         let server_settings = settings.server.clone();
         let state = web::Data::new(AppState::build(settings).await?);
         crate::jobs::spawn_scheduler(state.clone());
-        crate::view_counter::spawn_flusher(state.clone());
-        crate::events::spawn_writer(state.clone());
+        crate::view_counter::spawn_flusher(
+            state.db.clone(),
+            state.views.clone(),
+            state.settings.posts.view_flush_ms,
+        );
+        crate::events::spawn_writer(state.db.clone(), state.outbox.clone());
         crate::feed::spawn_celebrity_refresher(state.clone());
         crate::realtime::start(state.clone()).await?;
 

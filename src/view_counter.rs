@@ -9,15 +9,15 @@
 //! `GET /api/posts/{id}/analytics` flushes first, so an author sees their own instance's
 //! latest views at once and other instances' within the interval.
 
+use std::sync::Arc;
+
 use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 use std::time::Duration;
 
-use actix_web::web;
 use bson::oid::ObjectId;
 
 use crate::db::Db;
-use crate::startup::AppState;
 use crate::store::post_stats;
 
 #[derive(Default)]
@@ -93,14 +93,14 @@ impl ViewCounter {
 }
 
 /// Flushes the counter every `posts.view_flush_ms`.
-pub fn spawn_flusher(state: web::Data<AppState>) {
-    let interval = Duration::from_millis(state.settings.posts.view_flush_ms.max(10));
+pub fn spawn_flusher(db: Db, views: Arc<ViewCounter>, flush_ms: u64) {
+    let interval = Duration::from_millis(flush_ms.max(10));
     tokio::spawn(async move {
         let mut ticker = tokio::time::interval(interval);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             ticker.tick().await;
-            if let Err(err) = state.views.flush(&state.db).await {
+            if let Err(err) = views.flush(&db).await {
                 log::warn!("writing view analytics failed, retrying: {err}");
             }
         }

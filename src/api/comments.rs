@@ -51,7 +51,7 @@ fn parse_comment(body: &CommentRequest) -> Result<String, ApiError> {
 }
 
 async fn one_view(state: &AppState, comment: CommentDoc) -> Result<CommentView, ApiError> {
-    comment_views(state, vec![comment])
+    comment_views(&state.db, vec![comment])
         .await?
         .pop()
         .ok_or(ApiError::NotFound)
@@ -96,7 +96,7 @@ async fn list_comments(
         |c| date_cursor(c.created_at, c.id),
         |c| c,
     );
-    let results = comment_views(&state, page.results).await?;
+    let results = comment_views(&state.db, page.results).await?;
     Ok(Page {
         results,
         next: page.next,
@@ -139,14 +139,14 @@ async fn create_comment(
         group_id: None,
     };
     events::notify_many(
-        &state,
+        &state.outbox,
         [post.author_id],
         NotificationType::Comment,
         me,
         subject,
     );
     events::record(
-        &state,
+        &state.outbox,
         me,
         Activity::on("comment.create", "comment", comment.id),
     );
@@ -212,7 +212,7 @@ async fn delete_comment(
     }
     if comments::delete(&state.db, comment.id).await? {
         events::record(
-            &state,
+            &state.outbox,
             auth.user_id,
             Activity::on("comment.delete", "comment", comment.id),
         );

@@ -35,7 +35,7 @@ async fn get_feed(
     let (items, liked) =
         home_feed(&state, auth.user_id, params.cursor, params.fetch_limit()).await?;
     let page = Page::from_items(&req, params, items, cursor_of, |p| p);
-    let results = post_views_liked(&state, page.results, liked).await?;
+    let results = post_views_liked(&state.db, page.results, liked).await?;
     Ok(Page {
         results,
         next: page.next,

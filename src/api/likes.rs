@@ -67,13 +67,17 @@ async fn like_post(action: PostAction, state: State) -> Result<HttpResponse, Api
         ..Subject::default()
     };
     events::notify_many(
-        &state,
+        &state.outbox,
         [post.author_id],
         NotificationType::Like,
         me,
         subject,
     );
-    events::record(&state, me, Activity::on("post.like", "post", post.id));
+    events::record(
+        &state.outbox,
+        me,
+        Activity::on("post.like", "post", post.id),
+    );
     Ok(HttpResponse::Created().json(LikeState {
         like_count,
         liked_by_me: true,
@@ -94,7 +98,11 @@ async fn unlike_post(action: PostAction, state: State) -> Result<HttpResponse, A
     let post = action.reachable_post()?;
     let me = action.me.user_id;
     let like_count = if likes::delete(&state.db, post.id, me).await? {
-        events::record(&state, me, Activity::on("post.unlike", "post", post.id));
+        events::record(
+            &state.outbox,
+            me,
+            Activity::on("post.unlike", "post", post.id),
+        );
         posts::add_to_counter(&state.db, post.id, "like_count", -1)
             .await?
             .ok_or(ApiError::NotFound)?
@@ -184,7 +192,7 @@ async fn my_liked_posts(
         .filter_map(|id| found.remove(id))
         .filter(|p| viewer.can_list_post(p))
         .collect();
-    let results = post_views(&state, Some(auth.user_id), ordered).await?;
+    let results = post_views(&state.db, Some(auth.user_id), ordered).await?;
     Ok(Page {
         results,
         next: page.next,

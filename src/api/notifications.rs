@@ -104,7 +104,7 @@ async fn list_notifications(
         },
         |n| n,
     );
-    let actors = minis(&state, page.results.iter().map(|n| n.actor_id)).await?;
+    let actors = minis(&state.db, page.results.iter().map(|n| n.actor_id)).await?;
     let results: Vec<NotificationView> = page
         .results
         .iter()

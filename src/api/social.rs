@@ -103,7 +103,8 @@ async fn follow(
         users::count_follow(&state.db, auth.user_id, target.id, 1).await?;
         feed::backfill(&state, auth.user_id, target.id, target.followers_count + 1).await?;
         events::notify(
-            &state,
+            &state.db,
+            &state.outbox,
             target.id,
             NotificationType::Follow,
             auth.user_id,
@@ -111,7 +112,7 @@ async fn follow(
         )
         .await;
         events::record(
-            &state,
+            &state.outbox,
             auth.user_id,
             Activity::on("user.follow", "user", target.id),
         );
@@ -137,7 +138,7 @@ async fn unfollow(
     let target = named_user(&state, &path).await?;
     remove_follow(&state, auth.user_id, target.id).await?;
     events::record(
-        &state,
+        &state.outbox,
         auth.user_id,
         Activity::on("user.unfollow", "user", target.id),
     );
@@ -248,7 +249,7 @@ async fn block(
     let created = blocks::insert(&state.db, auth.user_id, target.id).await?;
     if created {
         events::record(
-            &state,
+            &state.outbox,
             auth.user_id,
             Activity::on("user.block", "user", target.id),
         );
@@ -277,7 +278,7 @@ async fn unblock(
     let target = named_user(&state, &path).await?;
     blocks::delete(&state.db, auth.user_id, target.id).await?;
     events::record(
-        &state,
+        &state.outbox,
         auth.user_id,
         Activity::on("user.unblock", "user", target.id),
     );

@@ -80,7 +80,7 @@ async fn replay(
     state.outbox.flush_before_read(&state.db).await;
     let missed =
         notifications::after(&state.db, user, since, state.settings.realtime.replay_limit).await?;
-    let actors = minis(state, missed.iter().map(|n| n.actor_id)).await?;
+    let actors = minis(&state.db, missed.iter().map(|n| n.actor_id)).await?;
     let mut sent = HashSet::new();
     for doc in &missed {
         if let Some(actor) = actors.get(&doc.actor_id) {

@@ -159,7 +159,7 @@ async fn delete_me(
         }
     }
     errors.into_result()?;
-    crate::account_deletion::delete_account(&state, user.id).await?;
+    crate::account_deletion::delete_account(&state.db, user.id).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

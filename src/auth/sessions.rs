@@ -10,6 +10,7 @@ use rand::RngCore;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
+use crate::db::Db;
 use crate::error::ApiError;
 use crate::startup::AppState;
 use crate::store::sessions::{self, SessionDoc};
@@ -136,9 +137,9 @@ pub async fn revoke_session(
     Ok(deleted)
 }
 
-pub async fn revoke_all_sessions(state: &AppState, user_id: ObjectId) -> Result<(), ApiError> {
-    sessions::delete_all_for_user(&state.db, user_id).await?;
-    tokens::delete_for_user(&state.db, user_id, TokenKind::Refresh).await?;
+pub async fn revoke_all_sessions(db: &Db, user_id: ObjectId) -> Result<(), ApiError> {
+    sessions::delete_all_for_user(db, user_id).await?;
+    tokens::delete_for_user(db, user_id, TokenKind::Refresh).await?;
     Ok(())
 }
 

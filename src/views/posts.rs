@@ -7,8 +7,8 @@ use bson::oid::ObjectId;
 use futures::TryFutureExt;
 use serde::Serialize;
 
+use crate::db::Db;
 use crate::error::ApiError;
-use crate::startup::AppState;
 use crate::store::comments::CommentDoc;
 use crate::store::posts::{PostDoc, PostStatus};
 use crate::store::{likes, media, users};
@@ -63,11 +63,11 @@ impl PostView {
 
 /// The authors of `ids`, by id.
 pub async fn minis(
-    state: &AppState,
+    db: &Db,
     ids: impl Iterator<Item = ObjectId>,
 ) -> Result<HashMap<ObjectId, UserMini>, ApiError> {
     let ids: Vec<ObjectId> = ids.collect::<HashSet<_>>().into_iter().collect();
-    Ok(users::find_many(&state.db, &ids)
+    Ok(users::find_many(db, &ids)
         .await?
         .iter()
         .map(|u| (u.id, UserMini::new(u)))
@@ -77,31 +77,31 @@ pub async fn minis(
 /// Views of `posts` for `viewer`, in the same order. A post whose author is gone is left
 /// out rather than shown without one.
 pub async fn post_views(
-    state: &AppState,
+    db: &Db,
     viewer: Option<ObjectId>,
     posts: Vec<PostDoc>,
 ) -> Result<Vec<PostView>, ApiError> {
     let ids: Vec<ObjectId> = posts.iter().map(|p| p.id).collect();
-    let liked = liked_by(state, viewer, &ids).await?;
-    post_views_liked(state, posts, liked).await
+    let liked = liked_by(db, viewer, &ids).await?;
+    post_views_liked(db, posts, liked).await
 }
 
 /// Which of `post_ids` `viewer` likes; none for an anonymous reader. Callers that know the
 /// ids before they have the posts ask for this alongside them (`post_views_liked`).
 pub async fn liked_by(
-    state: &AppState,
+    db: &Db,
     viewer: Option<ObjectId>,
     post_ids: &[ObjectId],
 ) -> Result<HashSet<ObjectId>, ApiError> {
     Ok(match viewer {
-        Some(viewer) => likes::liked_among(&state.db, viewer, post_ids).await?,
+        Some(viewer) => likes::liked_among(db, viewer, post_ids).await?,
         None => HashSet::new(),
     })
 }
 
 /// `post_views` with the viewer's likes already known.
 pub async fn post_views_liked(
-    state: &AppState,
+    db: &Db,
     posts: Vec<PostDoc>,
     liked: HashSet<ObjectId>,
 ) -> Result<Vec<PostView>, ApiError> {
@@ -113,13 +113,13 @@ pub async fn post_views_liked(
         .collect();
     let (authors, files) = futures::try_join!(
         minis(
-            state,
+            db,
             posts
                 .iter()
                 .filter(|p| p.author.is_none())
                 .map(|p| p.author_id),
         ),
-        media::find_many(&state.db, &media_ids).err_into::<ApiError>(),
+        media::find_many(db, &media_ids).err_into::<ApiError>(),
     )?;
     let files: HashMap<ObjectId, MediaView> =
         files.iter().map(|m| (m.id, MediaView::new(m))).collect();
@@ -147,21 +147,21 @@ pub async fn post_views_liked(
 }
 
 pub async fn post_view(
-    state: &AppState,
+    db: &Db,
     viewer: Option<ObjectId>,
     post: PostDoc,
 ) -> Result<PostView, ApiError> {
-    let liked = liked_by(state, viewer, &[post.id]).await?;
-    post_view_liked(state, post, liked).await
+    let liked = liked_by(db, viewer, &[post.id]).await?;
+    post_view_liked(db, post, liked).await
 }
 
 /// `post_view` with the viewer's like already known.
 pub async fn post_view_liked(
-    state: &AppState,
+    db: &Db,
     post: PostDoc,
     liked: HashSet<ObjectId>,
 ) -> Result<PostView, ApiError> {
-    post_views_liked(state, vec![post], liked)
+    post_views_liked(db, vec![post], liked)
         .await?
         .pop()
         .ok_or(ApiError::NotFound)
@@ -193,10 +193,10 @@ impl CommentView {
 /// Views of `comments`, their authors looked up in one query; a comment whose author is
 /// gone is left out.
 pub async fn comment_views(
-    state: &AppState,
+    db: &Db,
     comments: Vec<CommentDoc>,
 ) -> Result<Vec<CommentView>, ApiError> {
-    let authors = minis(state, comments.iter().map(|c| c.author_id)).await?;
+    let authors = minis(db, comments.iter().map(|c| c.author_id)).await?;
     Ok(comments
         .into_iter()
         .filter_map(|c| {

@@ -62,7 +62,7 @@ pub(super) async fn change_password(
     let new = new.ok_or_else(|| ApiError::internal("validated password lost"))?;
     let hash = state.passwords.hash(new.expose()).await?;
     users::set_password_hash(&state.db, user.id, &hash, false).await?;
-    sessions::revoke_all_sessions(&state, user.id).await?;
+    sessions::revoke_all_sessions(&state.db, user.id).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -158,7 +158,7 @@ pub(super) async fn reset_password(
         .await?
         .ok_or(ApiError::InvalidOneTimeToken)?;
     users::set_password_hash(&state.db, user.id, &password_hash, true).await?;
-    sessions::revoke_all_sessions(&state, user.id).await?;
+    sessions::revoke_all_sessions(&state.db, user.id).await?;
     Ok(HttpResponse::Ok().json(Detail {
         detail: "Your password has been reset. Log in with the new one.",
     }))

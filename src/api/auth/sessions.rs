@@ -110,7 +110,11 @@ pub(super) async fn login(
         });
     }
     let tokens = sessions::start_session(&state, user.id, client_info(&req)).await?;
-    events::record(&state, user.id, Activity::on("auth.login", "user", user.id));
+    events::record(
+        &state.outbox,
+        user.id,
+        Activity::on("auth.login", "user", user.id),
+    );
     Ok(HttpResponse::Ok().json(LoginResponse {
         tokens,
         user: MeView::new(&user),
@@ -167,7 +171,7 @@ pub(super) async fn logout(
 ) -> Result<HttpResponse, ApiError> {
     sessions::revoke_session(&state, auth.session_id, auth.user_id).await?;
     events::record(
-        &state,
+        &state.outbox,
         auth.user_id,
         Activity::on("auth.logout", "user", auth.user_id),
     );
@@ -192,7 +196,7 @@ pub(super) async fn logout(
     security(("bearerAuth" = []))
 )]
 pub(super) async fn logout_all(state: State, auth: AuthUser) -> Result<HttpResponse, ApiError> {
-    sessions::revoke_all_sessions(&state, auth.user_id).await?;
+    sessions::revoke_all_sessions(&state.db, auth.user_id).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

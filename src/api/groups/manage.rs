@@ -76,7 +76,7 @@ pub(super) async fn create_group(
     groups::insert(&state.db, &group).await?;
     groups::add_member(&state.db, &group, auth.user_id, MemberRole::Owner).await?;
     events::record(
-        &state,
+        &state.outbox,
         auth.user_id,
         Activity::on("group.create", "group", group.id),
     );
@@ -230,7 +230,7 @@ pub(super) async fn delete_group(
 ) -> Result<HttpResponse, ApiError> {
     let group = owned_group(&state, &path, auth).await?;
     let group_posts = posts::ids_in_group(&state.db, group.id).await?;
-    remove_posts(&state, &group_posts).await?;
+    remove_posts(&state.db, &group_posts).await?;
     groups::delete(&state.db, group.id).await?;
     Ok(HttpResponse::NoContent().finish())
 }

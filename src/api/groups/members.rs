@@ -45,7 +45,7 @@ pub(super) async fn join_group(
         }
         if groups::add_member(&state.db, &group, auth.user_id, MemberRole::Member).await? {
             events::record(
-                &state,
+                &state.outbox,
                 auth.user_id,
                 Activity::on("group.join", "group", group.id),
             );
@@ -100,7 +100,7 @@ pub(super) async fn leave_group(
     }
     if take_out(&state, &group, auth.user_id).await? {
         events::record(
-            &state,
+            &state.outbox,
             auth.user_id,
             Activity::on("group.leave", "group", group.id),
         );
@@ -186,7 +186,8 @@ pub(super) async fn add_member(
             ..Subject::default()
         };
         events::notify(
-            &state,
+            &state.db,
+            &state.outbox,
             user.id,
             NotificationType::GroupAdd,
             auth.user_id,

@@ -91,7 +91,7 @@ async fn group_views(
         Some(user) => groups::roles_of(&state.db, user, &ids).await?,
         None => HashMap::new(),
     };
-    let owners = minis(state, groups.iter().map(|g| g.owner_id)).await?;
+    let owners = minis(&state.db, groups.iter().map(|g| g.owner_id)).await?;
     Ok(groups
         .iter()
         .map(|group| {
@@ -126,7 +126,7 @@ async fn member_views(
     state: &AppState,
     members: Vec<MemberDoc>,
 ) -> Result<Vec<MemberView>, ApiError> {
-    let users = minis(state, members.iter().map(|m| m.user_id)).await?;
+    let users = minis(&state.db, members.iter().map(|m| m.user_id)).await?;
     Ok(members
         .into_iter()
         .filter_map(|m| {

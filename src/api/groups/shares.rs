@@ -58,7 +58,7 @@ pub(super) async fn group_posts(
         .filter_map(|id| found.remove(id))
         .filter(|p| viewer.can_list_post(p))
         .collect();
-    let results = post_views(&state, viewer.id(), visible).await?;
+    let results = post_views(&state.db, viewer.id(), visible).await?;
     Ok(Page {
         results,
         next: page.next,

@@ -103,7 +103,7 @@ pub(super) async fn set_status(
         .await?
         .ok_or(ApiError::NotFound)?;
     if disabled {
-        revoke_all_sessions(&state, target.id).await?;
+        revoke_all_sessions(&state.db, target.id).await?;
     }
     Ok(HttpResponse::Ok().json(MeView::new(&user)))
 }

@@ -40,7 +40,7 @@ pub(super) async fn report_views(
     reports: Vec<ReportDoc>,
 ) -> Result<Vec<ReportView>, ApiError> {
     let people = minis(
-        state,
+        &state.db,
         reports
             .iter()
             .flat_map(|r| std::iter::once(r.reporter_id).chain(r.resolved_by)),
@@ -125,7 +125,7 @@ pub(super) async fn report_post(
         reports::file(&state.db, post.id, auth.user_id, reason, details).await?;
     if created {
         events::record(
-            &state,
+            &state.outbox,
             auth.user_id,
             Activity::on("post.report", "post", post.id),
         );
@@ -254,7 +254,7 @@ pub(super) async fn decide_report(
         }
     };
     if body.remove_post.unwrap_or(false) {
-        remove_posts(&state, &[report.post_id]).await?;
+        remove_posts(&state.db, &[report.post_id]).await?;
     } else {
         feed::set_hidden(&state.db, report.post_id, false).await?;
     }

@@ -180,7 +180,7 @@ async fn page_of_posts(
     cursor_of: impl Fn(&PostDoc) -> crate::pagination::Cursor,
 ) -> Result<HttpResponse, ApiError> {
     let page = Page::from_items(req, params, items, cursor_of, |p| p);
-    let results = post_views(state, viewer, page.results).await?;
+    let results = post_views(&state.db, viewer, page.results).await?;
     Ok(Page {
         results,
         next: page.next,

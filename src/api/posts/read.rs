@@ -208,7 +208,7 @@ pub(super) async fn get_post(
     let (counted, liked) = futures::try_join!(
         posts::find_counting_view(&state.db, id, viewer.id(), &hidden, &groups)
             .err_into::<ApiError>(),
-        liked_by(&state, viewer.id(), &ids),
+        liked_by(&state.db, viewer.id(), &ids),
     )?;
     let post = match counted {
         Some(post) => {
@@ -217,7 +217,7 @@ pub(super) async fn get_post(
         }
         None => visible_post(&state, path.as_str(), &viewer).await?,
     };
-    Ok(HttpResponse::Ok().json(post_view_liked(&state, post, liked).await?))
+    Ok(HttpResponse::Ok().json(post_view_liked(&state.db, post, liked).await?))
 }
 
 #[derive(Serialize, utoipa::ToSchema)]

@@ -122,14 +122,14 @@ pub(super) async fn create_post(
         groups::share(&state.db, group.id, post.id, auth.user_id).await?;
     }
     events::record(
-        &state,
+        &state.outbox,
         auth.user_id,
         Activity::on("post.create", "post", post.id),
     );
     if post.status == PostStatus::Published {
         on_published(&state, &post).await?;
     }
-    let view = post_view(&state, Some(auth.user_id), post).await?;
+    let view = post_view(&state.db, Some(auth.user_id), post).await?;
     Ok(HttpResponse::Created().json(view))
 }
 
@@ -191,11 +191,11 @@ pub(super) async fn update_post(
             .ok_or(ApiError::NotFound)?;
     }
     events::record(
-        &state,
+        &state.outbox,
         auth.user_id,
         Activity::on("post.update", "post", updated.id),
     );
-    Ok(HttpResponse::Ok().json(post_view(&state, Some(auth.user_id), updated).await?))
+    Ok(HttpResponse::Ok().json(post_view(&state.db, Some(auth.user_id), updated).await?))
 }
 
 /// Delete a post
@@ -220,11 +220,11 @@ pub(super) async fn delete_post(
     if post.author_id != auth.user_id && !is_staff(&state, auth.user_id).await? {
         return Err(ApiError::permission_denied());
     }
-    if cascade::remove_posts(&state, &[post.id]).await? == 0 {
+    if cascade::remove_posts(&state.db, &[post.id]).await? == 0 {
         return Err(ApiError::NotFound);
     }
     events::record(
-        &state,
+        &state.outbox,
         auth.user_id,
         Activity::on("post.delete", "post", post.id),
     );
