@@ -2,10 +2,11 @@
 
 use clap::{Parser, Subcommand};
 
+use crate::api::state::AppState;
 use crate::config::Settings;
 use crate::db::Db;
 use crate::domain::accounts::{Email, Password, Username};
-use crate::startup::{AppState, Application};
+use crate::startup::Application;
 use crate::store::users::{self, NewUser, Role};
 
 #[derive(Parser, Debug)]

@@ -11,9 +11,7 @@
 //! only what had not yet been written (a few milliseconds' worth), never the action
 //! itself. A failed write is logged and retried with the next batch.
 
-use std::sync::Arc;
-
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use bson::oid::ObjectId;
 use bson::{DateTime, Document};

@@ -12,10 +12,10 @@ use actix_web::web;
 use bson::oid::ObjectId;
 use futures::TryStreamExt;
 
+use crate::api::state::AppState;
 use crate::db::Db;
 use crate::domain::cursor::Cursor;
 use crate::error::ApiError;
-use crate::startup::AppState;
 use crate::store::posts::{self, PostDoc, PostFilter};
 use crate::store::timelines::{self, TimelineDoc, FAN_OUT_BATCH};
 use crate::store::{date_cursor, follows, groups, likes, users};

@@ -6,9 +6,9 @@ use std::time::Duration;
 use actix_web::web;
 use bson::oid::ObjectId;
 
+use crate::api::state::AppState;
 use crate::error::ApiError;
 use crate::events;
-use crate::startup::AppState;
 use crate::store::notifications::{NotificationType, Subject};
 use crate::store::posts::{self, PostDoc};
 use crate::store::{follows, users};

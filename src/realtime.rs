@@ -20,7 +20,7 @@ use mongodb::Collection;
 use serde::de::DeserializeOwned;
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
 
-use crate::startup::AppState;
+use crate::api::state::AppState;
 use crate::store::activities::ActivityDoc;
 use crate::store::notifications::NotificationDoc;
 use crate::store::sessions::SessionDoc;

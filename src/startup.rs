@@ -11,6 +11,7 @@ use actix_web::{web, App, HttpServer};
 
 use crate::api;
 use crate::api::extract::{path_config, query_config};
+use crate::api::state::AppState;
 use crate::auth::jwt::JwtKeys;
 use crate::auth::password::PasswordHasher;
 use crate::config::Settings;
@@ -18,22 +19,6 @@ use crate::db::Db;
 use crate::email::Mailer;
 use crate::error::ApiError;
 use crate::telemetry::request_context;
-
-/// What every request can reach.
-pub struct AppState {
-    pub db: Db,
-    pub settings: Arc<Settings>,
-    pub jwt: JwtKeys,
-    pub passwords: PasswordHasher,
-    pub mailer: Mailer,
-    pub celebrities: crate::feed::CelebrityCache,
-    pub hub: crate::realtime::Hub,
-    pub metrics: Arc<crate::metrics::Metrics>,
-    pub views: Arc<crate::view_counter::ViewCounter>,
-    pub outbox: Arc<crate::events::Outbox>,
-    pub list_horizon: Arc<crate::store::posts::ListHorizon>,
-    pub feed_horizons: crate::store::timelines::FeedHorizons,
-}
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
@@ -119,8 +104,8 @@ impl Application {
                 .default_service(web::to(|| async {
                     Err::<actix_web::HttpResponse, _>(ApiError::NotFound)
                 }))
-                .wrap(from_fn(crate::idempotency::idempotent_requests))
-                .wrap(from_fn(crate::rate_limit::limit_requests))
+                .wrap(from_fn(crate::api::idempotency::idempotent_requests))
+                .wrap(from_fn(crate::api::rate_limit::limit_requests))
                 .wrap(NormalizePath::new(TrailingSlash::Trim))
                 .wrap(from_fn(request_context))
         })

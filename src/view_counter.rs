@@ -9,10 +9,8 @@
 //! `GET /api/posts/{id}/analytics` flushes first, so an author sees their own instance's
 //! latest views at once and other instances' within the interval.
 
-use std::sync::Arc;
-
 use std::collections::{HashMap, HashSet};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bson::oid::ObjectId;

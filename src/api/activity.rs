@@ -3,12 +3,12 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 
+use crate::api::auth_user::AuthUser;
 use crate::api::sockets::{open_socket, SocketQuery};
-use crate::auth::AuthUser;
+use crate::api::state::AppState;
 use crate::error::ApiError;
 use crate::pagination::{Cursor, Page, PageParams};
 use crate::realtime::Channel;
-use crate::startup::AppState;
 use crate::store::activities;
 use crate::views::ActivityView;
 

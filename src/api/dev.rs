@@ -3,9 +3,9 @@
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 
+use crate::api::state::AppState;
 use crate::email::SentEmail;
 use crate::error::ApiError;
-use crate::startup::AppState;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/dev/outbox").route(web::get().to(outbox)));

@@ -6,10 +6,10 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use bson::oid::ObjectId;
 use serde::{Deserialize, Serialize};
 
+use crate::api::state::AppState;
 use crate::api::viewer::{user_views, SignedIn, Viewer};
 use crate::error::{ApiError, FieldErrors};
 use crate::pagination::{Cursor, Page, PageParams};
-use crate::startup::AppState;
 use crate::store::{follows, posts, users};
 use crate::views::UserView;
 

@@ -12,9 +12,9 @@ use futures::future::LocalBoxFuture;
 use futures::StreamExt;
 use serde::de::DeserializeOwned;
 
+use crate::api::state::AppState;
 use crate::domain::accounts::REQUIRED;
 use crate::error::{ApiError, FieldErrors};
-use crate::startup::AppState;
 
 pub const MAX_JSON_BYTES: usize = 1024 * 1024;
 

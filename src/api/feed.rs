@@ -2,11 +2,11 @@
 
 use actix_web::{web, HttpRequest, HttpResponse};
 
-use crate::auth::AuthUser;
+use crate::api::auth_user::AuthUser;
+use crate::api::state::AppState;
 use crate::error::ApiError;
 use crate::feed::{cursor_of, home_feed};
 use crate::pagination::{Page, PageParams};
-use crate::startup::AppState;
 use crate::views::posts::post_views_liked;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {

@@ -8,11 +8,11 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Serialize;
 
 use crate::api::posts::visible_post;
+use crate::api::state::AppState;
 use crate::api::viewer::{ordered_user_views, PostAction, SignedIn, Viewer};
 use crate::error::ApiError;
 use crate::events::{self, Activity};
 use crate::pagination::{Page, PageParams};
-use crate::startup::AppState;
 use crate::store::notifications::{NotificationType, Subject};
 use crate::store::{date_cursor, likes, posts};
 use crate::views::posts::post_views;

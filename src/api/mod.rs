@@ -2,6 +2,7 @@
 
 pub mod activity;
 pub mod auth;
+pub mod auth_user;
 pub mod comments;
 pub mod dev;
 pub mod discover;
@@ -9,6 +10,7 @@ pub mod docs;
 pub mod extract;
 pub mod feed;
 pub mod groups;
+pub mod idempotency;
 pub mod likes;
 pub mod media;
 pub mod moderation;
@@ -16,8 +18,10 @@ pub mod notifications;
 pub mod ops;
 
 pub mod posts;
+pub mod rate_limit;
 pub mod social;
 pub mod sockets;
+pub mod state;
 pub mod users;
 pub mod verify_page;
 pub mod viewer;

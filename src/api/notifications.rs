@@ -4,13 +4,13 @@ use actix_web::{guard, web, HttpRequest, HttpResponse};
 use bson::oid::ObjectId;
 use serde::{Deserialize, Serialize};
 
+use crate::api::auth_user::AuthUser;
 use crate::api::extract::MaybeJson;
 use crate::api::sockets::{open_socket, SocketQuery};
-use crate::auth::AuthUser;
+use crate::api::state::AppState;
 use crate::error::{ApiError, FieldErrors};
 use crate::pagination::{Cursor, Page, PageParams};
 use crate::realtime::Channel;
-use crate::startup::AppState;
 use crate::store::notifications;
 use crate::views::posts::minis;
 use crate::views::NotificationView;

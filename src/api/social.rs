@@ -5,15 +5,15 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 use bson::oid::ObjectId;
 
+use crate::api::auth_user::AuthUser;
+use crate::api::state::AppState;
 use crate::api::viewer::{
     named_user, ordered_user_views, user_view, visible_user, SignedIn, Viewer,
 };
-use crate::auth::AuthUser;
 use crate::error::{ApiError, FieldErrors};
 use crate::events::{self, Activity};
 use crate::feed;
 use crate::pagination::{Page, PageParams};
-use crate::startup::AppState;
 use crate::store::notifications::{NotificationType, Subject};
 use crate::store::{blocks, date_cursor, follows, timelines, users};
 use crate::views::created_or_ok;

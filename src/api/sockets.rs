@@ -12,11 +12,11 @@ use actix_ws::{CloseCode, CloseReason, Message, MessageStream, Session};
 use bson::oid::ObjectId;
 use serde::Deserialize;
 
-use crate::auth::extract::authenticate;
-use crate::auth::AuthUser;
+use crate::api::auth_user::authenticate;
+use crate::api::auth_user::AuthUser;
+use crate::api::state::AppState;
 use crate::error::{ApiError, FieldErrors};
 use crate::realtime::{notification_frame, Channel, Push};
-use crate::startup::AppState;
 use crate::store::notifications;
 use crate::views::posts::minis;
 use crate::views::NotificationView;

@@ -8,10 +8,10 @@ use actix_web::{web, FromRequest, HttpRequest};
 use bson::oid::ObjectId;
 use futures::future::LocalBoxFuture;
 
-use crate::auth::extract::{bearer_token, verify_jwt};
-use crate::auth::AuthUser;
+use crate::api::auth_user::AuthUser;
+use crate::api::auth_user::{bearer_token, verify_jwt};
+use crate::api::state::AppState;
 use crate::error::ApiError;
-use crate::startup::AppState;
 use crate::store::posts::PostDoc;
 use crate::store::sessions::{self, Also, Relations};
 use crate::store::users::UserDoc;

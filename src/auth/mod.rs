@@ -1,8 +1,6 @@
-//! Authentication: JWT access tokens, bcrypt passwords, sessions, and the extractors.
+//! Authentication: JWT access tokens, bcrypt passwords, sessions. The extractors that
+//! apply them to a request are in `api::auth_user` and `api::viewer`.
 
-pub mod extract;
 pub mod jwt;
 pub mod password;
 pub mod sessions;
-
-pub use extract::AuthUser;

@@ -10,9 +10,9 @@ use rand::RngCore;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
+use crate::api::state::AppState;
 use crate::db::Db;
 use crate::error::ApiError;
-use crate::startup::AppState;
 use crate::store::sessions::{self, SessionDoc};
 use crate::store::tokens::{self, TokenKind};
 

@@ -1,14 +1,14 @@
 //! Passwords: changing one's own, and the forgot / reset pair by emailed token.
 
 use super::signup::{in_background, parse_email_body, EmailBody};
+use crate::api::auth_user::AuthUser;
 use crate::api::extract::{required, Json};
+use crate::api::rate_limit::{self, Bucket};
+use crate::api::state::AppState;
 use crate::auth::sessions::{self, expires_in, hash_secret, new_secret};
-use crate::auth::AuthUser;
 use crate::domain::accounts::Password;
 use crate::email;
 use crate::error::{ApiError, FieldErrors};
-use crate::rate_limit::{self, Bucket};
-use crate::startup::AppState;
 use crate::store::tokens::{self, TokenKind};
 use crate::store::users::{self};
 use crate::views::Detail;

@@ -1,12 +1,12 @@
 //! Sessions: login, refresh, logout, and listing or revoking one's sessions.
 
+use crate::api::auth_user::AuthUser;
 use crate::api::extract::{required, Json, MaybeJson};
+use crate::api::rate_limit::{self, Bucket};
+use crate::api::state::AppState;
 use crate::auth::sessions::{self, hash_secret, ClientInfo, TokenPair};
-use crate::auth::AuthUser;
 use crate::error::{ApiError, FieldErrors};
 use crate::events::{self, Activity};
-use crate::rate_limit::{self, Bucket};
-use crate::startup::AppState;
 use crate::store::tokens::{self, TokenKind};
 use crate::store::users::{self};
 use crate::views::{rfc3339, MeView};

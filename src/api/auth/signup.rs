@@ -1,13 +1,13 @@
 //! Signing up: registration, the verification email and its link, resending it.
 
 use crate::api::extract::{required, taken_message, Json};
+use crate::api::rate_limit::{self, Bucket};
+use crate::api::state::AppState;
 use crate::api::verify_page;
 use crate::auth::sessions::{expires_in, hash_secret, new_secret};
 use crate::domain::accounts::{parse_full_name, Email, Password, Username};
 use crate::email;
 use crate::error::{ApiError, FieldErrors};
-use crate::rate_limit::{self, Bucket};
-use crate::startup::AppState;
 use crate::store::tokens::{self, TokenKind};
 use crate::store::users::{self, NewUser, Role, UserDoc};
 use crate::views::{Detail, MeView};

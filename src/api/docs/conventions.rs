@@ -131,7 +131,7 @@ pub(super) fn add_conventions(doc: &mut Value) {
                 continue;
             };
             add_path_parameters(path, operation);
-            let idempotent = crate::idempotency::applies_to(method, path);
+            let idempotent = crate::api::idempotency::applies_to(method, path);
             if idempotent {
                 add_idempotency_key(operation);
             }
@@ -163,7 +163,7 @@ pub(super) fn add_conventions(doc: &mut Value) {
             if needs_database {
                 default_error(responses, 503);
             }
-            let limited = crate::rate_limit::is_limited(method, path);
+            let limited = crate::api::rate_limit::is_limited(method, path);
             if limited {
                 default_error(responses, 429);
             }

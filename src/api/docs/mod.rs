@@ -289,7 +289,7 @@ mod tests {
     fn rate_limited_operations_document_429_with_retry_after() {
         let mut limited = 0;
         for (method, path, op) in operations() {
-            if crate::rate_limit::is_limited(&method, &path) {
+            if crate::api::rate_limit::is_limited(&method, &path) {
                 limited += 1;
                 let too_many = &op["responses"]["429"];
                 assert!(

@@ -5,10 +5,10 @@ use bson::oid::ObjectId;
 use bson::DateTime;
 use serde::Deserialize;
 
+use crate::api::auth_user::AuthUser;
 use crate::api::extract::required;
 use crate::api::extract::Json;
 use crate::api::viewer::Viewer;
-use crate::auth::AuthUser;
 use crate::cascade::remove_posts;
 use crate::domain::accounts::parse_text;
 use crate::error::{ApiError, FieldErrors};

@@ -4,14 +4,14 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use bson::oid::ObjectId;
 use serde::Deserialize;
 
+use crate::api::auth_user::AuthUser;
 use crate::api::extract::required;
 use crate::api::extract::Json;
+use crate::api::state::AppState;
 use crate::api::viewer::{named_user, Viewer};
-use crate::auth::AuthUser;
 use crate::error::{ApiError, FieldErrors};
 use crate::events::{self, Activity};
 use crate::pagination::{Page, PageParams};
-use crate::startup::AppState;
 use crate::store::groups::{self, GroupDoc, MemberRole, Visibility};
 use crate::store::notifications::{NotificationType, Subject};
 use crate::store::{date_cursor, timelines, users};

@@ -7,10 +7,10 @@ use actix_web::web;
 use bson::oid::ObjectId;
 use serde::Serialize;
 
-use crate::auth::AuthUser;
+use crate::api::auth_user::AuthUser;
+use crate::api::state::AppState;
 use crate::domain::accounts::parse_text;
 use crate::error::ApiError;
-use crate::startup::AppState;
 use crate::store::groups::{self, GroupDoc, MemberDoc, MemberRole, Visibility};
 use crate::views::posts::minis;
 use crate::views::{rfc3339, UserMini};

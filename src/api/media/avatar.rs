@@ -3,10 +3,10 @@
 use actix_multipart::Multipart;
 use actix_web::{HttpRequest, HttpResponse};
 
-use crate::auth::AuthUser;
+use crate::api::auth_user::AuthUser;
+use crate::api::state::AppState;
 use crate::domain::media::MediaKind;
 use crate::error::ApiError;
-use crate::startup::AppState;
 use crate::store::media::{self};
 use crate::store::{posts, users};
 use crate::views::MeView;

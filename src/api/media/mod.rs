@@ -9,12 +9,12 @@ use futures::AsyncWriteExt;
 
 use std::time::Duration;
 
+use crate::api::auth_user::AuthUser;
 use crate::api::extract::{body_timeout, next_chunk};
-use crate::auth::AuthUser;
+use crate::api::state::AppState;
 use crate::domain::image_metadata::strip_metadata;
 use crate::domain::media::{new_media_id, new_media_key, sniff, MediaKind, SNIFF_BYTES};
 use crate::error::{ApiError, FieldErrors};
-use crate::startup::AppState;
 use crate::store::media::{self, MediaDoc, MediaMeta};
 use crate::store::{posts, users};
 use crate::views::MediaView;

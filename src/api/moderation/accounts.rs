@@ -4,10 +4,10 @@ use actix_web::{web, HttpResponse};
 use bson::oid::ObjectId;
 use serde::Deserialize;
 
+use crate::api::auth_user::AuthUser;
 use crate::api::extract::Json;
 use crate::api::viewer::named_user;
 use crate::auth::sessions::revoke_all_sessions;
-use crate::auth::AuthUser;
 use crate::error::{ApiError, FieldErrors};
 use crate::store::users::{self, Role};
 use crate::views::MeView;

@@ -4,9 +4,9 @@ use actix_web::{web, HttpResponse};
 use serde::Serialize;
 
 use crate::api::posts::visible_post;
+use crate::api::state::AppState;
 use crate::api::viewer::SignedIn;
 use crate::error::ApiError;
-use crate::startup::AppState;
 use crate::store::post_stats;
 use crate::store::users::Role;
 

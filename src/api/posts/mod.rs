@@ -4,11 +4,11 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 use bson::oid::ObjectId;
 
+use crate::api::state::AppState;
 use crate::api::viewer::Viewer;
 use crate::domain::posts::{hashtags, mention_candidates, search_terms};
 use crate::error::{ApiError, FieldErrors};
 use crate::pagination::{Page, PageParams};
-use crate::startup::AppState;
 use crate::store::groups::GroupDoc;
 use crate::store::posts::{self, PostDoc, PostFilter, PostText};
 use crate::store::{date_cursor, groups, media, users};

@@ -16,10 +16,10 @@ use actix_web::middleware::Next;
 use actix_web::{web, HttpRequest};
 use bson::DateTime;
 
-use crate::auth::extract::{bearer_token, verify_jwt};
+use crate::api::auth_user::{bearer_token, verify_jwt};
+use crate::api::state::AppState;
 use crate::config::{RateLimitSettings, Rule};
 use crate::error::ApiError;
-use crate::startup::AppState;
 use crate::store::rate_limits;
 
 /// What a limit counts.

@@ -7,9 +7,9 @@ use actix_web::{web, FromRequest, HttpRequest};
 use bson::oid::ObjectId;
 use futures::future::LocalBoxFuture;
 
+use crate::api::state::AppState;
 use crate::auth::jwt::JwtError;
 use crate::error::ApiError;
-use crate::startup::AppState;
 use crate::store::sessions;
 use crate::store::users::{self, Role, UserDoc};
 

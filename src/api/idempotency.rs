@@ -22,9 +22,9 @@ use bson::DateTime;
 use futures::StreamExt;
 use sha2::{Digest, Sha256};
 
-use crate::auth::extract::{bearer_token, verify_jwt};
+use crate::api::auth_user::{bearer_token, verify_jwt};
+use crate::api::state::AppState;
 use crate::error::{ApiError, FieldErrors};
-use crate::startup::AppState;
 use crate::store::idempotency::{self, StoredAnswer};
 
 type BoxedStream =

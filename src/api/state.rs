@@ -1,0 +1,26 @@
+//! What every request can reach: the service's parts, assembled once by `startup`. Only
+//! `api/` and `startup` see it; the services below take the parts they use.
+
+use std::sync::Arc;
+
+use crate::auth::jwt::JwtKeys;
+use crate::auth::password::PasswordHasher;
+use crate::config::Settings;
+use crate::db::Db;
+use crate::email::Mailer;
+
+/// What every request can reach.
+pub struct AppState {
+    pub db: Db,
+    pub settings: Arc<Settings>,
+    pub jwt: JwtKeys,
+    pub passwords: PasswordHasher,
+    pub mailer: Mailer,
+    pub celebrities: crate::feed::CelebrityCache,
+    pub hub: crate::realtime::Hub,
+    pub metrics: Arc<crate::metrics::Metrics>,
+    pub views: Arc<crate::view_counter::ViewCounter>,
+    pub outbox: Arc<crate::events::Outbox>,
+    pub list_horizon: Arc<crate::store::posts::ListHorizon>,
+    pub feed_horizons: crate::store::timelines::FeedHorizons,
+}
