@@ -4,21 +4,39 @@
 //! threshold.
 
 use std::collections::HashSet;
-use std::sync::RwLock;
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
-
-use actix_web::web;
 
 use bson::oid::ObjectId;
 use futures::TryStreamExt;
 
-use crate::api::state::AppState;
+use crate::config::FeedSettings;
 use crate::db::Db;
 use crate::domain::cursor::Cursor;
 use crate::error::ApiError;
 use crate::store::posts::{self, PostDoc, PostFilter};
-use crate::store::timelines::{self, TimelineDoc, FAN_OUT_BATCH};
+use crate::store::timelines::{self, FeedHorizons, TimelineDoc, FAN_OUT_BATCH};
 use crate::store::{date_cursor, follows, groups, likes, users};
+
+/// The feed's parts: the database, its settings, and this instance's caches (who is over
+/// the celebrity threshold; where each reader's first page ended).
+pub struct Feed {
+    pub db: Db,
+    pub settings: FeedSettings,
+    pub celebrities: CelebrityCache,
+    pub horizons: FeedHorizons,
+}
+
+impl Feed {
+    pub fn new(db: Db, settings: FeedSettings) -> Self {
+        Self {
+            db,
+            settings,
+            celebrities: CelebrityCache::default(),
+            horizons: FeedHorizons::default(),
+        }
+    }
+}
 
 /// Each instance's view of the accounts over the celebrity threshold, so a feed read does
 /// not have to ask. A task (`spawn_celebrity_refresher`) reloads it every
@@ -30,19 +48,18 @@ pub struct CelebrityCache {
 }
 
 impl CelebrityCache {
-    pub async fn get(&self, state: &AppState) -> Result<Vec<ObjectId>, ApiError> {
-        if state.settings.feed.celebrity_refresh_secs > 0 {
+    pub async fn get(&self, feed: &Feed) -> Result<Vec<ObjectId>, ApiError> {
+        if feed.settings.celebrity_refresh_secs > 0 {
             if let Some(ids) = self.ids.read().ok().and_then(|guard| guard.clone()) {
                 return Ok(ids);
             }
         }
-        self.refresh(state).await
+        self.refresh(feed).await
     }
 
-    async fn refresh(&self, state: &AppState) -> Result<Vec<ObjectId>, ApiError> {
+    async fn refresh(&self, feed: &Feed) -> Result<Vec<ObjectId>, ApiError> {
         let ids =
-            users::ids_with_followers_at_least(&state.db, state.settings.feed.celebrity_threshold)
-                .await?;
+            users::ids_with_followers_at_least(&feed.db, feed.settings.celebrity_threshold).await?;
         if let Ok(mut guard) = self.ids.write() {
             *guard = Some(ids.clone());
         }
@@ -51,8 +68,8 @@ impl CelebrityCache {
 }
 
 /// Reloads the instance's celebrity list every `feed.celebrity_refresh_secs` (unless 0).
-pub fn spawn_celebrity_refresher(state: web::Data<AppState>) {
-    let secs = state.settings.feed.celebrity_refresh_secs;
+pub fn spawn_celebrity_refresher(feed: Arc<Feed>) {
+    let secs = feed.settings.celebrity_refresh_secs;
     if secs == 0 {
         return;
     }
@@ -61,62 +78,62 @@ pub fn spawn_celebrity_refresher(state: web::Data<AppState>) {
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             ticker.tick().await;
-            if let Err(err) = state.celebrities.refresh(&state).await {
+            if let Err(err) = feed.celebrities.refresh(&feed).await {
                 log::warn!("reloading the celebrity list failed, keeping the last: {err}");
             }
         }
     });
 }
 
-fn is_celebrity(state: &AppState, followers_count: i64) -> bool {
-    followers_count >= state.settings.feed.celebrity_threshold
+fn is_celebrity(feed: &Feed, followers_count: i64) -> bool {
+    followers_count >= feed.settings.celebrity_threshold
 }
 
 /// Puts a newly published post into its author's timeline and, unless the author is over
 /// the celebrity threshold, into every follower's, in batches.
-pub async fn fan_out(state: &AppState, post: &PostDoc) -> Result<(), ApiError> {
-    timelines::insert_many(&state.db, vec![TimelineDoc::new(post.author_id, post)]).await?;
-    let followers_count = users::find_by_id(&state.db, post.author_id)
+pub async fn fan_out(feed: &Feed, post: &PostDoc) -> Result<(), ApiError> {
+    timelines::insert_many(&feed.db, vec![TimelineDoc::new(post.author_id, post)]).await?;
+    let followers_count = users::find_by_id(&feed.db, post.author_id)
         .await?
         .map_or(0, |u| u.followers_count);
-    if is_celebrity(state, followers_count) {
+    if is_celebrity(feed, followers_count) {
         return Ok(());
     }
-    let mut followers = follows::follower_stream(&state.db, post.author_id).await?;
+    let mut followers = follows::follower_stream(&feed.db, post.author_id).await?;
     let mut batch = Vec::with_capacity(FAN_OUT_BATCH);
     let mut pending = Vec::with_capacity(FAN_OUT_BATCH);
     while let Some(follow) = followers.try_next().await? {
         pending.push(follow.follower_id);
         if pending.len() == FAN_OUT_BATCH {
-            batch.extend(readers(state, post, std::mem::take(&mut pending)).await?);
-            timelines::insert_many(&state.db, std::mem::take(&mut batch)).await?;
+            batch.extend(readers(feed, post, std::mem::take(&mut pending)).await?);
+            timelines::insert_many(&feed.db, std::mem::take(&mut batch)).await?;
         }
     }
-    batch.extend(readers(state, post, pending).await?);
-    timelines::insert_many(&state.db, batch).await?;
+    batch.extend(readers(feed, post, pending).await?);
+    timelines::insert_many(&feed.db, batch).await?;
     Ok(())
 }
 
 /// Of `candidates`, those who may read `post`: all of them, or for a private group's post
 /// only the group's members (API.md §6). Feed fan-out and notifications go through here.
 pub async fn who_may_read(
-    state: &AppState,
+    feed: &Feed,
     post: &PostDoc,
     candidates: Vec<ObjectId>,
 ) -> Result<Vec<ObjectId>, ApiError> {
     match (post.group_private, post.group_id) {
-        (true, Some(group)) => Ok(groups::members_among(&state.db, group, &candidates).await?),
+        (true, Some(group)) => Ok(groups::members_among(&feed.db, group, &candidates).await?),
         _ => Ok(candidates),
     }
 }
 
 /// Timeline entries for those of `followers` who may read `post`.
 async fn readers(
-    state: &AppState,
+    feed: &Feed,
     post: &PostDoc,
     followers: Vec<ObjectId>,
 ) -> Result<Vec<TimelineDoc>, ApiError> {
-    let readers = who_may_read(state, post, followers).await?;
+    let readers = who_may_read(feed, post, followers).await?;
     Ok(readers
         .into_iter()
         .map(|f| TimelineDoc::new(f, post))
@@ -126,31 +143,25 @@ async fn readers(
 /// A new follow copies the followee's newest posts into the follower's timeline (unless the
 /// followee is merged at read time anyway).
 pub async fn backfill(
-    state: &AppState,
+    feed: &Feed,
     follower: ObjectId,
     followee: ObjectId,
     followee_followers: i64,
 ) -> Result<(), ApiError> {
-    if is_celebrity(state, followee_followers) {
+    if is_celebrity(feed, followee_followers) {
         return Ok(());
     }
     let filter = PostFilter {
         author_id: Some(followee),
         ..PostFilter::default()
     };
-    let recent = posts::page_published(
-        &state.db,
-        &filter,
-        None,
-        None,
-        state.settings.feed.backfill_posts,
-    )
-    .await?;
+    let recent =
+        posts::page_published(&feed.db, &filter, None, None, feed.settings.backfill_posts).await?;
     let entries = recent
         .iter()
         .map(|p| TimelineDoc::new(follower, p))
         .collect();
-    timelines::insert_many(&state.db, entries).await?;
+    timelines::insert_many(&feed.db, entries).await?;
     Ok(())
 }
 
@@ -160,38 +171,37 @@ pub async fn backfill(
 /// lookup, one range scan and the likes of what it brought, whatever the number of
 /// accounts followed.
 pub async fn home_feed(
-    state: &AppState,
+    feed: &Feed,
     viewer: ObjectId,
     cursor: Option<Cursor>,
     fetch_limit: i64,
 ) -> Result<(Vec<PostDoc>, HashSet<ObjectId>), ApiError> {
-    let entries =
-        timelines::page(&state.db, &state.feed_horizons, viewer, cursor, fetch_limit).await?;
+    let entries = timelines::page(&feed.db, &feed.horizons, viewer, cursor, fetch_limit).await?;
     let ids: Vec<ObjectId> = entries.iter().map(|e| e.post_id).collect();
     let (mut fanned, mut liked) = futures::try_join!(
-        posts::find_many(&state.db, &ids),
-        likes::liked_among(&state.db, viewer, &ids),
+        posts::find_many(&feed.db, &ids),
+        likes::liked_among(&feed.db, viewer, &ids),
     )?;
 
-    let celebrities = state.celebrities.get(state).await?;
+    let celebrities = feed.celebrities.get(feed).await?;
     let followed = if celebrities.is_empty() {
         Vec::new()
     } else {
-        follows::followed_among(&state.db, viewer, &celebrities).await?
+        follows::followed_among(&feed.db, viewer, &celebrities).await?
     };
     if !followed.is_empty() {
         let filter = PostFilter {
             authors: followed,
             ..PostFilter::default()
         };
-        let merged = posts::page_published(&state.db, &filter, cursor, None, fetch_limit).await?;
+        let merged = posts::page_published(&feed.db, &filter, cursor, None, fetch_limit).await?;
         let seen: HashSet<ObjectId> = fanned.iter().map(|p| p.id).collect();
         let new: Vec<PostDoc> = merged
             .into_iter()
             .filter(|p| !seen.contains(&p.id))
             .collect();
         let new_ids: Vec<ObjectId> = new.iter().map(|p| p.id).collect();
-        liked.extend(likes::liked_among(&state.db, viewer, &new_ids).await?);
+        liked.extend(likes::liked_among(&feed.db, viewer, &new_ids).await?);
         fanned.extend(new);
     }
     // Newest first by the same key the cursor uses; deleted, unpublished or hidden posts

@@ -7,10 +7,9 @@
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use actix_web::web;
 use bson::doc;
 use bson::oid::ObjectId;
 use futures::StreamExt;
@@ -20,7 +19,7 @@ use mongodb::Collection;
 use serde::de::DeserializeOwned;
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
 
-use crate::api::state::AppState;
+use crate::db::Db;
 use crate::store::activities::ActivityDoc;
 use crate::store::notifications::NotificationDoc;
 use crate::store::sessions::SessionDoc;
@@ -177,8 +176,16 @@ fn follow<T, H, F>(
     });
 }
 
-/// Opens the change streams (so that no event after start-up is missed) and follows them.
-pub async fn start(state: web::Data<AppState>) -> mongodb::error::Result<()> {
+/// What the followers of the change streams push with.
+struct Pushing {
+    db: Db,
+    hub: Arc<Hub>,
+}
+
+/// Opens the change streams (so that no event after start-up is missed) and follows them,
+/// pushing what they bring through `hub`.
+pub async fn start(db: Db, hub: Arc<Hub>) -> mongodb::error::Result<()> {
+    let state = Arc::new(Pushing { db, hub });
     let notifications = crate::store::notifications::collection(&state.db);
     let first = open(&notifications, "insert", None).await?;
     let hub_state = state.clone();

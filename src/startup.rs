@@ -51,13 +51,12 @@ impl AppState {
             jwt: JwtKeys::new(settings.jwt_secret(), settings.auth.access_token_ttl_secs),
             passwords: PasswordHasher::new(settings.auth.bcrypt_cost),
             mailer: Mailer::new(&settings.email)?,
+            feed: Arc::new(crate::feed::Feed::new(db.clone(), settings.feed.clone())),
             list_horizon: Arc::new(crate::store::posts::ListHorizon::new(
                 settings.feed.list_horizon_posts,
             )),
             settings: Arc::new(settings),
-            celebrities: crate::feed::CelebrityCache::default(),
-            hub: crate::realtime::Hub::default(),
-            feed_horizons: Default::default(),
+            hub: Default::default(),
             views: Default::default(),
             outbox: Default::default(),
             metrics,
@@ -78,15 +77,19 @@ impl Application {
         let port = listener.local_addr()?.port();
         let server_settings = settings.server.clone();
         let state = web::Data::new(AppState::build(settings).await?);
-        crate::jobs::spawn_scheduler(state.clone());
+        crate::jobs::spawn_scheduler(
+            state.feed.clone(),
+            state.outbox.clone(),
+            state.settings.posts.scheduler_interval_ms,
+        );
         crate::view_counter::spawn_flusher(
             state.db.clone(),
             state.views.clone(),
             state.settings.posts.view_flush_ms,
         );
         crate::events::spawn_writer(state.db.clone(), state.outbox.clone());
-        crate::feed::spawn_celebrity_refresher(state.clone());
-        crate::realtime::start(state.clone()).await?;
+        crate::feed::spawn_celebrity_refresher(state.feed.clone());
+        crate::realtime::start(state.db.clone(), state.hub.clone()).await?;
 
         let state_for_shutdown = state.clone();
         let telemetry = web::Data::new(crate::telemetry::RequestTelemetry {

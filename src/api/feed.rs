@@ -32,8 +32,13 @@ async fn get_feed(
     req: HttpRequest,
     params: PageParams,
 ) -> Result<HttpResponse, ApiError> {
-    let (items, liked) =
-        home_feed(&state, auth.user_id, params.cursor, params.fetch_limit()).await?;
+    let (items, liked) = home_feed(
+        &state.feed,
+        auth.user_id,
+        params.cursor,
+        params.fetch_limit(),
+    )
+    .await?;
     let page = Page::from_items(&req, params, items, cursor_of, |p| p);
     let results = post_views_liked(&state.db, page.results, liked).await?;
     Ok(Page {

@@ -101,7 +101,13 @@ async fn follow(
     let created = follows::insert(&state.db, auth.user_id, target.id).await?;
     if created {
         users::count_follow(&state.db, auth.user_id, target.id, 1).await?;
-        feed::backfill(&state, auth.user_id, target.id, target.followers_count + 1).await?;
+        feed::backfill(
+            &state.feed,
+            auth.user_id,
+            target.id,
+            target.followers_count + 1,
+        )
+        .await?;
         events::notify(
             &state.db,
             &state.outbox,

@@ -16,11 +16,10 @@ pub struct AppState {
     pub jwt: JwtKeys,
     pub passwords: PasswordHasher,
     pub mailer: Mailer,
-    pub celebrities: crate::feed::CelebrityCache,
-    pub hub: crate::realtime::Hub,
+    pub feed: Arc<crate::feed::Feed>,
+    pub hub: Arc<crate::realtime::Hub>,
     pub metrics: Arc<crate::metrics::Metrics>,
     pub views: Arc<crate::view_counter::ViewCounter>,
     pub outbox: Arc<crate::events::Outbox>,
     pub list_horizon: Arc<crate::store::posts::ListHorizon>,
-    pub feed_horizons: crate::store::timelines::FeedHorizons,
 }

@@ -10,7 +10,7 @@ use rand::RngCore;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::api::state::AppState;
+use crate::auth::jwt::JwtKeys;
 use crate::db::Db;
 use crate::error::ApiError;
 use crate::store::sessions::{self, SessionDoc};
@@ -55,8 +55,17 @@ pub struct ClientInfo {
     pub ip: String,
 }
 
+/// What issuing a token pair needs: the database, the signing keys and how long a
+/// session lives without use (`auth.refresh_token_ttl_secs`).
+#[derive(Clone, Copy)]
+pub struct Issuer<'a> {
+    pub db: &'a Db,
+    pub jwt: &'a JwtKeys,
+    pub refresh_ttl_secs: i64,
+}
+
 pub async fn start_session(
-    state: &AppState,
+    issuer: Issuer<'_>,
     user_id: ObjectId,
     client: ClientInfo,
 ) -> Result<TokenPair, ApiError> {
@@ -66,23 +75,23 @@ pub async fn start_session(
         user_id,
         created_at: now,
         last_used_at: now,
-        expires_at: expires_in(state.settings.auth.refresh_token_ttl_secs),
+        expires_at: expires_in(issuer.refresh_ttl_secs),
         user_agent: client.user_agent,
         ip: client.ip,
     };
-    sessions::insert(&state.db, &session).await?;
-    issue_pair(state, user_id, session.id, session.expires_at).await
+    sessions::insert(issuer.db, &session).await?;
+    issue_pair(issuer, user_id, session.id, session.expires_at).await
 }
 
 async fn issue_pair(
-    state: &AppState,
+    issuer: Issuer<'_>,
     user_id: ObjectId,
     session_id: ObjectId,
     expires_at: DateTime,
 ) -> Result<TokenPair, ApiError> {
     let refresh = new_secret();
     tokens::insert(
-        &state.db,
+        issuer.db,
         TokenKind::Refresh,
         hash_secret(&refresh),
         user_id,
@@ -90,7 +99,7 @@ async fn issue_pair(
         expires_at,
     )
     .await?;
-    let access = state
+    let access = issuer
         .jwt
         .issue(user_id, session_id)
         .map_err(ApiError::internal)?;
@@ -98,27 +107,27 @@ async fn issue_pair(
         access,
         refresh,
         token_type: "Bearer",
-        expires_in: state.jwt.ttl_secs,
+        expires_in: issuer.jwt.ttl_secs,
     })
 }
 
 /// Exchanges a refresh token for a new pair. The old token is marked used atomically, so
 /// of two concurrent uses exactly one succeeds and the other revokes the session.
-pub async fn rotate(state: &AppState, refresh: &str) -> Result<TokenPair, ApiError> {
+pub async fn rotate(issuer: Issuer<'_>, refresh: &str) -> Result<TokenPair, ApiError> {
     let hash = hash_secret(refresh);
-    if let Some(token) = tokens::use_refresh(&state.db, &hash).await? {
+    if let Some(token) = tokens::use_refresh(issuer.db, &hash).await? {
         let session_id = token.session_id.ok_or(ApiError::TokenInvalid)?;
-        let expires_at = expires_in(state.settings.auth.refresh_token_ttl_secs);
-        if !sessions::touch(&state.db, session_id, expires_at).await? {
+        let expires_at = expires_in(issuer.refresh_ttl_secs);
+        if !sessions::touch(issuer.db, session_id, expires_at).await? {
             return Err(ApiError::TokenInvalid);
         }
-        return issue_pair(state, token.user_id, session_id, expires_at).await;
+        return issue_pair(issuer, token.user_id, session_id, expires_at).await;
     }
-    match tokens::find_any(&state.db, &hash).await? {
+    match tokens::find_any(issuer.db, &hash).await? {
         Some(token) if token.kind == TokenKind::Refresh && token.used => {
             if let Some(session_id) = token.session_id {
                 log::warn!("refresh token reused: revoking session {session_id}");
-                revoke_session(state, session_id, token.user_id).await?;
+                revoke_session(issuer.db, session_id, token.user_id).await?;
             }
             Err(ApiError::TokenInvalid)
         }
@@ -128,12 +137,12 @@ pub async fn rotate(state: &AppState, refresh: &str) -> Result<TokenPair, ApiErr
 }
 
 pub async fn revoke_session(
-    state: &AppState,
+    db: &Db,
     session_id: ObjectId,
     user_id: ObjectId,
 ) -> Result<bool, ApiError> {
-    let deleted = sessions::delete_one(&state.db, session_id, user_id).await?;
-    tokens::delete_for_sessions(&state.db, &[session_id]).await?;
+    let deleted = sessions::delete_one(db, session_id, user_id).await?;
+    tokens::delete_for_sessions(db, &[session_id]).await?;
     Ok(deleted)
 }
 

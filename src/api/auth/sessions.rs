@@ -109,7 +109,7 @@ pub(super) async fn login(
                      Lost it? Ask for a new one with POST /api/auth/resend-verification.",
         });
     }
-    let tokens = sessions::start_session(&state, user.id, client_info(&req)).await?;
+    let tokens = sessions::start_session(issuer(&state), user.id, client_info(&req)).await?;
     events::record(
         &state.outbox,
         user.id,
@@ -148,7 +148,7 @@ pub(super) async fn refresh_token(
     let mut errors = FieldErrors::new();
     let refresh = required(&mut errors, "refresh", &body.refresh);
     errors.into_result()?;
-    let pair = sessions::rotate(&state, refresh.unwrap_or_default().trim()).await?;
+    let pair = sessions::rotate(issuer(&state), refresh.unwrap_or_default().trim()).await?;
     Ok(HttpResponse::Ok().json(pair))
 }
 
@@ -169,7 +169,7 @@ pub(super) async fn logout(
     auth: AuthUser,
     MaybeJson(body): MaybeJson<RefreshRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    sessions::revoke_session(&state, auth.session_id, auth.user_id).await?;
+    sessions::revoke_session(&state.db, auth.session_id, auth.user_id).await?;
     events::record(
         &state.outbox,
         auth.user_id,
@@ -179,7 +179,7 @@ pub(super) async fn logout(
         if let Some(token) = tokens::find_any(&state.db, &hash_secret(refresh.trim())).await? {
             if let (TokenKind::Refresh, Some(session_id)) = (token.kind, token.session_id) {
                 if token.user_id == auth.user_id {
-                    sessions::revoke_session(&state, session_id, auth.user_id).await?;
+                    sessions::revoke_session(&state.db, session_id, auth.user_id).await?;
                 }
             }
         }
@@ -253,8 +253,17 @@ pub(super) async fn revoke_session(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = ObjectId::parse_str(path.as_str())?;
-    if !sessions::revoke_session(&state, id, auth.user_id).await? {
+    if !sessions::revoke_session(&state.db, id, auth.user_id).await? {
         return Err(ApiError::NotFound);
     }
     Ok(HttpResponse::NoContent().finish())
+}
+
+/// The parts of the app state that issue tokens.
+fn issuer(state: &AppState) -> sessions::Issuer<'_> {
+    sessions::Issuer {
+        db: &state.db,
+        jwt: &state.jwt,
+        refresh_ttl_secs: state.settings.auth.refresh_token_ttl_secs,
+    }
 }

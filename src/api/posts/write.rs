@@ -127,7 +127,7 @@ pub(super) async fn create_post(
         Activity::on("post.create", "post", post.id),
     );
     if post.status == PostStatus::Published {
-        on_published(&state, &post).await?;
+        on_published(&state.feed, &state.outbox, &post).await?;
     }
     let view = post_view(&state.db, Some(auth.user_id), post).await?;
     Ok(HttpResponse::Created().json(view))
