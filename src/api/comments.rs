@@ -6,8 +6,8 @@ use serde::Deserialize;
 
 use crate::api::extract::required;
 use crate::api::extract::Json;
-use crate::api::posts::{is_staff, visible_post};
 use crate::api::state::AppState;
+use crate::api::viewer::{is_staff, visible_post};
 use crate::api::viewer::{PostAction, SignedIn, Viewer};
 use crate::domain::posts::{parse_body, COMMENT_MAX};
 use crate::error::{ApiError, FieldErrors};

@@ -7,8 +7,8 @@ use std::collections::HashMap;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Serialize;
 
-use crate::api::posts::visible_post;
 use crate::api::state::AppState;
+use crate::api::viewer::visible_post;
 use crate::api::viewer::{ordered_user_views, PostAction, SignedIn, Viewer};
 use crate::error::ApiError;
 use crate::events::{self, Activity};

@@ -15,7 +15,7 @@ use crate::error::ApiError;
 use crate::store::posts::PostDoc;
 use crate::store::sessions::{self, Also, Relations};
 use crate::store::users::UserDoc;
-use crate::store::{follows, users};
+use crate::store::{follows, posts, users};
 use crate::views::{Relation, UserView};
 
 #[derive(Debug, Clone, Default)]
@@ -235,6 +235,27 @@ impl FromRequest for PostAction {
             })
         })
     }
+}
+
+/// The post `id` names, if the viewer may see it; otherwise `404`, so that neither a
+/// scheduled post nor a blocked author's post reveals that it exists.
+pub async fn visible_post(
+    state: &AppState,
+    id: &str,
+    viewer: &Viewer,
+) -> Result<PostDoc, ApiError> {
+    let id = ObjectId::parse_str(id)?;
+    posts::find(&state.db, id)
+        .await?
+        .filter(|post| viewer.can_see_post(post))
+        .ok_or(ApiError::NotFound)
+}
+
+/// Whether the user is a moderator or an admin.
+pub async fn is_staff(state: &AppState, user_id: ObjectId) -> Result<bool, ApiError> {
+    Ok(users::find_by_id(&state.db, user_id)
+        .await?
+        .is_some_and(|u| u.role.is_staff()))
 }
 
 /// The account `{user}` names (an id or a username), or `404`.

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::api::extract::required;
 use crate::api::extract::Json;
-use crate::api::posts::visible_post;
+use crate::api::viewer::visible_post;
 use crate::api::viewer::{SignedIn, Viewer};
 use crate::error::{ApiError, FieldErrors};
 use crate::pagination::{Page, PageParams};

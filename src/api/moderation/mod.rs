@@ -3,8 +3,8 @@
 use actix_web::{web, HttpResponse};
 use serde::Serialize;
 
-use crate::api::posts::visible_post;
 use crate::api::state::AppState;
+use crate::api::viewer::visible_post;
 use crate::api::viewer::SignedIn;
 use crate::error::ApiError;
 use crate::store::post_stats;

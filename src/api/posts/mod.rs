@@ -40,27 +40,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .service(web::resource("/users/{user}/posts").route(web::get().to(read::user_posts)));
 }
 
-/// The post `id` names, if the viewer may see it; otherwise `404`, so that neither a
-/// scheduled post nor a blocked author's post reveals that it exists.
-pub async fn visible_post(
-    state: &AppState,
-    id: &str,
-    viewer: &Viewer,
-) -> Result<PostDoc, ApiError> {
-    let id = ObjectId::parse_str(id)?;
-    posts::find(&state.db, id)
-        .await?
-        .filter(|post| viewer.can_see_post(post))
-        .ok_or(ApiError::NotFound)
-}
-
-/// Whether the user is a moderator or an admin.
-pub async fn is_staff(state: &AppState, user_id: ObjectId) -> Result<bool, ApiError> {
-    Ok(users::find_by_id(&state.db, user_id)
-        .await?
-        .is_some_and(|u| u.role.is_staff()))
-}
-
 /// Title, content and what is derived from them; mentions keep only existing accounts.
 async fn post_text(
     state: &AppState,

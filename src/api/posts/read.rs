@@ -8,7 +8,7 @@ use futures::TryFutureExt;
 use serde::{Deserialize, Serialize};
 
 use crate::api::auth_user::AuthUser;
-use crate::api::viewer::{visible_user, Viewer};
+use crate::api::viewer::{visible_post, visible_user, Viewer};
 use crate::domain::posts::{normalise_tag, search_terms};
 use crate::error::{ApiError, FieldErrors};
 use crate::pagination::{Page, PageParams, MAX_LIMIT};

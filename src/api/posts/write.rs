@@ -7,7 +7,7 @@ use serde::Deserialize;
 
 use crate::api::extract::required;
 use crate::api::extract::Json;
-use crate::api::viewer::SignedIn;
+use crate::api::viewer::{is_staff, visible_post, SignedIn};
 use crate::cascade;
 use crate::domain::posts::{parse_body, parse_title, CONTENT_MAX};
 use crate::error::{ApiError, FieldErrors};
