@@ -100,6 +100,11 @@ impl<T: Serialize> Page<T> {
         }
     }
 
+    /// Answers with `results` (a page's items as the client sees them) and its `next`.
+    pub fn respond(results: Vec<T>, next: Option<String>) -> HttpResponse {
+        Page { results, next }.into_response()
+    }
+
     pub fn into_response(self) -> HttpResponse {
         let mut response = HttpResponse::Ok();
         if let Some(next) = &self.next {

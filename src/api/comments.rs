@@ -97,11 +97,7 @@ async fn list_comments(
         |c| c,
     );
     let results = comment_views(&state.db, page.results).await?;
-    Ok(Page {
-        results,
-        next: page.next,
-    }
-    .into_response())
+    Ok(Page::respond(results, page.next))
 }
 
 /// Comment on a post

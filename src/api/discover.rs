@@ -85,11 +85,7 @@ async fn search_users(
         |u| u,
     );
     let results = user_views(&state, &viewer, &page.results).await?;
-    Ok(Page {
-        results,
-        next: page.next,
-    }
-    .into_response())
+    Ok(Page::respond(results, page.next))
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]

@@ -41,9 +41,5 @@ async fn get_feed(
     .await?;
     let page = Page::from_items(&req, params, items, cursor_of, |p| p);
     let results = post_views_liked(&state.db, page.results, liked).await?;
-    Ok(Page {
-        results,
-        next: page.next,
-    }
-    .into_response())
+    Ok(Page::respond(results, page.next))
 }

@@ -149,11 +149,7 @@ async fn post_likers(
         |l| l.user_id,
     );
     let results = ordered_user_views(&state, &viewer, &page.results).await?;
-    Ok(Page {
-        results,
-        next: page.next,
-    }
-    .into_response())
+    Ok(Page::respond(results, page.next))
 }
 
 /// The posts the viewer liked, most recently liked first
@@ -193,9 +189,5 @@ async fn my_liked_posts(
         .filter(|p| viewer.can_list_post(p))
         .collect();
     let results = post_views(&state.db, Some(auth.user_id), ordered).await?;
-    Ok(Page {
-        results,
-        next: page.next,
-    }
-    .into_response())
+    Ok(Page::respond(results, page.next))
 }

@@ -110,11 +110,7 @@ async fn list_notifications(
         .iter()
         .filter_map(|n| Some(NotificationView::new(n, actors.get(&n.actor_id)?.clone())))
         .collect();
-    Ok(Page {
-        results,
-        next: page.next,
-    }
-    .into_response())
+    Ok(Page::respond(results, page.next))
 }
 
 #[derive(Serialize, utoipa::ToSchema)]

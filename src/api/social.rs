@@ -181,11 +181,7 @@ async fn follow_list(
         },
     );
     let results = ordered_user_views(state, viewer, &page.results).await?;
-    Ok(Page {
-        results,
-        next: page.next,
-    }
-    .into_response())
+    Ok(Page::respond(results, page.next))
 }
 
 /// A user's followers, newest first
@@ -318,9 +314,5 @@ async fn my_blocks(
         |b| b.blocked_id,
     );
     let results = ordered_user_views(&state, &viewer, &page.results).await?;
-    Ok(Page {
-        results,
-        next: page.next,
-    }
-    .into_response())
+    Ok(Page::respond(results, page.next))
 }

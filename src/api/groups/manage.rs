@@ -138,11 +138,7 @@ pub(super) async fn list_groups(
         |g| g,
     );
     let results = group_views(&state, &page.results, viewer.id()).await?;
-    Ok(Page {
-        results,
-        next: page.next,
-    }
-    .into_response())
+    Ok(Page::respond(results, page.next))
 }
 
 /// A group with its first members

@@ -140,11 +140,7 @@ pub(super) async fn list_members(
         |m| m,
     );
     let results = member_views(&state, page.results).await?;
-    Ok(Page {
-        results,
-        next: page.next,
-    }
-    .into_response())
+    Ok(Page::respond(results, page.next))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]

@@ -59,11 +59,7 @@ pub(super) async fn group_posts(
         .filter(|p| viewer.can_list_post(p))
         .collect();
     let results = post_views(&state.db, viewer.id(), visible).await?;
-    Ok(Page {
-        results,
-        next: page.next,
-    }
-    .into_response())
+    Ok(Page::respond(results, page.next))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]

@@ -203,11 +203,7 @@ pub(super) async fn list_reports(
         |r| r,
     );
     let results = report_views(&state, page.results).await?;
-    Ok(Page {
-        results,
-        next: page.next,
-    }
-    .into_response())
+    Ok(Page::respond(results, page.next))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]

@@ -160,9 +160,5 @@ async fn page_of_posts(
 ) -> Result<HttpResponse, ApiError> {
     let page = Page::from_items(req, params, items, cursor_of, |p| p);
     let results = post_views(&state.db, viewer, page.results).await?;
-    Ok(Page {
-        results,
-        next: page.next,
-    }
-    .into_response())
+    Ok(Page::respond(results, page.next))
 }
