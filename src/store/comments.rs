@@ -10,6 +10,7 @@ use mongodb::Collection;
 
 use crate::db::Db;
 use crate::domain::cursor::Cursor;
+use crate::store::delete_in;
 use crate::store::{count_of, oldest_first};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -82,13 +83,7 @@ pub async fn page_for_post(
 }
 
 pub async fn delete_for_posts(db: &Db, post_ids: &[ObjectId]) -> mongodb::error::Result<()> {
-    if post_ids.is_empty() {
-        return Ok(());
-    }
-    collection(db)
-        .delete_many(doc! { "post_id": { "$in": post_ids } })
-        .await?;
-    Ok(())
+    delete_in(collection(db), "post_id", post_ids).await
 }
 
 /// How many comments the author wrote on each post.

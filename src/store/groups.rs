@@ -13,6 +13,7 @@ use mongodb::Collection;
 use crate::db::Db;
 use crate::domain::cursor::Cursor;
 use crate::error::duplicate_key_index;
+use crate::store::delete_in;
 use crate::store::{newest_by_id, newest_first};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -284,10 +285,7 @@ pub async fn page_shares(
 }
 
 pub async fn remove_shares_of_posts(db: &Db, post_ids: &[ObjectId]) -> mongodb::error::Result<()> {
-    shares_collection(db)
-        .delete_many(doc! { "post_id": { "$in": post_ids } })
-        .await?;
-    Ok(())
+    delete_in(shares_collection(db), "post_id", post_ids).await
 }
 
 /// Deletes the group, its memberships and shares (its posts are the caller's to remove).

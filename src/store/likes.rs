@@ -13,6 +13,7 @@ use mongodb::Collection;
 use crate::db::Db;
 use crate::domain::cursor::Cursor;
 use crate::error::duplicate_key_index;
+use crate::store::delete_in;
 use crate::store::newest_first;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -94,13 +95,7 @@ pub async fn page_by_user(
 }
 
 pub async fn delete_for_posts(db: &Db, post_ids: &[ObjectId]) -> mongodb::error::Result<()> {
-    if post_ids.is_empty() {
-        return Ok(());
-    }
-    collection(db)
-        .delete_many(doc! { "post_id": { "$in": post_ids } })
-        .await?;
-    Ok(())
+    delete_in(collection(db), "post_id", post_ids).await
 }
 
 /// Every post the user liked (each at most once, by the unique index).

@@ -88,6 +88,22 @@ pub fn date_cursor(key: bson::DateTime, id: bson::oid::ObjectId) -> Cursor {
     }
 }
 
+/// Deletes the documents of `collection` whose `field` is one of `ids`; with no ids, sends
+/// nothing.
+pub async fn delete_in<T: Send + Sync>(
+    collection: Collection<T>,
+    field: &str,
+    ids: &[bson::oid::ObjectId],
+) -> mongodb::error::Result<()> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    collection
+        .delete_many(doc! { field: { "$in": ids } })
+        .await?;
+    Ok(())
+}
+
 /// One page of `collection` matching `filter`, newest first by `(created_at, _id)`.
 pub async fn newest_first<T>(
     collection: Collection<T>,

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use mongodb::Collection;
 
 use crate::db::Db;
+use crate::store::delete_in;
 use crate::store::{count_of, integer_of, DUPLICATE_KEY};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -174,13 +175,8 @@ async fn per_day(
 }
 
 pub async fn delete_for_posts(db: &Db, post_ids: &[ObjectId]) -> mongodb::error::Result<()> {
-    collection(db)
-        .delete_many(doc! { "post_id": { "$in": post_ids } })
-        .await?;
-    viewers_collection(db)
-        .delete_many(doc! { "post_id": { "$in": post_ids } })
-        .await?;
-    Ok(())
+    delete_in(collection(db), "post_id", post_ids).await?;
+    delete_in(viewers_collection(db), "post_id", post_ids).await
 }
 
 /// The `post_stats` collection.

@@ -15,6 +15,7 @@ use mongodb::Collection;
 use crate::db::Db;
 use crate::domain::cursor::Cursor;
 use crate::error::duplicate_key_index;
+use crate::store::delete_in;
 use crate::store::posts::PostDoc;
 
 /// How many entries one `insert_many` carries during fan-out.
@@ -196,10 +197,7 @@ pub async fn remove_author(
 }
 
 pub async fn remove_posts(db: &Db, post_ids: &[ObjectId]) -> mongodb::error::Result<()> {
-    collection(db)
-        .delete_many(doc! { "post_id": { "$in": post_ids } })
-        .await?;
-    Ok(())
+    delete_in(collection(db), "post_id", post_ids).await
 }
 
 /// Removes a group's posts from one member's timeline (they left or were removed).

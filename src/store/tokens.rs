@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use mongodb::Collection;
 
 use crate::db::Db;
+use crate::store::delete_in;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -113,10 +114,7 @@ pub async fn delete_for_user(
 }
 
 pub async fn delete_for_sessions(db: &Db, session_ids: &[ObjectId]) -> mongodb::error::Result<()> {
-    collection(db)
-        .delete_many(doc! { "session_id": { "$in": session_ids } })
-        .await?;
-    Ok(())
+    delete_in(collection(db), "session_id", session_ids).await
 }
 
 /// Every token of the user, of every kind (account deletion).

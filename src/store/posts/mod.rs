@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use mongodb::Collection;
 
 use crate::db::Db;
+use crate::store::delete_in;
 
 pub mod lists;
 pub mod trending;
@@ -367,10 +368,7 @@ pub async fn delete(db: &Db, id: ObjectId) -> mongodb::error::Result<Option<Post
 }
 
 pub async fn delete_versions(db: &Db, post_ids: &[ObjectId]) -> mongodb::error::Result<()> {
-    versions_collection(db)
-        .delete_many(doc! { "post_id": { "$in": post_ids } })
-        .await?;
-    Ok(())
+    delete_in(versions_collection(db), "post_id", post_ids).await
 }
 
 /// Claims one due scheduled post by publishing it atomically: of several instances running
