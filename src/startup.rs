@@ -102,8 +102,7 @@ impl Application {
                 .app_data(telemetry.clone())
                 .app_data(query_config())
                 .app_data(path_config())
-                .configure(api::ops::routes)
-                .configure(api::routes)
+                .configure(api::routes::configure)
                 .default_service(web::to(|| async {
                     Err::<actix_web::HttpResponse, _>(ApiError::NotFound)
                 }))

@@ -14,12 +14,6 @@ use crate::views::ActivityView;
 
 type State = web::Data<AppState>;
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/activity").route(web::get().to(list_activity)))
-        .service(web::resource("/activity/ws").route(web::get().to(activity_socket)))
-        .service(web::resource("/activity-log").route(web::get().to(activity_socket)));
-}
-
 /// The viewer's activity as it happens (WebSocket)
 ///
 /// Authenticate with `?token=` or `Sec-WebSocket-Protocol: bearer, <token>`.
@@ -34,7 +28,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         (status = 401, description = "No valid access token."),
     )
 )]
-async fn activity_socket(
+pub(crate) async fn activity_socket(
     state: State,
     req: HttpRequest,
     body: web::Payload,
@@ -45,7 +39,7 @@ async fn activity_socket(
 
 #[derive(Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
-struct ListQuery {
+pub(crate) struct ListQuery {
     /// Only this action, e.g. `post.create`.
     action: Option<String>,
 }
@@ -61,7 +55,7 @@ struct ListQuery {
     ),
     security(("bearerAuth" = []))
 )]
-async fn list_activity(
+pub(crate) async fn list_activity(
     state: State,
     auth: AuthUser,
     req: HttpRequest,

@@ -21,22 +21,8 @@ use crate::views::UserMini;
 
 type State = web::Data<AppState>;
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        web::resource("/posts/{id}/comments")
-            .route(web::get().to(list_comments))
-            .route(web::post().to(create_comment)),
-    )
-    .service(
-        web::resource("/comments/{id}")
-            .route(web::patch().to(update_comment))
-            .route(web::put().to(update_comment))
-            .route(web::delete().to(delete_comment)),
-    );
-}
-
 #[derive(Deserialize, utoipa::ToSchema)]
-struct CommentRequest {
+pub(crate) struct CommentRequest {
     /// 1–5 000 characters.
     #[schema(value_type = String, required = true, example = "Lovely shot!")]
     content: Option<String>,
@@ -73,7 +59,7 @@ async fn find_comment(state: &AppState, id: &str) -> Result<CommentDoc, ApiError
     ),
     security((), ("bearerAuth" = []))
 )]
-async fn list_comments(
+pub(crate) async fn list_comments(
     state: State,
     viewer: Viewer,
     req: HttpRequest,
@@ -112,7 +98,7 @@ async fn list_comments(
     ),
     security(("bearerAuth" = []))
 )]
-async fn create_comment(
+pub(crate) async fn create_comment(
     action: PostAction,
     state: State,
     Json(body): Json<CommentRequest>,
@@ -162,7 +148,7 @@ async fn create_comment(
     ),
     security(("bearerAuth" = []))
 )]
-async fn update_comment(
+pub(crate) async fn update_comment(
     state: State,
     SignedIn { viewer, me: auth }: SignedIn,
     path: web::Path<String>,
@@ -193,7 +179,7 @@ async fn update_comment(
     ),
     security(("bearerAuth" = []))
 )]
-async fn delete_comment(
+pub(crate) async fn delete_comment(
     state: State,
     SignedIn { viewer, me: auth }: SignedIn,
     path: web::Path<String>,

@@ -7,19 +7,15 @@ use crate::api::state::AppState;
 use crate::email::SentEmail;
 use crate::error::ApiError;
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/dev/outbox").route(web::get().to(outbox)));
-}
-
 #[derive(Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
-struct OutboxQuery {
+pub(crate) struct OutboxQuery {
     /// Only the emails sent to this address.
     to: Option<String>,
 }
 
 #[derive(serde::Serialize, utoipa::ToSchema)]
-struct Outbox {
+pub(crate) struct Outbox {
     results: Vec<SentEmail>,
 }
 
@@ -38,7 +34,7 @@ struct Outbox {
         (status = 404, description = "`not_found`: the development outbox is off."),
     )
 )]
-async fn outbox(
+pub(crate) async fn outbox(
     state: web::Data<AppState>,
     query: web::Query<OutboxQuery>,
 ) -> Result<HttpResponse, ApiError> {

@@ -15,15 +15,9 @@ use crate::views::UserView;
 
 type State = web::Data<AppState>;
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/users/search").route(web::get().to(search_users)))
-        .service(web::resource("/users/suggestions").route(web::get().to(suggestions)))
-        .service(web::resource("/posts/suggestions").route(web::get().to(suggestions)));
-}
-
 #[derive(Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
-struct SearchQuery {
+pub(crate) struct SearchQuery {
     /// The term: part of a username or full name (ignoring case), or a whole email address.
     q: Option<String>,
     /// Same as `q`.
@@ -46,7 +40,7 @@ const SEARCH_MAX_CHARS: usize = 100;
     ),
     security((), ("bearerAuth" = []))
 )]
-async fn search_users(
+pub(crate) async fn search_users(
     state: State,
     viewer: Viewer,
     req: HttpRequest,
@@ -90,19 +84,19 @@ async fn search_users(
 
 #[derive(Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
-struct SuggestionQuery {
+pub(crate) struct SuggestionQuery {
     /// How many, 1..50 (default 10).
     limit: Option<i64>,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
-struct Suggestion {
+pub(crate) struct Suggestion {
     user: UserView,
     reason: String,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
-struct SuggestionList {
+pub(crate) struct SuggestionList {
     results: Vec<Suggestion>,
 }
 
@@ -137,7 +131,7 @@ fn names(list: &[String]) -> String {
     ),
     security(("bearerAuth" = []))
 )]
-async fn suggestions(
+pub(crate) async fn suggestions(
     state: State,
     SignedIn { viewer, me: auth }: SignedIn,
     query: web::Query<SuggestionQuery>,

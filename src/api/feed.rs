@@ -9,11 +9,6 @@ use crate::feed::{cursor_of, home_feed};
 use crate::pagination::{Page, PageParams};
 use crate::views::posts::post_views_liked;
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/feed").route(web::get().to(get_feed)))
-        .service(web::resource("/posts/feed").route(web::get().to(get_feed)));
-}
-
 /// The home feed
 ///
 /// Published posts of the accounts the viewer follows and the viewer's own, newest first.
@@ -26,7 +21,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     ),
     security(("bearerAuth" = []))
 )]
-async fn get_feed(
+pub(crate) async fn get_feed(
     state: web::Data<AppState>,
     auth: AuthUser,
     req: HttpRequest,

@@ -38,19 +38,9 @@ const KEEP_MILLIS: i64 = 24 * 60 * 60 * 1000;
 /// How long a running request holds its key before a retry may take it over.
 const LEASE_MILLIS: i64 = 60 * 1000;
 
-/// The routes that honour the header: (method, route pattern).
-const ROUTES: &[(&str, &str)] = &[
-    ("POST", "/api/posts"),
-    ("POST", "/api/posts/{id}/comments"),
-    ("POST", "/api/media"),
-    ("POST", "/api/posts/videos"),
-];
-
 /// Whether the operation (`post`, `/api/posts`) honours `Idempotency-Key`.
 pub fn applies_to(method: &str, pattern: &str) -> bool {
-    ROUTES
-        .iter()
-        .any(|(m, p)| m.eq_ignore_ascii_case(method) && *p == pattern)
+    crate::api::routes::find(method, pattern).is_some_and(|r| r.idempotent)
 }
 
 /// 1–255 visible ASCII characters (a UUID is the usual choice).
@@ -73,7 +63,7 @@ fn hex_digest(hasher: Sha256) -> String {
 
 /// What makes two requests the same: method, path and body. A multipart body's boundary
 /// is left out, since a client picks a new one for every attempt.
-struct Fingerprint {
+pub(crate) struct Fingerprint {
     hasher: Sha256,
     boundary: Vec<u8>,
     /// The end of what came so far, where a boundary may have begun.

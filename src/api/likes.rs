@@ -19,19 +19,8 @@ use crate::views::posts::post_views;
 
 type State = web::Data<AppState>;
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        web::resource("/posts/{id}/like")
-            .route(web::post().to(like_post))
-            .route(web::delete().to(unlike_post)),
-    )
-    .service(web::resource("/posts/{id}/unlike").route(web::post().to(unlike_post)))
-    .service(web::resource("/posts/{id}/likes").route(web::get().to(post_likers)))
-    .service(web::resource("/users/me/liked").route(web::get().to(my_liked_posts)));
-}
-
 #[derive(Serialize, utoipa::ToSchema)]
-struct LikeState {
+pub(crate) struct LikeState {
     like_count: i64,
     liked_by_me: bool,
 }
@@ -48,7 +37,7 @@ struct LikeState {
     ),
     security(("bearerAuth" = []))
 )]
-async fn like_post(action: PostAction, state: State) -> Result<HttpResponse, ApiError> {
+pub(crate) async fn like_post(action: PostAction, state: State) -> Result<HttpResponse, ApiError> {
     let post = action.post_to_interact_with()?;
     let me = action.me.user_id;
     if !likes::insert(&state.db, post.id, me).await? {
@@ -94,7 +83,10 @@ async fn like_post(action: PostAction, state: State) -> Result<HttpResponse, Api
     ),
     security(("bearerAuth" = []))
 )]
-async fn unlike_post(action: PostAction, state: State) -> Result<HttpResponse, ApiError> {
+pub(crate) async fn unlike_post(
+    action: PostAction,
+    state: State,
+) -> Result<HttpResponse, ApiError> {
     let post = action.reachable_post()?;
     let me = action.me.user_id;
     let like_count = if likes::delete(&state.db, post.id, me).await? {
@@ -125,7 +117,7 @@ async fn unlike_post(action: PostAction, state: State) -> Result<HttpResponse, A
     ),
     security((), ("bearerAuth" = []))
 )]
-async fn post_likers(
+pub(crate) async fn post_likers(
     state: State,
     viewer: Viewer,
     req: HttpRequest,
@@ -162,7 +154,7 @@ async fn post_likers(
     ),
     security(("bearerAuth" = []))
 )]
-async fn my_liked_posts(
+pub(crate) async fn my_liked_posts(
     state: State,
     SignedIn { viewer, me: auth }: SignedIn,
     req: HttpRequest,

@@ -1,4 +1,5 @@
-//! HTTP resources, one file each, each with `routes(cfg)`.
+//! HTTP: handlers (one file or folder per resource), the route table (`routes`), the
+//! extractors, the middleware and the app state.
 
 pub mod activity;
 pub mod auth;
@@ -19,35 +20,10 @@ pub mod ops;
 
 pub mod posts;
 pub mod rate_limit;
+pub mod routes;
 pub mod social;
 pub mod sockets;
 pub mod state;
 pub mod users;
 pub mod verify_page;
 pub mod viewer;
-
-use actix_web::web;
-
-/// Everything under `/api`.
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        web::scope("/api")
-            .configure(docs::routes)
-            .configure(dev::routes)
-            .configure(auth::routes)
-            // Fixed paths (`/users/search`, `/posts/feed`…) before the `{user}` and `{id}`
-            // patterns that would otherwise take them.
-            .configure(discover::routes)
-            .configure(feed::routes)
-            .configure(media::routes)
-            .configure(social::routes)
-            .configure(users::routes)
-            .configure(posts::routes)
-            .configure(likes::routes)
-            .configure(comments::routes)
-            .configure(notifications::routes)
-            .configure(activity::routes)
-            .configure(groups::routes)
-            .configure(moderation::routes),
-    );
-}

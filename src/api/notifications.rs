@@ -1,6 +1,6 @@
 //! Notifications: API.md §7.
 
-use actix_web::{guard, web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use bson::oid::ObjectId;
 use serde::{Deserialize, Serialize};
 
@@ -17,22 +17,6 @@ use crate::views::NotificationView;
 
 type State = web::Data<AppState>;
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        web::resource("/notifications")
-            // A WebSocket upgrade of the list's own path is the socket (API.md §7 alias).
-            .route(
-                web::get()
-                    .guard(guard::Header("upgrade", "websocket"))
-                    .to(notification_socket),
-            )
-            .route(web::get().to(list_notifications)),
-    )
-    .service(web::resource("/notifications/ws").route(web::get().to(notification_socket)))
-    .service(web::resource("/notifications/unread-count").route(web::get().to(unread_count)))
-    .service(web::resource("/notifications/read").route(web::post().to(mark_read)));
-}
-
 /// Notifications as they happen (WebSocket)
 ///
 /// Also `GET /api/notifications` with `Upgrade: websocket`. Authenticate with `?token=`
@@ -48,7 +32,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         (status = 401, description = "No valid access token."),
     )
 )]
-async fn notification_socket(
+pub(crate) async fn notification_socket(
     state: State,
     req: HttpRequest,
     body: web::Payload,
@@ -59,7 +43,7 @@ async fn notification_socket(
 
 #[derive(Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
-struct ListQuery {
+pub(crate) struct ListQuery {
     /// Only unread ones.
     unread: Option<bool>,
 }
@@ -77,7 +61,7 @@ struct ListQuery {
     ),
     security(("bearerAuth" = []))
 )]
-async fn list_notifications(
+pub(crate) async fn list_notifications(
     state: State,
     auth: AuthUser,
     req: HttpRequest,
@@ -114,7 +98,7 @@ async fn list_notifications(
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
-struct Count {
+pub(crate) struct Count {
     count: u64,
 }
 
@@ -128,7 +112,7 @@ struct Count {
     ),
     security(("bearerAuth" = []))
 )]
-async fn unread_count(state: State, auth: AuthUser) -> Result<HttpResponse, ApiError> {
+pub(crate) async fn unread_count(state: State, auth: AuthUser) -> Result<HttpResponse, ApiError> {
     state.outbox.flush_before_read(&state.db).await;
     let count = notifications::unread_count(&state.db, auth.user_id).await?;
     Ok(HttpResponse::Ok().json(Count { count }))
@@ -138,7 +122,7 @@ async fn unread_count(state: State, auth: AuthUser) -> Result<HttpResponse, ApiE
 const MARK_AT_ONCE: usize = 100;
 
 #[derive(Deserialize, utoipa::ToSchema)]
-struct ReadRequest {
+pub(crate) struct ReadRequest {
     /// The notifications to mark read; none: all of them.
     ids: Option<Vec<String>>,
 }
@@ -154,7 +138,7 @@ struct ReadRequest {
     ),
     security(("bearerAuth" = []))
 )]
-async fn mark_read(
+pub(crate) async fn mark_read(
     state: State,
     auth: AuthUser,
     MaybeJson(body): MaybeJson<ReadRequest>,

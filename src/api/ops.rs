@@ -5,14 +5,8 @@ use serde_json::json;
 
 use crate::api::state::AppState;
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/health").route(web::get().to(health)))
-        .service(web::resource("/ready").route(web::get().to(ready)))
-        .service(web::resource("/metrics").route(web::get().to(metrics)));
-}
-
 #[derive(serde::Serialize, utoipa::ToSchema)]
-struct Status {
+pub(crate) struct Status {
     #[schema(example = "ok")]
     status: String,
     /// `/ready` only.

@@ -2,7 +2,7 @@
 //! spreading requests over several instances meets one limit. On by default;
 //! `RATE_LIMIT_ENABLED=false` turns it off.
 //!
-//! The [`limit_requests`] middleware counts the routes of [`LIMITED`] per client address
+//! The [`limit_requests`] middleware counts the limited routes (`api::routes`) per client address
 //! (account endpoints) or per signed-in user (writes), and adds `RateLimit-Limit`,
 //! `RateLimit-Remaining` and `RateLimit-Reset` to their answers. The account endpoints
 //! also count per account named in their body ([`check_account`]), so one address cannot
@@ -71,7 +71,7 @@ impl Bucket {
 
 /// Who a route's limit counts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum By {
+pub enum By {
     /// The client's address.
     Address,
     /// The signed-in user (the address when the token is missing or bad: the route
@@ -79,70 +79,8 @@ enum By {
     User,
 }
 
-/// The limited routes, aliases included: (method, route pattern, bucket, counted by).
-const LIMITED: &[(&str, &str, Bucket, By)] = &[
-    ("POST", "/api/auth/login", Bucket::Login, By::Address),
-    ("POST", "/api/login", Bucket::Login, By::Address),
-    ("POST", "/api/users/login", Bucket::Login, By::Address),
-    ("POST", "/api/auth/register", Bucket::Register, By::Address),
-    ("POST", "/api/register", Bucket::Register, By::Address),
-    ("POST", "/api/users", Bucket::Register, By::Address),
-    (
-        "POST",
-        "/api/auth/resend-verification",
-        Bucket::ResendVerification,
-        By::Address,
-    ),
-    (
-        "POST",
-        "/api/auth/password/forgot",
-        Bucket::PasswordForgot,
-        By::Address,
-    ),
-    (
-        "POST",
-        "/api/auth/password/reset",
-        Bucket::PasswordReset,
-        By::Address,
-    ),
-    ("POST", "/api/posts", Bucket::Posts, By::User),
-    (
-        "POST",
-        "/api/posts/{id}/comments",
-        Bucket::Comments,
-        By::User,
-    ),
-    ("POST", "/api/posts/{id}/like", Bucket::Likes, By::User),
-    ("DELETE", "/api/posts/{id}/like", Bucket::Likes, By::User),
-    ("POST", "/api/posts/{id}/unlike", Bucket::Likes, By::User),
-    (
-        "POST",
-        "/api/users/{user}/follow",
-        Bucket::Follows,
-        By::User,
-    ),
-    (
-        "DELETE",
-        "/api/users/{user}/follow",
-        Bucket::Follows,
-        By::User,
-    ),
-    (
-        "POST",
-        "/api/users/{user}/unfollow",
-        Bucket::Follows,
-        By::User,
-    ),
-    ("POST", "/api/media", Bucket::Uploads, By::User),
-    ("POST", "/api/posts/videos", Bucket::Uploads, By::User),
-    ("PUT", "/api/users/me/avatar", Bucket::Uploads, By::User),
-];
-
 fn limit_of(method: &str, pattern: &str) -> Option<(Bucket, By)> {
-    LIMITED
-        .iter()
-        .find(|(m, p, _, _)| m.eq_ignore_ascii_case(method) && *p == pattern)
-        .map(|&(_, _, bucket, by)| (bucket, by))
+    crate::api::routes::find(method, pattern)?.limit
 }
 
 /// Whether the operation (`post`, `/api/posts`) is rate limited, for the OpenAPI document.

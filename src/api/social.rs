@@ -20,24 +20,6 @@ use crate::views::created_or_ok;
 
 type State = web::Data<AppState>;
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/users/me/blocks").route(web::get().to(my_blocks)))
-        .service(
-            web::resource("/users/{user}/follow")
-                .route(web::post().to(follow))
-                .route(web::delete().to(unfollow)),
-        )
-        .service(web::resource("/users/{user}/unfollow").route(web::post().to(unfollow)))
-        .service(web::resource("/users/{user}/followers").route(web::get().to(followers)))
-        .service(web::resource("/users/{user}/following").route(web::get().to(following)))
-        .service(
-            web::resource("/users/{user}/block")
-                .route(web::post().to(block))
-                .route(web::delete().to(unblock)),
-        )
-        .service(web::resource("/users/{user}/unblock").route(web::post().to(unblock)));
-}
-
 fn not_yourself(me: ObjectId, other: ObjectId, action: &str) -> Result<(), ApiError> {
     if me == other {
         Err(FieldErrors::single(
@@ -89,7 +71,7 @@ async fn answer_with_user(
     ),
     security(("bearerAuth" = []))
 )]
-async fn follow(
+pub(crate) async fn follow(
     state: State,
     SignedIn { viewer, me: auth }: SignedIn,
     path: web::Path<String>,
@@ -136,7 +118,7 @@ async fn follow(
     ),
     security(("bearerAuth" = []))
 )]
-async fn unfollow(
+pub(crate) async fn unfollow(
     state: State,
     auth: AuthUser,
     path: web::Path<String>,
@@ -194,7 +176,7 @@ async fn follow_list(
     ),
     security((), ("bearerAuth" = []))
 )]
-async fn followers(
+pub(crate) async fn followers(
     state: State,
     viewer: Viewer,
     req: HttpRequest,
@@ -214,7 +196,7 @@ async fn followers(
     ),
     security((), ("bearerAuth" = []))
 )]
-async fn following(
+pub(crate) async fn following(
     state: State,
     viewer: Viewer,
     req: HttpRequest,
@@ -238,7 +220,7 @@ async fn following(
     ),
     security(("bearerAuth" = []))
 )]
-async fn block(
+pub(crate) async fn block(
     state: State,
     SignedIn {
         mut viewer,
@@ -272,7 +254,7 @@ async fn block(
     ),
     security(("bearerAuth" = []))
 )]
-async fn unblock(
+pub(crate) async fn unblock(
     state: State,
     auth: AuthUser,
     path: web::Path<String>,
@@ -297,7 +279,7 @@ async fn unblock(
     ),
     security(("bearerAuth" = []))
 )]
-async fn my_blocks(
+pub(crate) async fn my_blocks(
     state: State,
     SignedIn { viewer, me: auth }: SignedIn,
     req: HttpRequest,

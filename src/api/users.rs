@@ -3,7 +3,6 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 
-use crate::api::auth::signup::register;
 use crate::api::auth_user::AuthUser;
 use crate::api::extract::Json;
 use crate::api::extract::{required, taken_message};
@@ -17,25 +16,6 @@ use crate::views::{MeView, UserView};
 
 type State = web::Data<AppState>;
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        web::resource("/users")
-            .route(web::get().to(list_users))
-            .route(web::post().to(register))
-            .route(web::patch().to(update_me)),
-    )
-    // `/users/me` is registered before `/users/{user}`, which would otherwise take "me".
-    .service(
-        web::resource("/users/me")
-            .route(web::get().to(get_me))
-            .route(web::patch().to(update_me))
-            .route(web::put().to(update_me))
-            .route(web::delete().to(delete_me)),
-    )
-    .service(web::resource("/auth/profile").route(web::put().to(update_me)))
-    .service(web::resource("/users/{user}").route(web::get().to(get_user)));
-}
-
 /// The signed-in account
 #[utoipa::path(
     get,
@@ -46,14 +26,14 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     ),
     security(("bearerAuth" = []))
 )]
-async fn get_me(state: State, auth: AuthUser) -> Result<HttpResponse, ApiError> {
+pub(crate) async fn get_me(state: State, auth: AuthUser) -> Result<HttpResponse, ApiError> {
     let user = auth.load(&state).await?;
     Ok(HttpResponse::Ok().json(MeView::new(&user)))
 }
 
 /// Fields left out keep their value.
 #[derive(Deserialize, utoipa::ToSchema)]
-struct UpdateMeRequest {
+pub(crate) struct UpdateMeRequest {
     #[schema(example = "alice")]
     username: Option<String>,
     #[schema(example = "Alice Liddell")]
@@ -79,7 +59,7 @@ struct UpdateMeRequest {
     ),
     security(("bearerAuth" = []))
 )]
-async fn update_me(
+pub(crate) async fn update_me(
     state: State,
     auth: AuthUser,
     Json(body): Json<UpdateMeRequest>,
@@ -125,7 +105,7 @@ async fn update_me(
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
-struct DeleteMeRequest {
+pub(crate) struct DeleteMeRequest {
     #[schema(value_type = String, required = true)]
     password: Option<String>,
 }
@@ -142,7 +122,7 @@ struct DeleteMeRequest {
     ),
     security(("bearerAuth" = []))
 )]
-async fn delete_me(
+pub(crate) async fn delete_me(
     state: State,
     auth: AuthUser,
     Json(body): Json<DeleteMeRequest>,
@@ -175,7 +155,7 @@ async fn delete_me(
     ),
     security((), ("bearerAuth" = []))
 )]
-async fn get_user(
+pub(crate) async fn get_user(
     state: State,
     viewer: Viewer,
     path: web::Path<String>,
@@ -195,7 +175,7 @@ async fn get_user(
     ),
     security(("bearerAuth" = []))
 )]
-async fn list_users(
+pub(crate) async fn list_users(
     state: State,
     auth: AuthUser,
     req: HttpRequest,

@@ -18,7 +18,7 @@ use serde::Deserialize;
 type State = web::Data<AppState>;
 
 #[derive(Deserialize, utoipa::ToSchema)]
-pub(super) struct ChangePasswordRequest {
+pub(crate) struct ChangePasswordRequest {
     #[schema(value_type = String, required = true)]
     old_password: Option<String>,
     #[schema(value_type = String, required = true)]
@@ -39,7 +39,7 @@ pub(super) struct ChangePasswordRequest {
     ),
     security(("bearerAuth" = []))
 )]
-pub(super) async fn change_password(
+pub(crate) async fn change_password(
     state: State,
     auth: AuthUser,
     Json(body): Json<ChangePasswordRequest>,
@@ -76,7 +76,7 @@ pub(super) async fn change_password(
     request_body = EmailBody,
     responses((status = 202, description = "If an account uses the address, an email with a reset token is on its way.", body = Detail))
 )]
-pub(super) async fn forgot_password(
+pub(crate) async fn forgot_password(
     state: State,
     Json(body): Json<EmailBody>,
 ) -> Result<HttpResponse, ApiError> {
@@ -110,7 +110,7 @@ pub(super) async fn forgot_password(
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
-pub(super) struct ResetPasswordRequest {
+pub(crate) struct ResetPasswordRequest {
     /// The token from the reset email.
     #[schema(value_type = String, required = true)]
     token: Option<String>,
@@ -131,7 +131,7 @@ pub(super) struct ResetPasswordRequest {
         (status = 400, description = "`invalid_token`, or `validation_error` for a weak `new_password`."),
     )
 )]
-pub(super) async fn reset_password(
+pub(crate) async fn reset_password(
     state: State,
     Json(body): Json<ResetPasswordRequest>,
 ) -> Result<HttpResponse, ApiError> {

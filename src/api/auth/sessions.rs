@@ -20,7 +20,7 @@ type State = web::Data<AppState>;
 /// One of `login`, `username` or `email` names the account (each accepts a username or
 /// an email address).
 #[derive(Deserialize, utoipa::ToSchema)]
-pub(super) struct LoginRequest {
+pub(crate) struct LoginRequest {
     login: Option<String>,
     #[schema(example = "alice")]
     username: Option<String>,
@@ -30,7 +30,7 @@ pub(super) struct LoginRequest {
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
-pub(super) struct LoginResponse {
+pub(crate) struct LoginResponse {
     #[serde(flatten)]
     tokens: TokenPair,
     user: MeView,
@@ -64,7 +64,7 @@ pub(super) fn client_info(req: &HttpRequest) -> ClientInfo {
         (status = 403, description = "`email_not_verified` or `account_disabled` (told only to a caller who knows the password)."),
     )
 )]
-pub(super) async fn login(
+pub(crate) async fn login(
     state: State,
     req: HttpRequest,
     Json(body): Json<LoginRequest>,
@@ -122,7 +122,7 @@ pub(super) async fn login(
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
-pub(super) struct RefreshRequest {
+pub(crate) struct RefreshRequest {
     /// A refresh token; each can be used once.
     #[schema(value_type = String, required = true)]
     refresh: Option<String>,
@@ -141,7 +141,7 @@ pub(super) struct RefreshRequest {
         (status = 401, description = "`token_invalid` or `token_expired`."),
     )
 )]
-pub(super) async fn refresh_token(
+pub(crate) async fn refresh_token(
     state: State,
     Json(body): Json<RefreshRequest>,
 ) -> Result<HttpResponse, ApiError> {
@@ -164,7 +164,7 @@ pub(super) async fn refresh_token(
     responses((status = 204, description = "Logged out.")),
     security(("bearerAuth" = []))
 )]
-pub(super) async fn logout(
+pub(crate) async fn logout(
     state: State,
     auth: AuthUser,
     MaybeJson(body): MaybeJson<RefreshRequest>,
@@ -195,13 +195,13 @@ pub(super) async fn logout(
     responses((status = 204, description = "Every session is revoked.")),
     security(("bearerAuth" = []))
 )]
-pub(super) async fn logout_all(state: State, auth: AuthUser) -> Result<HttpResponse, ApiError> {
+pub(crate) async fn logout_all(state: State, auth: AuthUser) -> Result<HttpResponse, ApiError> {
     sessions::revoke_all_sessions(&state.db, auth.user_id).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
-pub(super) struct SessionView {
+pub(crate) struct SessionView {
     id: String,
     created_at: String,
     last_used_at: String,
@@ -211,7 +211,7 @@ pub(super) struct SessionView {
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
-pub(super) struct SessionList {
+pub(crate) struct SessionList {
     results: Vec<SessionView>,
 }
 
@@ -223,7 +223,7 @@ pub(super) struct SessionList {
     responses((status = 200, description = "Active sessions, `current` marking this one.", body = SessionList)),
     security(("bearerAuth" = []))
 )]
-pub(super) async fn list_sessions(state: State, auth: AuthUser) -> Result<HttpResponse, ApiError> {
+pub(crate) async fn list_sessions(state: State, auth: AuthUser) -> Result<HttpResponse, ApiError> {
     let results = crate::store::sessions::list_for_user(&state.db, auth.user_id)
         .await?
         .into_iter()
@@ -247,7 +247,7 @@ pub(super) async fn list_sessions(state: State, auth: AuthUser) -> Result<HttpRe
     responses((status = 204, description = "Revoked.")),
     security(("bearerAuth" = []))
 )]
-pub(super) async fn revoke_session(
+pub(crate) async fn revoke_session(
     state: State,
     auth: AuthUser,
     path: web::Path<String>,

@@ -33,7 +33,7 @@ pub struct RegisterRequest {
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
-pub(super) struct RegisterResponse {
+pub(crate) struct RegisterResponse {
     user: MeView,
     detail: &'static str,
 }
@@ -163,7 +163,7 @@ pub(super) async fn send_verification(state: &AppState, user: &UserDoc) {
 
 #[derive(Deserialize, utoipa::ToSchema, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
-pub(super) struct TokenBody {
+pub(crate) struct TokenBody {
     /// The token from the emailed link.
     #[schema(value_type = String, required = true)]
     #[param(value_type = String, required = true)]
@@ -199,7 +199,7 @@ pub(super) async fn confirm_email(
         (status = 400, description = "`invalid_token`: unknown, used or expired (to a browser, an HTML page saying so)."),
     )
 )]
-pub(super) async fn verify_email_link(
+pub(crate) async fn verify_email_link(
     state: State,
     req: HttpRequest,
     query: web::Query<TokenBody>,
@@ -229,7 +229,7 @@ pub(super) async fn verify_email_link(
         (status = 400, description = "`invalid_token`: unknown, used or expired; or `validation_error`."),
     )
 )]
-pub(super) async fn verify_email(
+pub(crate) async fn verify_email(
     state: State,
     Json(body): Json<TokenBody>,
 ) -> Result<HttpResponse, ApiError> {
@@ -237,7 +237,7 @@ pub(super) async fn verify_email(
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
-pub(super) struct EmailBody {
+pub(crate) struct EmailBody {
     #[schema(value_type = String, required = true, example = "alice@example.com")]
     email: Option<String>,
 }
@@ -272,7 +272,7 @@ pub(super) fn in_background(
     request_body = EmailBody,
     responses((status = 202, description = "If an unverified account uses the address, an email is on its way.", body = Detail))
 )]
-pub(super) async fn resend_verification(
+pub(crate) async fn resend_verification(
     state: State,
     Json(body): Json<EmailBody>,
 ) -> Result<HttpResponse, ApiError> {

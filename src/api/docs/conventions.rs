@@ -5,62 +5,21 @@
 use serde_json::{json, Map, Value};
 
 /// Another path or method for a canonical operation: `(method, path, canonical method,
-/// canonical path)`. The seeds' paths live on as aliases (API.md §1); `PUT` is `PATCH`.
-pub const ALIASES: &[(&str, &str, &str, &str)] = &[
-    ("post", "/api/register", "post", "/api/auth/register"),
-    ("post", "/api/users", "post", "/api/auth/register"),
-    ("post", "/api/login", "post", "/api/auth/login"),
-    ("post", "/api/users/login", "post", "/api/auth/login"),
-    (
-        "post",
-        "/api/token/refresh",
-        "post",
-        "/api/auth/token/refresh",
-    ),
-    ("put", "/api/users/me", "patch", "/api/users/me"),
-    ("patch", "/api/users", "patch", "/api/users/me"),
-    ("put", "/api/auth/profile", "patch", "/api/users/me"),
-    (
-        "get",
-        "/api/posts/suggestions",
-        "get",
-        "/api/users/suggestions",
-    ),
-    (
-        "post",
-        "/api/users/{user}/unfollow",
-        "delete",
-        "/api/users/{user}/follow",
-    ),
-    (
-        "post",
-        "/api/users/{user}/unblock",
-        "delete",
-        "/api/users/{user}/block",
-    ),
-    ("get", "/api/posts/feed", "get", "/api/feed"),
-    ("put", "/api/posts/{id}", "patch", "/api/posts/{id}"),
-    (
-        "post",
-        "/api/posts/{id}/unlike",
-        "delete",
-        "/api/posts/{id}/like",
-    ),
-    ("put", "/api/comments/{id}", "patch", "/api/comments/{id}"),
-    ("post", "/api/posts/videos", "post", "/api/media"),
-    ("head", "/api/media/{id}", "get", "/api/media/{id}"),
-    ("get", "/api/posts/videos/{id}", "get", "/api/media/{id}"),
-    ("head", "/api/posts/videos/{id}", "get", "/api/media/{id}"),
-    ("put", "/api/groups/{id}", "patch", "/api/groups/{id}"),
-    ("get", "/api/activity-log", "get", "/api/activity/ws"),
-];
+/// canonical path)`, from the route table. The seeds' paths live on as aliases; `PUT` is
+/// `PATCH`.
+pub fn aliases() -> impl Iterator<Item = (&'static str, &'static str, &'static str, &'static str)> {
+    crate::api::routes::table().iter().filter_map(|r| {
+        r.alias_of
+            .map(|(method, path)| (r.method, r.path, method, path))
+    })
+}
 
 pub(super) const METHODS: [&str; 8] = [
     "get", "put", "post", "delete", "options", "head", "patch", "trace",
 ];
 
 pub(super) fn add_aliases(doc: &mut Value) {
-    for (method, path, canonical_method, canonical_path) in ALIASES {
+    for (method, path, canonical_method, canonical_path) in aliases() {
         let Some(canonical) = doc["paths"][canonical_path][canonical_method]
             .as_object()
             .cloned()
@@ -88,7 +47,7 @@ pub(super) fn add_aliases(doc: &mut Value) {
             let summary = format!("{summary} (alias)");
             operation.insert("summary".into(), summary.into());
         }
-        if *method == "head" {
+        if method == "head" {
             // The same headers, no body.
             operation.remove("requestBody");
             if let Some(responses) = operation

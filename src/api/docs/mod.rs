@@ -24,12 +24,6 @@ pub mod conventions;
 
 pub use conventions::*;
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/openapi.json").route(web::get().to(openapi_json)))
-        .service(web::resource("/docs").route(web::get().to(docs_page)))
-        .service(web::resource("/docs/{file}").route(web::get().to(docs_file)));
-}
-
 #[derive(OpenApi)]
 #[openapi(
     info(
@@ -145,7 +139,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         (name = "ops", description = "Health, readiness, metrics and this documentation"),
     )
 )]
-struct ApiDoc;
+pub(crate) struct ApiDoc;
 
 /// The finished document, built once.
 pub fn document() -> &'static Value {
@@ -178,7 +172,7 @@ fn build() -> Value {
     tag = "ops",
     responses((status = 200, description = "The OpenAPI document.", content_type = "application/json"))
 )]
-async fn openapi_json() -> HttpResponse {
+pub(crate) async fn openapi_json() -> HttpResponse {
     HttpResponse::Ok().json(document())
 }
 
@@ -189,7 +183,7 @@ async fn openapi_json() -> HttpResponse {
     tag = "ops",
     responses((status = 302, description = "To `/api/docs/index.html`."))
 )]
-async fn docs_page() -> HttpResponse {
+pub(crate) async fn docs_page() -> HttpResponse {
     HttpResponse::Found()
         .insert_header((header::LOCATION, "/api/docs/index.html"))
         .finish()
@@ -202,7 +196,7 @@ async fn docs_page() -> HttpResponse {
     tag = "ops",
     responses((status = 200, description = "The file.", content_type = "text/html"))
 )]
-async fn docs_file(file: web::Path<String>) -> Result<HttpResponse, ApiError> {
+pub(crate) async fn docs_file(file: web::Path<String>) -> Result<HttpResponse, ApiError> {
     static CONFIG: OnceLock<Arc<Config<'static>>> = OnceLock::new();
     let config = CONFIG.get_or_init(|| Arc::new(Config::from("/api/openapi.json")));
     let served = utoipa_swagger_ui::serve(&file, config.clone())
@@ -236,7 +230,7 @@ mod tests {
 
     #[test]
     fn every_alias_names_a_documented_operation() {
-        for (method, path, canonical_method, canonical_path) in ALIASES {
+        for (method, path, canonical_method, canonical_path) in aliases() {
             assert!(
                 document()["paths"][canonical_path][canonical_method].is_object(),
                 "{canonical_method} {canonical_path}, the original of {method} {path}"
@@ -306,7 +300,7 @@ mod tests {
         }
         assert_eq!(
             limited, 20,
-            "every route of rate_limit::LIMITED is documented"
+            "every rate-limited route of the table is documented"
         );
     }
 }

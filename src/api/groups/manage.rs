@@ -20,7 +20,7 @@ use crate::store::posts;
 use super::*;
 
 #[derive(Deserialize, utoipa::ToSchema)]
-pub(super) struct GroupRequest {
+pub(crate) struct GroupRequest {
     /// 1–100 characters; required to create.
     #[schema(example = "Birdwatchers")]
     name: Option<String>,
@@ -42,7 +42,7 @@ pub(super) struct GroupRequest {
     ),
     security(("bearerAuth" = []))
 )]
-pub(super) async fn create_group(
+pub(crate) async fn create_group(
     state: State,
     auth: AuthUser,
     Json(body): Json<GroupRequest>,
@@ -88,7 +88,7 @@ pub(super) async fn create_group(
 
 #[derive(Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
-pub(super) struct ListQuery {
+pub(crate) struct ListQuery {
     /// Only the groups the viewer belongs to.
     mine: Option<bool>,
 }
@@ -104,7 +104,7 @@ pub(super) struct ListQuery {
     ),
     security((), ("bearerAuth" = []))
 )]
-pub(super) async fn list_groups(
+pub(crate) async fn list_groups(
     state: State,
     viewer: Viewer,
     req: HttpRequest,
@@ -152,7 +152,7 @@ pub(super) async fn list_groups(
     ),
     security((), ("bearerAuth" = []))
 )]
-pub(super) async fn get_group(
+pub(crate) async fn get_group(
     state: State,
     viewer: Viewer,
     path: web::Path<String>,
@@ -177,7 +177,7 @@ pub(super) async fn get_group(
     ),
     security(("bearerAuth" = []))
 )]
-pub(super) async fn update_group(
+pub(crate) async fn update_group(
     state: State,
     auth: AuthUser,
     path: web::Path<String>,
@@ -219,7 +219,7 @@ pub(super) async fn update_group(
     ),
     security(("bearerAuth" = []))
 )]
-pub(super) async fn delete_group(
+pub(crate) async fn delete_group(
     state: State,
     auth: AuthUser,
     path: web::Path<String>,

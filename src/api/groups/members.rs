@@ -30,7 +30,7 @@ use super::*;
     ),
     security(("bearerAuth" = []))
 )]
-pub(super) async fn join_group(
+pub(crate) async fn join_group(
     state: State,
     auth: AuthUser,
     path: web::Path<String>,
@@ -83,7 +83,7 @@ pub(super) async fn take_out(
     ),
     security(("bearerAuth" = []))
 )]
-pub(super) async fn leave_group(
+pub(crate) async fn leave_group(
     state: State,
     auth: AuthUser,
     path: web::Path<String>,
@@ -122,7 +122,7 @@ pub(super) async fn leave_group(
     ),
     security((), ("bearerAuth" = []))
 )]
-pub(super) async fn list_members(
+pub(crate) async fn list_members(
     state: State,
     viewer: Viewer,
     req: HttpRequest,
@@ -144,7 +144,7 @@ pub(super) async fn list_members(
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
-pub(super) struct AddMemberRequest {
+pub(crate) struct AddMemberRequest {
     #[schema(value_type = String, required = true)]
     user_id: Option<String>,
 }
@@ -162,7 +162,7 @@ pub(super) struct AddMemberRequest {
     ),
     security(("bearerAuth" = []))
 )]
-pub(super) async fn add_member(
+pub(crate) async fn add_member(
     state: State,
     auth: AuthUser,
     path: web::Path<String>,
@@ -212,7 +212,7 @@ pub(super) async fn add_member(
     ),
     security(("bearerAuth" = []))
 )]
-pub(super) async fn remove_member(
+pub(crate) async fn remove_member(
     state: State,
     auth: AuthUser,
     path: web::Path<(String, String)>,

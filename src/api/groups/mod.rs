@@ -21,41 +21,13 @@ pub mod shares;
 
 type State = web::Data<AppState>;
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        web::resource("/groups")
-            .route(web::get().to(manage::list_groups))
-            .route(web::post().to(manage::create_group)),
-    )
-    .service(
-        web::resource("/groups/{id}")
-            .route(web::get().to(manage::get_group))
-            .route(web::patch().to(manage::update_group))
-            .route(web::put().to(manage::update_group))
-            .route(web::delete().to(manage::delete_group)),
-    )
-    .service(web::resource("/groups/{id}/join").route(web::post().to(members::join_group)))
-    .service(web::resource("/groups/{id}/leave").route(web::post().to(members::leave_group)))
-    .service(
-        web::resource("/groups/{id}/members")
-            .route(web::get().to(members::list_members))
-            .route(web::post().to(members::add_member)),
-    )
-    .service(
-        web::resource("/groups/{id}/members/{user}")
-            .route(web::delete().to(members::remove_member)),
-    )
-    .service(web::resource("/groups/{id}/posts").route(web::get().to(shares::group_posts)))
-    .service(web::resource("/groups/{id}/share").route(web::post().to(shares::share_post)));
-}
-
 const NAME_MAX: usize = 100;
 const DESCRIPTION_MAX: usize = 1000;
 /// Members shown inside a group's detail.
 const DETAIL_MEMBERS: i64 = 20;
 
 #[derive(Serialize, utoipa::ToSchema)]
-struct GroupView {
+pub(crate) struct GroupView {
     id: String,
     name: String,
     description: String,
@@ -68,13 +40,13 @@ struct GroupView {
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
-struct MemberView {
+pub(crate) struct MemberView {
     user: UserMini,
     role: MemberRole,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
-struct GroupDetail {
+pub(crate) struct GroupDetail {
     #[serde(flatten)]
     group: GroupView,
     members: Vec<MemberView>,

@@ -30,7 +30,7 @@ use super::*;
     ),
     security((), ("bearerAuth" = []))
 )]
-pub(super) async fn group_posts(
+pub(crate) async fn group_posts(
     state: State,
     viewer: Viewer,
     req: HttpRequest,
@@ -63,13 +63,13 @@ pub(super) async fn group_posts(
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
-pub(super) struct ShareRequest {
+pub(crate) struct ShareRequest {
     #[schema(value_type = String, required = true)]
     post_id: Option<String>,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
-pub(super) struct Shared {
+pub(crate) struct Shared {
     group_id: String,
     post_id: String,
 }
@@ -89,7 +89,7 @@ pub(super) struct Shared {
     ),
     security(("bearerAuth" = []))
 )]
-pub(super) async fn share_post(
+pub(crate) async fn share_post(
     state: State,
     SignedIn { viewer, me: auth }: SignedIn,
     path: web::Path<String>,

@@ -28,7 +28,7 @@ use super::*;
     ),
     security(("bearerAuth" = []))
 )]
-pub(super) async fn set_avatar(
+pub(crate) async fn set_avatar(
     state: State,
     auth: AuthUser,
     req: HttpRequest,
@@ -51,7 +51,7 @@ pub(super) async fn set_avatar(
     ),
     security(("bearerAuth" = []))
 )]
-pub(super) async fn remove_avatar(state: State, auth: AuthUser) -> Result<HttpResponse, ApiError> {
+pub(crate) async fn remove_avatar(state: State, auth: AuthUser) -> Result<HttpResponse, ApiError> {
     let before = users::set_avatar(&state.db, auth.user_id, None).await?;
     let user = replace_avatar(&state, auth, before).await?;
     Ok(HttpResponse::Ok().json(MeView::new(&user)))

@@ -22,7 +22,7 @@ pub(super) fn header_str(req: &HttpRequest, name: header::HeaderName) -> Option<
 
 #[derive(Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
-pub(super) struct MediaKey {
+pub(crate) struct MediaKey {
     /// The file's capability key, part of every media `url` the API hands out.
     key: Option<String>,
 }
@@ -46,7 +46,7 @@ pub(super) struct MediaKey {
         (status = 416, description = "`range_not_satisfiable`."),
     )
 )]
-pub(super) async fn download_media(
+pub(crate) async fn download_media(
     state: State,
     req: HttpRequest,
     path: web::Path<String>,

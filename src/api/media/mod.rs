@@ -24,27 +24,6 @@ pub mod download;
 
 type State = web::Data<AppState>;
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/media").route(web::post().to(upload_media)))
-        .service(web::resource("/posts/videos").route(web::post().to(upload_media)))
-        .service(
-            web::resource("/media/{id}")
-                .route(web::get().to(download::download_media))
-                .route(web::head().to(download::download_media))
-                .route(web::delete().to(delete_media)),
-        )
-        .service(
-            web::resource("/posts/videos/{id}")
-                .route(web::get().to(download::download_media))
-                .route(web::head().to(download::download_media)),
-        )
-        .service(
-            web::resource("/users/me/avatar")
-                .route(web::put().to(avatar::set_avatar))
-                .route(web::delete().to(avatar::remove_avatar)),
-        );
-}
-
 /// The longest text field accepted beside the file.
 const TEXT_FIELD_BYTES: usize = 1024;
 
@@ -57,7 +36,7 @@ fn multipart_error(err: actix_multipart::MultipartError) -> ApiError {
 /// The multipart form of an upload.
 #[derive(utoipa::ToSchema)]
 #[allow(dead_code)]
-struct UploadForm {
+pub(crate) struct UploadForm {
     /// The file: JPEG, PNG, GIF or WebP image; MP4, WebM or QuickTime video (checked by content).
     #[schema(value_type = String, format = Binary)]
     file: Vec<u8>,
@@ -68,7 +47,7 @@ struct UploadForm {
 /// The multipart form of an avatar.
 #[derive(utoipa::ToSchema)]
 #[allow(dead_code)]
-struct AvatarForm {
+pub(crate) struct AvatarForm {
     /// A JPEG, PNG, GIF or WebP image.
     #[schema(value_type = String, format = Binary)]
     file: Vec<u8>,
@@ -76,7 +55,7 @@ struct AvatarForm {
 
 /// A form field read chunk by chunk; it remembers reaching its end, because a multipart
 /// field must not be polled again after that.
-struct Incoming {
+pub(crate) struct Incoming {
     field: Field,
     ended: bool,
     /// The longest pause allowed between chunks (`408` past it).
@@ -198,7 +177,7 @@ async fn store_file(
 }
 
 /// A whole upload request: the stored file, and the text fields beside it.
-struct Upload {
+pub(crate) struct Upload {
     media: MediaDoc,
     post_id: Option<String>,
 }
@@ -276,7 +255,7 @@ async fn receive_upload(
     ),
     security(("bearerAuth" = []))
 )]
-async fn upload_media(
+pub(crate) async fn upload_media(
     state: State,
     auth: AuthUser,
     req: HttpRequest,
@@ -321,7 +300,7 @@ async fn upload_media(
     ),
     security(("bearerAuth" = []))
 )]
-async fn delete_media(
+pub(crate) async fn delete_media(
     state: State,
     auth: AuthUser,
     path: web::Path<String>,

@@ -15,7 +15,7 @@ use crate::views::MeView;
 use super::*;
 
 #[derive(Deserialize, utoipa::ToSchema)]
-pub(super) struct RoleRequest {
+pub(crate) struct RoleRequest {
     /// `user`, `moderator` or `admin`.
     #[schema(value_type = String, required = true, example = "moderator")]
     role: Option<String>,
@@ -44,7 +44,7 @@ pub(super) fn target_other(auth: AuthUser, target: ObjectId) -> Result<(), ApiEr
     ),
     security(("bearerAuth" = []))
 )]
-pub(super) async fn set_role(
+pub(crate) async fn set_role(
     state: State,
     auth: AuthUser,
     path: web::Path<String>,
@@ -65,7 +65,7 @@ pub(super) async fn set_role(
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
-pub(super) struct StatusRequest {
+pub(crate) struct StatusRequest {
     #[schema(value_type = bool, required = true)]
     disabled: Option<bool>,
 }
@@ -84,7 +84,7 @@ pub(super) struct StatusRequest {
     ),
     security(("bearerAuth" = []))
 )]
-pub(super) async fn set_status(
+pub(crate) async fn set_status(
     state: State,
     auth: AuthUser,
     path: web::Path<String>,

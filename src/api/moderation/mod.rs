@@ -15,17 +15,6 @@ pub mod reporting;
 
 type State = web::Data<AppState>;
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/posts/{id}/report").route(web::post().to(reporting::report_post)))
-        .service(web::resource("/posts/{id}/analytics").route(web::get().to(post_analytics)))
-        .service(web::resource("/reports").route(web::get().to(reporting::list_reports)))
-        .service(web::resource("/reports/{id}").route(web::patch().to(reporting::decide_report)))
-        .service(web::resource("/users/{user}/role").route(web::patch().to(accounts::set_role)))
-        .service(
-            web::resource("/users/{user}/status").route(web::patch().to(accounts::set_status)),
-        );
-}
-
 const STAFF: &[Role] = &[Role::Moderator, Role::Admin];
 const REASONS: &[&str] = &[
     "spam",
@@ -39,7 +28,7 @@ const REASONS: &[&str] = &[
 const DETAILS_MAX: usize = 1000;
 
 #[derive(Serialize, utoipa::ToSchema)]
-struct DayView {
+pub(crate) struct DayView {
     date: String,
     views: i64,
     likes: i64,
@@ -47,7 +36,7 @@ struct DayView {
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
-struct Analytics {
+pub(crate) struct Analytics {
     post_id: String,
     views: i64,
     unique_viewers: u64,
@@ -70,7 +59,7 @@ struct Analytics {
     ),
     security(("bearerAuth" = []))
 )]
-async fn post_analytics(
+pub(crate) async fn post_analytics(
     state: State,
     SignedIn { viewer, me: auth }: SignedIn,
     path: web::Path<String>,

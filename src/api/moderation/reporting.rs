@@ -23,7 +23,7 @@ use crate::views::{created_or_ok, rfc3339, UserMini};
 use super::*;
 
 #[derive(Serialize, utoipa::ToSchema)]
-pub(super) struct ReportView {
+pub(crate) struct ReportView {
     id: String,
     post_id: String,
     reporter: Option<UserMini>,
@@ -63,7 +63,7 @@ pub(super) async fn report_views(
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
-pub(super) struct ReportRequest {
+pub(crate) struct ReportRequest {
     /// Why, in a few words (required).
     #[schema(value_type = String, required = true, example = "spam")]
     reason: Option<String>,
@@ -71,7 +71,7 @@ pub(super) struct ReportRequest {
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
-pub(super) struct ReportReceipt {
+pub(crate) struct ReportReceipt {
     id: String,
     status: ReportStatus,
 }
@@ -91,7 +91,7 @@ pub(super) struct ReportReceipt {
     ),
     security(("bearerAuth" = []))
 )]
-pub(super) async fn report_post(
+pub(crate) async fn report_post(
     state: State,
     SignedIn { viewer, me: auth }: SignedIn,
     path: web::Path<String>,
@@ -144,7 +144,7 @@ pub(super) async fn report_post(
 
 #[derive(Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
-pub(super) struct ReportQuery {
+pub(crate) struct ReportQuery {
     /// `open`, `resolved` or `dismissed`.
     status: Option<String>,
 }
@@ -170,7 +170,7 @@ pub(super) fn parse_status(raw: &str) -> Option<ReportStatus> {
     ),
     security(("bearerAuth" = []))
 )]
-pub(super) async fn list_reports(
+pub(crate) async fn list_reports(
     state: State,
     auth: AuthUser,
     req: HttpRequest,
@@ -207,7 +207,7 @@ pub(super) async fn list_reports(
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
-pub(super) struct DecisionRequest {
+pub(crate) struct DecisionRequest {
     /// `resolved` or `dismissed`.
     #[schema(value_type = String, required = true, example = "resolved")]
     status: Option<String>,
@@ -230,7 +230,7 @@ pub(super) struct DecisionRequest {
     ),
     security(("bearerAuth" = []))
 )]
-pub(super) async fn decide_report(
+pub(crate) async fn decide_report(
     state: State,
     auth: AuthUser,
     path: web::Path<String>,

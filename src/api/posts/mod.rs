@@ -19,27 +19,6 @@ pub mod write;
 
 type State = web::Data<AppState>;
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    // Fixed paths before `/posts/{id}`, which would otherwise take them.
-    cfg.service(
-        web::resource("/posts")
-            .route(web::get().to(read::list_posts))
-            .route(web::post().to(write::create_post)),
-    )
-    .service(web::resource("/posts/search").route(web::get().to(read::search_posts)))
-    .service(web::resource("/hashtags/trending").route(web::get().to(read::trending_hashtags)))
-    .service(
-        web::resource("/posts/{id}")
-            .route(web::get().to(read::get_post))
-            .route(web::patch().to(write::update_post))
-            .route(web::put().to(write::update_post))
-            .route(web::delete().to(write::delete_post)),
-    )
-    .service(web::resource("/posts/{id}/history").route(web::get().to(read::post_history)))
-    .service(web::resource("/users/me/scheduled").route(web::get().to(read::my_scheduled_posts)))
-    .service(web::resource("/users/{user}/posts").route(web::get().to(read::user_posts)));
-}
-
 /// Title, content and what is derived from them; mentions keep only existing accounts.
 async fn post_text(
     state: &AppState,

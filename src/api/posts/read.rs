@@ -21,7 +21,7 @@ use super::*;
 
 #[derive(Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
-pub(super) struct ListQuery {
+pub(crate) struct ListQuery {
     /// Only this user's posts (id or username).
     author: Option<String>,
     /// Only posts with this hashtag (`#` optional, any case).
@@ -47,7 +47,7 @@ pub(super) fn tag_filter(raw: Option<&str>) -> Result<Option<String>, ApiError> 
     ),
     security((), ("bearerAuth" = []))
 )]
-pub(super) async fn list_posts(
+pub(crate) async fn list_posts(
     state: State,
     viewer: Viewer,
     req: HttpRequest,
@@ -75,7 +75,7 @@ pub(super) async fn list_posts(
 
 #[derive(Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
-pub(super) struct SearchQuery {
+pub(crate) struct SearchQuery {
     /// Posts with this hashtag (`#` optional, any case).
     hashtag: Option<String>,
     /// Posts containing all these words.
@@ -95,7 +95,7 @@ pub(super) struct SearchQuery {
     ),
     security((), ("bearerAuth" = []))
 )]
-pub(super) async fn search_posts(
+pub(crate) async fn search_posts(
     state: State,
     viewer: Viewer,
     req: HttpRequest,
@@ -129,20 +129,20 @@ pub(super) async fn search_posts(
 
 #[derive(Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
-pub(super) struct TrendingQuery {
+pub(crate) struct TrendingQuery {
     /// How many, 1..100 (default 10).
     limit: Option<i64>,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
-pub(super) struct TrendingView {
+pub(crate) struct TrendingView {
     tag: String,
     posts: i64,
     last_used_at: String,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
-pub(super) struct TrendingList {
+pub(crate) struct TrendingList {
     results: Vec<TrendingView>,
 }
 
@@ -156,7 +156,7 @@ pub(super) struct TrendingList {
         (status = 200, description = "Tags, most used first.", body = TrendingList),
     )
 )]
-pub(super) async fn trending_hashtags(
+pub(crate) async fn trending_hashtags(
     state: State,
     query: web::Query<TrendingQuery>,
 ) -> Result<HttpResponse, ApiError> {
@@ -197,7 +197,7 @@ pub(super) async fn trending_hashtags(
     ),
     security((), ("bearerAuth" = []))
 )]
-pub(super) async fn get_post(
+pub(crate) async fn get_post(
     state: State,
     viewer: Viewer,
     path: web::Path<String>,
@@ -221,14 +221,14 @@ pub(super) async fn get_post(
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
-pub(super) struct VersionView {
+pub(crate) struct VersionView {
     title: String,
     content: String,
     edited_at: String,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
-pub(super) struct VersionList {
+pub(crate) struct VersionList {
     results: Vec<VersionView>,
 }
 
@@ -242,7 +242,7 @@ pub(super) struct VersionList {
     ),
     security((), ("bearerAuth" = []))
 )]
-pub(super) async fn post_history(
+pub(crate) async fn post_history(
     state: State,
     viewer: Viewer,
     path: web::Path<String>,
@@ -270,7 +270,7 @@ pub(super) async fn post_history(
     ),
     security((), ("bearerAuth" = []))
 )]
-pub(super) async fn user_posts(
+pub(crate) async fn user_posts(
     state: State,
     viewer: Viewer,
     req: HttpRequest,
@@ -295,7 +295,7 @@ pub(super) async fn user_posts(
     ),
     security(("bearerAuth" = []))
 )]
-pub(super) async fn my_scheduled_posts(
+pub(crate) async fn my_scheduled_posts(
     state: State,
     auth: AuthUser,
     req: HttpRequest,

@@ -21,7 +21,7 @@ use crate::views::posts::post_view;
 use super::*;
 
 #[derive(Deserialize, utoipa::ToSchema)]
-pub(super) struct CreatePostRequest {
+pub(crate) struct CreatePostRequest {
     /// Up to 200 characters.
     #[schema(example = "Sunday walk")]
     title: Option<String>,
@@ -60,7 +60,7 @@ pub(super) fn parse_publish_at(raw: &str) -> Result<DateTime, String> {
     ),
     security(("bearerAuth" = []))
 )]
-pub(super) async fn create_post(
+pub(crate) async fn create_post(
     state: State,
     SignedIn {
         viewer: author,
@@ -134,7 +134,7 @@ pub(super) async fn create_post(
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
-pub(super) struct UpdatePostRequest {
+pub(crate) struct UpdatePostRequest {
     title: Option<String>,
     content: Option<String>,
     media_ids: Option<Vec<String>>,
@@ -154,7 +154,7 @@ pub(super) struct UpdatePostRequest {
     ),
     security(("bearerAuth" = []))
 )]
-pub(super) async fn update_post(
+pub(crate) async fn update_post(
     state: State,
     SignedIn { viewer, me: auth }: SignedIn,
     path: web::Path<String>,
@@ -211,7 +211,7 @@ pub(super) async fn update_post(
     ),
     security(("bearerAuth" = []))
 )]
-pub(super) async fn delete_post(
+pub(crate) async fn delete_post(
     state: State,
     SignedIn { viewer, me: auth }: SignedIn,
     path: web::Path<String>,
