@@ -1,8 +1,8 @@
-//! Every route, declared once: its method and path, the operation it is documented as
-//! when it is an alias of another, its rate limit, whether it honours `Idempotency-Key`,
-//! and its handler. The actix registration (`configure`), the rate limiter, the
-//! idempotency middleware and the OpenAPI document's aliases all read this table; each
-//! handler's `#[utoipa::path]` describes its operation.
+//! Every route, declared once: its handler, whose `#[utoipa::path]` gives the method,
+//! the path and the OpenAPI operation; the aliases that also reach it; its rate limit;
+//! whether it honours `Idempotency-Key`. The actix registration (`configure`), the rate
+//! limiter, the idempotency middleware and the OpenAPI document (its operations and their
+//! aliases) all read this table.
 //!
 //! Order matters: actix tries paths in the order they are registered, so fixed paths
 //! (`/api/users/search`, `/api/posts/feed`…) come before the `{user}` and `{id}` patterns
@@ -12,6 +12,8 @@ use std::sync::OnceLock;
 
 use actix_web::http::Method;
 use actix_web::{guard, web};
+use utoipa::openapi::path::HttpMethod;
+use utoipa::openapi::OpenApi;
 
 use crate::api::rate_limit::{Bucket, By};
 use crate::api::{
@@ -19,39 +21,103 @@ use crate::api::{
     notifications, ops, posts, social, users,
 };
 
+type Handler = fn(actix_web::Route) -> actix_web::Route;
+
 pub struct Route {
     /// Lowercase, as in the OpenAPI document: `get`, `post`…
     pub method: &'static str,
     /// The route pattern, as actix matches it.
-    pub path: &'static str,
+    pub path: String,
     /// For an alias: the `(method, path)` of the operation it is documented as.
-    pub alias_of: Option<(&'static str, &'static str)>,
+    pub alias_of: Option<(&'static str, String)>,
     pub limit: Option<(Bucket, By)>,
     pub idempotent: bool,
-    handler: fn(actix_web::Route) -> actix_web::Route,
+    handler: Handler,
+    /// Adds the handler's operation (and the schemas it names) to the document.
+    document: Option<fn(&mut OpenApi)>,
 }
 
-fn route(
-    method: &'static str,
-    path: &'static str,
-    handler: fn(actix_web::Route) -> actix_web::Route,
-) -> Route {
+/// What `#[utoipa::path]` generates for a handler.
+pub trait Operation:
+    utoipa::Path + utoipa::__dev::Tags<'static> + utoipa::__dev::SchemaReferences
+{
+}
+
+impl<T: utoipa::Path + utoipa::__dev::Tags<'static> + utoipa::__dev::SchemaReferences> Operation
+    for T
+{
+}
+
+fn method_of<P: Operation>() -> &'static str {
+    match P::methods().first() {
+        Some(HttpMethod::Post) => "post",
+        Some(HttpMethod::Put) => "put",
+        Some(HttpMethod::Patch) => "patch",
+        Some(HttpMethod::Delete) => "delete",
+        Some(HttpMethod::Head) => "head",
+        Some(HttpMethod::Options) => "options",
+        Some(HttpMethod::Trace) => "trace",
+        Some(HttpMethod::Get) | None => "get",
+    }
+}
+
+/// A documented operation, at the method and path its `#[utoipa::path]` names.
+fn op<P: Operation>(handler: Handler) -> Route {
     Route {
-        method,
-        path,
+        method: method_of::<P>(),
+        path: P::path(),
         alias_of: None,
         limit: None,
         idempotent: false,
         handler,
+        document: Some(document::<P>),
+    }
+}
+
+/// Another method or path for the operation `P` documents.
+fn alias<P: Operation>(method: &'static str, path: &str, handler: Handler) -> Route {
+    Route {
+        method,
+        path: path.to_owned(),
+        alias_of: Some((method_of::<P>(), P::path())),
+        limit: None,
+        idempotent: false,
+        handler,
+        document: None,
+    }
+}
+
+/// A route with no operation of its own in the document.
+fn route(method: &'static str, path: &str, handler: Handler) -> Route {
+    Route {
+        method,
+        path: path.to_owned(),
+        alias_of: None,
+        limit: None,
+        idempotent: false,
+        handler,
+        document: None,
+    }
+}
+
+fn document<P: Operation>(openapi: &mut OpenApi) {
+    let mut operation = P::operation();
+    let tags = <P as utoipa::__dev::Tags>::tags();
+    if operation.tags.as_ref().is_none_or(|t| t.is_empty()) && !tags.is_empty() {
+        operation.tags = Some(tags.iter().map(ToString::to_string).collect());
+    }
+    openapi
+        .paths
+        .add_path_operation(P::path(), P::methods(), operation);
+    let mut schemas = Vec::new();
+    P::schemas(&mut schemas);
+    let components = openapi.components.get_or_insert_with(Default::default);
+    for (name, schema) in schemas {
+        components.schemas.entry(name).or_insert(schema);
     }
 }
 
 impl Route {
-    fn alias_of(mut self, method: &'static str, path: &'static str) -> Self {
-        self.alias_of = Some((method, path));
-        self
-    }
-
     fn limited(mut self, bucket: Bucket, by: By) -> Self {
         self.limit = Some((bucket, by));
         self
@@ -76,13 +142,20 @@ pub fn find(method: &str, pattern: &str) -> Option<&'static Route> {
         .find(|r| r.method.eq_ignore_ascii_case(method) && r.path == pattern)
 }
 
+/// Adds every documented operation, in table order.
+pub fn document_all(openapi: &mut OpenApi) {
+    for document in table().iter().filter_map(|r| r.document) {
+        document(openapi);
+    }
+}
+
 /// Registers every route: one actix resource per path, in the order of their first
 /// appearance in the table, with that path's routes in table order.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     let mut paths: Vec<&'static str> = Vec::new();
     for r in table() {
-        if !paths.contains(&r.path) {
-            paths.push(r.path);
+        if !paths.contains(&r.path.as_str()) {
+            paths.push(&r.path);
         }
     }
     for path in paths {
@@ -98,287 +171,176 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 
 fn build() -> Vec<Route> {
     vec![
-        route("get", "/health", |r| r.to(ops::health)),
-        route("get", "/ready", |r| r.to(ops::ready)),
-        route("get", "/metrics", |r| r.to(ops::metrics)),
-        route("get", "/api/openapi.json", |r| r.to(docs::openapi_json)),
-        route("get", "/api/docs", |r| r.to(docs::docs_page)),
-        route("get", "/api/docs/{file}", |r| r.to(docs::docs_file)),
-        route("get", "/api/dev/outbox", |r| r.to(dev::outbox)),
-        route("post", "/api/auth/register", |r| {
+        op::<ops::__path_health>(|r| r.to(ops::health)),
+        op::<ops::__path_ready>(|r| r.to(ops::ready)),
+        op::<ops::__path_metrics>(|r| r.to(ops::metrics)),
+        op::<docs::__path_openapi_json>(|r| r.to(docs::openapi_json)),
+        op::<docs::__path_docs_page>(|r| r.to(docs::docs_page)),
+        op::<docs::__path_docs_file>(|r| r.to(docs::docs_file)),
+        op::<dev::__path_outbox>(|r| r.to(dev::outbox)),
+        op::<auth::signup::__path_register>(|r| r.to(auth::signup::register))
+            .limited(Bucket::Register, By::Address),
+        alias::<auth::signup::__path_register>("post", "/api/register", |r| {
             r.to(auth::signup::register)
         })
         .limited(Bucket::Register, By::Address),
-        route("post", "/api/register", |r| r.to(auth::signup::register))
-            .alias_of("post", "/api/auth/register")
-            .limited(Bucket::Register, By::Address),
-        route("get", "/api/auth/verify-email", |r| {
-            r.to(auth::signup::verify_email_link)
-        }),
-        route("post", "/api/auth/verify-email", |r| {
-            r.to(auth::signup::verify_email)
-        }),
-        route("post", "/api/auth/resend-verification", |r| {
-            r.to(auth::signup::resend_verification)
+        op::<auth::signup::__path_verify_email_link>(|r| r.to(auth::signup::verify_email_link)),
+        op::<auth::signup::__path_verify_email>(|r| r.to(auth::signup::verify_email)),
+        op::<auth::signup::__path_resend_verification>(|r| r.to(auth::signup::resend_verification))
+            .limited(Bucket::ResendVerification, By::Address),
+        op::<auth::sessions::__path_login>(|r| r.to(auth::sessions::login))
+            .limited(Bucket::Login, By::Address),
+        alias::<auth::sessions::__path_login>("post", "/api/login", |r| {
+            r.to(auth::sessions::login)
         })
-        .limited(Bucket::ResendVerification, By::Address),
-        route("post", "/api/auth/login", |r| r.to(auth::sessions::login))
-            .limited(Bucket::Login, By::Address),
-        route("post", "/api/login", |r| r.to(auth::sessions::login))
-            .alias_of("post", "/api/auth/login")
-            .limited(Bucket::Login, By::Address),
-        route("post", "/api/users/login", |r| r.to(auth::sessions::login))
-            .alias_of("post", "/api/auth/login")
-            .limited(Bucket::Login, By::Address),
-        route("post", "/api/auth/token/refresh", |r| {
+        .limited(Bucket::Login, By::Address),
+        alias::<auth::sessions::__path_login>("post", "/api/users/login", |r| {
+            r.to(auth::sessions::login)
+        })
+        .limited(Bucket::Login, By::Address),
+        op::<auth::sessions::__path_refresh_token>(|r| r.to(auth::sessions::refresh_token)),
+        alias::<auth::sessions::__path_refresh_token>("post", "/api/token/refresh", |r| {
             r.to(auth::sessions::refresh_token)
         }),
-        route("post", "/api/token/refresh", |r| {
-            r.to(auth::sessions::refresh_token)
-        })
-        .alias_of("post", "/api/auth/token/refresh"),
-        route("post", "/api/auth/logout", |r| r.to(auth::sessions::logout)),
-        route("post", "/api/auth/logout-all", |r| {
-            r.to(auth::sessions::logout_all)
-        }),
-        route("get", "/api/auth/sessions", |r| {
-            r.to(auth::sessions::list_sessions)
-        }),
-        route("delete", "/api/auth/sessions/{id}", |r| {
-            r.to(auth::sessions::revoke_session)
-        }),
-        route("post", "/api/auth/password/change", |r| {
-            r.to(auth::passwords::change_password)
-        }),
-        route("post", "/api/auth/password/forgot", |r| {
-            r.to(auth::passwords::forgot_password)
-        })
-        .limited(Bucket::PasswordForgot, By::Address),
-        route("post", "/api/auth/password/reset", |r| {
-            r.to(auth::passwords::reset_password)
-        })
-        .limited(Bucket::PasswordReset, By::Address),
-        route("get", "/api/users/search", |r| r.to(discover::search_users)),
-        route("get", "/api/users/suggestions", |r| {
+        op::<auth::sessions::__path_logout>(|r| r.to(auth::sessions::logout)),
+        op::<auth::sessions::__path_logout_all>(|r| r.to(auth::sessions::logout_all)),
+        op::<auth::sessions::__path_list_sessions>(|r| r.to(auth::sessions::list_sessions)),
+        op::<auth::sessions::__path_revoke_session>(|r| r.to(auth::sessions::revoke_session)),
+        op::<auth::passwords::__path_change_password>(|r| r.to(auth::passwords::change_password)),
+        op::<auth::passwords::__path_forgot_password>(|r| r.to(auth::passwords::forgot_password))
+            .limited(Bucket::PasswordForgot, By::Address),
+        op::<auth::passwords::__path_reset_password>(|r| r.to(auth::passwords::reset_password))
+            .limited(Bucket::PasswordReset, By::Address),
+        op::<discover::__path_search_users>(|r| r.to(discover::search_users)),
+        op::<discover::__path_suggestions>(|r| r.to(discover::suggestions)),
+        alias::<discover::__path_suggestions>("get", "/api/posts/suggestions", |r| {
             r.to(discover::suggestions)
         }),
-        route("get", "/api/posts/suggestions", |r| {
-            r.to(discover::suggestions)
-        })
-        .alias_of("get", "/api/users/suggestions"),
-        route("get", "/api/feed", |r| r.to(feed::get_feed)),
-        route("get", "/api/posts/feed", |r| r.to(feed::get_feed)).alias_of("get", "/api/feed"),
-        route("post", "/api/media", |r| r.to(media::upload_media))
+        op::<feed::__path_get_feed>(|r| r.to(feed::get_feed)),
+        alias::<feed::__path_get_feed>("get", "/api/posts/feed", |r| r.to(feed::get_feed)),
+        op::<media::__path_upload_media>(|r| r.to(media::upload_media))
             .limited(Bucket::Uploads, By::User)
             .idempotent(),
-        route("post", "/api/posts/videos", |r| r.to(media::upload_media))
-            .alias_of("post", "/api/media")
-            .limited(Bucket::Uploads, By::User)
-            .idempotent(),
-        route("get", "/api/media/{id}", |r| {
+        alias::<media::__path_upload_media>("post", "/api/posts/videos", |r| {
+            r.to(media::upload_media)
+        })
+        .limited(Bucket::Uploads, By::User)
+        .idempotent(),
+        op::<media::download::__path_download_media>(|r| r.to(media::download::download_media)),
+        alias::<media::download::__path_download_media>("head", "/api/media/{id}", |r| {
             r.to(media::download::download_media)
         }),
-        route("head", "/api/media/{id}", |r| {
+        op::<media::__path_delete_media>(|r| r.to(media::delete_media)),
+        alias::<media::download::__path_download_media>("get", "/api/posts/videos/{id}", |r| {
             r.to(media::download::download_media)
-        })
-        .alias_of("get", "/api/media/{id}"),
-        route("delete", "/api/media/{id}", |r| r.to(media::delete_media)),
-        route("get", "/api/posts/videos/{id}", |r| {
-            r.to(media::download::download_media)
-        })
-        .alias_of("get", "/api/media/{id}"),
-        route("head", "/api/posts/videos/{id}", |r| {
-            r.to(media::download::download_media)
-        })
-        .alias_of("get", "/api/media/{id}"),
-        route("put", "/api/users/me/avatar", |r| {
-            r.to(media::avatar::set_avatar)
-        })
-        .limited(Bucket::Uploads, By::User),
-        route("delete", "/api/users/me/avatar", |r| {
-            r.to(media::avatar::remove_avatar)
         }),
-        route("get", "/api/users/me/blocks", |r| r.to(social::my_blocks)),
-        route("post", "/api/users/{user}/follow", |r| r.to(social::follow))
+        alias::<media::download::__path_download_media>("head", "/api/posts/videos/{id}", |r| {
+            r.to(media::download::download_media)
+        }),
+        op::<media::avatar::__path_set_avatar>(|r| r.to(media::avatar::set_avatar))
+            .limited(Bucket::Uploads, By::User),
+        op::<media::avatar::__path_remove_avatar>(|r| r.to(media::avatar::remove_avatar)),
+        op::<social::__path_my_blocks>(|r| r.to(social::my_blocks)),
+        op::<social::__path_follow>(|r| r.to(social::follow)).limited(Bucket::Follows, By::User),
+        op::<social::__path_unfollow>(|r| r.to(social::unfollow))
             .limited(Bucket::Follows, By::User),
-        route("delete", "/api/users/{user}/follow", |r| {
+        alias::<social::__path_unfollow>("post", "/api/users/{user}/unfollow", |r| {
             r.to(social::unfollow)
         })
         .limited(Bucket::Follows, By::User),
-        route("post", "/api/users/{user}/unfollow", |r| {
-            r.to(social::unfollow)
-        })
-        .alias_of("delete", "/api/users/{user}/follow")
-        .limited(Bucket::Follows, By::User),
-        route("get", "/api/users/{user}/followers", |r| {
-            r.to(social::followers)
-        }),
-        route("get", "/api/users/{user}/following", |r| {
-            r.to(social::following)
-        }),
-        route("post", "/api/users/{user}/block", |r| r.to(social::block)),
-        route("delete", "/api/users/{user}/block", |r| {
+        op::<social::__path_followers>(|r| r.to(social::followers)),
+        op::<social::__path_following>(|r| r.to(social::following)),
+        op::<social::__path_block>(|r| r.to(social::block)),
+        op::<social::__path_unblock>(|r| r.to(social::unblock)),
+        alias::<social::__path_unblock>("post", "/api/users/{user}/unblock", |r| {
             r.to(social::unblock)
         }),
-        route("post", "/api/users/{user}/unblock", |r| {
-            r.to(social::unblock)
+        op::<users::__path_list_users>(|r| r.to(users::list_users)),
+        alias::<auth::signup::__path_register>("post", "/api/users", |r| {
+            r.to(auth::signup::register)
         })
-        .alias_of("delete", "/api/users/{user}/block"),
-        route("get", "/api/users", |r| r.to(users::list_users)),
-        route("post", "/api/users", |r| r.to(auth::signup::register))
-            .alias_of("post", "/api/auth/register")
-            .limited(Bucket::Register, By::Address),
-        route("patch", "/api/users", |r| r.to(users::update_me)).alias_of("patch", "/api/users/me"),
-        route("get", "/api/users/me", |r| r.to(users::get_me)),
-        route("patch", "/api/users/me", |r| r.to(users::update_me)),
-        route("put", "/api/users/me", |r| r.to(users::update_me))
-            .alias_of("patch", "/api/users/me"),
-        route("delete", "/api/users/me", |r| r.to(users::delete_me)),
-        route("put", "/api/auth/profile", |r| r.to(users::update_me))
-            .alias_of("patch", "/api/users/me"),
-        route("get", "/api/users/{user}", |r| r.to(users::get_user)),
-        route("get", "/api/posts", |r| r.to(posts::read::list_posts)),
-        route("post", "/api/posts", |r| r.to(posts::write::create_post))
+        .limited(Bucket::Register, By::Address),
+        alias::<users::__path_update_me>("patch", "/api/users", |r| r.to(users::update_me)),
+        op::<users::__path_get_me>(|r| r.to(users::get_me)),
+        op::<users::__path_update_me>(|r| r.to(users::update_me)),
+        alias::<users::__path_update_me>("put", "/api/users/me", |r| r.to(users::update_me)),
+        op::<users::__path_delete_me>(|r| r.to(users::delete_me)),
+        alias::<users::__path_update_me>("put", "/api/auth/profile", |r| r.to(users::update_me)),
+        op::<users::__path_get_user>(|r| r.to(users::get_user)),
+        op::<posts::read::__path_list_posts>(|r| r.to(posts::read::list_posts)),
+        op::<posts::write::__path_create_post>(|r| r.to(posts::write::create_post))
             .limited(Bucket::Posts, By::User)
             .idempotent(),
-        route("get", "/api/posts/search", |r| {
-            r.to(posts::read::search_posts)
-        }),
-        route("get", "/api/hashtags/trending", |r| {
-            r.to(posts::read::trending_hashtags)
-        }),
-        route("get", "/api/posts/{id}", |r| r.to(posts::read::get_post)),
-        route("patch", "/api/posts/{id}", |r| {
+        op::<posts::read::__path_search_posts>(|r| r.to(posts::read::search_posts)),
+        op::<posts::read::__path_trending_hashtags>(|r| r.to(posts::read::trending_hashtags)),
+        op::<posts::read::__path_get_post>(|r| r.to(posts::read::get_post)),
+        op::<posts::write::__path_update_post>(|r| r.to(posts::write::update_post)),
+        alias::<posts::write::__path_update_post>("put", "/api/posts/{id}", |r| {
             r.to(posts::write::update_post)
         }),
-        route("put", "/api/posts/{id}", |r| {
-            r.to(posts::write::update_post)
-        })
-        .alias_of("patch", "/api/posts/{id}"),
-        route("delete", "/api/posts/{id}", |r| {
-            r.to(posts::write::delete_post)
-        }),
-        route("get", "/api/posts/{id}/history", |r| {
-            r.to(posts::read::post_history)
-        }),
-        route("get", "/api/users/me/scheduled", |r| {
-            r.to(posts::read::my_scheduled_posts)
-        }),
-        route("get", "/api/users/{user}/posts", |r| {
-            r.to(posts::read::user_posts)
-        }),
-        route("post", "/api/posts/{id}/like", |r| r.to(likes::like_post))
+        op::<posts::write::__path_delete_post>(|r| r.to(posts::write::delete_post)),
+        op::<posts::read::__path_post_history>(|r| r.to(posts::read::post_history)),
+        op::<posts::read::__path_my_scheduled_posts>(|r| r.to(posts::read::my_scheduled_posts)),
+        op::<posts::read::__path_user_posts>(|r| r.to(posts::read::user_posts)),
+        op::<likes::__path_like_post>(|r| r.to(likes::like_post)).limited(Bucket::Likes, By::User),
+        op::<likes::__path_unlike_post>(|r| r.to(likes::unlike_post))
             .limited(Bucket::Likes, By::User),
-        route("delete", "/api/posts/{id}/like", |r| {
+        alias::<likes::__path_unlike_post>("post", "/api/posts/{id}/unlike", |r| {
             r.to(likes::unlike_post)
         })
         .limited(Bucket::Likes, By::User),
-        route("post", "/api/posts/{id}/unlike", |r| {
-            r.to(likes::unlike_post)
-        })
-        .alias_of("delete", "/api/posts/{id}/like")
-        .limited(Bucket::Likes, By::User),
-        route("get", "/api/posts/{id}/likes", |r| r.to(likes::post_likers)),
-        route("get", "/api/users/me/liked", |r| {
-            r.to(likes::my_liked_posts)
-        }),
-        route("get", "/api/posts/{id}/comments", |r| {
-            r.to(comments::list_comments)
-        }),
-        route("post", "/api/posts/{id}/comments", |r| {
-            r.to(comments::create_comment)
-        })
-        .limited(Bucket::Comments, By::User)
-        .idempotent(),
-        route("patch", "/api/comments/{id}", |r| {
+        op::<likes::__path_post_likers>(|r| r.to(likes::post_likers)),
+        op::<likes::__path_my_liked_posts>(|r| r.to(likes::my_liked_posts)),
+        op::<comments::__path_list_comments>(|r| r.to(comments::list_comments)),
+        op::<comments::__path_create_comment>(|r| r.to(comments::create_comment))
+            .limited(Bucket::Comments, By::User)
+            .idempotent(),
+        op::<comments::__path_update_comment>(|r| r.to(comments::update_comment)),
+        alias::<comments::__path_update_comment>("put", "/api/comments/{id}", |r| {
             r.to(comments::update_comment)
         }),
-        route("put", "/api/comments/{id}", |r| {
-            r.to(comments::update_comment)
-        })
-        .alias_of("patch", "/api/comments/{id}"),
-        route("delete", "/api/comments/{id}", |r| {
-            r.to(comments::delete_comment)
-        }),
+        op::<comments::__path_delete_comment>(|r| r.to(comments::delete_comment)),
         route("get", "/api/notifications", |r| {
             r.guard(guard::Header("upgrade", "websocket"))
                 .to(notifications::notification_socket)
         }),
-        route("get", "/api/notifications", |r| {
-            r.to(notifications::list_notifications)
-        }),
-        route("get", "/api/notifications/ws", |r| {
+        op::<notifications::__path_list_notifications>(|r| r.to(notifications::list_notifications)),
+        op::<notifications::__path_notification_socket>(|r| {
             r.to(notifications::notification_socket)
         }),
-        route("get", "/api/notifications/unread-count", |r| {
-            r.to(notifications::unread_count)
-        }),
-        route("post", "/api/notifications/read", |r| {
-            r.to(notifications::mark_read)
-        }),
-        route("get", "/api/activity", |r| r.to(activity::list_activity)),
-        route("get", "/api/activity/ws", |r| {
+        op::<notifications::__path_unread_count>(|r| r.to(notifications::unread_count)),
+        op::<notifications::__path_mark_read>(|r| r.to(notifications::mark_read)),
+        op::<activity::__path_list_activity>(|r| r.to(activity::list_activity)),
+        op::<activity::__path_activity_socket>(|r| r.to(activity::activity_socket)),
+        alias::<activity::__path_activity_socket>("get", "/api/activity-log", |r| {
             r.to(activity::activity_socket)
         }),
-        route("get", "/api/activity-log", |r| {
-            r.to(activity::activity_socket)
-        })
-        .alias_of("get", "/api/activity/ws"),
-        route("get", "/api/groups", |r| r.to(groups::manage::list_groups)),
-        route("post", "/api/groups", |r| {
-            r.to(groups::manage::create_group)
-        }),
-        route("get", "/api/groups/{id}", |r| {
-            r.to(groups::manage::get_group)
-        }),
-        route("patch", "/api/groups/{id}", |r| {
+        op::<groups::manage::__path_list_groups>(|r| r.to(groups::manage::list_groups)),
+        op::<groups::manage::__path_create_group>(|r| r.to(groups::manage::create_group)),
+        op::<groups::manage::__path_get_group>(|r| r.to(groups::manage::get_group)),
+        op::<groups::manage::__path_update_group>(|r| r.to(groups::manage::update_group)),
+        alias::<groups::manage::__path_update_group>("put", "/api/groups/{id}", |r| {
             r.to(groups::manage::update_group)
         }),
-        route("put", "/api/groups/{id}", |r| {
-            r.to(groups::manage::update_group)
-        })
-        .alias_of("patch", "/api/groups/{id}"),
-        route("delete", "/api/groups/{id}", |r| {
-            r.to(groups::manage::delete_group)
-        }),
-        route("post", "/api/groups/{id}/join", |r| {
-            r.to(groups::members::join_group)
-        }),
-        route("post", "/api/groups/{id}/leave", |r| {
-            r.to(groups::members::leave_group)
-        }),
-        route("get", "/api/groups/{id}/members", |r| {
-            r.to(groups::members::list_members)
-        }),
-        route("post", "/api/groups/{id}/members", |r| {
-            r.to(groups::members::add_member)
-        }),
-        route("delete", "/api/groups/{id}/members/{user}", |r| {
-            r.to(groups::members::remove_member)
-        }),
-        route("get", "/api/groups/{id}/posts", |r| {
-            r.to(groups::shares::group_posts)
-        }),
-        route("post", "/api/groups/{id}/share", |r| {
-            r.to(groups::shares::share_post)
-        }),
-        route("post", "/api/posts/{id}/report", |r| {
+        op::<groups::manage::__path_delete_group>(|r| r.to(groups::manage::delete_group)),
+        op::<groups::members::__path_join_group>(|r| r.to(groups::members::join_group)),
+        op::<groups::members::__path_leave_group>(|r| r.to(groups::members::leave_group)),
+        op::<groups::members::__path_list_members>(|r| r.to(groups::members::list_members)),
+        op::<groups::members::__path_add_member>(|r| r.to(groups::members::add_member)),
+        op::<groups::members::__path_remove_member>(|r| r.to(groups::members::remove_member)),
+        op::<groups::shares::__path_group_posts>(|r| r.to(groups::shares::group_posts)),
+        op::<groups::shares::__path_share_post>(|r| r.to(groups::shares::share_post)),
+        op::<moderation::reporting::__path_report_post>(|r| {
             r.to(moderation::reporting::report_post)
         }),
-        route("get", "/api/posts/{id}/analytics", |r| {
-            r.to(moderation::post_analytics)
-        }),
-        route("get", "/api/reports", |r| {
+        op::<moderation::__path_post_analytics>(|r| r.to(moderation::post_analytics)),
+        op::<moderation::reporting::__path_list_reports>(|r| {
             r.to(moderation::reporting::list_reports)
         }),
-        route("patch", "/api/reports/{id}", |r| {
+        op::<moderation::reporting::__path_decide_report>(|r| {
             r.to(moderation::reporting::decide_report)
         }),
-        route("patch", "/api/users/{user}/role", |r| {
-            r.to(moderation::accounts::set_role)
-        }),
-        route("patch", "/api/users/{user}/status", |r| {
-            r.to(moderation::accounts::set_status)
-        }),
+        op::<moderation::accounts::__path_set_role>(|r| r.to(moderation::accounts::set_role)),
+        op::<moderation::accounts::__path_set_status>(|r| r.to(moderation::accounts::set_status)),
     ]
 }

@@ -10,7 +10,8 @@ use serde_json::{json, Map, Value};
 pub fn aliases() -> impl Iterator<Item = (&'static str, &'static str, &'static str, &'static str)> {
     crate::api::routes::table().iter().filter_map(|r| {
         r.alias_of
-            .map(|(method, path)| (r.method, r.path, method, path))
+            .as_ref()
+            .map(|(method, path)| (r.method, r.path.as_str(), *method, path.as_str()))
     })
 }
 
