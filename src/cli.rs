@@ -44,7 +44,7 @@ pub enum Command {
 pub async fn run(cli: Cli, settings: Settings) -> Result<(), String> {
     match cli.command.unwrap_or(Command::Serve) {
         Command::Openapi => {
-            let text = serde_json::to_string_pretty(crate::api::docs::document())
+            let text = serde_json::to_string_pretty(crate::api::openapi::document())
                 .map_err(|e| e.to_string())?;
             println!("{text}");
             Ok(())

@@ -92,6 +92,7 @@ impl Application {
         crate::realtime::start(state.db.clone(), state.hub.clone()).await?;
 
         let state_for_shutdown = state.clone();
+        let openapi = web::Data::new(api::docs::OpenApiDocument(api::openapi::document().clone()));
         let telemetry = web::Data::new(crate::telemetry::RequestTelemetry {
             metrics: state.metrics.clone(),
             debug_headers: state.settings.server.debug_headers,
@@ -100,6 +101,7 @@ impl Application {
             App::new()
                 .app_data(state.clone())
                 .app_data(telemetry.clone())
+                .app_data(openapi.clone())
                 .app_data(query_config())
                 .app_data(path_config())
                 .configure(api::routes::configure)

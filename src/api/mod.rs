@@ -16,6 +16,7 @@ pub mod likes;
 pub mod media;
 pub mod moderation;
 pub mod notifications;
+pub mod openapi;
 pub mod ops;
 
 pub mod posts;

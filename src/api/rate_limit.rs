@@ -17,25 +17,11 @@ use actix_web::{web, HttpRequest};
 use bson::DateTime;
 
 use crate::api::auth_user::{bearer_token, verify_jwt};
+use crate::api::routes::{Bucket, By};
 use crate::api::state::AppState;
 use crate::config::{RateLimitSettings, Rule};
 use crate::error::ApiError;
 use crate::store::rate_limits;
-
-/// What a limit counts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Bucket {
-    Login,
-    Register,
-    ResendVerification,
-    PasswordForgot,
-    PasswordReset,
-    Posts,
-    Comments,
-    Likes,
-    Follows,
-    Uploads,
-}
 
 impl Bucket {
     fn name(self) -> &'static str {
@@ -67,16 +53,6 @@ impl Bucket {
             Bucket::Uploads => settings.uploads,
         }
     }
-}
-
-/// Who a route's limit counts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum By {
-    /// The client's address.
-    Address,
-    /// The signed-in user (the address when the token is missing or bad: the route
-    /// answers `401` then, but an anonymous flood still meets a limit).
-    User,
 }
 
 fn limit_of(method: &str, pattern: &str) -> Option<(Bucket, By)> {

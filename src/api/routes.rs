@@ -15,11 +15,35 @@ use actix_web::{guard, web};
 use utoipa::openapi::path::HttpMethod;
 use utoipa::openapi::OpenApi;
 
-use crate::api::rate_limit::{Bucket, By};
 use crate::api::{
     activity, auth, comments, dev, discover, docs, feed, groups, likes, media, moderation,
     notifications, ops, posts, social, users,
 };
+
+/// What a limit counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Bucket {
+    Login,
+    Register,
+    ResendVerification,
+    PasswordForgot,
+    PasswordReset,
+    Posts,
+    Comments,
+    Likes,
+    Follows,
+    Uploads,
+}
+
+/// Who a route's limit counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum By {
+    /// The client's address.
+    Address,
+    /// The signed-in user (the address when the token is missing or bad: the route
+    /// answers `401` then, but an anonymous flood still meets a limit).
+    User,
+}
 
 type Handler = fn(actix_web::Route) -> actix_web::Route;
 

@@ -3,7 +3,8 @@
 use super::signup::{in_background, parse_email_body, EmailBody};
 use crate::api::auth_user::AuthUser;
 use crate::api::extract::{required, Json};
-use crate::api::rate_limit::{self, Bucket};
+use crate::api::rate_limit;
+use crate::api::routes::Bucket;
 use crate::api::state::AppState;
 use crate::auth::sessions::{self, expires_in, hash_secret, new_secret};
 use crate::domain::accounts::Password;

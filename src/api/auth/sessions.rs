@@ -2,7 +2,8 @@
 
 use crate::api::auth_user::AuthUser;
 use crate::api::extract::{required, Json, MaybeJson};
-use crate::api::rate_limit::{self, Bucket};
+use crate::api::rate_limit;
+use crate::api::routes::Bucket;
 use crate::api::state::AppState;
 use crate::auth::sessions::{self, hash_secret, ClientInfo, TokenPair};
 use crate::error::{ApiError, FieldErrors};

@@ -1,7 +1,8 @@
 //! Signing up: registration, the verification email and its link, resending it.
 
 use crate::api::extract::{required, taken_message, Json};
-use crate::api::rate_limit::{self, Bucket};
+use crate::api::rate_limit;
+use crate::api::routes::Bucket;
 use crate::api::state::AppState;
 use crate::api::verify_page;
 use crate::auth::sessions::{expires_in, hash_secret, new_secret};

@@ -1,6 +1,7 @@
 //! Lists of published posts (newest first, keyset pages) and the public list's
 //! learned horizon; an author's scheduled posts.
 
+use super::base::*;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -11,8 +12,6 @@ use futures::TryStreamExt;
 use crate::db::Db;
 use crate::domain::cursor::Cursor;
 use crate::store::{after_asc, after_desc};
-
-use super::*;
 
 /// What a published-post list is narrowed to.
 #[derive(Debug, Default, Clone)]

@@ -1,13 +1,13 @@
 //! Hashtags: the recent ones of an author, and the trending ones of a window.
 
+use super::base::*;
+use super::lists::{page_published, PostFilter};
 use bson::oid::ObjectId;
 use bson::{doc, DateTime, Document};
 use futures::TryStreamExt;
 use serde::Deserialize;
 
 use crate::db::Db;
-
-use super::*;
 
 /// The hashtags of an author's newest posts, most recent first, unique.
 pub async fn recent_hashtags_of(

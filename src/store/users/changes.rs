@@ -1,13 +1,12 @@
 //! Changing an account: profile, avatar, role, status, verification, password.
 
+use super::base::*;
 use bson::oid::ObjectId;
 use bson::{doc, DateTime};
 use mongodb::options::ReturnDocument;
 
 use crate::db::Db;
 use crate::domain::accounts::username_key;
-
-use super::*;
 
 pub async fn mark_email_verified(db: &Db, id: ObjectId) -> mongodb::error::Result<()> {
     collection(db)

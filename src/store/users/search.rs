@@ -1,14 +1,13 @@
 //! Reading accounts in bulk: search by name, suggestions by interest or following,
 //! the admin list, the accounts over the celebrity threshold.
 
+use super::base::*;
 use bson::oid::ObjectId;
 use bson::{doc, Document};
 use futures::TryStreamExt;
 
 use crate::db::Db;
 use crate::store::newest_by_id;
-
-use super::*;
 
 /// Accounts with at least `threshold` followers (few by design).
 pub async fn ids_with_followers_at_least(

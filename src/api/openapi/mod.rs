@@ -1,6 +1,5 @@
-//! The API's own description: the OpenAPI 3.1 document at `GET /api/openapi.json`, built
-//! from the `#[utoipa::path]` attributes on the handlers, and Swagger UI at `GET /api/docs`
-//! (its files are compiled into the binary, so the page needs no network).
+//! The API's own description: the OpenAPI 3.1 document, built from the route table (each
+//! handler's `#[utoipa::path]`), served by `api/docs.rs` at `GET /api/openapi.json`.
 //!
 //! The attributes say what is particular to each operation: its method, path, body,
 //! success responses and the errors only it gives. What follows from the conventions of
@@ -10,15 +9,10 @@
 //! `503` wherever the database is asked, and the aliases, which repeat their canonical
 //! operation under another path or method.
 
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 
-use actix_web::http::header;
-use actix_web::{web, HttpResponse};
 use serde_json::{json, Value};
 use utoipa::OpenApi;
-use utoipa_swagger_ui::Config;
-
-use crate::error::ApiError;
 
 pub mod conventions;
 
@@ -81,53 +75,6 @@ fn build() -> Value {
         }
     });
     doc
-}
-
-/// The OpenAPI 3.1 description of this API.
-#[utoipa::path(
-    get,
-    path = "/api/openapi.json",
-    tag = "ops",
-    responses((status = 200, description = "The OpenAPI document.", content_type = "application/json"))
-)]
-pub(crate) async fn openapi_json() -> HttpResponse {
-    HttpResponse::Ok().json(document())
-}
-
-/// The interactive documentation (Swagger UI): redirects to its page.
-#[utoipa::path(
-    get,
-    path = "/api/docs",
-    tag = "ops",
-    responses((status = 302, description = "To `/api/docs/index.html`."))
-)]
-pub(crate) async fn docs_page() -> HttpResponse {
-    HttpResponse::Found()
-        .insert_header((header::LOCATION, "/api/docs/index.html"))
-        .finish()
-}
-
-/// A file of the documentation page.
-#[utoipa::path(
-    get,
-    path = "/api/docs/{file}",
-    tag = "ops",
-    responses((status = 200, description = "The file.", content_type = "text/html"))
-)]
-pub(crate) async fn docs_file(file: web::Path<String>) -> Result<HttpResponse, ApiError> {
-    static CONFIG: OnceLock<Arc<Config<'static>>> = OnceLock::new();
-    let config = CONFIG.get_or_init(|| Arc::new(Config::from("/api/openapi.json")));
-    let served = utoipa_swagger_ui::serve(&file, config.clone())
-        .map_err(|err| ApiError::internal(err.to_string()))?
-        .ok_or(ApiError::NotFound)?;
-    let mut response = HttpResponse::Ok();
-    response
-        .content_type(served.content_type)
-        .insert_header((header::CACHE_CONTROL, "public, max-age=3600"));
-    if served.gzpipped {
-        response.insert_header((header::CONTENT_ENCODING, "gzip"));
-    }
-    Ok(response.body(served.bytes.into_owned()))
 }
 
 #[cfg(test)]
