@@ -3,7 +3,7 @@
 //!
 //! The attributes say what is particular to each operation: its method, path, body,
 //! success responses and the errors only it gives. What follows from the conventions of
-//! API.md §1 is added here once, by rule, so that no operation can forget it:
+//! the API is added here once, by rule, so that no operation can forget it:
 //! path parameters, pagination parameters, the error body of every 4xx/5xx, `401` wherever
 //! a token is read, `400` wherever input is read, `404` wherever a path names something,
 //! `503` wherever the database is asked, and the aliases, which repeat their canonical
