@@ -6,6 +6,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use bson::oid::ObjectId;
 
 use crate::api::auth_user::AuthUser;
+use crate::api::extract::created_or_ok;
 use crate::api::state::AppState;
 use crate::api::viewer::{
     named_user, ordered_user_views, user_view, visible_user, SignedIn, Viewer,
@@ -16,7 +17,6 @@ use crate::feed;
 use crate::pagination::{Page, PageParams};
 use crate::store::notifications::{NotificationType, Subject};
 use crate::store::{blocks, date_cursor, follows, timelines, users};
-use crate::views::created_or_ok;
 
 type State = web::Data<AppState>;
 

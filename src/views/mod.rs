@@ -81,16 +81,6 @@ impl MeView {
     }
 }
 
-/// `201 Created` when an idempotent action did something, `200 OK` when it was already done
-/// (follow, block, report, group membership, share: API.md §3, §4, §6).
-pub fn created_or_ok(created: bool) -> actix_web::HttpResponseBuilder {
-    if created {
-        actix_web::HttpResponse::Created()
-    } else {
-        actix_web::HttpResponse::Ok()
-    }
-}
-
 /// `{ "detail": "…" }`, the body of actions that return no object.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Detail {

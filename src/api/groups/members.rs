@@ -5,6 +5,7 @@ use bson::oid::ObjectId;
 use serde::Deserialize;
 
 use crate::api::auth_user::AuthUser;
+use crate::api::extract::created_or_ok;
 use crate::api::extract::required;
 use crate::api::extract::Json;
 use crate::api::state::AppState;
@@ -15,7 +16,6 @@ use crate::pagination::{Page, PageParams};
 use crate::store::groups::{self, GroupDoc, MemberRole, Visibility};
 use crate::store::notifications::{NotificationType, Subject};
 use crate::store::{date_cursor, timelines, users};
-use crate::views::created_or_ok;
 
 use super::*;
 

@@ -6,6 +6,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use bson::oid::ObjectId;
 use serde::{Deserialize, Serialize};
 
+use crate::api::extract::created_or_ok;
 use crate::api::extract::required;
 use crate::api::extract::Json;
 use crate::api::viewer::visible_post;
@@ -14,7 +15,6 @@ use crate::error::{ApiError, FieldErrors};
 use crate::pagination::{Page, PageParams};
 use crate::store::groups::{self};
 use crate::store::{date_cursor, posts};
-use crate::views::created_or_ok;
 use crate::views::posts::post_views;
 
 use super::*;

@@ -5,6 +5,7 @@ use bson::oid::ObjectId;
 use serde::{Deserialize, Serialize};
 
 use crate::api::auth_user::AuthUser;
+use crate::api::extract::created_or_ok;
 use crate::api::extract::required;
 use crate::api::extract::Json;
 use crate::api::state::AppState;
@@ -18,7 +19,7 @@ use crate::feed;
 use crate::pagination::{Cursor, Page, PageParams};
 use crate::store::reports::{self, ReportDoc, ReportStatus};
 use crate::views::posts::minis;
-use crate::views::{created_or_ok, rfc3339, UserMini};
+use crate::views::{rfc3339, UserMini};
 
 use super::*;
 
