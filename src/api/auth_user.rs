@@ -79,7 +79,7 @@ pub fn verify_jwt(state: &AppState, token: &str) -> Result<AuthUser, ApiError> {
     })
 }
 
-fn app_state(req: &HttpRequest) -> Result<web::Data<AppState>, ApiError> {
+pub(crate) fn app_state(req: &HttpRequest) -> Result<web::Data<AppState>, ApiError> {
     req.app_data::<web::Data<AppState>>()
         .cloned()
         .ok_or_else(|| ApiError::internal("AppState is not registered"))

@@ -88,26 +88,16 @@ fn method_of<P: Operation>() -> &'static str {
 /// A documented operation, at the method and path its `#[utoipa::path]` names.
 fn op<P: Operation>(handler: Handler) -> Route {
     Route {
-        method: method_of::<P>(),
-        path: P::path(),
-        alias_of: None,
-        limit: None,
-        idempotent: false,
-        handler,
         document: Some(document::<P>),
+        ..route(method_of::<P>(), &P::path(), handler)
     }
 }
 
 /// Another method or path for the operation `P` documents.
 fn alias<P: Operation>(method: &'static str, path: &str, handler: Handler) -> Route {
     Route {
-        method,
-        path: path.to_owned(),
         alias_of: Some((method_of::<P>(), P::path())),
-        limit: None,
-        idempotent: false,
-        handler,
-        document: None,
+        ..route(method, path, handler)
     }
 }
 

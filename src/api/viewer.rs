@@ -4,12 +4,11 @@
 use std::collections::{HashMap, HashSet};
 
 use actix_web::dev::Payload;
-use actix_web::{web, FromRequest, HttpRequest};
+use actix_web::{FromRequest, HttpRequest};
 use bson::oid::ObjectId;
 use futures::future::LocalBoxFuture;
 
-use crate::api::auth_user::AuthUser;
-use crate::api::auth_user::{bearer_token, verify_jwt};
+use crate::api::auth_user::{app_state, bearer_token, verify_jwt, AuthUser};
 use crate::api::state::AppState;
 use crate::error::ApiError;
 use crate::store::posts::PostDoc;
@@ -141,12 +140,12 @@ impl FromRequest for Viewer {
     /// (`401` otherwise).
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let token = bearer_token(req);
-        let state = req.app_data::<web::Data<AppState>>().cloned();
+        let state = app_state(req);
         Box::pin(async move {
             let Some(token) = token else {
                 return Ok(Viewer::default());
             };
-            let state = state.ok_or_else(|| ApiError::internal("AppState is not registered"))?;
+            let state = state?;
             Ok(Viewer::authenticate(&state, &token?, Also::default())
                 .await?
                 .0)
@@ -165,13 +164,11 @@ impl FromRequest for SignedIn {
     type Error = ApiError;
     type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
-    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let token = bearer_token(req);
-        let state = req.app_data::<web::Data<AppState>>().cloned();
+    /// The `Viewer`, which without a token is anonymous, and so `401` here.
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let viewer = Viewer::from_request(req, payload);
         Box::pin(async move {
-            let token = token.ok_or(ApiError::NotAuthenticated)??;
-            let state = state.ok_or_else(|| ApiError::internal("AppState is not registered"))?;
-            let (viewer, _) = Viewer::authenticate(&state, &token, Also::default()).await?;
+            let viewer = viewer.await?;
             Ok(SignedIn {
                 me: viewer.require()?,
                 viewer,
@@ -216,12 +213,12 @@ impl FromRequest for PostAction {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let token = bearer_token(req);
-        let state = req.app_data::<web::Data<AppState>>().cloned();
+        let state = app_state(req);
         let post_id = req.match_info().get("id").map(ObjectId::parse_str);
         Box::pin(async move {
             let token = token.ok_or(ApiError::NotAuthenticated)??;
             let post_id = post_id.ok_or_else(|| ApiError::internal("route without {id}"))??;
-            let state = state.ok_or_else(|| ApiError::internal("AppState is not registered"))?;
+            let state = state?;
             let also = Also {
                 post: Some(post_id),
                 me: true,

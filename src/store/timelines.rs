@@ -137,16 +137,9 @@ const HORIZON_OWNERS: usize = 100_000;
 /// matters on SecantusDB, which reads every entry a filter matches before applying
 /// `limit` (an owner's whole timeline, without the bound); MongoDB reads the same few
 /// index keys either way.
+#[derive(Default)]
 pub struct FeedHorizons {
     learned: Mutex<HashMap<ObjectId, DateTime>>,
-}
-
-impl Default for FeedHorizons {
-    fn default() -> Self {
-        Self {
-            learned: Mutex::new(HashMap::new()),
-        }
-    }
 }
 
 impl FeedHorizons {

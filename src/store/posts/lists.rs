@@ -1,7 +1,6 @@
 //! Lists of published posts (newest first, keyset pages) and the public list's
 //! learned horizon; an author's scheduled posts.
 
-use super::base::*;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -12,6 +11,8 @@ use futures::TryStreamExt;
 use crate::db::Db;
 use crate::domain::cursor::Cursor;
 use crate::store::{after_asc, after_desc};
+
+use super::base::*;
 
 /// What a published-post list is narrowed to.
 #[derive(Debug, Default, Clone)]
@@ -73,7 +74,7 @@ pub async fn page_published(
 }
 
 /// How long a learned horizon is used before it is learned again (in the background).
-pub(super) const HORIZON_TTL: Duration = Duration::from_secs(10);
+const HORIZON_TTL: Duration = Duration::from_secs(10);
 
 /// Where the newest `posts` listed posts begin (`feed.list_horizon_posts`, more than a
 /// page holds), as each instance last learned it.
@@ -92,9 +93,9 @@ pub struct ListHorizon {
 }
 
 #[derive(Default)]
-pub(super) struct Horizon {
-    /// `Some(None)`: fewer than `posts` are listed, so there is nothing to bound.
-    since: Option<Option<DateTime>>,
+struct Horizon {
+    /// `None` also when fewer than `posts` are listed: then there is nothing to bound.
+    since: Option<DateTime>,
     learned_at: Option<Instant>,
     learning: bool,
 }
@@ -121,7 +122,7 @@ impl ListHorizon {
             let (this, db) = (Arc::clone(self), db.clone());
             tokio::spawn(async move { this.learn(&db).await });
         }
-        horizon.since.flatten()
+        horizon.since
     }
 
     fn forget(&self) {
@@ -144,8 +145,7 @@ impl ListHorizon {
         horizon.learning = false;
         match found {
             Ok(found) => {
-                horizon.since =
-                    Some(found.and_then(|d| d.get_datetime("published_at").ok().copied()));
+                horizon.since = found.and_then(|d| d.get_datetime("published_at").ok().copied());
                 horizon.learned_at = Some(Instant::now());
             }
             Err(err) => log::warn!("learning the public list's horizon failed: {err}"),
@@ -153,8 +153,8 @@ impl ListHorizon {
     }
 }
 
-/// `page_published` for the public list: the first page, and any page still inside the
-/// horizon, is asked for within it first (`ListHorizon`).
+/// `page_published` for the public list: an unfiltered first page is asked for within the
+/// horizon first (`ListHorizon`).
 pub async fn page_listed(
     db: &Db,
     horizon: &Arc<ListHorizon>,
