@@ -313,6 +313,7 @@ async fn seed_posts(
                 full_name: format!("Bench User {author}"),
                 avatar_url: None,
             }),
+            fanned_out: true,
         });
         world.posts.push((id, author, at));
     }

@@ -8,14 +8,13 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use bson::oid::ObjectId;
-use futures::TryStreamExt;
 
 use crate::config::FeedSettings;
 use crate::db::Db;
 use crate::domain::cursor::Cursor;
 use crate::error::ApiError;
 use crate::store::posts::{self, PostDoc, PostFilter};
-use crate::store::timelines::{self, FeedHorizons, TimelineDoc, FAN_OUT_BATCH};
+use crate::store::timelines::{self, FeedHorizons, TimelineDoc};
 use crate::store::{date_cursor, follows, groups, likes, users};
 
 /// The feed's parts: the database, its settings, and this instance's caches (who is over
@@ -85,33 +84,8 @@ pub fn spawn_celebrity_refresher(feed: Arc<Feed>) {
     });
 }
 
-fn is_celebrity(feed: &Feed, followers_count: i64) -> bool {
+pub fn is_celebrity(feed: &Feed, followers_count: i64) -> bool {
     followers_count >= feed.settings.celebrity_threshold
-}
-
-/// Puts a newly published post into its author's timeline and, unless the author is over
-/// the celebrity threshold, into every follower's, in batches.
-pub async fn fan_out(feed: &Feed, post: &PostDoc) -> Result<(), ApiError> {
-    timelines::insert_many(&feed.db, vec![TimelineDoc::new(post.author_id, post)]).await?;
-    let followers_count = users::find_by_id(&feed.db, post.author_id)
-        .await?
-        .map_or(0, |u| u.followers_count);
-    if is_celebrity(feed, followers_count) {
-        return Ok(());
-    }
-    let mut followers = follows::follower_stream(&feed.db, post.author_id).await?;
-    let mut batch = Vec::with_capacity(FAN_OUT_BATCH);
-    let mut pending = Vec::with_capacity(FAN_OUT_BATCH);
-    while let Some(follow) = followers.try_next().await? {
-        pending.push(follow.follower_id);
-        if pending.len() == FAN_OUT_BATCH {
-            batch.extend(readers(feed, post, std::mem::take(&mut pending)).await?);
-            timelines::insert_many(&feed.db, std::mem::take(&mut batch)).await?;
-        }
-    }
-    batch.extend(readers(feed, post, pending).await?);
-    timelines::insert_many(&feed.db, batch).await?;
-    Ok(())
 }
 
 /// Of `candidates`, those who may read `post`: all of them, or for a private group's post
@@ -125,19 +99,6 @@ pub async fn who_may_read(
         (true, Some(group)) => Ok(groups::members_among(&feed.db, group, &candidates).await?),
         _ => Ok(candidates),
     }
-}
-
-/// Timeline entries for those of `followers` who may read `post`.
-async fn readers(
-    feed: &Feed,
-    post: &PostDoc,
-    followers: Vec<ObjectId>,
-) -> Result<Vec<TimelineDoc>, ApiError> {
-    let readers = who_may_read(feed, post, followers).await?;
-    Ok(readers
-        .into_iter()
-        .map(|f| TimelineDoc::new(f, post))
-        .collect())
 }
 
 /// A new follow copies the followee's newest posts into the follower's timeline (unless the

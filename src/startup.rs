@@ -47,18 +47,26 @@ impl AppState {
         if keyed > 0 {
             log::info!("{keyed} media files stored before capability keys were given one");
         }
+        let settings = Arc::new(settings);
+        let mailer = Mailer::new(&settings.email)?;
+        let feed = Arc::new(crate::feed::Feed::new(db.clone(), settings.feed.clone()));
         Ok(Self {
             jwt: JwtKeys::new(settings.jwt_secret(), settings.auth.access_token_ttl_secs),
             passwords: PasswordHasher::new(settings.auth.bcrypt_cost),
-            mailer: Mailer::new(&settings.email)?,
-            feed: Arc::new(crate::feed::Feed::new(db.clone(), settings.feed.clone())),
+            jobs: Arc::new(crate::jobs::Jobs::new(
+                db.clone(),
+                feed.clone(),
+                mailer.clone(),
+                settings.clone(),
+            )),
+            mailer,
+            feed,
             list_horizon: Arc::new(crate::store::posts::ListHorizon::new(
                 settings.feed.list_horizon_posts,
             )),
-            settings: Arc::new(settings),
+            settings,
             hub: Default::default(),
             views: Default::default(),
-            outbox: Default::default(),
             metrics,
             db,
         })
@@ -77,17 +85,8 @@ impl Application {
         let port = listener.local_addr()?.port();
         let server_settings = settings.server.clone();
         let state = web::Data::new(AppState::build(settings).await?);
-        crate::jobs::spawn_scheduler(
-            state.feed.clone(),
-            state.outbox.clone(),
-            state.settings.posts.scheduler_interval_ms,
-        );
-        crate::view_counter::spawn_flusher(
-            state.db.clone(),
-            state.views.clone(),
-            state.settings.posts.view_flush_ms,
-        );
-        crate::events::spawn_writer(state.db.clone(), state.outbox.clone());
+        crate::jobs::start(state.jobs.clone());
+        crate::jobs::spawn_view_flusher(state.jobs.clone(), state.views.clone());
         crate::feed::spawn_celebrity_refresher(state.feed.clone());
         crate::realtime::start(state.db.clone(), state.hub.clone()).await?;
 
@@ -133,14 +132,12 @@ impl Application {
         self.port
     }
 
-    /// Serves until stopped (`SIGTERM`, `SIGINT`), then writes the notifications,
-    /// activity and views still pending.
+    /// Serves until stopped (`SIGTERM`, `SIGINT`), then writes the views still counted
+    /// in memory as a job. Jobs running here when it stops are taken over by any instance
+    /// once their lease runs out.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let served = self.server.await;
-        if let Err(err) = self.state.outbox.flush(&self.state.db).await {
-            log::warn!("notifications and activity queued before shutdown were not written: {err}");
-        }
-        if let Err(err) = self.state.views.flush(&self.state.db).await {
+        if let Err(err) = crate::jobs::flush_views(&self.state.jobs, &self.state.views).await {
             log::warn!("views counted before shutdown were not written: {err}");
         }
         served

@@ -1,19 +1,19 @@
 //! Views for post analytics, counted in memory and written in batches.
 //!
-//! A post's `view_count` moves in the same command that reads the post (API.md §4); what
-//! analytics adds on top (views per day, unique viewers) would cost two more commands per
-//! read. Instead each instance keeps them here and writes them every
-//! `posts.view_flush_ms`: one `update` command holding an upsert per post and day, however
-//! many posts and views there were, and one insert for all new viewers. A crash loses at
-//! most that interval of analytics, never a post's `view_count`;
-//! `GET /api/posts/{id}/analytics` flushes first, so an author sees their own instance's
-//! latest views at once and other instances' within the interval.
+//! A post's `view_count` moves in the same command that reads the post; what analytics
+//! adds on top (views per day, unique viewers) would cost two more commands per read.
+//! Instead each instance counts them here and, every `posts.view_flush_ms`, writes what
+//! it counted as one `views` job (`jobs::spawn_view_flusher`), which a worker turns into
+//! one `update` command of upserts per batch and one insert of new viewers. Once the job
+//! is written the views are durable; a crash loses at most the last interval's analytics,
+//! never a post's `view_count`. `GET /api/posts/{id}/analytics` writes and runs this
+//! instance's batch first, so an author sees their own instance's latest views at once.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::sync::Mutex;
 
 use bson::oid::ObjectId;
+use serde::{Deserialize, Serialize};
 
 use crate::db::Db;
 use crate::store::post_stats;
@@ -28,10 +28,15 @@ struct Pending {
 #[derive(Default)]
 pub struct ViewCounter {
     pending: Mutex<Pending>,
-    /// Held while a flush writes, so a flush that finds nothing pending because another
-    /// took it (the background one, say) still returns only once those views are written:
-    /// what lets the analytics read see its own views.
-    writing: tokio::sync::Mutex<()>,
+}
+
+/// Views counted for analytics, as a `views` job carries them.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct ViewBatch {
+    /// (post, date, views)
+    pub daily: Vec<(ObjectId, String, i64)>,
+    /// (post, viewer)
+    pub viewers: Vec<(ObjectId, ObjectId)>,
 }
 
 impl ViewCounter {
@@ -49,60 +54,54 @@ impl ViewCounter {
         }
     }
 
-    /// Writes what is pending. On failure the views are put back, to go with the next try.
-    pub async fn flush(&self, db: &Db) -> mongodb::error::Result<()> {
-        let _writing = self.writing.lock().await;
-        let taken = match self.pending.lock() {
-            Ok(mut pending) => std::mem::take(&mut *pending),
-            Err(_) => return Ok(()),
-        };
-        let mut failed = Pending::default();
-        let mut result = Ok(());
-        let daily: Vec<_> = taken.daily.into_iter().collect();
-        match post_stats::add_views(db, daily.clone()).await {
-            Ok(left) => {
-                if !left.is_empty() {
-                    log::warn!(
-                        "{} view counts not written, kept for the next flush",
-                        left.len()
-                    );
-                }
-                failed.daily.extend(left);
-            }
-            Err(err) => {
-                failed.daily.extend(daily);
-                result = Err(err);
-            }
+    /// What was counted since the last call, if anything.
+    pub fn take(&self) -> Option<ViewBatch> {
+        let taken = std::mem::take(&mut *self.pending.lock().ok()?);
+        if taken.daily.is_empty() && taken.viewers.is_empty() {
+            return None;
         }
-        if let Err(err) = post_stats::add_viewers(db, taken.viewers.iter().copied()).await {
-            failed.viewers = taken.viewers;
-            result = Err(err);
-        }
-        if !failed.daily.is_empty() || !failed.viewers.is_empty() {
-            if let Ok(mut pending) = self.pending.lock() {
-                for (key, views) in failed.daily {
-                    *pending.daily.entry(key).or_default() += views;
-                }
-                pending.viewers.extend(failed.viewers);
+        Some(ViewBatch {
+            daily: taken
+                .daily
+                .into_iter()
+                .map(|((post, date), views)| (post, date, views))
+                .collect(),
+            viewers: taken.viewers.into_iter().collect(),
+        })
+    }
+
+    /// Puts back a batch that could not be written, to go with the next one.
+    pub fn restore(&self, batch: ViewBatch) {
+        if let Ok(mut pending) = self.pending.lock() {
+            for (post, date, views) in batch.daily {
+                *pending.daily.entry((post, date)).or_default() += views;
             }
+            pending.viewers.extend(batch.viewers);
         }
-        result
     }
 }
 
-/// Flushes the counter every `posts.view_flush_ms`.
-pub fn spawn_flusher(db: Db, views: Arc<ViewCounter>, flush_ms: u64) {
-    let interval = Duration::from_millis(flush_ms.max(10));
-    tokio::spawn(async move {
-        let mut ticker = tokio::time::interval(interval);
-        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            ticker.tick().await;
-            if let Err(err) = views.flush(&db).await {
-                log::warn!("writing view analytics failed, retrying: {err}");
-            }
+impl ViewBatch {
+    /// Writes the batch; returns the day counts that could not be written (for another
+    /// job). Unique viewers are written once however often; a day's count is added once
+    /// per run, so a job run twice (its instance died between writing and closing it)
+    /// counts its batch twice.
+    pub async fn write(&self, db: &Db) -> mongodb::error::Result<Option<ViewBatch>> {
+        let daily = self
+            .daily
+            .iter()
+            .map(|(post, date, views)| ((*post, date.clone()), *views))
+            .collect();
+        let left = post_stats::add_views(db, daily).await?;
+        post_stats::add_viewers(db, self.viewers.iter().copied()).await?;
+        if left.is_empty() {
+            return Ok(None);
         }
-    });
+        Ok(Some(ViewBatch {
+            daily: left.into_iter().map(|((p, d), v)| (p, d, v)).collect(),
+            viewers: Vec::new(),
+        }))
+    }
 }
 
 #[cfg(test)]

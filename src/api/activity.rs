@@ -62,7 +62,7 @@ pub(crate) async fn list_activity(
     params: PageParams,
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    state.outbox.flush_before_read(&state.db).await;
+    state.jobs.drain(crate::jobs::JobKind::Events).await;
     let action = query.action.as_deref().filter(|a| !a.is_empty());
     let items = activities::page(
         &state.db,

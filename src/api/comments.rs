@@ -11,7 +11,7 @@ use crate::api::viewer::{is_staff, visible_post};
 use crate::api::viewer::{PostAction, SignedIn, Viewer};
 use crate::domain::posts::{parse_body, COMMENT_MAX};
 use crate::error::{ApiError, FieldErrors};
-use crate::events::{self, Activity};
+use crate::events::{Activity, Events};
 use crate::pagination::{Page, PageParams};
 use crate::store::comments::{self, CommentDoc};
 use crate::store::notifications::{NotificationType, Subject};
@@ -120,18 +120,12 @@ pub(crate) async fn create_comment(
         comment_id: Some(comment.id),
         group_id: None,
     };
-    events::notify_many(
-        &state.outbox,
-        [post.author_id],
-        NotificationType::Comment,
-        me,
-        subject,
-    );
-    events::record(
-        &state.outbox,
-        me,
-        Activity::on("comment.create", "comment", comment.id),
-    );
+    // The author is notified (a like or comment across a block is refused before it is
+    // written), and the action goes in the actor's log: one job, written before the answer.
+    let events = Events::new()
+        .notify([post.author_id], NotificationType::Comment, me, subject)
+        .record(me, Activity::on("comment.create", "comment", comment.id));
+    state.jobs.events(events).await?;
     let view = CommentView::new(comment, UserMini::new(&action.account));
     Ok(HttpResponse::Created().json(view))
 }
@@ -193,11 +187,13 @@ pub(crate) async fn delete_comment(
         return Err(ApiError::permission_denied());
     }
     if comments::delete(&state.db, comment.id).await? {
-        events::record(
-            &state.outbox,
-            auth.user_id,
-            Activity::on("comment.delete", "comment", comment.id),
-        );
+        state
+            .jobs
+            .record(
+                auth.user_id,
+                Activity::on("comment.delete", "comment", comment.id),
+            )
+            .await?;
         posts::add_to_counter(&state.db, post.id, "comment_count", -1).await?;
     }
     Ok(HttpResponse::NoContent().finish())

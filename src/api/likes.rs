@@ -11,7 +11,7 @@ use crate::api::state::AppState;
 use crate::api::viewer::visible_post;
 use crate::api::viewer::{ordered_user_views, PostAction, SignedIn, Viewer};
 use crate::error::ApiError;
-use crate::events::{self, Activity};
+use crate::events::{Activity, Events};
 use crate::pagination::{Page, PageParams};
 use crate::store::notifications::{NotificationType, Subject};
 use crate::store::{date_cursor, likes, posts};
@@ -55,18 +55,12 @@ pub(crate) async fn like_post(action: PostAction, state: State) -> Result<HttpRe
         post_id: Some(post.id),
         ..Subject::default()
     };
-    events::notify_many(
-        &state.outbox,
-        [post.author_id],
-        NotificationType::Like,
-        me,
-        subject,
-    );
-    events::record(
-        &state.outbox,
-        me,
-        Activity::on("post.like", "post", post.id),
-    );
+    // The author is notified (a like or comment across a block is refused before it is
+    // written), and the action goes in the actor's log: one job, written before the answer.
+    let events = Events::new()
+        .notify([post.author_id], NotificationType::Like, me, subject)
+        .record(me, Activity::on("post.like", "post", post.id));
+    state.jobs.events(events).await?;
     Ok(HttpResponse::Created().json(LikeState {
         like_count,
         liked_by_me: true,
@@ -90,11 +84,10 @@ pub(crate) async fn unlike_post(
     let post = action.reachable_post()?;
     let me = action.me.user_id;
     let like_count = if likes::delete(&state.db, post.id, me).await? {
-        events::record(
-            &state.outbox,
-            me,
-            Activity::on("post.unlike", "post", post.id),
-        );
+        state
+            .jobs
+            .record(me, Activity::on("post.unlike", "post", post.id))
+            .await?;
         posts::add_to_counter(&state.db, post.id, "like_count", -1)
             .await?
             .ok_or(ApiError::NotFound)?

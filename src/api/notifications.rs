@@ -68,7 +68,7 @@ pub(crate) async fn list_notifications(
     params: PageParams,
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    state.outbox.flush_before_read(&state.db).await;
+    state.jobs.drain(crate::jobs::JobKind::Events).await;
     let unread_only = query.unread.unwrap_or(false);
     let items = notifications::page(
         &state.db,
@@ -113,7 +113,7 @@ pub(crate) struct Count {
     security(("bearerAuth" = []))
 )]
 pub(crate) async fn unread_count(state: State, auth: AuthUser) -> Result<HttpResponse, ApiError> {
-    state.outbox.flush_before_read(&state.db).await;
+    state.jobs.drain(crate::jobs::JobKind::Events).await;
     let count = notifications::unread_count(&state.db, auth.user_id).await?;
     Ok(HttpResponse::Ok().json(Count { count }))
 }
@@ -158,7 +158,7 @@ pub(crate) async fn mark_read(
         ),
         None => None,
     };
-    state.outbox.flush_before_read(&state.db).await;
+    state.jobs.drain(crate::jobs::JobKind::Events).await;
     notifications::mark_read(&state.db, auth.user_id, ids.as_deref()).await?;
     Ok(HttpResponse::NoContent().finish())
 }

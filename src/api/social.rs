@@ -12,7 +12,7 @@ use crate::api::viewer::{
     named_user, ordered_user_views, user_view, visible_user, SignedIn, Viewer,
 };
 use crate::error::{ApiError, FieldErrors};
-use crate::events::{self, Activity};
+use crate::events::{Activity, Events};
 use crate::feed;
 use crate::pagination::{Page, PageParams};
 use crate::store::notifications::{NotificationType, Subject};
@@ -90,20 +90,17 @@ pub(crate) async fn follow(
             target.followers_count + 1,
         )
         .await?;
-        events::notify(
-            &state.db,
-            &state.outbox,
-            target.id,
-            NotificationType::Follow,
-            auth.user_id,
-            Subject::default(),
-        )
-        .await;
-        events::record(
-            &state.outbox,
-            auth.user_id,
-            Activity::on("user.follow", "user", target.id),
-        );
+        let events = Events::new()
+            .notify_unless_blocked(
+                &state.db,
+                target.id,
+                NotificationType::Follow,
+                auth.user_id,
+                Subject::default(),
+            )
+            .await?
+            .record(auth.user_id, Activity::on("user.follow", "user", target.id));
+        state.jobs.events(events).await?;
     }
     answer_with_user(&state, &viewer, target.id, created).await
 }
@@ -125,11 +122,13 @@ pub(crate) async fn unfollow(
 ) -> Result<HttpResponse, ApiError> {
     let target = named_user(&state, &path).await?;
     remove_follow(&state, auth.user_id, target.id).await?;
-    events::record(
-        &state.outbox,
-        auth.user_id,
-        Activity::on("user.unfollow", "user", target.id),
-    );
+    state
+        .jobs
+        .record(
+            auth.user_id,
+            Activity::on("user.unfollow", "user", target.id),
+        )
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -232,11 +231,10 @@ pub(crate) async fn block(
     not_yourself(auth.user_id, target.id, "block")?;
     let created = blocks::insert(&state.db, auth.user_id, target.id).await?;
     if created {
-        events::record(
-            &state.outbox,
-            auth.user_id,
-            Activity::on("user.block", "user", target.id),
-        );
+        state
+            .jobs
+            .record(auth.user_id, Activity::on("user.block", "user", target.id))
+            .await?;
     }
     remove_follow(&state, auth.user_id, target.id).await?;
     remove_follow(&state, target.id, auth.user_id).await?;
@@ -261,11 +259,13 @@ pub(crate) async fn unblock(
 ) -> Result<HttpResponse, ApiError> {
     let target = named_user(&state, &path).await?;
     blocks::delete(&state.db, auth.user_id, target.id).await?;
-    events::record(
-        &state.outbox,
-        auth.user_id,
-        Activity::on("user.unblock", "user", target.id),
-    );
+    state
+        .jobs
+        .record(
+            auth.user_id,
+            Activity::on("user.unblock", "user", target.id),
+        )
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

@@ -77,7 +77,7 @@ async fn replay(
     since: ObjectId,
     session: &mut Session,
 ) -> Result<HashSet<ObjectId>, ApiError> {
-    state.outbox.flush_before_read(&state.db).await;
+    state.jobs.drain(crate::jobs::JobKind::Events).await;
     let missed =
         notifications::after(&state.db, user, since, state.settings.realtime.replay_limit).await?;
     let actors = minis(&state.db, missed.iter().map(|n| n.actor_id)).await?;

@@ -20,6 +20,6 @@ pub struct AppState {
     pub hub: Arc<crate::realtime::Hub>,
     pub metrics: Arc<crate::metrics::Metrics>,
     pub views: Arc<crate::view_counter::ViewCounter>,
-    pub outbox: Arc<crate::events::Outbox>,
+    pub jobs: Arc<crate::jobs::Jobs>,
     pub list_horizon: Arc<crate::store::posts::ListHorizon>,
 }

@@ -139,7 +139,8 @@ pub(crate) async fn delete_me(
         }
     }
     errors.into_result()?;
-    crate::account_deletion::delete_account(&state.db, user.id).await?;
+    let cascade = crate::jobs::Cascade::Account { user_id: user.id };
+    state.jobs.cascade(cascade).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

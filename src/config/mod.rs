@@ -72,6 +72,8 @@ pub struct Settings {
     pub activity: ActivitySettings,
     pub realtime: RealtimeSettings,
     pub moderation: ModerationSettings,
+    #[serde(default)]
+    pub jobs: JobSettings,
 }
 
 fn default_environment() -> Environment {

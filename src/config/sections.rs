@@ -87,8 +87,6 @@ pub struct EmailSettings {
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct PostSettings {
-    /// How often the scheduler looks for due scheduled posts.
-    pub scheduler_interval_ms: u64,
     /// The window of `GET /api/hashtags/trending`.
     pub trending_window_hours: i64,
     /// How often each instance writes the views it counted for analytics.
@@ -179,4 +177,62 @@ pub struct RateLimitSettings {
 pub struct Rule {
     pub limit: u32,
     pub window_secs: u64,
+}
+
+/// The job queue (README "Background jobs").
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct JobSettings {
+    /// How often each instance looks for due jobs another instance wrote (its own wake
+    /// its workers at once).
+    pub poll_ms: u64,
+    /// How long a claimed job stays its worker's without a heartbeat; after that any
+    /// instance takes it again.
+    pub lease_secs: u64,
+    /// Runs of a job before it is left dead with its last error.
+    pub max_attempts: u32,
+    /// The first retry waits about this long; each next one twice as long (with jitter).
+    pub retry_base_ms: u64,
+    /// The longest wait between two runs of a failing job.
+    pub retry_max_secs: u64,
+    /// Jobs of each kind running at once on one instance.
+    pub concurrency: JobConcurrency,
+    /// How many event jobs (notifications, activity) one claim takes and writes together.
+    pub events_batch: i64,
+}
+
+impl Default for JobSettings {
+    fn default() -> Self {
+        Self {
+            poll_ms: 100,
+            lease_secs: 30,
+            max_attempts: 10,
+            retry_base_ms: 1000,
+            retry_max_secs: 600,
+            concurrency: JobConcurrency::default(),
+            events_batch: 100,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct JobConcurrency {
+    pub events: usize,
+    pub publish: usize,
+    pub email: usize,
+    pub views: usize,
+    pub cascade: usize,
+}
+
+impl Default for JobConcurrency {
+    fn default() -> Self {
+        Self {
+            events: 2,
+            publish: 2,
+            email: 4,
+            views: 1,
+            cascade: 1,
+        }
+    }
 }

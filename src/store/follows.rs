@@ -127,6 +127,28 @@ pub async fn follower_stream(
     collection(db).find(doc! { "followee_id": user }).await
 }
 
+/// Up to `limit` of `user`'s followers after `after`, by id: the fan-out's pages, which a
+/// new run of its job resumes after the last one written.
+pub async fn follower_ids_after(
+    db: &Db,
+    user: ObjectId,
+    after: Option<ObjectId>,
+    limit: i64,
+) -> mongodb::error::Result<Vec<ObjectId>> {
+    let mut filter = doc! { "followee_id": user };
+    if let Some(after) = after {
+        filter.insert("follower_id", doc! { "$gt": after });
+    }
+    collection(db)
+        .find(filter)
+        .sort(doc! { "follower_id": 1 })
+        .limit(limit)
+        .await?
+        .map_ok(|f| f.follower_id)
+        .try_collect()
+        .await
+}
+
 pub async fn follower_ids(db: &Db, user: ObjectId) -> mongodb::error::Result<Vec<ObjectId>> {
     follower_stream(db, user)
         .await?

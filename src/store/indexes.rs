@@ -8,8 +8,8 @@ use mongodb::IndexModel;
 
 use crate::db::Db;
 use crate::store::{
-    activities, blocks, comments, follows, groups, idempotency, likes, notifications, post_stats,
-    posts, rate_limits, reports, sessions, timelines, tokens, users,
+    activities, blocks, comments, follows, groups, idempotency, jobs, likes, notifications,
+    post_stats, posts, rate_limits, reports, sessions, timelines, tokens, users,
 };
 
 /// Creates every index the queries in `store/` rely on. Idempotent: creating an index
@@ -94,6 +94,25 @@ pub async fn ensure_indexes(
                 "followee_created",
                 doc! { "followee_id": 1, "created_at": -1, "_id": -1 },
             ),
+            // Fan-out pages through a post author's followers by id, so a new run of
+            // the job resumes after the last batch written.
+            plain(
+                "followee_follower",
+                doc! { "followee_id": 1, "follower_id": 1 },
+            ),
+        ])
+        .await?;
+    jobs::collection(db)
+        .create_indexes([
+            // Claims: the longest-due job of a kind.
+            plain(
+                "kind_state_due",
+                doc! { "kind": 1, "state": 1, "due_at": 1 },
+            ),
+            // The poller and /metrics: is anything due, and since when.
+            plain("state_due", doc! { "state": 1, "due_at": 1 }),
+            // Leases that ran out.
+            plain("state_lease", doc! { "state": 1, "lease_until": 1 }),
         ])
         .await?;
     blocks::collection(db)

@@ -9,6 +9,7 @@ pub mod follows;
 pub mod groups;
 pub mod idempotency;
 pub mod indexes;
+pub mod jobs;
 pub mod likes;
 pub mod media;
 pub mod notifications;

@@ -71,6 +71,37 @@ impl NotificationDoc {
     }
 }
 
+impl NotificationDoc {
+    /// A notification whose `_id` follows from what it is about (`about`, its recipient
+    /// and type) rather than from the moment it is made, so a job that runs twice makes
+    /// the same one twice and writes it once. The id's time part is `at`, which keeps
+    /// lists in order.
+    pub fn derived(
+        about: ObjectId,
+        at: DateTime,
+        user_id: ObjectId,
+        kind: NotificationType,
+        actor_id: ObjectId,
+        subject: Subject,
+    ) -> Self {
+        use sha2::{Digest, Sha256};
+        let mut hash = Sha256::new();
+        hash.update(about.bytes());
+        hash.update(user_id.bytes());
+        hash.update(format!("{kind:?}").as_bytes());
+        let hash = hash.finalize();
+        let mut bytes = [0u8; 12];
+        let secs = u32::try_from(at.timestamp_millis() / 1000).unwrap_or(0);
+        bytes[..4].copy_from_slice(&secs.to_be_bytes());
+        bytes[4..].copy_from_slice(&hash[..8]);
+        Self {
+            id: ObjectId::from_bytes(bytes),
+            created_at: at,
+            ..Self::new(user_id, kind, actor_id, subject)
+        }
+    }
+}
+
 /// Writes a batch of notifications in one command; a retried batch writes each once.
 pub async fn insert_many(db: &Db, notifications: &[NotificationDoc]) -> mongodb::error::Result<()> {
     insert_all_once(collection(db), notifications).await

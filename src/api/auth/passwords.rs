@@ -1,15 +1,15 @@
 //! Passwords: changing one's own, and the forgot / reset pair by emailed token.
 
-use super::signup::{in_background, parse_email_body, EmailBody};
+use super::signup::{parse_email_body, send_mail, EmailBody};
 use crate::api::auth_user::AuthUser;
 use crate::api::extract::{required, Json};
 use crate::api::rate_limit;
 use crate::api::routes::Bucket;
 use crate::api::state::AppState;
-use crate::auth::sessions::{self, expires_in, hash_secret, new_secret};
+use crate::auth::sessions::{self, hash_secret};
 use crate::domain::accounts::Password;
-use crate::email;
 use crate::error::{ApiError, FieldErrors};
+use crate::jobs::MailTask;
 use crate::store::tokens::{self, TokenKind};
 use crate::store::users::{self};
 use crate::views::Detail;
@@ -83,28 +83,8 @@ pub(crate) async fn forgot_password(
 ) -> Result<HttpResponse, ApiError> {
     let email = parse_email_body(&body)?;
     rate_limit::check_account(&state, Bucket::PasswordForgot, email.as_str()).await?;
-    in_background(async move {
-        let Some(user) = users::find_by_email(&state.db, email.as_str()).await? else {
-            return Ok(());
-        };
-        if user.disabled {
-            return Ok(());
-        }
-        tokens::delete_for_user(&state.db, user.id, TokenKind::PasswordReset).await?;
-        let secret = new_secret();
-        let ttl = state.settings.auth.password_reset_ttl_secs;
-        tokens::insert(
-            &state.db,
-            TokenKind::PasswordReset,
-            hash_secret(&secret),
-            user.id,
-            None,
-            expires_in(ttl),
-        )
-        .await?;
-        let message = email::password_reset_email(&user.email, &user.username, &secret, ttl / 60);
-        state.mailer.send(message).await.map_err(ApiError::internal)
-    });
+    let email = email.as_str().to_owned();
+    send_mail(&state, MailTask::PasswordReset { email }).await?;
     Ok(HttpResponse::Accepted().json(Detail {
         detail: "If an account uses this address, an email with a reset token is on its way.",
     }))

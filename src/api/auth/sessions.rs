@@ -7,7 +7,7 @@ use crate::api::routes::Bucket;
 use crate::api::state::AppState;
 use crate::auth::sessions::{self, hash_secret, ClientInfo, TokenPair};
 use crate::error::{ApiError, FieldErrors};
-use crate::events::{self, Activity};
+use crate::events::Activity;
 use crate::store::tokens::{self, TokenKind};
 use crate::store::users::{self};
 use crate::views::{rfc3339, MeView};
@@ -111,11 +111,10 @@ pub(crate) async fn login(
         });
     }
     let tokens = sessions::start_session(issuer(&state), user.id, client_info(&req)).await?;
-    events::record(
-        &state.outbox,
-        user.id,
-        Activity::on("auth.login", "user", user.id),
-    );
+    state
+        .jobs
+        .record(user.id, Activity::on("auth.login", "user", user.id))
+        .await?;
     Ok(HttpResponse::Ok().json(LoginResponse {
         tokens,
         user: MeView::new(&user),
@@ -171,11 +170,13 @@ pub(crate) async fn logout(
     MaybeJson(body): MaybeJson<RefreshRequest>,
 ) -> Result<HttpResponse, ApiError> {
     sessions::revoke_session(&state.db, auth.session_id, auth.user_id).await?;
-    events::record(
-        &state.outbox,
-        auth.user_id,
-        Activity::on("auth.logout", "user", auth.user_id),
-    );
+    state
+        .jobs
+        .record(
+            auth.user_id,
+            Activity::on("auth.logout", "user", auth.user_id),
+        )
+        .await?;
     if let Some(refresh) = body.and_then(|b| b.refresh) {
         if let Some(token) = tokens::find_any(&state.db, &hash_secret(refresh.trim())).await? {
             if let (TokenKind::Refresh, Some(session_id)) = (token.kind, token.session_id) {

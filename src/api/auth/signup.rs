@@ -5,12 +5,12 @@ use crate::api::rate_limit;
 use crate::api::routes::Bucket;
 use crate::api::state::AppState;
 use crate::api::verify_page;
-use crate::auth::sessions::{expires_in, hash_secret, new_secret};
+use crate::auth::sessions::hash_secret;
 use crate::domain::accounts::{parse_full_name, Email, Password, Username};
-use crate::email;
 use crate::error::{ApiError, FieldErrors};
+use crate::jobs::{MailTask, Task};
 use crate::store::tokens::{self, TokenKind};
-use crate::store::users::{self, NewUser, Role, UserDoc};
+use crate::store::users::{self, NewUser, Role};
 use crate::views::{Detail, MeView};
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
@@ -112,54 +112,12 @@ pub async fn register(
     .await
     .map_err(|e| ApiError::from_duplicate(e, users::UNIQUE_FIELDS, taken_message))?;
 
-    send_verification(&state, &user).await;
+    send_mail(&state, MailTask::Verification { user_id: user.id }).await?;
     Ok(HttpResponse::Created().json(RegisterResponse {
         user: MeView::new(&user),
         detail: "Account created. We sent you an email: open its link to confirm your \
                  address, then log in.",
     }))
-}
-
-/// Issues a fresh verification token (superseding older ones) and mails its link. A mail
-/// failure is logged, not returned: the account exists and resend-verification recovers.
-pub(super) async fn send_verification(state: &AppState, user: &UserDoc) {
-    let result: Result<(), String> = async {
-        tokens::delete_for_user(&state.db, user.id, TokenKind::VerifyEmail)
-            .await
-            .map_err(|e| e.to_string())?;
-        let secret = new_secret();
-        let ttl = state.settings.auth.email_verification_ttl_secs;
-        tokens::insert(
-            &state.db,
-            TokenKind::VerifyEmail,
-            hash_secret(&secret),
-            user.id,
-            None,
-            expires_in(ttl),
-        )
-        .await
-        .map_err(|e| e.to_string())?;
-        let link = format!(
-            "{}/api/auth/verify-email?token={secret}",
-            state.settings.server.public_url.trim_end_matches('/')
-        );
-        state
-            .mailer
-            .send(email::verification_email(
-                &user.email,
-                &user.username,
-                &link,
-            ))
-            .await
-            .map_err(|e| e.to_string())
-    }
-    .await;
-    if let Err(err) = result {
-        log::error!(
-            "could not send the verification email to user {}: {err}",
-            user.id
-        );
-    }
 }
 
 #[derive(Deserialize, utoipa::ToSchema, utoipa::IntoParams)]
@@ -251,16 +209,11 @@ pub(super) fn parse_email_body(body: &EmailBody) -> Result<Email, ApiError> {
     email.ok_or_else(|| ApiError::internal("validated email lost"))
 }
 
-/// Runs `work` after the response is sent, so the answer takes the same time whether or
-/// not the address has an account (no user enumeration through timing).
-pub(super) fn in_background(
-    work: impl std::future::Future<Output = Result<(), ApiError>> + 'static,
-) {
-    actix_web::rt::spawn(async move {
-        if let Err(err) = work.await {
-            log::error!("background email task failed: {err}");
-        }
-    });
+/// Writes an email job: the answer waits for the job's insert only, never for SMTP, and
+/// takes the same time whether or not the address has an account (the job looks it up),
+/// so timing enumerates nobody.
+pub(super) async fn send_mail(state: &AppState, mail: MailTask) -> Result<(), ApiError> {
+    state.jobs.enqueue(Task::Email(mail)).await
 }
 
 /// Send the verification email again
@@ -279,14 +232,8 @@ pub(crate) async fn resend_verification(
 ) -> Result<HttpResponse, ApiError> {
     let email = parse_email_body(&body)?;
     rate_limit::check_account(&state, Bucket::ResendVerification, email.as_str()).await?;
-    in_background(async move {
-        if let Some(user) = users::find_by_email(&state.db, email.as_str()).await? {
-            if !user.email_verified && !user.disabled {
-                send_verification(&state, &user).await;
-            }
-        }
-        Ok(())
-    });
+    let email = email.as_str().to_owned();
+    send_mail(&state, MailTask::VerificationResend { email }).await?;
     Ok(HttpResponse::Accepted().json(Detail {
         detail:
             "If an unconfirmed account uses this address, a new confirmation email is on its way.",

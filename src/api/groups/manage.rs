@@ -9,13 +9,12 @@ use crate::api::auth_user::AuthUser;
 use crate::api::extract::required;
 use crate::api::extract::Json;
 use crate::api::viewer::Viewer;
-use crate::cascade::remove_posts;
 use crate::domain::accounts::parse_text;
 use crate::error::{ApiError, FieldErrors};
-use crate::events::{self, Activity};
+use crate::events::Activity;
+use crate::jobs::Cascade;
 use crate::pagination::{Page, PageParams};
 use crate::store::groups::{self, GroupChange, GroupDoc, MemberRole};
-use crate::store::posts;
 
 use super::*;
 
@@ -75,11 +74,13 @@ pub(crate) async fn create_group(
     };
     groups::insert(&state.db, &group).await?;
     groups::add_member(&state.db, &group, auth.user_id, MemberRole::Owner).await?;
-    events::record(
-        &state.outbox,
-        auth.user_id,
-        Activity::on("group.create", "group", group.id),
-    );
+    state
+        .jobs
+        .record(
+            auth.user_id,
+            Activity::on("group.create", "group", group.id),
+        )
+        .await?;
     let group = groups::find(&state.db, group.id)
         .await?
         .ok_or(ApiError::NotFound)?;
@@ -225,8 +226,6 @@ pub(crate) async fn delete_group(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let group = owned_group(&state, &path, auth).await?;
-    let group_posts = posts::ids_in_group(&state.db, group.id).await?;
-    remove_posts(&state.db, &group_posts).await?;
-    groups::delete(&state.db, group.id).await?;
+    state.jobs.cascade(Cascade::Group { id: group.id }).await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -11,7 +11,7 @@ use crate::api::extract::Json;
 use crate::api::state::AppState;
 use crate::api::viewer::{named_user, Viewer};
 use crate::error::{ApiError, FieldErrors};
-use crate::events::{self, Activity};
+use crate::events::{Activity, Events};
 use crate::pagination::{Page, PageParams};
 use crate::store::groups::{self, GroupDoc, MemberRole, Visibility};
 use crate::store::notifications::{NotificationType, Subject};
@@ -44,11 +44,10 @@ pub(crate) async fn join_group(
             return Err(ApiError::permission_denied());
         }
         if groups::add_member(&state.db, &group, auth.user_id, MemberRole::Member).await? {
-            events::record(
-                &state.outbox,
-                auth.user_id,
-                Activity::on("group.join", "group", group.id),
-            );
+            state
+                .jobs
+                .record(auth.user_id, Activity::on("group.join", "group", group.id))
+                .await?;
         }
     }
     let group = groups::find(&state.db, group.id)
@@ -99,11 +98,10 @@ pub(crate) async fn leave_group(
         ));
     }
     if take_out(&state, &group, auth.user_id).await? {
-        events::record(
-            &state.outbox,
-            auth.user_id,
-            Activity::on("group.leave", "group", group.id),
-        );
+        state
+            .jobs
+            .record(auth.user_id, Activity::on("group.leave", "group", group.id))
+            .await?;
     }
     let group = groups::find(&state.db, group.id)
         .await?
@@ -181,15 +179,16 @@ pub(crate) async fn add_member(
             group_id: Some(group.id),
             ..Subject::default()
         };
-        events::notify(
-            &state.db,
-            &state.outbox,
-            user.id,
-            NotificationType::GroupAdd,
-            auth.user_id,
-            subject,
-        )
-        .await;
+        let events = Events::new()
+            .notify_unless_blocked(
+                &state.db,
+                user.id,
+                NotificationType::GroupAdd,
+                auth.user_id,
+                subject,
+            )
+            .await?;
+        state.jobs.events(events).await?;
     }
     let member = groups::membership(&state.db, group.id, user.id)
         .await?

@@ -69,7 +69,8 @@ pub(crate) async fn post_analytics(
         return Err(ApiError::permission_denied());
     }
     // This instance's latest views first (the others' arrive within posts.view_flush_ms).
-    state.views.flush(&state.db).await?;
+    crate::jobs::flush_views(&state.jobs, &state.views).await?;
+    state.jobs.drain(crate::jobs::JobKind::Views).await;
     let daily = post_stats::daily(&state.db, post.id)
         .await?
         .into_iter()

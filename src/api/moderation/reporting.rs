@@ -11,11 +11,11 @@ use crate::api::extract::Json;
 use crate::api::state::AppState;
 use crate::api::viewer::visible_post;
 use crate::api::viewer::SignedIn;
-use crate::cascade::remove_posts;
 use crate::domain::accounts::parse_text;
 use crate::error::{ApiError, FieldErrors};
-use crate::events::{self, Activity};
+use crate::events::Activity;
 use crate::feed;
+use crate::jobs::Cascade;
 use crate::pagination::{Cursor, Page, PageParams};
 use crate::store::reports::{self, ReportDoc, ReportStatus};
 use crate::views::posts::minis;
@@ -125,11 +125,10 @@ pub(crate) async fn report_post(
     let (report, created) =
         reports::file(&state.db, post.id, auth.user_id, reason, details).await?;
     if created {
-        events::record(
-            &state.outbox,
-            auth.user_id,
-            Activity::on("post.report", "post", post.id),
-        );
+        state
+            .jobs
+            .record(auth.user_id, Activity::on("post.report", "post", post.id))
+            .await?;
         if reports::open_reporters(&state.db, post.id).await?
             >= state.settings.moderation.hide_after_reports
         {
@@ -251,7 +250,8 @@ pub(crate) async fn decide_report(
         }
     };
     if body.remove_post.unwrap_or(false) {
-        remove_posts(&state.db, &[report.post_id]).await?;
+        let ids = vec![report.post_id];
+        state.jobs.cascade(Cascade::Posts { ids }).await?;
     } else {
         feed::set_hidden(&state.db, report.post_id, false).await?;
     }

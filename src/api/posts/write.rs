@@ -8,14 +8,14 @@ use serde::Deserialize;
 use crate::api::extract::required;
 use crate::api::extract::Json;
 use crate::api::viewer::{is_staff, visible_post, SignedIn};
-use crate::cascade;
 use crate::domain::posts::{parse_body, parse_title, CONTENT_MAX};
 use crate::error::{ApiError, FieldErrors};
-use crate::events::{self, Activity};
-use crate::jobs::on_published;
+use crate::events::{Activity, Events};
+use crate::jobs::{publish, Cascade};
 use crate::store::groups;
 use crate::store::groups::Visibility;
 use crate::store::posts::{self, AuthorSnapshot, PostDoc, PostStatus};
+use crate::store::timelines::{self, TimelineDoc};
 use crate::views::posts::post_view;
 
 use super::*;
@@ -116,18 +116,19 @@ pub(crate) async fn create_post(
         updated_at: now,
         edited: false,
         author: Some(AuthorSnapshot::of(&author_doc)),
+        fanned_out: false,
     };
+    // The publication job (count, fan-out, notifications; for a scheduled post at its
+    // time) is written first, so no failure can leave the post without it. The author's
+    // own timeline entry is written here, so one sees one's post at once.
+    let created = Events::new().record(auth.user_id, Activity::on("post.create", "post", post.id));
+    publish::enqueue(&state.jobs, &post, created).await?;
     posts::insert(&state.db, &post).await?;
     if let Some(group) = &group {
         groups::share(&state.db, group.id, post.id, auth.user_id).await?;
     }
-    events::record(
-        &state.outbox,
-        auth.user_id,
-        Activity::on("post.create", "post", post.id),
-    );
     if post.status == PostStatus::Published {
-        on_published(&state.feed, &state.outbox, &post).await?;
+        timelines::insert_many(&state.db, vec![TimelineDoc::new(post.author_id, &post)]).await?;
     }
     let view = post_view(&state.db, Some(auth.user_id), post).await?;
     Ok(HttpResponse::Created().json(view))
@@ -190,11 +191,13 @@ pub(crate) async fn update_post(
             .await?
             .ok_or(ApiError::NotFound)?;
     }
-    events::record(
-        &state.outbox,
-        auth.user_id,
-        Activity::on("post.update", "post", updated.id),
-    );
+    state
+        .jobs
+        .record(
+            auth.user_id,
+            Activity::on("post.update", "post", updated.id),
+        )
+        .await?;
     Ok(HttpResponse::Ok().json(post_view(&state.db, Some(auth.user_id), updated).await?))
 }
 
@@ -220,13 +223,13 @@ pub(crate) async fn delete_post(
     if post.author_id != auth.user_id && !is_staff(&state, auth.user_id).await? {
         return Err(ApiError::permission_denied());
     }
-    if cascade::remove_posts(&state.db, &[post.id]).await? == 0 {
+    let ids = vec![post.id];
+    if state.jobs.cascade(Cascade::Posts { ids }).await? == 0 {
         return Err(ApiError::NotFound);
     }
-    events::record(
-        &state.outbox,
-        auth.user_id,
-        Activity::on("post.delete", "post", post.id),
-    );
+    state
+        .jobs
+        .record(auth.user_id, Activity::on("post.delete", "post", post.id))
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -64,6 +64,14 @@ pub struct PostDoc {
     /// posts stored before it existed: those look the author up.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub author: Option<AuthorSnapshot>,
+    /// False from creation until its publication job has counted, fanned out and
+    /// notified (`jobs::publish`); posts stored before the job queue read as done.
+    #[serde(default = "done")]
+    pub fanned_out: bool,
+}
+
+fn done() -> bool {
+    true
 }
 
 /// What a post shows of its author.
@@ -365,15 +373,41 @@ pub async fn delete_versions(db: &Db, post_ids: &[ObjectId]) -> mongodb::error::
     delete_in(versions_collection(db), "post_id", post_ids).await
 }
 
-/// Claims one due scheduled post by publishing it atomically: of several instances running
-/// the scheduler, exactly one gets each post.
-pub async fn claim_due(db: &Db) -> mongodb::error::Result<Option<PostDoc>> {
+/// Publishes a scheduled post whose time has come, atomically: of several runs of its
+/// publication job, one sees the change. `None` when it is not (or no longer) scheduled
+/// and due.
+pub async fn publish_if_due(db: &Db, id: ObjectId) -> mongodb::error::Result<Option<PostDoc>> {
     collection(db)
         .find_one_and_update(
-            doc! { "status": "scheduled", "publish_at": { "$lte": DateTime::now() } },
+            doc! { "_id": id, "status": "scheduled", "publish_at": { "$lte": DateTime::now() } },
             doc! { "$set": { "status": "published" } },
         )
         .return_document(ReturnDocument::After)
+        .await
+}
+
+/// Records that everything following a post's publication (count, fan-out,
+/// notifications) was done.
+pub async fn mark_fanned_out(db: &Db, id: ObjectId) -> mongodb::error::Result<()> {
+    collection(db)
+        .update_one(doc! { "_id": id }, doc! { "$set": { "fanned_out": true } })
+        .await?;
+    Ok(())
+}
+
+/// Posts whose publication work is not recorded as done though they were due before
+/// `before`: what a lost publication job leaves behind (`rookery check`). Scans the
+/// collection; an offline check, not a request.
+pub async fn unfinished_publications(
+    db: &Db,
+    before: DateTime,
+) -> mongodb::error::Result<Vec<ObjectId>> {
+    db.collection::<Document>("posts")
+        .find(doc! { "fanned_out": false, "published_at": { "$lte": before } })
+        .projection(doc! { "_id": 1 })
+        .await?
+        .try_filter_map(|d| async move { Ok(d.get_object_id("_id").ok()) })
+        .try_collect()
         .await
 }
 

@@ -1,0 +1,94 @@
+//! The `email` job: every email the service sends. The job holds whom to write to, never
+//! a token: the one-time token is made (and only its hash stored) when the mail is sent,
+//! so a retry after an SMTP failure sends a fresh link and the earlier one is void.
+
+use bson::oid::ObjectId;
+use serde::{Deserialize, Serialize};
+
+use super::Run;
+use crate::auth::sessions::{expires_in, hash_secret, new_secret};
+use crate::email;
+use crate::error::ApiError;
+use crate::store::tokens::{self, TokenKind};
+use crate::store::users::{self, UserDoc};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "mail", rename_all = "snake_case")]
+pub enum MailTask {
+    /// The link that confirms an account's address (at registration, and on request).
+    Verification { user_id: ObjectId },
+    /// The same, asked for again by address: to the unconfirmed account using `email`,
+    /// if there is one.
+    VerificationResend { email: String },
+    /// A password-reset token, to the account using `email` if there is one: the request
+    /// answers the same either way, and only the job looks.
+    PasswordReset { email: String },
+}
+
+pub(super) async fn run(run: &Run<'_>, mail: MailTask) -> Result<(), ApiError> {
+    let jobs = run.jobs;
+    let db = &jobs.db;
+    let settings = &jobs.settings;
+    match mail {
+        MailTask::Verification { user_id } => match users::find_by_id(db, user_id).await? {
+            Some(user) if !user.email_verified => verification(run, &user).await,
+            _ => Ok(()),
+        },
+        MailTask::VerificationResend { email } => match users::find_by_email(db, &email).await? {
+            Some(user) if !user.email_verified && !user.disabled => verification(run, &user).await,
+            _ => Ok(()),
+        },
+        MailTask::PasswordReset { email } => {
+            let Some(user) = users::find_by_email(db, &email).await? else {
+                return Ok(());
+            };
+            if user.disabled {
+                return Ok(());
+            }
+            let ttl = settings.auth.password_reset_ttl_secs;
+            let secret = issue(run, &user, TokenKind::PasswordReset, ttl).await?;
+            let message =
+                email::password_reset_email(&user.email, &user.username, &secret, ttl / 60);
+            jobs.mailer.send(message).await.map_err(ApiError::internal)
+        }
+    }
+}
+
+async fn verification(run: &Run<'_>, user: &UserDoc) -> Result<(), ApiError> {
+    let settings = &run.jobs.settings;
+    let ttl = settings.auth.email_verification_ttl_secs;
+    let secret = issue(run, user, TokenKind::VerifyEmail, ttl).await?;
+    let link = format!(
+        "{}/api/auth/verify-email?token={secret}",
+        settings.server.public_url.trim_end_matches('/')
+    );
+    let message = email::verification_email(&user.email, &user.username, &link);
+    run.jobs
+        .mailer
+        .send(message)
+        .await
+        .map_err(ApiError::internal)
+}
+
+/// A fresh one-time token of `kind` for `user`, superseding earlier ones; returns the
+/// secret, of which only the hash is stored.
+async fn issue(
+    run: &Run<'_>,
+    user: &UserDoc,
+    kind: TokenKind,
+    ttl_secs: i64,
+) -> Result<String, ApiError> {
+    let db = &run.jobs.db;
+    tokens::delete_for_user(db, user.id, kind).await?;
+    let secret = new_secret();
+    tokens::insert(
+        db,
+        kind,
+        hash_secret(&secret),
+        user.id,
+        None,
+        expires_in(ttl_secs),
+    )
+    .await?;
+    Ok(secret)
+}

@@ -1,0 +1,305 @@
+//! Background work on a durable queue in MongoDB (README "Background jobs").
+//!
+//! A request writes a job (`jobs` collection) before it answers, then leaves the work to
+//! the workers every instance runs (`worker`): they claim due jobs with a lease, run them,
+//! and delete them when done; a failed job runs again after an exponential, jittered
+//! delay, and one that failed `jobs.max_attempts` times stays `dead` with its last error
+//! until `rookery jobs` retries or drops it. A job may run more than once (its instance
+//! died after the work but before the delete), so every handler is idempotent: documents
+//! are written with ids chosen in advance, steps that must not repeat go through
+//! [`Run::once`], and the fan-out resumes from its last checkpoint.
+
+mod cascade;
+mod mail;
+pub mod publish;
+mod worker;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bson::oid::ObjectId;
+use bson::{Bson, DateTime};
+use serde::{Deserialize, Serialize};
+use tokio::sync::{Notify, RwLock};
+
+use crate::config::Settings;
+use crate::db::Db;
+use crate::email::Mailer;
+use crate::error::ApiError;
+use crate::events::{Activity, Events};
+use crate::feed::Feed;
+use crate::store::jobs::{self as store, JobDoc};
+use crate::view_counter::ViewCounter;
+
+pub use cascade::Cascade;
+pub use mail::MailTask;
+pub use worker::{backoff, start};
+
+/// The kinds of job; each has its own workers and concurrency (`jobs.concurrency`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum JobKind {
+    /// Notifications and activity entries.
+    Events,
+    /// What follows a post's publication: its author's count, the feed fan-out, mention
+    /// and follower notifications.
+    Publish,
+    /// Every email.
+    Email,
+    /// Views counted for analytics.
+    Views,
+    /// Deletions' cascades.
+    Cascade,
+}
+
+impl JobKind {
+    pub const ALL: [JobKind; 5] = [
+        JobKind::Events,
+        JobKind::Publish,
+        JobKind::Email,
+        JobKind::Views,
+        JobKind::Cascade,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobKind::Events => "events",
+            JobKind::Publish => "publish",
+            JobKind::Email => "email",
+            JobKind::Views => "views",
+            JobKind::Cascade => "cascade",
+        }
+    }
+
+    fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// What a job does, with what: stored as its `kind` and `payload`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "payload", rename_all = "snake_case")]
+pub enum Task {
+    Events(Events),
+    Publish {
+        post_id: ObjectId,
+        /// The creating request's activity entry, written with the rest.
+        #[serde(default)]
+        events: Events,
+    },
+    Email(MailTask),
+    Views(crate::view_counter::ViewBatch),
+    Cascade(Cascade),
+}
+
+impl Task {
+    pub fn kind(&self) -> JobKind {
+        match self {
+            Task::Events(_) => JobKind::Events,
+            Task::Publish { .. } => JobKind::Publish,
+            Task::Email(_) => JobKind::Email,
+            Task::Views(_) => JobKind::Views,
+            Task::Cascade(_) => JobKind::Cascade,
+        }
+    }
+
+    fn payload(&self) -> Result<Bson, ApiError> {
+        let mut doc = bson::to_document(self).map_err(ApiError::internal)?;
+        Ok(doc.remove("payload").unwrap_or(Bson::Null))
+    }
+
+    fn of(job: &JobDoc) -> Result<Self, String> {
+        bson::from_document(bson::doc! { "kind": &job.kind, "payload": job.payload.clone() })
+            .map_err(|e| format!("unreadable {} job: {e}", job.kind))
+    }
+}
+
+/// The queue as this instance sees it, with what the handlers work with.
+pub struct Jobs {
+    pub db: Db,
+    pub feed: Arc<Feed>,
+    pub mailer: Mailer,
+    pub settings: Arc<Settings>,
+    /// This instance, as it signs its claims.
+    owner: String,
+    /// Wakes a kind's workers: a job of that kind was written here, or the poller saw
+    /// one due.
+    wake: [Notify; 5],
+    /// Held (read) while a kind's jobs run on this instance, so `drain` can wait for
+    /// those already claimed.
+    running: [Arc<RwLock<()>>; 5],
+}
+
+impl Jobs {
+    pub fn new(db: Db, feed: Arc<Feed>, mailer: Mailer, settings: Arc<Settings>) -> Self {
+        let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "rookery".into());
+        Self {
+            db,
+            feed,
+            mailer,
+            settings,
+            owner: format!("{host}:{}:{}", std::process::id(), ObjectId::new().to_hex()),
+            wake: Default::default(),
+            running: Default::default(),
+        }
+    }
+
+    fn lease(&self) -> Duration {
+        Duration::from_secs(self.settings.jobs.lease_secs.max(1))
+    }
+
+    fn lease_until(&self) -> DateTime {
+        DateTime::from_millis(
+            DateTime::now().timestamp_millis()
+                + i64::try_from(self.lease().as_millis()).unwrap_or(i64::MAX / 2),
+        )
+    }
+
+    pub(crate) fn wake(&self, kind: JobKind) {
+        self.wake[kind.index()].notify_one();
+    }
+
+    /// Writes a job to run now.
+    pub async fn enqueue(&self, task: Task) -> Result<(), ApiError> {
+        self.enqueue_as(ObjectId::new(), task, DateTime::now())
+            .await
+            .map(|_| ())
+    }
+
+    /// Writes a job with a chosen id (a job about one thing is written once: a second
+    /// write of the same id is a no-op) to run from `due_at`; returns whether it was new.
+    pub async fn enqueue_as(
+        &self,
+        id: ObjectId,
+        task: Task,
+        due_at: DateTime,
+    ) -> Result<bool, ApiError> {
+        let kind = task.kind();
+        let job = JobDoc::new(id, kind.as_str(), task.payload()?, due_at);
+        let written = store::insert(&self.db, &job).await?;
+        if due_at <= DateTime::now() {
+            self.wake(kind);
+        }
+        Ok(written)
+    }
+
+    /// Writes an action's notifications and activity as one `events` job (nothing when
+    /// there are none).
+    pub async fn events(&self, events: Events) -> Result<(), ApiError> {
+        if events.is_empty() {
+            return Ok(());
+        }
+        self.enqueue(Task::Events(events)).await
+    }
+
+    /// Records one entry of `actor`'s activity log.
+    pub async fn record(&self, actor: ObjectId, activity: Activity<'_>) -> Result<(), ApiError> {
+        self.events(Events::new().record(actor, activity)).await
+    }
+
+    /// Runs the due jobs of `kind` here and now, after those this instance is already
+    /// running (one batch): what a read of one's own notifications, activity or analytics
+    /// does first, so it sees what its own requests set in motion. A failure is only
+    /// logged: the read goes on and the workers retry.
+    pub async fn drain(&self, kind: JobKind) {
+        drop(self.running[kind.index()].write().await);
+        match worker::claim(self, kind).await {
+            Ok(batch) if !batch.is_empty() => worker::run_batch(self, kind, batch).await,
+            Ok(_) => {}
+            Err(err) => log::warn!(
+                "running due {} jobs before a read failed: {err}",
+                kind.as_str()
+            ),
+        }
+    }
+
+    /// Runs a deletion's cascade in the caller, which waits for it, as a job written first
+    /// and held under a lease: if this instance dies half-way, a worker finishes it once
+    /// the lease runs out; if it fails, the workers retry it. Returns how many posts this
+    /// run deleted.
+    pub async fn cascade(&self, cascade: Cascade) -> Result<usize, ApiError> {
+        let task = Task::Cascade(cascade.clone());
+        let mut job = JobDoc::new(
+            ObjectId::new(),
+            JobKind::Cascade.as_str(),
+            task.payload()?,
+            DateTime::now(),
+        );
+        job.state = store::JobState::Running;
+        job.owner = Some(self.owner.clone());
+        job.lease_until = Some(self.lease_until());
+        job.attempts = 1;
+        store::insert(&self.db, &job).await?;
+        worker::run_one(self, &job, cascade.run(&self.db)).await
+    }
+}
+
+/// Every `posts.view_flush_ms`, writes the views this instance counted as one `views`
+/// job (a batch that cannot be written goes with the next).
+pub fn spawn_view_flusher(jobs: Arc<Jobs>, views: Arc<ViewCounter>) {
+    let interval = Duration::from_millis(jobs.settings.posts.view_flush_ms.max(10));
+    tokio::spawn(async move {
+        let mut ticker = tokio::time::interval(interval);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticker.tick().await;
+            if let Err(err) = flush_views(&jobs, &views).await {
+                log::warn!("writing counted views failed, retrying: {err}");
+            }
+        }
+    });
+}
+
+/// Writes the views counted so far as a `views` job.
+pub async fn flush_views(jobs: &Jobs, views: &ViewCounter) -> Result<(), ApiError> {
+    let Some(batch) = views.take() else {
+        return Ok(());
+    };
+    if let Err(err) = jobs.enqueue(Task::Views(batch.clone())).await {
+        views.restore(batch);
+        return Err(err);
+    }
+    Ok(())
+}
+
+/// A job while it runs: what its handler may ask of the queue.
+pub struct Run<'a> {
+    pub jobs: &'a Jobs,
+    pub job: &'a JobDoc,
+}
+
+impl Run<'_> {
+    fn owner(&self) -> &str {
+        self.job.owner.as_deref().unwrap_or_default()
+    }
+
+    /// True the first time any run of this job reaches `step`: for work that must not be
+    /// repeated (a counter). A run that dies between this and the work leaves the work
+    /// undone, which `rookery check --repair` finds.
+    pub async fn once(&self, step: &str) -> Result<bool, ApiError> {
+        Ok(store::mark_step(&self.jobs.db, self.job.id, step).await?)
+    }
+
+    /// Records how far the job got and extends its lease; fails when the job is no
+    /// longer this run's (its lease ran out and another run took it over).
+    pub async fn checkpoint(&self, progress: ObjectId) -> Result<(), ApiError> {
+        let still_mine = store::heartbeat(
+            &self.jobs.db,
+            self.job.id,
+            self.owner(),
+            self.jobs.lease_until(),
+            Some(progress),
+        )
+        .await?;
+        if still_mine {
+            Ok(())
+        } else {
+            Err(ApiError::internal("the job's lease was lost"))
+        }
+    }
+
+    /// How long ago the job was first written.
+    pub fn age(&self) -> Duration {
+        let ms = DateTime::now().timestamp_millis() - self.job.created_at.timestamp_millis();
+        Duration::from_millis(u64::try_from(ms).unwrap_or(0))
+    }
+}

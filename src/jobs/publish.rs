@@ -1,0 +1,149 @@
+//! The `publish` job: what follows a post's publication, whether at creation or when its
+//! scheduled time comes. Keyed by the post's id, so a post has at most one.
+//!
+//! In order: publish it if it is a scheduled post now due; add it to its author's public
+//! `posts_count` (once); copy it into the author's and each follower's timeline (unless
+//! the author is over the celebrity threshold), a page of followers at a time with a
+//! checkpoint after each; notify those it mentions and, for a scheduled post, its
+//! followers (with ids derived from the post, so a repeated run writes each once); and
+//! mark the post done, which is what `rookery check` looks for.
+
+use bson::oid::ObjectId;
+use bson::DateTime;
+use std::time::Duration;
+
+use super::{Jobs, Run, Task};
+use crate::error::ApiError;
+use crate::events::Events;
+use crate::feed::{who_may_read, Feed};
+use crate::store::notifications::{self, NotificationDoc, NotificationType, Subject};
+use crate::store::posts::{self, PostDoc, PostStatus};
+use crate::store::timelines::{self, TimelineDoc, FAN_OUT_BATCH};
+use crate::store::{follows, users};
+
+/// A missing post is waited for this long (its job is written before it) before the job
+/// concludes it was never written or is deleted.
+const MISSING_POST_GRACE: Duration = Duration::from_secs(60);
+
+/// Writes the publication job of `post` (with the creating request's `events`): to run
+/// now for a published post, at its time for a scheduled one. Written before the post, so
+/// no crash can leave a post without it.
+pub async fn enqueue(jobs: &Jobs, post: &PostDoc, events: Events) -> Result<(), ApiError> {
+    let due_at = match post.status {
+        PostStatus::Published => DateTime::now(),
+        PostStatus::Scheduled => post.publish_at.unwrap_or(post.published_at),
+    };
+    let task = Task::Publish {
+        post_id: post.id,
+        events,
+    };
+    jobs.enqueue_as(post.id, task, due_at).await.map(|_| ())
+}
+
+pub(super) async fn run(run: &Run<'_>, post_id: ObjectId) -> Result<(), ApiError> {
+    let feed = &run.jobs.feed;
+    let db = &feed.db;
+    let Some(post) = posts::find(db, post_id).await? else {
+        return if run.age() < MISSING_POST_GRACE {
+            Err(ApiError::internal("the post is not written yet"))
+        } else {
+            Ok(())
+        };
+    };
+    let post = match post.status {
+        PostStatus::Published => post,
+        PostStatus::Scheduled => match posts::publish_if_due(db, post_id).await? {
+            Some(post) => post,
+            None => return Err(ApiError::internal("the post is not due yet")),
+        },
+    };
+    if crate::cascade::counts_for_author(&post) && run.once("count").await? {
+        users::add_to_posts_count(db, post.author_id, 1).await?;
+    }
+    fan_out(run, feed, &post).await?;
+    notify(feed, &post).await?;
+    posts::mark_fanned_out(db, post.id).await?;
+    Ok(())
+}
+
+/// Puts the post into its author's timeline and, unless the author is over the celebrity
+/// threshold, into every follower's who may read it, resuming after the job's checkpoint.
+async fn fan_out(run: &Run<'_>, feed: &Feed, post: &PostDoc) -> Result<(), ApiError> {
+    let db = &feed.db;
+    timelines::insert_many(db, vec![TimelineDoc::new(post.author_id, post)]).await?;
+    let followers_count = users::find_by_id(db, post.author_id)
+        .await?
+        .map_or(0, |u| u.followers_count);
+    if crate::feed::is_celebrity(feed, followers_count) {
+        return Ok(());
+    }
+    let mut after = run.job.progress;
+    let page = i64::try_from(FAN_OUT_BATCH).unwrap_or(1000);
+    loop {
+        let followers = follows::follower_ids_after(db, post.author_id, after, page).await?;
+        let Some(last) = followers.last().copied() else {
+            return Ok(());
+        };
+        let full = followers.len() == FAN_OUT_BATCH;
+        let readers = who_may_read(feed, post, followers).await?;
+        let entries = readers
+            .into_iter()
+            .map(|f| TimelineDoc::new(f, post))
+            .collect();
+        timelines::insert_many(db, entries).await?;
+        if !full {
+            return Ok(());
+        }
+        run.checkpoint(last).await?;
+        after = Some(last);
+    }
+}
+
+/// Mentions, and a scheduled post's followers (`post_published`); for a private group's
+/// post only its members.
+async fn notify(feed: &Feed, post: &PostDoc) -> Result<(), ApiError> {
+    let db = &feed.db;
+    let subject = Subject {
+        post_id: Some(post.id),
+        ..Subject::default()
+    };
+    let make = |kind| {
+        move |recipient| {
+            NotificationDoc::derived(
+                post.id,
+                post.published_at,
+                recipient,
+                kind,
+                post.author_id,
+                subject,
+            )
+        }
+    };
+    // `mentions` already holds only accounts outside any block with the author.
+    let keys: Vec<String> = post.mentions.iter().map(|m| m.to_lowercase()).collect();
+    let mentioned: Vec<ObjectId> = users::find_by_username_keys(db, &keys)
+        .await?
+        .iter()
+        .map(|u| u.id)
+        .filter(|id| *id != post.author_id)
+        .collect();
+    let mentioned = who_may_read(feed, post, mentioned).await?;
+    let docs: Vec<_> = mentioned
+        .into_iter()
+        .map(make(NotificationType::Mention))
+        .collect();
+    notifications::insert_many(db, &docs).await?;
+    if post.publish_at.is_none() {
+        return Ok(());
+    }
+    let followers = follows::follower_ids(db, post.author_id).await?;
+    for chunk in followers.chunks(FAN_OUT_BATCH) {
+        let readers = who_may_read(feed, post, chunk.to_vec()).await?;
+        let docs: Vec<_> = readers
+            .into_iter()
+            .map(make(NotificationType::PostPublished))
+            .collect();
+        notifications::insert_many(db, &docs).await?;
+    }
+    Ok(())
+}

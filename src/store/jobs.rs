@@ -1,0 +1,327 @@
+//! The `jobs` collection: the durable queue of background work (README "Background
+//! jobs"). A job is `queued` until a worker claims it (`running`, with an `owner` and a
+//! `lease_until` its heartbeats push forward), then deleted when done, put back `queued`
+//! with a later `due_at` when it failed, or left `dead` with its `last_error` once it has
+//! failed `jobs.max_attempts` times. Claims are single atomic updates, so of several
+//! instances exactly one gets each job; a lease that runs out (its instance died) puts the
+//! job back in the queue.
+
+use bson::oid::ObjectId;
+use bson::{doc, Bson, DateTime, Document};
+use futures::TryStreamExt;
+use mongodb::options::ReturnDocument;
+use mongodb::Collection;
+use serde::{Deserialize, Serialize};
+
+use crate::db::Db;
+use crate::store::DUPLICATE_KEY;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JobState {
+    Queued,
+    Running,
+    Dead,
+}
+
+impl JobState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobState::Queued => "queued",
+            JobState::Running => "running",
+            JobState::Dead => "dead",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct JobDoc {
+    #[serde(rename = "_id")]
+    pub id: ObjectId,
+    /// What to do (`events`, `publish`, `email`, `views`, `cascade`) …
+    pub kind: String,
+    /// … and with what.
+    pub payload: Bson,
+    pub state: JobState,
+    /// When it may run (next).
+    pub due_at: DateTime,
+    /// Runs started so far.
+    pub attempts: i32,
+    #[serde(default)]
+    pub owner: Option<String>,
+    #[serde(default)]
+    pub lease_until: Option<DateTime>,
+    #[serde(default)]
+    pub last_error: Option<String>,
+    /// Steps done at most once across runs (`jobs::Run::once`).
+    #[serde(default)]
+    pub steps: Vec<String>,
+    /// Where a long job got to (the fan-out's last follower), so a new run resumes there.
+    #[serde(default)]
+    pub progress: Option<ObjectId>,
+    pub created_at: DateTime,
+}
+
+impl JobDoc {
+    pub fn new(id: ObjectId, kind: &str, payload: Bson, due_at: DateTime) -> Self {
+        Self {
+            id,
+            kind: kind.to_owned(),
+            payload,
+            state: JobState::Queued,
+            due_at,
+            attempts: 0,
+            owner: None,
+            lease_until: None,
+            last_error: None,
+            steps: Vec::new(),
+            progress: None,
+            created_at: DateTime::now(),
+        }
+    }
+}
+
+pub fn collection(db: &Db) -> Collection<JobDoc> {
+    db.collection("jobs")
+}
+
+/// Writes a job; one with the same `_id` already there counts as written (a job keyed by
+/// what it is about is enqueued once). Returns whether this call wrote it.
+pub async fn insert(db: &Db, job: &JobDoc) -> mongodb::error::Result<bool> {
+    match collection(db).insert_one(job).await {
+        Ok(_) => Ok(true),
+        Err(err) if is_duplicate(&err) => Ok(false),
+        Err(err) => Err(err),
+    }
+}
+
+fn is_duplicate(err: &mongodb::error::Error) -> bool {
+    matches!(
+        err.kind.as_ref(),
+        mongodb::error::ErrorKind::Write(mongodb::error::WriteFailure::WriteError(e))
+            if e.code == DUPLICATE_KEY
+    )
+}
+
+fn claim_update(owner: &str, lease_until: DateTime) -> Document {
+    doc! {
+        "$set": { "state": "running", "owner": owner, "lease_until": lease_until },
+        "$inc": { "attempts": 1 },
+    }
+}
+
+fn due(kind: &str, now: DateTime) -> Document {
+    doc! { "kind": kind, "state": "queued", "due_at": { "$lte": now } }
+}
+
+/// Claims the longest-due job of `kind`, if any.
+pub async fn claim_one(
+    db: &Db,
+    kind: &str,
+    owner: &str,
+    lease_until: DateTime,
+) -> mongodb::error::Result<Option<JobDoc>> {
+    collection(db)
+        .find_one_and_update(due(kind, DateTime::now()), claim_update(owner, lease_until))
+        .sort(doc! { "due_at": 1 })
+        .return_document(ReturnDocument::After)
+        .await
+}
+
+/// Claims up to `limit` due jobs of `kind` in three commands: their ids, one update of
+/// those still queued, and what this claim got.
+pub async fn claim_many(
+    db: &Db,
+    kind: &str,
+    owner: &str,
+    lease_until: DateTime,
+    limit: i64,
+) -> mongodb::error::Result<Vec<JobDoc>> {
+    let ids: Vec<ObjectId> = db
+        .collection::<Document>("jobs")
+        .find(due(kind, DateTime::now()))
+        .sort(doc! { "due_at": 1 })
+        .projection(doc! { "_id": 1 })
+        .limit(limit)
+        .await?
+        .try_filter_map(|d| async move { Ok(d.get_object_id("_id").ok()) })
+        .try_collect()
+        .await?;
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    // A claim of its own for this batch: the ids another instance claimed in between
+    // are left out by the `state` condition and by the owner read back.
+    let claim = format!("{owner}/{}", ObjectId::new().to_hex());
+    collection(db)
+        .update_many(
+            doc! { "_id": { "$in": &ids }, "state": "queued" },
+            claim_update(&claim, lease_until),
+        )
+        .await?;
+    collection(db)
+        .find(doc! { "_id": { "$in": &ids }, "owner": &claim })
+        .await?
+        .try_collect()
+        .await
+}
+
+/// Whether any job is due: what the poller asks before waking the workers.
+pub async fn any_due(db: &Db) -> mongodb::error::Result<bool> {
+    Ok(oldest_due(db).await?.is_some())
+}
+
+/// When the longest-waiting due job became due.
+pub async fn oldest_due(db: &Db) -> mongodb::error::Result<Option<DateTime>> {
+    Ok(db
+        .collection::<Document>("jobs")
+        .find_one(doc! { "state": "queued", "due_at": { "$lte": DateTime::now() } })
+        .sort(doc! { "due_at": 1 })
+        .projection(doc! { "due_at": 1 })
+        .await?
+        .and_then(|d| d.get_datetime("due_at").ok().copied()))
+}
+
+/// Done: the job goes.
+pub async fn finish(db: &Db, ids: &[ObjectId], owner: &str) -> mongodb::error::Result<()> {
+    collection(db)
+        .delete_many(doc! { "_id": { "$in": ids }, "owner": owner })
+        .await?;
+    Ok(())
+}
+
+/// Failed: back in the queue until `due_at`, or dead when `due_at` is `None`.
+pub async fn fail(
+    db: &Db,
+    id: ObjectId,
+    owner: &str,
+    due_at: Option<DateTime>,
+    error: &str,
+) -> mongodb::error::Result<()> {
+    let set = match due_at {
+        Some(due_at) => doc! { "state": "queued", "due_at": due_at, "last_error": error },
+        None => doc! { "state": "dead", "last_error": error },
+    };
+    collection(db)
+        .update_one(
+            doc! { "_id": id, "owner": owner },
+            doc! { "$set": set, "$unset": { "owner": "", "lease_until": "" } },
+        )
+        .await?;
+    Ok(())
+}
+
+/// Extends a running job's lease (and records its progress); false when the job is no
+/// longer this worker's (its lease ran out and another took it).
+pub async fn heartbeat(
+    db: &Db,
+    id: ObjectId,
+    owner: &str,
+    lease_until: DateTime,
+    progress: Option<ObjectId>,
+) -> mongodb::error::Result<bool> {
+    let mut set = doc! { "lease_until": lease_until };
+    if let Some(progress) = progress {
+        set.insert("progress", progress);
+    }
+    let result = collection(db)
+        .update_one(
+            doc! { "_id": id, "owner": owner, "state": "running" },
+            doc! { "$set": set },
+        )
+        .await?;
+    Ok(result.matched_count == 1)
+}
+
+/// Records `step` as done for the job; true only for the one call that recorded it.
+pub async fn mark_step(db: &Db, id: ObjectId, step: &str) -> mongodb::error::Result<bool> {
+    let result = collection(db)
+        .update_one(
+            doc! { "_id": id, "steps": { "$ne": step } },
+            doc! { "$push": { "steps": step } },
+        )
+        .await?;
+    Ok(result.modified_count == 1)
+}
+
+/// Puts back in the queue every running job whose lease ran out; returns how many.
+pub async fn release_expired(db: &Db) -> mongodb::error::Result<u64> {
+    let now = DateTime::now();
+    let result = collection(db)
+        .update_many(
+            doc! { "state": "running", "lease_until": { "$lt": now } },
+            doc! {
+                "$set": { "state": "queued", "due_at": now },
+                "$unset": { "owner": "", "lease_until": "" },
+            },
+        )
+        .await?;
+    Ok(result.modified_count)
+}
+
+/// How many jobs there are by kind, state and attempts (a queued job with attempts has
+/// failed before and waits for its retry).
+pub async fn counts(db: &Db) -> mongodb::error::Result<Vec<(String, JobState, bool, i64)>> {
+    let rows: Vec<Document> = db
+        .collection::<Document>("jobs")
+        .aggregate([doc! { "$group": {
+            "_id": { "kind": "$kind", "state": "$state", "attempts": "$attempts" },
+            "n": { "$sum": 1 },
+        } }])
+        .await?
+        .try_collect()
+        .await?;
+    Ok(rows
+        .iter()
+        .filter_map(|row| {
+            let key = row.get_document("_id").ok()?;
+            let state = bson::from_bson(key.get("state")?.clone()).ok()?;
+            let attempts = match key.get("attempts") {
+                Some(Bson::Int32(n)) => i64::from(*n),
+                Some(Bson::Int64(n)) => *n,
+                _ => 0,
+            };
+            let n = match row.get("n") {
+                Some(Bson::Int32(n)) => i64::from(*n),
+                Some(Bson::Int64(n)) => *n,
+                _ => 0,
+            };
+            Some((key.get_str("kind").ok()?.to_owned(), state, attempts > 0, n))
+        })
+        .collect())
+}
+
+/// The jobs in `state`, oldest first, at most `limit`.
+pub async fn list(db: &Db, state: JobState, limit: i64) -> mongodb::error::Result<Vec<JobDoc>> {
+    collection(db)
+        .find(doc! { "state": state.as_str() })
+        .sort(doc! { "due_at": 1 })
+        .limit(limit)
+        .await?
+        .try_collect()
+        .await
+}
+
+fn dead(id: Option<ObjectId>) -> Document {
+    let mut filter = doc! { "state": "dead" };
+    if let Some(id) = id {
+        filter.insert("_id", id);
+    }
+    filter
+}
+
+/// Queues dead jobs (one, or all) again with a fresh count of attempts.
+pub async fn retry_dead(db: &Db, id: Option<ObjectId>) -> mongodb::error::Result<u64> {
+    let result = collection(db)
+        .update_many(
+            dead(id),
+            doc! { "$set": { "state": "queued", "due_at": DateTime::now(), "attempts": 0 } },
+        )
+        .await?;
+    Ok(result.modified_count)
+}
+
+/// Deletes dead jobs (one, or all).
+pub async fn drop_dead(db: &Db, id: Option<ObjectId>) -> mongodb::error::Result<u64> {
+    Ok(collection(db).delete_many(dead(id)).await?.deleted_count)
+}
