@@ -177,6 +177,38 @@ impl FromRequest for SignedIn {
     }
 }
 
+/// A signed-in caller with their relations and their own account (to show them as the
+/// author of what they write), all in the one command of the session check.
+pub struct SignedInAccount {
+    pub viewer: Viewer,
+    pub me: AuthUser,
+    pub account: UserDoc,
+}
+
+impl FromRequest for SignedInAccount {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let token = bearer_token(req);
+        let state = app_state(req);
+        Box::pin(async move {
+            let token = token.ok_or(ApiError::NotAuthenticated)??;
+            let state = state?;
+            let also = Also {
+                post: None,
+                me: true,
+            };
+            let (viewer, mut found) = Viewer::authenticate(&state, &token, also).await?;
+            Ok(SignedInAccount {
+                me: viewer.require()?,
+                account: found.me.pop().ok_or(ApiError::TokenInvalid)?,
+                viewer,
+            })
+        })
+    }
+}
+
 /// A signed-in action on the post its path names (`/api/posts/{id}/…`: like, unlike,
 /// comment). The session check, the caller's relations, the post and the caller's own
 /// account come in one command, so the action itself is all that is left to write.

@@ -201,7 +201,9 @@ impl Jobs {
     /// does first, so it sees what its own requests set in motion. A failure is only
     /// logged: the read goes on and the workers retry.
     pub async fn drain(&self, kind: JobKind) {
-        drop(self.running[kind.index()].write().await);
+        // Waits for this kind's runs under way here, and keeps the workers from claiming
+        // (and so from taking the caller's jobs away from it) until done.
+        let _exclusive = self.running[kind.index()].write().await;
         match worker::claim(self, kind).await {
             Ok(batch) if !batch.is_empty() => worker::run_batch(self, kind, batch).await,
             Ok(_) => {}

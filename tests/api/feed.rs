@@ -19,6 +19,8 @@ async fn post(app: &TestApp, user: &TestUser, content: &str) -> String {
         )
         .await;
     assert_eq!(response.status(), StatusCode::CREATED);
+    // Fan-out runs as a job after the answer; wait for it.
+    app.settle().await;
     response.json::<Value>().await.unwrap()["id"]
         .as_str()
         .unwrap()

@@ -303,7 +303,9 @@ async fn a_private_groups_post_is_seen_by_its_members_only_everywhere() {
     )
     .await;
 
-    // The outsider (and anyone anonymous) never sees it, nor the group.
+    // The outsider (and anyone anonymous) never sees it, nor the group, once the posts'
+    // fan-out is done.
+    app.settle().await;
     for token in [Some(outsider.access.as_str()), None] {
         for path in [
             "/api/posts",
@@ -352,6 +354,7 @@ async fn a_private_groups_post_is_seen_by_its_members_only_everywhere() {
         trending["results"][0]["posts"], 1,
         "counts shown to others leave it out"
     );
+    app.settle().await;
     assert_eq!(body(&app, "/api/users/owner", None).await["posts_count"], 1);
     let join = app
         .post(
@@ -368,7 +371,8 @@ async fn a_private_groups_post_is_seen_by_its_members_only_everywhere() {
             .is_empty()
     );
 
-    // Members see it in the group, the post itself and their feed.
+    // Members see it in the group, the post itself and their feed (once fanned out).
+    app.settle().await;
     assert_eq!(
         contents(
             &body(
@@ -573,6 +577,8 @@ async fn a_private_group_post_mentions_only_members() {
                 .len()
         }
     };
+    // Mentions are written by the post's publication job.
+    app.settle().await;
     assert_eq!(
         count(&outsider.access).await,
         0,

@@ -115,6 +115,30 @@ pub struct TestUser {
 }
 
 impl TestApp {
+    /// Waits (up to 20 s) until no job is running or due: what requests set in motion
+    /// (fan-out, notifications, counts) is done. Scheduled posts' jobs, due later, do not
+    /// count.
+    pub async fn settle(&self) {
+        let jobs = self.db.database().collection::<bson::Document>("jobs");
+        let busy = || async {
+            let now = bson::DateTime::now();
+            jobs.count_documents(bson::doc! { "$or": [
+                { "state": "running" },
+                { "state": "queued", "due_at": { "$lte": now } },
+            ] })
+            .await
+            .expect("count jobs")
+        };
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        while busy().await > 0 {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "background jobs did not finish"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
     pub fn request(&self, method: Method, path: &str) -> RequestBuilder {
         self.client
             .request(method, format!("{}{path}", self.address))

@@ -25,6 +25,8 @@ async fn send_with_key(
 }
 
 async fn posts_count(app: &TestApp, username: &str) -> i64 {
+    // The count moves in the post's publication job.
+    app.settle().await;
     let user: Value = app
         .get(&format!("/api/users/{username}"), None)
         .await

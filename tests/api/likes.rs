@@ -192,15 +192,15 @@ async fn my_liked_lists_the_most_recently_liked_first() {
 }
 
 #[tokio::test]
-async fn a_like_an_unlike_and_a_comment_cost_three_commands_and_still_notify() {
+async fn a_like_an_unlike_and_a_comment_cost_four_commands_and_still_notify() {
     let app = spawn_app().await;
     let author = app.create_user("cheap_author").await;
     let fan = app.create_user("cheap_fan").await;
     let id = new_post(&app, &author).await;
 
     // The session with the fan's relations, the post and the fan's account in one
-    // aggregation; the like (or comment) insert; the counter. Notifications and activity
-    // are written after the answer, in batches.
+    // aggregation; the like (or comment) insert; the counter; the job holding the
+    // notification and the activity entry, which workers write after the answer.
     let like = app
         .post(
             &format!("/api/posts/{id}/like"),
@@ -209,7 +209,7 @@ async fn a_like_an_unlike_and_a_comment_cost_three_commands_and_still_notify() {
         )
         .await;
     assert_eq!(like.status(), StatusCode::CREATED);
-    assert_eq!(db_commands(&like), 3);
+    assert_eq!(db_commands(&like), 4);
     let unlike = app
         .request(Method::DELETE, &format!("/api/posts/{id}/like"))
         .bearer_auth(&fan.access)
@@ -217,7 +217,7 @@ async fn a_like_an_unlike_and_a_comment_cost_three_commands_and_still_notify() {
         .await
         .unwrap();
     assert_eq!(unlike.status(), StatusCode::OK);
-    assert_eq!(db_commands(&unlike), 3);
+    assert_eq!(db_commands(&unlike), 4);
     let comment = app
         .post(
             &format!("/api/posts/{id}/comments"),
@@ -226,7 +226,7 @@ async fn a_like_an_unlike_and_a_comment_cost_three_commands_and_still_notify() {
         )
         .await;
     assert_eq!(comment.status(), StatusCode::CREATED);
-    assert_eq!(db_commands(&comment), 3);
+    assert_eq!(db_commands(&comment), 4);
     let comment: Value = comment.json().await.unwrap();
     assert_eq!(comment["author"]["username"], "cheap_fan");
     assert_eq!(comment["author"]["id"], fan.id.as_str());

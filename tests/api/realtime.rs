@@ -336,6 +336,8 @@ async fn notifications_are_listed_counted_and_marked_read() {
     )
     .await;
     new_post(&app, &bob, json!({ "content": "cc @alice" })).await;
+    // The mention is written by the post's publication job.
+    app.settle().await;
 
     let unread: Value = app
         .get("/api/notifications/unread-count", Some(&alice.access))

@@ -127,6 +127,8 @@ async fn a_post_hidden_by_reports_leaves_every_list_and_feed_and_comes_back_when
         created(&app, &reader, &format!("/api/posts/{id}/like"), json!({})).await;
         cases.push((id, (name, tag, word)));
     }
+    // Fan-out to the reader's feed runs as a job after each answer.
+    app.settle().await;
     for (id, case @ (author, tag, word)) in &cases {
         let shown = lists_showing(&app, &reader, id, *case, &group_id).await;
         assert_eq!(

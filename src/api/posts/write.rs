@@ -7,7 +7,7 @@ use serde::Deserialize;
 
 use crate::api::extract::required;
 use crate::api::extract::Json;
-use crate::api::viewer::{is_staff, visible_post, SignedIn};
+use crate::api::viewer::{is_staff, visible_post, SignedIn, SignedInAccount};
 use crate::domain::posts::{parse_body, parse_title, CONTENT_MAX};
 use crate::error::{ApiError, FieldErrors};
 use crate::events::{Activity, Events};
@@ -16,7 +16,7 @@ use crate::store::groups;
 use crate::store::groups::Visibility;
 use crate::store::posts::{self, AuthorSnapshot, PostDoc, PostStatus};
 use crate::store::timelines::{self, TimelineDoc};
-use crate::views::posts::post_view;
+use crate::views::posts::{post_view, post_view_liked};
 
 use super::*;
 
@@ -62,10 +62,11 @@ pub(super) fn parse_publish_at(raw: &str) -> Result<DateTime, String> {
 )]
 pub(crate) async fn create_post(
     state: State,
-    SignedIn {
+    SignedInAccount {
         viewer: author,
         me: auth,
-    }: SignedIn,
+        account: author_doc,
+    }: SignedInAccount,
     Json(body): Json<CreatePostRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let mut errors = FieldErrors::new();
@@ -85,7 +86,6 @@ pub(crate) async fn create_post(
     let (Some(title), Some(content)) = (title, content) else {
         return Err(ApiError::internal("validated post lost a field"));
     };
-    let author_doc = auth.load(&state).await?;
     let text = post_text(&state, &author, title, content).await?;
     let now = DateTime::now();
     let post = PostDoc {
@@ -130,7 +130,8 @@ pub(crate) async fn create_post(
     if post.status == PostStatus::Published {
         timelines::insert_many(&state.db, vec![TimelineDoc::new(post.author_id, &post)]).await?;
     }
-    let view = post_view(&state.db, Some(auth.user_id), post).await?;
+    // Nobody has liked a post that did not exist a moment ago.
+    let view = post_view_liked(&state.db, post, Default::default()).await?;
     Ok(HttpResponse::Created().json(view))
 }
 
