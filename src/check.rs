@@ -3,8 +3,9 @@
 //! written first and its counter moved second, so a process killed between the two leaves
 //! a counter one off; a post deleted while a like was being added can leave the like
 //! behind. The check recounts every counter from the documents it counts and looks for
-//! likes, comments and feed entries of posts that are gone; `--repair` sets each counter
-//! to its recount and deletes the orphans.
+//! likes, comments and feed entries of posts that are gone, and for what lost background
+//! work leaves (`lost_jobs`); `--repair` sets each counter to its recount, deletes the
+//! orphans and queues the work again.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -102,9 +103,10 @@ pub async fn run(db: &Db, repair: bool) -> mongodb::error::Result<Report> {
             found: finding,
         });
     }
+    findings.extend(lost_jobs(db, repair).await?);
     let posts = crate::store::posts::collection(db);
     let users = crate::store::users::collection(db);
-    let counted_posts = doc! { "status": "published", "group_private": { "$ne": true } };
+    let counted_posts = crate::store::posts::counted_for_author();
     findings.push(
         Counter {
             what: "posts with a wrong like_count",
@@ -202,4 +204,46 @@ async fn orphans<T: Send + Sync>(
         return consistency::count_pointing_at(&collection, "post_id", &missing).await;
     }
     consistency::delete_pointing_at(&collection, "post_id", &missing).await
+}
+
+/// How long a post's publication may take before the check calls it unfinished.
+const PUBLICATION_GRACE_MS: i64 = 10 * 60 * 1000;
+
+/// What lost background work leaves: jobs still `running` under a lease that ran out
+/// (their instance stopped; repair queues them again, as any instance's workers would),
+/// and posts whose publication (count, fan-out, notifications) never finished and have
+/// no job left to finish it (repair writes one). Dead jobs are not drift: `rookery jobs`
+/// shows them.
+async fn lost_jobs(db: &Db, repair: bool) -> mongodb::error::Result<Vec<Finding>> {
+    use crate::store::jobs;
+    let expired = if repair {
+        jobs::release_expired(db).await?
+    } else {
+        jobs::count_expired(db).await?
+    };
+    let before =
+        bson::DateTime::from_millis(bson::DateTime::now().timestamp_millis() - PUBLICATION_GRACE_MS);
+    let unfinished = crate::store::posts::unfinished_publications(db, before).await?;
+    let with_job = jobs::existing(db, &unfinished).await?;
+    let lost: Vec<ObjectId> = unfinished
+        .into_iter()
+        .filter(|id| !with_job.contains(id))
+        .collect();
+    if repair {
+        for id in &lost {
+            let job = crate::jobs::publish::job_for(*id, bson::DateTime::now())
+                .map_err(|e| mongodb::error::Error::custom(e.to_string()))?;
+            jobs::insert(db, &job).await?;
+        }
+    }
+    Ok(vec![
+        Finding {
+            what: "jobs left running by a stopped instance",
+            found: expired,
+        },
+        Finding {
+            what: "posts whose publication job was lost",
+            found: lost.len() as u64,
+        },
+    ])
 }

@@ -1,5 +1,7 @@
-//! The command line of API.md §10: `serve` (default), `migrate`, `create-admin`.
+//! The command line: `serve` (default), `migrate`, `create-admin`, `openapi`, `check`,
+//! `jobs`.
 
+use bson::oid::ObjectId;
 use clap::{Parser, Subcommand};
 
 use crate::api::state::AppState;
@@ -39,6 +41,32 @@ pub enum Command {
         #[arg(long)]
         repair: bool,
     },
+    /// The background job queue: how many jobs wait, and the dead ones (failed
+    /// `jobs.max_attempts` times) with their last error; retry or drop them.
+    Jobs {
+        #[command(subcommand)]
+        action: Option<JobsAction>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum JobsAction {
+    /// Counts by kind and state, then the dead jobs (the default).
+    List,
+    /// Queue dead jobs again, with a fresh count of attempts.
+    Retry {
+        /// The dead job's id (from `rookery jobs list`).
+        id: Option<String>,
+        /// Every dead job.
+        #[arg(long, conflicts_with = "id")]
+        all: bool,
+    },
+    /// Delete dead jobs: their work is given up.
+    Drop {
+        id: Option<String>,
+        #[arg(long, conflicts_with = "id")]
+        all: bool,
+    },
 }
 
 pub async fn run(cli: Cli, settings: Settings) -> Result<(), String> {
@@ -73,6 +101,12 @@ pub async fn run(cli: Cli, settings: Settings) -> Result<(), String> {
             email,
             password,
         } => create_admin(settings, &username, &email, &password).await,
+        Command::Jobs { action } => {
+            let db = Db::connect(&settings.database, Default::default())
+                .await
+                .map_err(|e| e.to_string())?;
+            jobs(&db, action.unwrap_or(JobsAction::List)).await
+        }
         Command::Check { repair } => {
             let db = Db::connect(&settings.database, Default::default())
                 .await
@@ -142,4 +176,57 @@ async fn create_admin(
         }
     }
     Ok(())
+}
+
+async fn jobs(db: &Db, action: JobsAction) -> Result<(), String> {
+    use crate::store::jobs::{self, JobState};
+    let target = |id: Option<String>, all: bool| -> Result<Option<ObjectId>, String> {
+        match (id, all) {
+            (Some(id), false) => ObjectId::parse_str(id.trim())
+                .map(Some)
+                .map_err(|_| format!("{id:?} is not a job id")),
+            (None, true) => Ok(None),
+            _ => Err("name a dead job's id, or --all".into()),
+        }
+    };
+    match action {
+        JobsAction::List => {
+            print!("{}", crate::jobs::gauges(db).await.map_err(|e| e.to_string())?);
+            let dead = jobs::list(db, JobState::Dead, 1000)
+                .await
+                .map_err(|e| e.to_string())?;
+            println!("{} dead job(s)", dead.len());
+            for job in dead {
+                println!(
+                    "{}  {:<8} attempts {:<3} written {}  last error: {}",
+                    job.id,
+                    job.kind,
+                    job.attempts,
+                    crate::domain::rfc3339(job.created_at),
+                    job.last_error.as_deref().unwrap_or("-")
+                );
+            }
+            Ok(())
+        }
+        JobsAction::Retry { id, all } => {
+            let n = jobs::retry_dead(db, target(id, all)?)
+                .await
+                .map_err(|e| e.to_string())?;
+            println!("{n} dead job(s) queued again");
+            if n == 0 && !all {
+                return Err("no dead job has that id".into());
+            }
+            Ok(())
+        }
+        JobsAction::Drop { id, all } => {
+            let n = jobs::drop_dead(db, target(id, all)?)
+                .await
+                .map_err(|e| e.to_string())?;
+            println!("{n} dead job(s) dropped");
+            if n == 0 && !all {
+                return Err("no dead job has that id".into());
+            }
+            Ok(())
+        }
+    }
 }

@@ -31,10 +31,17 @@ pub enum StartupError {
 }
 
 /// What `rookery migrate` does and `serve` does first: the indexes the queries rely on,
-/// and a capability key for every media file stored before keys existed (returns how many
-/// files got one), so an upgrade never serves unreachable files.
+/// a publication job for every post scheduled before the job queue existed, and a
+/// capability key for every media file stored before keys existed (returns how many
+/// files got one), so an upgrade never serves unreachable files nor forgets a post.
 pub async fn prepare_database(db: &Db, settings: &Settings) -> mongodb::error::Result<usize> {
     crate::store::indexes::ensure_indexes(db, settings.activity.retention()).await?;
+    let adopted = crate::jobs::publish::adopt_scheduled(db)
+        .await
+        .map_err(|e| mongodb::error::Error::custom(e.to_string()))?;
+    if adopted > 0 {
+        log::info!("{adopted} posts scheduled before the job queue were given their job");
+    }
     crate::media_keys::key_files_without_one(db).await
 }
 
@@ -85,7 +92,9 @@ impl Application {
         let port = listener.local_addr()?.port();
         let server_settings = settings.server.clone();
         let state = web::Data::new(AppState::build(settings).await?);
-        crate::jobs::start(state.jobs.clone());
+        if state.settings.jobs.workers {
+            crate::jobs::start(state.jobs.clone());
+        }
         crate::jobs::spawn_view_flusher(state.jobs.clone(), state.views.clone());
         crate::feed::spawn_celebrity_refresher(state.feed.clone());
         crate::realtime::start(state.db.clone(), state.hub.clone()).await?;

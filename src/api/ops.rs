@@ -43,6 +43,10 @@ pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
 }
 
 /// Prometheus metrics: requests and latency by route and status, database commands
+///
+/// Also the job queue, read from the database at each scrape: `rookery_jobs{kind,state}`
+/// (`queued`, `running`, `failed` — waiting for a retry — and `dead`) and
+/// `rookery_jobs_oldest_due_seconds`.
 #[utoipa::path(
     get,
     path = "/metrics",
@@ -50,7 +54,14 @@ pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
     responses((status = 200, description = "Prometheus text format 0.0.4.", content_type = "text/plain"))
 )]
 pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+    let mut text = state.metrics.render();
+    // The queue as the database holds it (all instances); left out, with a warning,
+    // when the database does not answer: the process metrics are still worth serving.
+    match crate::jobs::gauges(&state.db).await {
+        Ok(gauges) => text.push_str(&gauges),
+        Err(err) => log::warn!("job metrics unavailable: {err}"),
+    }
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
-        .body(state.metrics.render())
+        .body(text)
 }

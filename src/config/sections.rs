@@ -183,6 +183,9 @@ pub struct Rule {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default)]
 pub struct JobSettings {
+    /// Whether this instance runs jobs. Off, it only serves requests (and writes jobs)
+    /// while other instances work: web and worker roles split.
+    pub workers: bool,
     /// How often each instance looks for due jobs another instance wrote (its own wake
     /// its workers at once).
     pub poll_ms: u64,
@@ -199,11 +202,14 @@ pub struct JobSettings {
     pub concurrency: JobConcurrency,
     /// How many event jobs (notifications, activity) one claim takes and writes together.
     pub events_batch: i64,
+    /// Followers per page of a fan-out: one read, one insert and one checkpoint each.
+    pub fan_out_batch: usize,
 }
 
 impl Default for JobSettings {
     fn default() -> Self {
         Self {
+            workers: true,
             poll_ms: 100,
             lease_secs: 30,
             max_attempts: 10,
@@ -211,6 +217,7 @@ impl Default for JobSettings {
             retry_max_secs: 600,
             concurrency: JobConcurrency::default(),
             events_batch: 100,
+            fan_out_batch: 1000,
         }
     }
 }

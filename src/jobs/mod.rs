@@ -6,8 +6,8 @@
 //! delay, and one that failed `jobs.max_attempts` times stays `dead` with its last error
 //! until `rookery jobs` retries or drops it. A job may run more than once (its instance
 //! died after the work but before the delete), so every handler is idempotent: documents
-//! are written with ids chosen in advance, steps that must not repeat go through
-//! [`Run::once`], and the fan-out resumes from its last checkpoint.
+//! are written with ids chosen in advance, counters are set
+//! to recounts, and the fan-out resumes from its last checkpoint.
 
 mod cascade;
 mod mail;
@@ -263,6 +263,46 @@ pub async fn flush_views(jobs: &Jobs, views: &ViewCounter) -> Result<(), ApiErro
     Ok(())
 }
 
+/// The queue's gauges in Prometheus text: jobs by kind and state (`queued` ones that
+/// failed before and wait for a retry are `failed`), and how long the longest-due job has
+/// waited.
+pub async fn gauges(db: &Db) -> mongodb::error::Result<String> {
+    use std::collections::BTreeMap;
+    use std::fmt::Write;
+    let mut by: BTreeMap<(&str, &str), i64> = BTreeMap::new();
+    for kind in JobKind::ALL {
+        for state in ["queued", "running", "failed", "dead"] {
+            by.insert((kind.as_str(), state), 0);
+        }
+    }
+    let counts = store::counts(db).await?;
+    for (kind, state, retried, n) in &counts {
+        let state = match state {
+            store::JobState::Queued if *retried => "failed",
+            other => other.as_str(),
+        };
+        let kind = JobKind::ALL
+            .iter()
+            .map(|k| k.as_str())
+            .find(|k| k == kind)
+            .unwrap_or("other");
+        *by.entry((kind, state)).or_default() += n;
+    }
+    let mut out = String::new();
+    out.push_str("# HELP rookery_jobs Background jobs by kind and state (failed: waiting for a retry).\n");
+    out.push_str("# TYPE rookery_jobs gauge\n");
+    for ((kind, state), n) in &by {
+        let _ = writeln!(out, "rookery_jobs{{kind=\"{kind}\",state=\"{state}\"}} {n}");
+    }
+    let waited = store::oldest_due(db).await?.map_or(0.0, |due| {
+        (DateTime::now().timestamp_millis() - due.timestamp_millis()).max(0) as f64 / 1000.0
+    });
+    out.push_str("# HELP rookery_jobs_oldest_due_seconds How long the longest-waiting due job has waited.\n");
+    out.push_str("# TYPE rookery_jobs_oldest_due_seconds gauge\n");
+    let _ = writeln!(out, "rookery_jobs_oldest_due_seconds {waited}");
+    Ok(out)
+}
+
 /// A job while it runs: what its handler may ask of the queue.
 pub struct Run<'a> {
     pub jobs: &'a Jobs,
@@ -272,13 +312,6 @@ pub struct Run<'a> {
 impl Run<'_> {
     fn owner(&self) -> &str {
         self.job.owner.as_deref().unwrap_or_default()
-    }
-
-    /// True the first time any run of this job reaches `step`: for work that must not be
-    /// repeated (a counter). A run that dies between this and the work leaves the work
-    /// undone, which `rookery check --repair` finds.
-    pub async fn once(&self, step: &str) -> Result<bool, ApiError> {
-        Ok(store::mark_step(&self.jobs.db, self.job.id, step).await?)
     }
 
     /// Records how far the job got and extends its lease; fails when the job is no

@@ -2,7 +2,7 @@
 //! scheduled time comes. Keyed by the post's id, so a post has at most one.
 //!
 //! In order: publish it if it is a scheduled post now due; add it to its author's public
-//! `posts_count` (once); copy it into the author's and each follower's timeline (unless
+//! `posts_count` (as a recount, so a second run changes nothing); copy it into the author's and each follower's timeline (unless
 //! the author is over the celebrity threshold), a page of followers at a time with a
 //! checkpoint after each; notify those it mentions and, for a scheduled post, its
 //! followers (with ids derived from the post, so a repeated run writes each once); and
@@ -12,7 +12,8 @@ use bson::oid::ObjectId;
 use bson::DateTime;
 use std::time::Duration;
 
-use super::{Jobs, Run, Task};
+use super::{JobKind, Jobs, Run, Task};
+use crate::store::jobs::JobDoc;
 use crate::error::ApiError;
 use crate::events::Events;
 use crate::feed::{who_may_read, Feed};
@@ -40,6 +41,32 @@ pub async fn enqueue(jobs: &Jobs, post: &PostDoc, events: Events) -> Result<(), 
     jobs.enqueue_as(post.id, task, due_at).await.map(|_| ())
 }
 
+/// A publication job for a post whose job was lost (`rookery check --repair`), or that
+/// was scheduled before publication became a job, due at `due_at`.
+pub fn job_for(post_id: ObjectId, due_at: DateTime) -> Result<JobDoc, ApiError> {
+    let task = Task::Publish {
+        post_id,
+        events: Events::new(),
+    };
+    Ok(JobDoc::new(
+        post_id,
+        JobKind::Publish.as_str(),
+        task.payload()?,
+        due_at,
+    ))
+}
+
+/// Gives every post scheduled before publication became a job its job (at start-up and
+/// `rookery migrate`); returns how many.
+pub async fn adopt_scheduled(db: &crate::db::Db) -> Result<usize, ApiError> {
+    let legacy = posts::scheduled_without_job_flag(db).await?;
+    for (id, due_at) in &legacy {
+        crate::store::jobs::insert(db, &job_for(*id, *due_at)?).await?;
+        posts::mark_unfinished(db, *id).await?;
+    }
+    Ok(legacy.len())
+}
+
 pub(super) async fn run(run: &Run<'_>, post_id: ObjectId) -> Result<(), ApiError> {
     let feed = &run.jobs.feed;
     let db = &feed.db;
@@ -57,8 +84,8 @@ pub(super) async fn run(run: &Run<'_>, post_id: ObjectId) -> Result<(), ApiError
             None => return Err(ApiError::internal("the post is not due yet")),
         },
     };
-    if crate::cascade::counts_for_author(&post) && run.once("count").await? {
-        users::add_to_posts_count(db, post.author_id, 1).await?;
+    if crate::cascade::counts_for_author(&post) {
+        users::recount_posts(db, post.author_id).await?;
     }
     fan_out(run, feed, &post).await?;
     notify(feed, &post).await?;
@@ -78,13 +105,14 @@ async fn fan_out(run: &Run<'_>, feed: &Feed, post: &PostDoc) -> Result<(), ApiEr
         return Ok(());
     }
     let mut after = run.job.progress;
-    let page = i64::try_from(FAN_OUT_BATCH).unwrap_or(1000);
+    let batch = run.jobs.settings.jobs.fan_out_batch.max(1);
+    let page = i64::try_from(batch).unwrap_or(1000);
     loop {
         let followers = follows::follower_ids_after(db, post.author_id, after, page).await?;
         let Some(last) = followers.last().copied() else {
             return Ok(());
         };
-        let full = followers.len() == FAN_OUT_BATCH;
+        let full = followers.len() == batch;
         let readers = who_may_read(feed, post, followers).await?;
         let entries = readers
             .into_iter()

@@ -53,9 +53,6 @@ pub struct JobDoc {
     pub lease_until: Option<DateTime>,
     #[serde(default)]
     pub last_error: Option<String>,
-    /// Steps done at most once across runs (`jobs::Run::once`).
-    #[serde(default)]
-    pub steps: Vec<String>,
     /// Where a long job got to (the fan-out's last follower), so a new run resumes there.
     #[serde(default)]
     pub progress: Option<ObjectId>,
@@ -74,7 +71,6 @@ impl JobDoc {
             owner: None,
             lease_until: None,
             last_error: None,
-            steps: Vec::new(),
             progress: None,
             created_at: DateTime::now(),
         }
@@ -233,17 +229,6 @@ pub async fn heartbeat(
     Ok(result.matched_count == 1)
 }
 
-/// Records `step` as done for the job; true only for the one call that recorded it.
-pub async fn mark_step(db: &Db, id: ObjectId, step: &str) -> mongodb::error::Result<bool> {
-    let result = collection(db)
-        .update_one(
-            doc! { "_id": id, "steps": { "$ne": step } },
-            doc! { "$push": { "steps": step } },
-        )
-        .await?;
-    Ok(result.modified_count == 1)
-}
-
 /// Puts back in the queue every running job whose lease ran out; returns how many.
 pub async fn release_expired(db: &Db) -> mongodb::error::Result<u64> {
     let now = DateTime::now();
@@ -257,6 +242,24 @@ pub async fn release_expired(db: &Db) -> mongodb::error::Result<u64> {
         )
         .await?;
     Ok(result.modified_count)
+}
+
+/// Running jobs whose lease ran out: their instance stopped.
+pub async fn count_expired(db: &Db) -> mongodb::error::Result<u64> {
+    collection(db)
+        .count_documents(doc! { "state": "running", "lease_until": { "$lt": DateTime::now() } })
+        .await
+}
+
+/// Of `ids`, those that name a job (in any state).
+pub async fn existing(db: &Db, ids: &[ObjectId]) -> mongodb::error::Result<Vec<ObjectId>> {
+    db.collection::<Document>("jobs")
+        .find(doc! { "_id": { "$in": ids } })
+        .projection(doc! { "_id": 1 })
+        .await?
+        .try_filter_map(|d| async move { Ok(d.get_object_id("_id").ok()) })
+        .try_collect()
+        .await
 }
 
 /// How many jobs there are by kind, state and attempts (a queued job with attempts has

@@ -373,6 +373,12 @@ pub async fn delete_versions(db: &Db, post_ids: &[ObjectId]) -> mongodb::error::
     delete_in(versions_collection(db), "post_id", post_ids).await
 }
 
+/// The posts in their author's public `posts_count`: published, and not a private
+/// group's (counts shown to others never include those).
+pub fn counted_for_author() -> Document {
+    doc! { "status": "published", "group_private": { "$ne": true } }
+}
+
 /// Publishes a scheduled post whose time has come, atomically: of several runs of its
 /// publication job, one sees the change. `None` when it is not (or no longer) scheduled
 /// and due.
@@ -384,6 +390,27 @@ pub async fn publish_if_due(db: &Db, id: ObjectId) -> mongodb::error::Result<Opt
         )
         .return_document(ReturnDocument::After)
         .await
+}
+
+/// Scheduled posts stored before publication became a job (they have no `fanned_out`),
+/// with when they are due.
+pub async fn scheduled_without_job_flag(
+    db: &Db,
+) -> mongodb::error::Result<Vec<(ObjectId, DateTime)>> {
+    collection(db)
+        .find(doc! { "status": "scheduled", "fanned_out": { "$exists": false } })
+        .await?
+        .map_ok(|p| (p.id, p.publish_at.unwrap_or(p.published_at)))
+        .try_collect()
+        .await
+}
+
+/// Marks a post's publication work as still to do.
+pub async fn mark_unfinished(db: &Db, id: ObjectId) -> mongodb::error::Result<()> {
+    collection(db)
+        .update_one(doc! { "_id": id }, doc! { "$set": { "fanned_out": false } })
+        .await?;
+    Ok(())
 }
 
 /// Records that everything following a post's publication (count, fan-out,

@@ -226,6 +226,24 @@ pub async fn add_to_posts_count(db: &Db, id: ObjectId, delta: i64) -> mongodb::e
     Ok(())
 }
 
+/// Sets `posts_count` to a recount of the user's posts that count for it (published,
+/// not in a private group): what a post's publication job does, so that running it twice,
+/// or beside `rookery check --repair`, never counts a post twice.
+pub async fn recount_posts(db: &Db, id: ObjectId) -> mongodb::error::Result<()> {
+    let mut filter = crate::store::posts::counted_for_author();
+    filter.insert("author_id", id);
+    let count = crate::store::posts::collection(db)
+        .count_documents(filter)
+        .await?;
+    collection(db)
+        .update_one(
+            doc! { "_id": id },
+            doc! { "$set": { "posts_count": i64::try_from(count).unwrap_or(i64::MAX) } },
+        )
+        .await?;
+    Ok(())
+}
+
 /// Moves the follower and following counters of one follow, by `delta` (±1).
 pub async fn count_follow(
     db: &Db,
