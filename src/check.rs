@@ -221,8 +221,9 @@ async fn lost_jobs(db: &Db, repair: bool) -> mongodb::error::Result<Vec<Finding>
     } else {
         jobs::count_expired(db).await?
     };
-    let before =
-        bson::DateTime::from_millis(bson::DateTime::now().timestamp_millis() - PUBLICATION_GRACE_MS);
+    let before = bson::DateTime::from_millis(
+        bson::DateTime::now().timestamp_millis() - PUBLICATION_GRACE_MS,
+    );
     let unfinished = crate::store::posts::unfinished_publications(db, before).await?;
     let with_job = jobs::existing(db, &unfinished).await?;
     let lost: Vec<ObjectId> = unfinished

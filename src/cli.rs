@@ -191,7 +191,10 @@ async fn jobs(db: &Db, action: JobsAction) -> Result<(), String> {
     };
     match action {
         JobsAction::List => {
-            print!("{}", crate::jobs::gauges(db).await.map_err(|e| e.to_string())?);
+            print!(
+                "{}",
+                crate::jobs::gauges(db).await.map_err(|e| e.to_string())?
+            );
             let dead = jobs::list(db, JobState::Dead, 1000)
                 .await
                 .map_err(|e| e.to_string())?;

@@ -289,7 +289,9 @@ pub async fn gauges(db: &Db) -> mongodb::error::Result<String> {
         *by.entry((kind, state)).or_default() += n;
     }
     let mut out = String::new();
-    out.push_str("# HELP rookery_jobs Background jobs by kind and state (failed: waiting for a retry).\n");
+    out.push_str(
+        "# HELP rookery_jobs Background jobs by kind and state (failed: waiting for a retry).\n",
+    );
     out.push_str("# TYPE rookery_jobs gauge\n");
     for ((kind, state), n) in &by {
         let _ = writeln!(out, "rookery_jobs{{kind=\"{kind}\",state=\"{state}\"}} {n}");
@@ -297,7 +299,9 @@ pub async fn gauges(db: &Db) -> mongodb::error::Result<String> {
     let waited = store::oldest_due(db).await?.map_or(0.0, |due| {
         (DateTime::now().timestamp_millis() - due.timestamp_millis()).max(0) as f64 / 1000.0
     });
-    out.push_str("# HELP rookery_jobs_oldest_due_seconds How long the longest-waiting due job has waited.\n");
+    out.push_str(
+        "# HELP rookery_jobs_oldest_due_seconds How long the longest-waiting due job has waited.\n",
+    );
     out.push_str("# TYPE rookery_jobs_oldest_due_seconds gauge\n");
     let _ = writeln!(out, "rookery_jobs_oldest_due_seconds {waited}");
     Ok(out)

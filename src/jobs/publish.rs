@@ -13,10 +13,10 @@ use bson::DateTime;
 use std::time::Duration;
 
 use super::{JobKind, Jobs, Run, Task};
-use crate::store::jobs::JobDoc;
 use crate::error::ApiError;
 use crate::events::Events;
 use crate::feed::{who_may_read, Feed};
+use crate::store::jobs::JobDoc;
 use crate::store::notifications::{self, NotificationDoc, NotificationType, Subject};
 use crate::store::posts::{self, PostDoc, PostStatus};
 use crate::store::timelines::{self, TimelineDoc, FAN_OUT_BATCH};

@@ -9,35 +9,16 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use crate::helpers::{rookery_command, spawn_app, TestUser};
+use crate::helpers::{rookery_command, spawn_app, spawn_process_with, Instance, TestUser};
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// `rookery serve` as its own process on `database`, once it answers `/health` (at most
-/// 30 s); returns the process and its port.
-async fn spawn_process(database: &str) -> (std::process::Child, u16) {
-    let port = free_port();
-    let child = rookery_command(database)
-        .env("PORT", port.to_string())
-        .env("HOST", "127.0.0.1")
-        .arg("serve")
-        .spawn()
-        .unwrap();
-    let base = format!("http://127.0.0.1:{port}");
-    let client = reqwest::Client::new();
-    tokio::time::timeout(Duration::from_secs(30), async {
-        while client.get(format!("{base}/health")).send().await.is_err() {
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    })
-    .await
-    .expect("the service starts");
+/// `rookery serve` as its own process on `database`; returns the process and its port.
+async fn spawn_process(database: &str) -> (Instance, u16) {
+    let (child, base) = spawn_process_with(database, &[]).await;
+    let port = base
+        .rsplit(':')
+        .next()
+        .and_then(|p| p.parse().ok())
+        .expect("port");
     (child, port)
 }
 
@@ -108,8 +89,7 @@ async fn sigkill_under_write_load_loses_no_acknowledged_post_and_check_repairs_c
         })
         .await
         .expect("the load gets going");
-        child.kill().unwrap(); // SIGKILL: no shutdown, no flush
-        child.wait().unwrap();
+        child.kill(); // SIGKILL: no shutdown, no flush
     };
     tokio::join!(load, killer);
 
@@ -124,6 +104,8 @@ async fn sigkill_under_write_load_loses_no_acknowledged_post_and_check_repairs_c
         );
     }
 
+    // The killed instance's jobs are taken over once their lease runs out.
+    app.settle().await;
     // Whatever a kill between a write and its counter left, repair sets right.
     let repaired = rookery_command(&app.database_name)
         .args(["check", "--repair"])
@@ -218,7 +200,7 @@ async fn sigterm_lets_the_request_in_flight_finish_then_exits() {
         .expect("the request in flight is answered")
         .unwrap();
     assert!(answer.starts_with("HTTP/1.1 201"), "{answer}");
-    let status = tokio::task::spawn_blocking(move || child.wait().unwrap())
+    let status = tokio::task::spawn_blocking(move || child.0.wait().unwrap())
         .await
         .unwrap();
     assert!(status.success(), "exits cleanly: {status}");

@@ -53,6 +53,163 @@ pub fn rookery_command(database: &str) -> std::process::Command {
     command
 }
 
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind a free port")
+        .local_addr()
+        .expect("its address")
+        .port()
+}
+
+/// `rookery serve` as its own process on `database`, with extra environment (`ROOKERY__…`
+/// keys), once it answers `/health` (at most 30 s); returns the process and its base URL.
+pub async fn spawn_process_with(database: &str, env: &[(&str, &str)]) -> (Instance, String) {
+    let port = free_port();
+    let mut command = rookery_command(database);
+    command
+        .env("PORT", port.to_string())
+        .env("HOST", "127.0.0.1")
+        .arg("serve");
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    let child = Instance(command.spawn().expect("rookery starts"));
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
+    tokio::time::timeout(Duration::from_secs(30), async {
+        while client.get(format!("{base}/health")).send().await.is_err() {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await
+    .expect("the service starts");
+    (child, base)
+}
+
+/// A `rookery` process, killed when dropped (a failed test leaves none behind).
+pub struct Instance(pub std::process::Child);
+
+impl Instance {
+    /// `SIGKILL`: no shutdown, no flush.
+    pub fn kill(&mut self) {
+        self.0.kill().expect("SIGKILL");
+        self.0.wait().expect("reaped");
+    }
+
+    pub fn id(&self) -> u32 {
+        self.0.id()
+    }
+}
+
+impl Drop for Instance {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A verified account written straight to the database (for tests that need many, or
+/// no running instance), with the test password; returns its id.
+pub async fn seed_user(db: &Db, username: &str) -> bson::oid::ObjectId {
+    let hash = rookery::auth::password::PasswordHasher::new(4)
+        .hash(PASSWORD)
+        .await
+        .expect("hash");
+    rookery::store::users::insert(
+        db,
+        rookery::store::users::NewUser {
+            username: username.to_owned(),
+            email: format!("{username}@example.com"),
+            password_hash: hash,
+            full_name: String::new(),
+            role: rookery::store::users::Role::User,
+            email_verified: true,
+        },
+    )
+    .await
+    .expect("seed user")
+    .id
+}
+
+/// `count` follows of `followee` by made-up accounts (ids only: fan-out needs no more),
+/// with the followee's `followers_count` to match.
+pub async fn seed_followers(db: &Db, followee: bson::oid::ObjectId, count: usize) {
+    let docs: Vec<rookery::store::follows::FollowDoc> = (0..count)
+        .map(|_| rookery::store::follows::FollowDoc {
+            id: bson::oid::ObjectId::new(),
+            follower_id: bson::oid::ObjectId::new(),
+            followee_id: followee,
+            created_at: bson::DateTime::now(),
+        })
+        .collect();
+    for chunk in docs.chunks(1000) {
+        rookery::store::follows::collection(db)
+            .insert_many(chunk)
+            .await
+            .expect("seed follows");
+    }
+    rookery::store::users::collection(db)
+        .update_one(
+            bson::doc! { "_id": followee },
+            bson::doc! { "$inc": { "followers_count": count as i64 } },
+        )
+        .await
+        .expect("followers_count");
+}
+
+/// Logs in at `base` (any instance); returns the access token.
+pub async fn log_in_at(base: &str, username: &str) -> String {
+    let response = reqwest::Client::new()
+        .post(format!("{base}/api/auth/login"))
+        .json(&json!({ "login": username, "password": PASSWORD }))
+        .send()
+        .await
+        .expect("login sent");
+    assert_eq!(response.status(), StatusCode::OK, "login of {username}");
+    let body: Value = response.json().await.expect("login body");
+    body["access"].as_str().expect("access").to_owned()
+}
+
+/// A database of its own, with the indexes, for tests that run only processes.
+pub async fn fresh_database() -> (Db, String) {
+    let name = format!("test_{}", uuid::Uuid::new_v4().simple());
+    let settings = Settings::load(&config_dir(), &test_env(&name, 25, &test_mongodb_uri()))
+        .expect("test settings load");
+    let db = Db::connect(&settings.database, Default::default())
+        .await
+        .expect("database client");
+    rookery::startup::prepare_database(&db, &settings)
+        .await
+        .expect("indexes");
+    (db, name)
+}
+
+/// Waits (up to `secs`) until no job is running, due, or waiting for a retry in `db`
+/// (scheduled posts' jobs, due later, do not count).
+pub async fn wait_for_jobs(db: &Db, secs: u64) {
+    let jobs = db.database().collection::<bson::Document>("jobs");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
+    loop {
+        let now = bson::DateTime::now();
+        let busy = jobs
+            .count_documents(bson::doc! { "$or": [
+                { "state": "running" },
+                { "state": "queued", "due_at": { "$lte": now } },
+                { "state": "queued", "attempts": { "$gt": 0 } },
+            ] })
+            .await
+            .expect("count jobs");
+        if busy == 0 {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{busy} background job(s) did not finish"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 pub struct TestApp {
     pub address: String,
     pub db: Db,
@@ -119,24 +276,7 @@ impl TestApp {
     /// (fan-out, notifications, counts) is done. Scheduled posts' jobs, due later, do not
     /// count.
     pub async fn settle(&self) {
-        let jobs = self.db.database().collection::<bson::Document>("jobs");
-        let busy = || async {
-            let now = bson::DateTime::now();
-            jobs.count_documents(bson::doc! { "$or": [
-                { "state": "running" },
-                { "state": "queued", "due_at": { "$lte": now } },
-            ] })
-            .await
-            .expect("count jobs")
-        };
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-        while busy().await > 0 {
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "background jobs did not finish"
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        wait_for_jobs(&self.db, 20).await;
     }
 
     pub fn request(&self, method: Method, path: &str) -> RequestBuilder {
@@ -350,7 +490,14 @@ pub struct Mailbox {
 
 impl Mailbox {
     pub async fn start() -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("smtp bind");
+        Self::start_on(0).await
+    }
+
+    /// A listener on a chosen port (one an app was told to use before anything listened).
+    pub async fn start_on(port: u16) -> Self {
+        let listener = TcpListener::bind(("127.0.0.1", port))
+            .await
+            .expect("smtp bind");
         let port = listener.local_addr().expect("smtp addr").port();
         let messages = Arc::new(Mutex::new(Vec::new()));
         let (sender, received) = watch::channel(0usize);
@@ -381,6 +528,16 @@ impl Mailbox {
 
     /// Waits (up to 10 s) for a message to `to` beyond the first `seen` ones.
     pub async fn wait_for_nth(&self, to: &str, seen: usize) -> ReceivedMail {
+        self.wait_for_nth_within(to, seen, Duration::from_secs(10))
+            .await
+    }
+
+    pub async fn wait_for_nth_within(
+        &self,
+        to: &str,
+        seen: usize,
+        within: Duration,
+    ) -> ReceivedMail {
         let mut received = self.received.clone();
         let wait = async {
             loop {
@@ -395,7 +552,7 @@ impl Mailbox {
                 received.changed().await.expect("smtp server alive");
             }
         };
-        tokio::time::timeout(Duration::from_secs(10), wait)
+        tokio::time::timeout(within, wait)
             .await
             .unwrap_or_else(|_| panic!("no email to {to} arrived"))
     }

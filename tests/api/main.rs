@@ -10,6 +10,7 @@ mod groups;
 mod helpers;
 mod hostile;
 mod idempotency;
+mod jobs;
 mod likes;
 mod limits;
 mod media;

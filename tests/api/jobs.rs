@@ -1,0 +1,531 @@
+//! The durable job queue (issue 19): what a request sets in motion survives a `SIGKILL`,
+//! runs once in effect on any number of instances, retries until SMTP answers, and can be
+//! watched (`/metrics`) and steered (`rookery jobs`); `rookery check --repair` finds what
+//! lost work left.
+
+use std::collections::{HashMap, HashSet};
+use std::time::Duration;
+
+use bson::doc;
+use bson::oid::ObjectId;
+use futures::StreamExt;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use tokio_tungstenite::tungstenite::Message;
+
+use crate::helpers::{
+    db_commands, free_port, fresh_database, log_in_at, path_of, rookery_command, seed_followers,
+    seed_user, spawn_app, spawn_app_with, spawn_process_with, wait_for_jobs, Mailbox,
+};
+
+const NO_WORKERS: (&str, &str) = ("ROOKERY__JOBS__WORKERS", "false");
+
+async fn post_json(base: &str, path: &str, token: &str, body: Value) -> reqwest::Response {
+    reqwest::Client::new()
+        .post(format!("{base}{path}"))
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await
+        .expect("request sent")
+}
+
+async fn get_json(base: &str, path: &str, token: &str) -> Value {
+    let response = reqwest::Client::new()
+        .get(format!("{base}{path}"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("request sent");
+    assert_eq!(response.status(), StatusCode::OK, "GET {path}");
+    response.json().await.expect("JSON")
+}
+
+async fn create_post(base: &str, token: &str, content: &str) -> ObjectId {
+    let response = post_json(base, "/api/posts", token, json!({ "content": content })).await;
+    assert_eq!(response.status(), StatusCode::CREATED, "post {content:?}");
+    let post: Value = response.json().await.expect("post");
+    ObjectId::parse_str(post["id"].as_str().expect("id")).expect("an id")
+}
+
+async fn count(db: &rookery::db::Db, collection: &str, filter: bson::Document) -> u64 {
+    db.database()
+        .collection::<bson::Document>(collection)
+        .count_documents(filter)
+        .await
+        .expect("count")
+}
+
+/// One entry per (owner, post) for `post`, and how many owners.
+async fn timeline_owners(db: &rookery::db::Db, post: ObjectId) -> (u64, usize) {
+    let mut cursor = rookery::store::timelines::collection(db)
+        .find(doc! { "post_id": post })
+        .await
+        .expect("timelines");
+    let (mut entries, mut owners) = (0u64, HashSet::new());
+    while let Some(entry) = cursor.next().await {
+        owners.insert(entry.expect("entry").owner_id);
+        entries += 1;
+    }
+    (entries, owners.len())
+}
+
+#[tokio::test]
+async fn likes_acknowledged_before_a_sigkill_all_notify_after_restart() {
+    let (db, name) = fresh_database().await;
+    let author = seed_user(&db, "kl_author").await;
+    let likers: Vec<String> = (0..5).map(|i| format!("kl_fan_{i}")).collect();
+    for liker in &likers {
+        seed_user(&db, liker).await;
+    }
+    // An instance that serves but runs no jobs: what it acknowledges waits in the queue.
+    let (mut first, base) = spawn_process_with(&name, &[NO_WORKERS]).await;
+    let author_token = log_in_at(&base, "kl_author").await;
+    let mut posts = Vec::new();
+    for i in 0..10 {
+        posts.push(create_post(&base, &author_token, &format!("post {i}")).await);
+    }
+    let before_likes = ObjectId::new();
+    for liker in &likers {
+        let token = log_in_at(&base, liker).await;
+        for post in &posts {
+            let liked =
+                post_json(&base, &format!("/api/posts/{post}/like"), &token, json!({})).await;
+            assert_eq!(liked.status(), StatusCode::CREATED);
+        }
+    }
+    let likes = doc! { "user_id": author, "type": "like" };
+    assert_eq!(
+        count(&db, "notifications", likes.clone()).await,
+        0,
+        "nothing ran yet"
+    );
+    // The 50 likes' notifications, and the 6 logins' activity entries.
+    assert_eq!(count(&db, "jobs", doc! { "kind": "events" }).await, 56);
+    first.kill();
+
+    // After the restart the author's socket gets all 50, and the list holds them once.
+    let (mut second, base) = spawn_process_with(&name, &[]).await;
+    let url = format!(
+        "{}/api/notifications/ws?token={author_token}&since={before_likes}",
+        base.replacen("http", "ws", 1)
+    );
+    let (mut socket, _) = tokio_tungstenite::connect_async(url).await.expect("socket");
+    let mut pushed = HashSet::new();
+    let received = tokio::time::timeout(Duration::from_secs(30), async {
+        while pushed.len() < 50 {
+            match socket.next().await {
+                Some(Ok(Message::Text(text))) => {
+                    let frame: Value = serde_json::from_str(&text).expect("JSON frame");
+                    if frame["data"]["type"] == "like" {
+                        pushed.insert(frame["data"]["id"].as_str().expect("id").to_owned());
+                    }
+                }
+                Some(Ok(_)) => {}
+                other => panic!("socket ended: {other:?}"),
+            }
+        }
+    })
+    .await;
+    assert!(
+        received.is_ok(),
+        "{} of 50 like notifications reached the socket; {} are stored",
+        pushed.len(),
+        count(&db, "notifications", likes.clone()).await
+    );
+    let list = get_json(&base, "/api/notifications?limit=100", &author_token).await;
+    let listed: Vec<&Value> = list["results"]
+        .as_array()
+        .expect("results")
+        .iter()
+        .filter(|n| n["type"] == "like")
+        .collect();
+    assert_eq!(listed.len(), 50);
+    let pairs: HashSet<(String, String)> = listed
+        .iter()
+        .map(|n| (n["actor"]["id"].to_string(), n["post_id"].to_string()))
+        .collect();
+    assert_eq!(pairs.len(), 50, "one per like");
+    assert_eq!(count(&db, "notifications", likes).await, 50);
+    second.kill();
+}
+
+#[tokio::test]
+async fn a_fan_out_killed_half_way_finishes_after_restart_with_each_entry_once() {
+    let (db, name) = fresh_database().await;
+    let author = seed_user(&db, "fo_author").await;
+    let reader = seed_user(&db, "fo_reader").await;
+    seed_followers(&db, author, 2999).await;
+    rookery::store::follows::collection(&db)
+        .insert_one(rookery::store::follows::FollowDoc {
+            id: ObjectId::new(),
+            follower_id: reader,
+            followee_id: author,
+            created_at: bson::DateTime::now(),
+        })
+        .await
+        .expect("the reader follows");
+    rookery::store::users::collection(&db)
+        .update_one(
+            doc! { "_id": author },
+            doc! { "$inc": { "followers_count": 1 } },
+        )
+        .await
+        .expect("count");
+    // Small pages, so the kill lands in the middle.
+    let small = ("ROOKERY__JOBS__FAN_OUT_BATCH", "20");
+    let (mut first, base) = spawn_process_with(&name, &[small]).await;
+    let token = log_in_at(&base, "fo_author").await;
+    let post = create_post(&base, &token, "to 3000 followers").await;
+    let written = tokio::time::timeout(Duration::from_secs(30), async {
+        loop {
+            let (entries, _) = timeline_owners(&db, post).await;
+            if entries >= 300 {
+                return entries;
+            }
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+    })
+    .await
+    .expect("the fan-out gets going");
+    first.kill();
+    let (at_kill, _) = timeline_owners(&db, post).await;
+    assert!(
+        at_kill < 3001,
+        "the fan-out finished before the kill ({written} then {at_kill} entries)"
+    );
+
+    let (mut second, base) = spawn_process_with(&name, &[small]).await;
+    wait_for_jobs(&db, 30).await;
+    assert_eq!(
+        timeline_owners(&db, post).await,
+        (3001, 3001),
+        "every follower and the author, once each"
+    );
+    let reader_token = log_in_at(&base, "fo_reader").await;
+    let feed = get_json(&base, "/api/feed", &reader_token).await;
+    let ids: Vec<&str> = feed["results"]
+        .as_array()
+        .expect("results")
+        .iter()
+        .filter_map(|p| p["id"].as_str())
+        .collect();
+    assert_eq!(ids, [post.to_hex().as_str()]);
+    second.kill();
+}
+
+#[tokio::test]
+async fn the_verification_email_arrives_once_smtp_comes_back() {
+    let smtp_port = free_port();
+    let app = spawn_app_with(|s| {
+        s.email.smtp_url = Some(format!("smtp://127.0.0.1:{smtp_port}"));
+        // The production schedule: 0.5-1 s, then twice as long each time.
+        s.jobs.retry_base_ms = 1000;
+        s.jobs.retry_max_secs = 600;
+    })
+    .await;
+    // Nothing listens on the SMTP port: registration answers all the same.
+    let registered = app.register("patient").await;
+    assert_eq!(registered.status(), StatusCode::CREATED);
+    tokio::time::sleep(Duration::from_secs(20)).await; // the outage the issue names
+    let job = app
+        .db
+        .database()
+        .collection::<bson::Document>("jobs")
+        .find_one(doc! { "kind": "email" })
+        .await
+        .expect("read")
+        .expect("the email job waits for its retry");
+    assert_eq!(job.get_str("state").expect("state"), "queued");
+    assert!(job.get_i32("attempts").expect("attempts") >= 2, "{job}");
+    assert!(job.get_str("last_error").is_ok_and(|e| !e.is_empty()));
+
+    let mail = Mailbox::start_on(smtp_port).await;
+    let sent = mail
+        .wait_for_nth_within("patient@example.com", 0, Duration::from_secs(40))
+        .await;
+    let verified = app.get(&path_of(&sent.link()), None).await;
+    assert_eq!(verified.status(), StatusCode::OK, "its link works");
+    app.settle().await;
+    assert_eq!(mail.count_to("patient@example.com"), 1);
+}
+
+#[tokio::test]
+async fn two_instances_run_each_job_once_even_when_one_dies_holding_leases() {
+    let app = spawn_app().await;
+    let db = &app.db;
+    let authors = [seed_user(db, "ti_one").await, seed_user(db, "ti_two").await];
+    for author in authors {
+        seed_followers(db, author, 600).await;
+    }
+    let named = seed_user(db, "ti_named").await;
+    let small = ("ROOKERY__JOBS__FAN_OUT_BATCH", "20");
+    let (mut other, base) = spawn_process_with(&app.database_name, &[small]).await;
+    let bases = [app.address.clone(), base.clone()];
+    let tokens = [
+        log_in_at(&base, "ti_one").await,
+        log_in_at(&base, "ti_two").await,
+    ];
+    let fan = log_in_at(&base, "ti_named").await;
+    let mut posts = Vec::new();
+    for round in 0..3 {
+        for (i, token) in tokens.iter().enumerate() {
+            let at = &bases[(round + i) % 2];
+            posts.push(create_post(at, token, &format!("round {round} for @ti_named")).await);
+        }
+    }
+    let mut likes = 0;
+    for (n, post) in posts.iter().enumerate() {
+        let at = &bases[n % 2];
+        let liked = post_json(at, &format!("/api/posts/{post}/like"), &fan, json!({})).await;
+        assert_eq!(liked.status(), StatusCode::CREATED);
+        likes += 1;
+    }
+    // Kill the process once it holds a lease, whatever it is running.
+    let pid = format!(":{}:", other.id());
+    tokio::time::timeout(Duration::from_secs(30), async {
+        loop {
+            let mut running = db
+                .database()
+                .collection::<bson::Document>("jobs")
+                .find(doc! { "state": "running" })
+                .await
+                .expect("jobs");
+            while let Some(job) = running.next().await {
+                if job
+                    .expect("job")
+                    .get_str("owner")
+                    .is_ok_and(|o| o.contains(&pid))
+                {
+                    return;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+    })
+    .await
+    .expect("the other instance takes a job");
+    other.kill();
+
+    app.settle().await;
+    for post in &posts {
+        assert_eq!(timeline_owners(db, *post).await, (601, 601), "post {post}");
+    }
+    let mut mentions: HashMap<String, u64> = HashMap::new();
+    let mut cursor = db
+        .database()
+        .collection::<bson::Document>("notifications")
+        .find(doc! { "user_id": named, "type": "mention" })
+        .await
+        .expect("notifications");
+    while let Some(n) = cursor.next().await {
+        let post = n
+            .expect("n")
+            .get_object_id("post_id")
+            .expect("post")
+            .to_hex();
+        *mentions.entry(post).or_default() += 1;
+    }
+    assert_eq!(mentions.len(), posts.len(), "each post mentions once");
+    assert!(mentions.values().all(|n| *n == 1), "{mentions:?}");
+    let liked = count(db, "notifications", doc! { "type": "like" }).await;
+    assert_eq!(liked, likes);
+    for author in authors {
+        let user: Value = app
+            .get(&format!("/api/users/{author}"), None)
+            .await
+            .json()
+            .await
+            .expect("user");
+        assert_eq!(user["posts_count"], 3);
+    }
+}
+
+#[tokio::test]
+async fn creating_a_post_costs_four_commands_whatever_the_follower_count() {
+    let app = spawn_app().await;
+    let author = app.create_user("many_fans").await;
+    let id = ObjectId::parse_str(&author.id).expect("id");
+    let mut costs = Vec::new();
+    for followers in [0, 3000] {
+        seed_followers(&app.db, id, followers).await;
+        let created = app
+            .post(
+                "/api/posts",
+                Some(&author.access),
+                &json!({ "content": format!("after {followers} more") }),
+            )
+            .await;
+        assert_eq!(created.status(), StatusCode::CREATED);
+        costs.push(db_commands(&created));
+        app.settle().await;
+    }
+    assert_eq!(costs, [4, 4]);
+}
+
+#[tokio::test]
+async fn dead_jobs_show_in_metrics_and_rookery_jobs_retries_or_drops_them() {
+    let smtp_port = free_port();
+    let app = spawn_app_with(|s| {
+        s.email.smtp_url = Some(format!("smtp://127.0.0.1:{smtp_port}"));
+        s.jobs.max_attempts = 1;
+    })
+    .await;
+    for name in ["kept", "dropped"] {
+        assert_eq!(app.register(name).await.status(), StatusCode::CREATED);
+    }
+    let jobs = app.db.database().collection::<bson::Document>("jobs");
+    tokio::time::timeout(Duration::from_secs(20), async {
+        while jobs
+            .count_documents(doc! { "state": "dead" })
+            .await
+            .expect("count")
+            < 2
+        {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .expect("both emails fail once and die");
+    let metrics = app.get("/metrics", None).await.text().await.expect("text");
+    assert!(
+        metrics.contains("rookery_jobs{kind=\"email\",state=\"dead\"} 2"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("rookery_jobs_oldest_due_seconds "));
+
+    let listed = rookery_command(&app.database_name)
+        .arg("jobs")
+        .output()
+        .expect("rookery jobs");
+    let text = String::from_utf8_lossy(&listed.stdout);
+    assert!(listed.status.success(), "{text}");
+    assert!(text.contains("2 dead job(s)"), "{text}");
+    let mut ids = Vec::new();
+    let mut dead = jobs.find(doc! { "state": "dead" }).await.expect("dead");
+    while let Some(job) = dead.next().await {
+        let job = job.expect("job");
+        let id = job.get_object_id("_id").expect("id").to_hex();
+        assert!(text.contains(&id), "{text}");
+        let payload = job.get_document("payload").expect("payload");
+        ids.push((id, payload.get_object_id("user_id").expect("user")));
+    }
+    let dropped_user = rookery::store::users::find_by_login(&app.db, "dropped")
+        .await
+        .expect("read")
+        .expect("dropped exists")
+        .id;
+    let (drop_id, _) = ids
+        .iter()
+        .find(|(_, u)| *u == dropped_user)
+        .expect("its job");
+    let (keep_id, _) = ids
+        .iter()
+        .find(|(_, u)| *u != dropped_user)
+        .expect("the other");
+
+    let dropped = rookery_command(&app.database_name)
+        .args(["jobs", "drop", drop_id])
+        .output()
+        .expect("drop");
+    assert!(dropped.status.success());
+    let unknown = rookery_command(&app.database_name)
+        .args(["jobs", "retry", drop_id])
+        .output()
+        .expect("retry");
+    assert!(
+        !unknown.status.success(),
+        "no dead job has that id any more"
+    );
+    let bad = rookery_command(&app.database_name)
+        .args(["jobs", "retry", "nonsense"])
+        .output()
+        .expect("retry");
+    assert!(!bad.status.success());
+
+    // SMTP is back: the retried job sends its email, the dropped one never will.
+    let mail = Mailbox::start_on(smtp_port).await;
+    let retried = rookery_command(&app.database_name)
+        .args(["jobs", "retry", keep_id])
+        .output()
+        .expect("retry");
+    assert!(retried.status.success());
+    let sent = mail.wait_for("kept@example.com").await;
+    assert_eq!(
+        app.get(&path_of(&sent.link()), None).await.status(),
+        StatusCode::OK
+    );
+    app.settle().await;
+    assert_eq!(jobs.count_documents(doc! {}).await.expect("count"), 0);
+    assert_eq!(mail.count_to("dropped@example.com"), 0);
+}
+
+#[tokio::test]
+async fn check_repair_queues_a_lost_publication_and_a_dead_instances_jobs() {
+    let (db, name) = fresh_database().await;
+    let author = seed_user(&db, "lost_author").await;
+    seed_followers(&db, author, 10).await;
+    // A post whose publication job was lost an hour ago…
+    let post = ObjectId::new();
+    let an_hour_ago =
+        bson::DateTime::from_millis(bson::DateTime::now().timestamp_millis() - 3_600_000);
+    db.database()
+        .collection::<bson::Document>("posts")
+        .insert_one(doc! {
+            "_id": post, "author_id": author, "title": "", "content": "lost",
+            "hashtags": [], "mentions": [], "terms": ["lost"], "status": "published",
+            "published_at": an_hour_ago, "created_at": an_hour_ago, "updated_at": an_hour_ago,
+            "fanned_out": false,
+        })
+        .await
+        .expect("post");
+    // … and an events job still held by an instance that is gone.
+    let events = ObjectId::new();
+    let note = ObjectId::new();
+    db.database()
+        .collection::<bson::Document>("jobs")
+        .insert_one(doc! {
+            "_id": events, "kind": "events", "state": "running", "attempts": 1,
+            "owner": "gone:1:x", "lease_until": an_hour_ago, "due_at": an_hour_ago,
+            "created_at": an_hour_ago,
+            "payload": { "notifications": [{
+                "_id": note, "user_id": author, "type": "follow", "actor_id": ObjectId::new(),
+                "created_at": an_hour_ago, "read": false,
+            }], "activities": [] },
+        })
+        .await
+        .expect("job");
+
+    let checked = rookery_command(&name).arg("check").output().expect("check");
+    let report = String::from_utf8_lossy(&checked.stdout);
+    assert!(!checked.status.success(), "{report}");
+    assert!(
+        report.contains("1 found: jobs left running by a stopped instance"),
+        "{report}"
+    );
+    assert!(
+        report.contains("1 found: posts whose publication job was lost"),
+        "{report}"
+    );
+    let repaired = rookery_command(&name)
+        .args(["check", "--repair"])
+        .output()
+        .expect("repair");
+    assert!(repaired.status.success());
+
+    // An instance runs what the repair queued.
+    let (mut instance, _) = spawn_process_with(&name, &[]).await;
+    wait_for_jobs(&db, 30).await;
+    assert_eq!(timeline_owners(&db, post).await, (11, 11));
+    assert_eq!(count(&db, "notifications", doc! { "_id": note }).await, 1);
+    let user = rookery::store::users::find_by_id(&db, author)
+        .await
+        .expect("read")
+        .expect("author");
+    assert_eq!(user.posts_count, 1);
+    let again = rookery_command(&name).arg("check").output().expect("check");
+    let report = String::from_utf8_lossy(&again.stdout);
+    assert!(again.status.success(), "{report}");
+    assert!(report.contains("everything is consistent"), "{report}");
+    instance.kill();
+}
