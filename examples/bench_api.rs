@@ -5,8 +5,13 @@
 //! connections and reports throughput, p50, and the CPU each request costs the service and
 //! the database server.
 //!
+//! Then it compares `POST /api/posts` by an author with 10 followers and by one with
+//! 5 000 (follows written straight into `--database`: fan-out needs only their ids), 100
+//! posts each, one at a time: the fan-out is a job, so the answer should not depend on
+//! the follower count (target: p99 within 2×).
+//!
 //! Usage: bench_api --base-url URL --service-pid PID --db-pid PID --out bench/QUICK.md
-//!                  --command "make bench-quick"
+//!                  --mongodb-uri URI --database NAME --command "make bench-quick"
 //! The service must run with the development outbox on (verification tokens come from it)
 //! and rate limiting off.
 
@@ -24,8 +29,12 @@ mod common;
 #[path = "common/load.rs"]
 mod load;
 
+use bson::oid::ObjectId;
 use common::{flags, BoxError};
-use load::{write_results, Bench, Measured, RequestFn};
+use load::{percentile, write_results, Bench, Measured, RequestFn};
+use rookery::config::DatabaseSettings;
+use rookery::db::Db;
+use rookery::store::follows::FollowDoc;
 
 const USERS: usize = 100;
 const FOLLOWS_EACH: usize = 20;
@@ -200,6 +209,100 @@ fn scenarios(base: &str, seeded: &Seeded) -> Vec<(&'static str, f64, RequestFn)>
     ]
 }
 
+/// Gives `user` `count` followers (made-up ids) directly in the database.
+async fn add_followers(db: &Db, user: ObjectId, count: usize) -> Result<(), BoxError> {
+    let docs: Vec<FollowDoc> = (0..count)
+        .map(|_| FollowDoc {
+            id: ObjectId::new(),
+            follower_id: ObjectId::new(),
+            followee_id: user,
+            created_at: bson::DateTime::now(),
+        })
+        .collect();
+    for chunk in docs.chunks(1000) {
+        rookery::store::follows::collection(db)
+            .insert_many(chunk)
+            .await?;
+    }
+    rookery::store::users::collection(db)
+        .update_one(
+            bson::doc! { "_id": user },
+            bson::doc! { "$inc": { "followers_count": count as i64 } },
+        )
+        .await?;
+    Ok(())
+}
+
+const FAN_OUT_POSTS: usize = 100;
+
+/// p50 and p99 (ms) of `FAN_OUT_POSTS` posts created one after another by `token`.
+async fn create_latencies(
+    client: &reqwest::Client,
+    base: &str,
+    token: &str,
+) -> Result<(f64, f64), BoxError> {
+    let mut micros = Vec::with_capacity(FAN_OUT_POSTS);
+    for i in 0..FAN_OUT_POSTS {
+        let started = Instant::now();
+        send(
+            client
+                .post(format!("{base}/api/posts"))
+                .bearer_auth(token)
+                .json(&json!({ "content": format!("Fan-out post {i}") })),
+        )
+        .await?;
+        micros.push(started.elapsed().as_micros() as u64);
+    }
+    micros.sort_unstable();
+    Ok((percentile(&micros, 0.5), percentile(&micros, 0.99)))
+}
+
+/// Create-post latency by an author with 10 followers and by one with 5 000.
+async fn by_follower_count(
+    client: &reqwest::Client,
+    base: &str,
+    db: &Db,
+) -> Result<Vec<(usize, f64, f64)>, BoxError> {
+    let run = std::process::id();
+    let mut rows = Vec::new();
+    for followers in [10, 5000] {
+        let username = format!("f{run}_{followers}");
+        let token = sign_up(client, base, &username).await?;
+        let me = send(
+            client
+                .get(format!("{base}/api/users/me"))
+                .bearer_auth(&token),
+        )
+        .await?;
+        let id = ObjectId::parse_str(me["id"].as_str().ok_or("no id")?)?;
+        add_followers(db, id, followers).await?;
+        let (p50, p99) = create_latencies(client, base, &token).await?;
+        println!("    {followers} followers: p50 {p50:.2} ms, p99 {p99:.2} ms");
+        rows.push((followers, p50, p99));
+    }
+    Ok(rows)
+}
+
+fn render_fan_out(rows: &[(usize, f64, f64)]) -> String {
+    let mut out = format!(
+        "#### `POST /api/posts` by follower count\n\n{FAN_OUT_POSTS} posts per author, one \
+         at a time, on the same stack right after the table above (the 5 000-follower \
+         author's fan-out jobs run meanwhile). Target: p99 with 5 000 followers within 2× \
+         of p99 with 10.\n\n| followers | p50 | p99 |\n|---|---|---|\n"
+    );
+    for (followers, p50, p99) in rows {
+        out.push_str(&format!("| {followers} | {p50:.2} ms | {p99:.2} ms |\n"));
+    }
+    if let [(_, _, few), (_, _, many)] = rows {
+        let ratio = many / few.max(0.001);
+        out.push_str(&format!(
+            "\np99 ratio {ratio:.2}× (target ≤ 2×: {}).\n\n",
+            if ratio <= 2.0 { "met" } else { "**not met**" }
+        ));
+    }
+    out
+}
+
 fn render(command: &str, seeded: &Seeded, rows: &[(f64, Measured)]) -> String {
     let ms = |v: Option<f64>| v.map_or_else(|| "–".to_owned(), |v| format!("{v:.2} ms"));
     let mut out = format!(
@@ -266,6 +369,18 @@ async fn main() -> Result<(), BoxError> {
     for (name, target, request) in scenarios(&base, &seeded) {
         rows.push((target, bench.run(name, CONCURRENCY, request).await));
     }
+    let db = Db::connect(
+        &DatabaseSettings {
+            uri: get("mongodb-uri")?,
+            name: get("database")?,
+            timeout_secs: 60,
+            command_monitoring: false,
+        },
+        Default::default(),
+    )
+    .await?;
+    println!("==> POST /api/posts by follower count");
+    let fan_out = by_follower_count(&bench.client, &base, &db).await?;
     let command = map
         .get("command")
         .cloned()
@@ -274,5 +389,6 @@ async fn main() -> Result<(), BoxError> {
         .get("out")
         .cloned()
         .unwrap_or_else(|| "bench/QUICK.md".into());
-    write_results(&out, "api-bench", &render(&command, &seeded, &rows))
+    let text = render(&command, &seeded, &rows) + &render_fan_out(&fan_out);
+    write_results(&out, "api-bench", &text)
 }

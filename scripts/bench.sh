@@ -36,6 +36,8 @@ if [ "$scale" = quick ]; then
         --base-url "http://127.0.0.1:$port" \
         --service-pid "$service_pid" \
         --db-pid "$db_pid" \
+        --mongodb-uri "$MONGODB_URI" \
+        --database rookery_bench_api \
         --command "$command" \
         --out "${BENCH_OUT:-$out}"
     kill "$service_pid" && wait "$service_pid" 2>/dev/null || true

@@ -142,13 +142,14 @@ impl Application {
     }
 
     /// Serves until stopped (`SIGTERM`, `SIGINT`), then writes the views still counted
-    /// in memory as a job. Jobs running here when it stops are taken over by any instance
-    /// once their lease runs out.
+    /// in memory as a job and hands the jobs it was running back to the queue (they are
+    /// idempotent: another instance runs them again).
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let served = self.server.await;
         if let Err(err) = crate::jobs::flush_views(&self.state.jobs, &self.state.views).await {
             log::warn!("views counted before shutdown were not written: {err}");
         }
+        self.state.jobs.release().await;
         served
     }
 }

@@ -24,6 +24,7 @@ pub(crate) struct Outbox {
 /// Lets a client that cannot read mail (the Postman collection, a front end in
 /// development) follow the verification and password-reset flows. Answers only when
 /// `email.dev_outbox` is on, which `config/development.toml` does and production refuses.
+/// Emails due to be sent are sent first, so an email asked for just before is there.
 #[utoipa::path(
     get,
     path = "/api/dev/outbox",
@@ -38,6 +39,10 @@ pub(crate) async fn outbox(
     state: web::Data<AppState>,
     query: web::Query<OutboxQuery>,
 ) -> Result<HttpResponse, ApiError> {
+    if state.settings.email.dev_outbox {
+        // Emails are sent by jobs: those due are sent before the outbox is read.
+        state.jobs.drain(crate::jobs::JobKind::Email).await;
+    }
     let results = state
         .mailer
         .outbox(query.to.as_deref())

@@ -113,6 +113,22 @@ impl Task {
     }
 }
 
+impl Jobs {
+    /// Hands the jobs this instance holds back to the queue (at a graceful stop).
+    pub async fn release(&self) {
+        match store::release_owned(&self.db, &self.owner).await {
+            Ok(0) => {}
+            Ok(n) => log::info!("{n} running job(s) handed back to the queue"),
+            Err(err) => {
+                log::warn!("handing running jobs back failed (their leases will run out): {err}")
+            }
+        }
+    }
+}
+
+/// At most this many claims for one `drain` of a kind claimed one job at a time.
+const DRAIN_CLAIMS: usize = 20;
+
 /// The queue as this instance sees it, with what the handlers work with.
 pub struct Jobs {
     pub db: Db,
@@ -197,20 +213,30 @@ impl Jobs {
     }
 
     /// Runs the due jobs of `kind` here and now, after those this instance is already
-    /// running (one batch): what a read of one's own notifications, activity or analytics
-    /// does first, so it sees what its own requests set in motion. A failure is only
+    /// running (one batch of events, or up to `DRAIN_CLAIMS` jobs): what a read of one's
+    /// own notifications, activity, analytics or development outbox does first, so it
+    /// sees what its own requests set in motion. A failure is only
     /// logged: the read goes on and the workers retry.
     pub async fn drain(&self, kind: JobKind) {
         // Waits for this kind's runs under way here, and keeps the workers from claiming
         // (and so from taking the caller's jobs away from it) until done.
         let _exclusive = self.running[kind.index()].write().await;
-        match worker::claim(self, kind).await {
-            Ok(batch) if !batch.is_empty() => worker::run_batch(self, kind, batch).await,
-            Ok(_) => {}
-            Err(err) => log::warn!(
-                "running due {} jobs before a read failed: {err}",
-                kind.as_str()
-            ),
+        // One batch of events; other kinds one job per claim, a bounded number of them.
+        for _ in 0..DRAIN_CLAIMS {
+            match worker::claim(self, kind).await {
+                Ok(batch) if !batch.is_empty() => worker::run_batch(self, kind, batch).await,
+                Ok(_) => return,
+                Err(err) => {
+                    log::warn!(
+                        "running due {} jobs before a read failed: {err}",
+                        kind.as_str()
+                    );
+                    return;
+                }
+            }
+            if kind == JobKind::Events {
+                return;
+            }
         }
     }
 

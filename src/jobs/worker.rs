@@ -138,15 +138,9 @@ pub(super) async fn run_batch(jobs: &Jobs, kind: JobKind, batch: Vec<JobDoc>) {
     }
     match all.write(&jobs.db).await {
         Ok(()) => {
-            for owner in owners(&taken) {
-                let ids: Vec<_> = taken
-                    .iter()
-                    .filter(|j| j.owner.as_deref() == Some(owner))
-                    .map(|j| j.id)
-                    .collect();
-                if let Err(err) = store::finish(&jobs.db, &ids, owner).await {
-                    log::warn!("events were written but their jobs not closed (they will be written once more, harmlessly): {err}");
-                }
+            let ids: Vec<_> = taken.iter().map(|j| j.id).collect();
+            if let Err(err) = store::finish(&jobs.db, &ids, &jobs.owner).await {
+                log::warn!("events were written but their jobs not closed (they will be written once more, harmlessly): {err}");
             }
         }
         Err(err) => {
@@ -156,13 +150,6 @@ pub(super) async fn run_batch(jobs: &Jobs, kind: JobKind, batch: Vec<JobDoc>) {
             }
         }
     }
-}
-
-fn owners(jobs: &[JobDoc]) -> Vec<&str> {
-    let mut owners: Vec<&str> = jobs.iter().filter_map(|j| j.owner.as_deref()).collect();
-    owners.sort_unstable();
-    owners.dedup();
-    owners
 }
 
 /// Runs one claimed job's work while a heartbeat keeps its lease; settles the job by the

@@ -106,6 +106,21 @@ fn claim_update(owner: &str, lease_until: DateTime) -> Document {
     }
 }
 
+/// Puts back in the queue the jobs `owner` holds: what an instance does as it stops, so
+/// others take them over at once rather than when the leases run out.
+pub async fn release_owned(db: &Db, owner: &str) -> mongodb::error::Result<u64> {
+    let result = collection(db)
+        .update_many(
+            doc! { "state": "running", "owner": owner },
+            doc! {
+                "$set": { "state": "queued", "due_at": DateTime::now() },
+                "$unset": { "owner": "", "lease_until": "", "claim": "" },
+            },
+        )
+        .await?;
+    Ok(result.modified_count)
+}
+
 fn due(kind: &str, now: DateTime) -> Document {
     doc! { "kind": kind, "state": "queued", "due_at": { "$lte": now } }
 }
@@ -146,17 +161,18 @@ pub async fn claim_many(
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    // A claim of its own for this batch: the ids another instance claimed in between
-    // are left out by the `state` condition and by the owner read back.
-    let claim = format!("{owner}/{}", ObjectId::new().to_hex());
+    // A mark of its own for this batch: the ids another claim took in between are left
+    // out by the `state` condition and by the mark read back.
+    let claim = ObjectId::new();
+    let mut update = claim_update(owner, lease_until);
+    if let Ok(set) = update.get_document_mut("$set") {
+        set.insert("claim", claim);
+    }
     collection(db)
-        .update_many(
-            doc! { "_id": { "$in": &ids }, "state": "queued" },
-            claim_update(&claim, lease_until),
-        )
+        .update_many(doc! { "_id": { "$in": &ids }, "state": "queued" }, update)
         .await?;
     collection(db)
-        .find(doc! { "_id": { "$in": &ids }, "owner": &claim })
+        .find(doc! { "_id": { "$in": &ids }, "claim": claim })
         .await?
         .try_collect()
         .await
@@ -201,7 +217,7 @@ pub async fn fail(
     collection(db)
         .update_one(
             doc! { "_id": id, "owner": owner },
-            doc! { "$set": set, "$unset": { "owner": "", "lease_until": "" } },
+            doc! { "$set": set, "$unset": { "owner": "", "lease_until": "", "claim": "" } },
         )
         .await?;
     Ok(())
@@ -237,7 +253,7 @@ pub async fn release_expired(db: &Db) -> mongodb::error::Result<u64> {
             doc! { "state": "running", "lease_until": { "$lt": now } },
             doc! {
                 "$set": { "state": "queued", "due_at": now },
-                "$unset": { "owner": "", "lease_until": "" },
+                "$unset": { "owner": "", "lease_until": "", "claim": "" },
             },
         )
         .await?;
