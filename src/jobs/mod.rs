@@ -29,6 +29,7 @@ use crate::error::ApiError;
 use crate::events::{Activity, Events};
 use crate::feed::Feed;
 use crate::store::jobs::{self as store, JobDoc};
+use crate::store::notifications::NotificationDoc;
 use crate::view_counter::ViewCounter;
 
 pub use cascade::Cascade;
@@ -360,6 +361,24 @@ impl Run<'_> {
         } else {
             Err(ApiError::internal("the job's lease was lost"))
         }
+    }
+
+    /// The notifications this job writes, made once: by `make` on the first run (then
+    /// stored in the job before anything is written), as stored on any later run. Their
+    /// ids are then both new (in order with everything else) and the same on every run.
+    pub async fn prepared<F, Fut>(&self, make: F) -> Result<Vec<NotificationDoc>, ApiError>
+    where
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = Result<Vec<NotificationDoc>, ApiError>>,
+    {
+        if let Some(docs) = &self.job.prepared {
+            return Ok(docs.clone());
+        }
+        let docs = make().await?;
+        if !store::prepare(&self.jobs.db, self.job.id, self.owner(), &docs).await? {
+            return Err(ApiError::internal("the job's lease was lost"));
+        }
+        Ok(docs)
     }
 
     /// How long ago the job was first written.

@@ -4,8 +4,9 @@
 //! In order: publish it if it is a scheduled post now due; add it to its author's public
 //! `posts_count` (as a recount, so a second run changes nothing); copy it into the author's and each follower's timeline (unless
 //! the author is over the celebrity threshold), a page of followers at a time with a
-//! checkpoint after each; notify those it mentions and, for a scheduled post, its
-//! followers (with ids derived from the post, so a repeated run writes each once); and
+//! checkpoint after each; notify those it mentions (notifications made once and kept in
+//! the job) and, for a scheduled post, its followers (ids derived from the post and the
+//! follower), so a repeated run writes each once; and
 //! mark the post done, which is what `rookery check` looks for.
 
 use bson::oid::ObjectId;
@@ -88,7 +89,7 @@ pub(super) async fn run(run: &Run<'_>, post_id: ObjectId) -> Result<(), ApiError
         users::recount_posts(db, post.author_id).await?;
     }
     fan_out(run, feed, &post).await?;
-    notify(feed, &post).await?;
+    notify(run, feed, &post).await?;
     posts::mark_fanned_out(db, post.id).await?;
     Ok(())
 }
@@ -129,37 +130,44 @@ async fn fan_out(run: &Run<'_>, feed: &Feed, post: &PostDoc) -> Result<(), ApiEr
 
 /// Mentions, and a scheduled post's followers (`post_published`); for a private group's
 /// post only its members.
-async fn notify(feed: &Feed, post: &PostDoc) -> Result<(), ApiError> {
+async fn notify(run: &Run<'_>, feed: &Feed, post: &PostDoc) -> Result<(), ApiError> {
     let db = &feed.db;
     let subject = Subject {
         post_id: Some(post.id),
         ..Subject::default()
     };
-    let make = |kind| {
-        move |recipient| {
-            NotificationDoc::derived(
-                post.id,
-                post.published_at,
-                recipient,
-                kind,
-                post.author_id,
-                subject,
-            )
-        }
+    // A scheduled post's followers may be many: their notifications' ids are derived
+    // from the post, the recipient and the moment of publication instead.
+    let published = |recipient| {
+        NotificationDoc::derived(
+            post.id,
+            post.published_at,
+            recipient,
+            NotificationType::PostPublished,
+            post.author_id,
+            subject,
+        )
     };
-    // `mentions` already holds only accounts outside any block with the author.
-    let keys: Vec<String> = post.mentions.iter().map(|m| m.to_lowercase()).collect();
-    let mentioned: Vec<ObjectId> = users::find_by_username_keys(db, &keys)
-        .await?
-        .iter()
-        .map(|u| u.id)
-        .filter(|id| *id != post.author_id)
-        .collect();
-    let mentioned = who_may_read(feed, post, mentioned).await?;
-    let docs: Vec<_> = mentioned
-        .into_iter()
-        .map(make(NotificationType::Mention))
-        .collect();
+    // Mentions are few: made with new ids, kept in the job, then written.
+    let docs = run
+        .prepared(|| async {
+            // `mentions` already holds only accounts outside any block with the author.
+            let keys: Vec<String> = post.mentions.iter().map(|m| m.to_lowercase()).collect();
+            let mentioned: Vec<ObjectId> = users::find_by_username_keys(db, &keys)
+                .await?
+                .iter()
+                .map(|u| u.id)
+                .filter(|id| *id != post.author_id)
+                .collect();
+            let mentioned = who_may_read(feed, post, mentioned).await?;
+            Ok(mentioned
+                .into_iter()
+                .map(|r| {
+                    NotificationDoc::new(r, NotificationType::Mention, post.author_id, subject)
+                })
+                .collect())
+        })
+        .await?;
     notifications::insert_many(db, &docs).await?;
     if post.publish_at.is_none() {
         return Ok(());
@@ -167,10 +175,7 @@ async fn notify(feed: &Feed, post: &PostDoc) -> Result<(), ApiError> {
     let followers = follows::follower_ids(db, post.author_id).await?;
     for chunk in followers.chunks(FAN_OUT_BATCH) {
         let readers = who_may_read(feed, post, chunk.to_vec()).await?;
-        let docs: Vec<_> = readers
-            .into_iter()
-            .map(make(NotificationType::PostPublished))
-            .collect();
+        let docs: Vec<_> = readers.into_iter().map(published).collect();
         notifications::insert_many(db, &docs).await?;
     }
     Ok(())

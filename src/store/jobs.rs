@@ -14,6 +14,7 @@ use mongodb::Collection;
 use serde::{Deserialize, Serialize};
 
 use crate::db::Db;
+use crate::store::notifications::NotificationDoc;
 use crate::store::DUPLICATE_KEY;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -56,6 +57,10 @@ pub struct JobDoc {
     /// Where a long job got to (the fan-out's last follower), so a new run resumes there.
     #[serde(default)]
     pub progress: Option<ObjectId>,
+    /// Notifications the job made (ids and all) before writing them, so a new run writes
+    /// the same ones.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prepared: Option<Vec<NotificationDoc>>,
     pub created_at: DateTime,
 }
 
@@ -72,6 +77,7 @@ impl JobDoc {
             lease_until: None,
             last_error: None,
             progress: None,
+            prepared: None,
             created_at: DateTime::now(),
         }
     }
@@ -240,6 +246,24 @@ pub async fn heartbeat(
         .update_one(
             doc! { "_id": id, "owner": owner, "state": "running" },
             doc! { "$set": set },
+        )
+        .await?;
+    Ok(result.matched_count == 1)
+}
+
+/// Stores the notifications a running job is about to write; false when the job is no
+/// longer `owner`'s.
+pub async fn prepare(
+    db: &Db,
+    id: ObjectId,
+    owner: &str,
+    notifications: &[NotificationDoc],
+) -> mongodb::error::Result<bool> {
+    let docs = bson::to_bson(notifications)?;
+    let result = collection(db)
+        .update_one(
+            doc! { "_id": id, "owner": owner, "state": "running" },
+            doc! { "$set": { "prepared": docs } },
         )
         .await?;
     Ok(result.matched_count == 1)

@@ -85,7 +85,11 @@ async fn likes_acknowledged_before_a_sigkill_all_notify_after_restart() {
     for i in 0..10 {
         posts.push(create_post(&base, &author_token, &format!("post {i}")).await);
     }
-    let before_likes = ObjectId::new();
+    // Notification ids order by time, then by process: a mark one second before.
+    let second_ago = (chrono::Utc::now().timestamp() - 1) as u32;
+    let mut bytes = [0u8; 12];
+    bytes[..4].copy_from_slice(&second_ago.to_be_bytes());
+    let before_likes = ObjectId::from_bytes(bytes);
     for liker in &likers {
         let token = log_in_at(&base, liker).await;
         for post in &posts {
