@@ -212,24 +212,21 @@ async fn jobs(db: &Db, action: JobsAction) -> Result<(), String> {
             Ok(())
         }
         JobsAction::Retry { id, all } => {
-            let n = jobs::retry_dead(db, target(id, all)?)
-                .await
-                .map_err(|e| e.to_string())?;
-            println!("{n} dead job(s) queued again");
-            if n == 0 && !all {
-                return Err("no dead job has that id".into());
-            }
-            Ok(())
+            let n = jobs::retry_dead(db, target(id, all)?).await;
+            report_dead(n, all, "queued again")
         }
         JobsAction::Drop { id, all } => {
-            let n = jobs::drop_dead(db, target(id, all)?)
-                .await
-                .map_err(|e| e.to_string())?;
-            println!("{n} dead job(s) dropped");
-            if n == 0 && !all {
-                return Err("no dead job has that id".into());
-            }
-            Ok(())
+            let n = jobs::drop_dead(db, target(id, all)?).await;
+            report_dead(n, all, "dropped")
         }
     }
+}
+
+fn report_dead(n: mongodb::error::Result<u64>, all: bool, done: &str) -> Result<(), String> {
+    let n = n.map_err(|e| e.to_string())?;
+    println!("{n} dead job(s) {done}");
+    if n == 0 && !all {
+        return Err("no dead job has that id".into());
+    }
+    Ok(())
 }

@@ -4,7 +4,7 @@
 use std::collections::{HashMap, HashSet};
 
 use actix_web::dev::Payload;
-use actix_web::{FromRequest, HttpRequest};
+use actix_web::{web, FromRequest, HttpRequest};
 use bson::oid::ObjectId;
 use futures::future::LocalBoxFuture;
 
@@ -194,19 +194,28 @@ impl FromRequest for SignedInAccount {
         let state = app_state(req);
         Box::pin(async move {
             let token = token.ok_or(ApiError::NotAuthenticated)??;
-            let state = state?;
-            let also = Also {
-                post: None,
-                me: true,
-            };
-            let (viewer, mut found) = Viewer::authenticate(&state, &token, also).await?;
+            let (viewer, me, account, _) = with_account(state, &token, None).await?;
             Ok(SignedInAccount {
-                me: viewer.require()?,
-                account: found.me.pop().ok_or(ApiError::TokenInvalid)?,
                 viewer,
+                me,
+                account,
             })
         })
     }
+}
+
+/// The session check with the caller's relations, their account and (when asked for)
+/// a post, in one command.
+async fn with_account(
+    state: Result<web::Data<AppState>, ApiError>,
+    token: &str,
+    post: Option<ObjectId>,
+) -> Result<(Viewer, AuthUser, UserDoc, Option<PostDoc>), ApiError> {
+    let also = Also { post, me: true };
+    let (viewer, mut found) = Viewer::authenticate(&*state?, token, also).await?;
+    let me = viewer.require()?;
+    let account = found.me.pop().ok_or(ApiError::TokenInvalid)?;
+    Ok((viewer, me, account, found.post.pop()))
 }
 
 /// A signed-in action on the post its path names (`/api/posts/{id}/…`: like, unlike,
@@ -250,17 +259,12 @@ impl FromRequest for PostAction {
         Box::pin(async move {
             let token = token.ok_or(ApiError::NotAuthenticated)??;
             let post_id = post_id.ok_or_else(|| ApiError::internal("route without {id}"))??;
-            let state = state?;
-            let also = Also {
-                post: Some(post_id),
-                me: true,
-            };
-            let (viewer, mut found) = Viewer::authenticate(&state, &token, also).await?;
+            let (viewer, me, account, post) = with_account(state, &token, Some(post_id)).await?;
             Ok(PostAction {
-                me: viewer.require()?,
-                account: found.me.pop().ok_or(ApiError::TokenInvalid)?,
-                post: found.post.pop(),
                 viewer,
+                me,
+                account,
+                post,
             })
         })
     }
