@@ -127,6 +127,14 @@ impl Jobs {
     }
 }
 
+/// The moment `wait` from now.
+pub(crate) fn from_now(wait: Duration) -> DateTime {
+    DateTime::from_millis(
+        DateTime::now().timestamp_millis()
+            + i64::try_from(wait.as_millis()).unwrap_or(i64::MAX / 2),
+    )
+}
+
 /// At most this many claims for one `drain` of a kind claimed one job at a time.
 const DRAIN_CLAIMS: usize = 20;
 
@@ -165,10 +173,7 @@ impl Jobs {
     }
 
     fn lease_until(&self) -> DateTime {
-        DateTime::from_millis(
-            DateTime::now().timestamp_millis()
-                + i64::try_from(self.lease().as_millis()).unwrap_or(i64::MAX / 2),
-        )
+        from_now(self.lease())
     }
 
     pub(crate) fn wake(&self, kind: JobKind) {

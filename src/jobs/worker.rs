@@ -10,7 +10,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use bson::DateTime;
 use rand::Rng;
 use tokio::sync::Semaphore;
 
@@ -217,10 +216,7 @@ async fn settle(jobs: &Jobs, job: &JobDoc, result: Result<(), String>, fatal: bo
                     settings.retry_max_secs,
                     rand::rng().random::<f64>(),
                 );
-                DateTime::from_millis(
-                    DateTime::now().timestamp_millis()
-                        + i64::try_from(wait.as_millis()).unwrap_or(i64::MAX / 2),
-                )
+                super::from_now(wait)
             });
             if give_up {
                 log::error!(

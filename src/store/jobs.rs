@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::db::Db;
 use crate::store::notifications::NotificationDoc;
-use crate::store::DUPLICATE_KEY;
+use crate::store::{ids_in, integer_of, DUPLICATE_KEY};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -160,9 +160,8 @@ pub async fn claim_many(
         .sort(doc! { "due_at": 1 })
         .projection(doc! { "_id": 1 })
         .limit(limit)
-        .await?
-        .try_filter_map(|d| async move { Ok(d.get_object_id("_id").ok()) })
-        .try_collect()
+        .await
+        .map(ids_in)?
         .await?;
     if ids.is_empty() {
         return Ok(Vec::new());
@@ -296,9 +295,8 @@ pub async fn existing(db: &Db, ids: &[ObjectId]) -> mongodb::error::Result<Vec<O
     db.collection::<Document>("jobs")
         .find(doc! { "_id": { "$in": ids } })
         .projection(doc! { "_id": 1 })
-        .await?
-        .try_filter_map(|d| async move { Ok(d.get_object_id("_id").ok()) })
-        .try_collect()
+        .await
+        .map(ids_in)?
         .await
 }
 
@@ -319,16 +317,8 @@ pub async fn counts(db: &Db) -> mongodb::error::Result<Vec<(String, JobState, bo
         .filter_map(|row| {
             let key = row.get_document("_id").ok()?;
             let state = bson::from_bson(key.get("state")?.clone()).ok()?;
-            let attempts = match key.get("attempts") {
-                Some(Bson::Int32(n)) => i64::from(*n),
-                Some(Bson::Int64(n)) => *n,
-                _ => 0,
-            };
-            let n = match row.get("n") {
-                Some(Bson::Int32(n)) => i64::from(*n),
-                Some(Bson::Int64(n)) => *n,
-                _ => 0,
-            };
+            let attempts = integer_of(key, "attempts").unwrap_or(0);
+            let n = integer_of(row, "n").unwrap_or(0);
             Some((key.get_str("kind").ok()?.to_owned(), state, attempts > 0, n))
         })
         .collect())

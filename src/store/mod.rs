@@ -187,6 +187,14 @@ pub async fn add_to_counter_of_many<T: Send + Sync>(
     Ok(())
 }
 
+/// The `_id`s a cursor of projected documents brings.
+pub async fn ids_in(cursor: mongodb::Cursor<Document>) -> mongodb::error::Result<Vec<ObjectId>> {
+    cursor
+        .try_filter_map(|d| async move { Ok(d.get_object_id("_id").ok()) })
+        .try_collect()
+        .await
+}
+
 /// The `count` of an aggregation row: `$sum` gives an Int32 or, past its range, an Int64.
 pub fn count_of(row: &Document) -> Option<i64> {
     integer_of(row, "count")

@@ -432,9 +432,8 @@ pub async fn unfinished_publications(
     db.collection::<Document>("posts")
         .find(doc! { "fanned_out": false, "published_at": { "$lte": before } })
         .projection(doc! { "_id": 1 })
-        .await?
-        .try_filter_map(|d| async move { Ok(d.get_object_id("_id").ok()) })
-        .try_collect()
+        .await
+        .map(crate::store::ids_in)?
         .await
 }
 
