@@ -259,6 +259,9 @@ pub async fn spawn_app_on(
         settings,
         client: reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
+            // actix closes an idle keep-alive connection after 5 s; a test that waits
+            // longer (for background jobs, a lease) must not reuse one it may be closing.
+            .pool_idle_timeout(Duration::from_secs(2))
             .build()
             .expect("http client"),
     }
