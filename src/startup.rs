@@ -105,6 +105,11 @@ impl Application {
             metrics: state.metrics.clone(),
             debug_headers: state.settings.server.debug_headers,
         });
+        let cors_origins = state
+            .settings
+            .server
+            .cors_origins()
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
         let mut server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
@@ -120,6 +125,7 @@ impl Application {
                 .wrap(from_fn(crate::api::rate_limit::limit_requests))
                 .wrap(NormalizePath::new(TrailingSlash::Trim))
                 .wrap(from_fn(request_context))
+                .wrap(api::cors::middleware(&cors_origins))
         })
         .client_request_timeout(Duration::from_secs(
             server_settings.client_request_timeout_secs,

@@ -5,6 +5,7 @@ pub mod activity;
 pub mod auth;
 pub mod auth_user;
 pub mod comments;
+pub mod cors;
 pub mod dev;
 pub mod discover;
 pub mod docs;

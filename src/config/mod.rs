@@ -24,6 +24,7 @@ const CONVENTIONAL_VARIABLES: &[(&str, &str)] = &[
     ("EMAIL_FROM", "email.from"),
     ("BCRYPT_COST", "auth.bcrypt_cost"),
     ("RATE_LIMIT_ENABLED", "rate_limit.enabled"),
+    ("CORS_ALLOWED_ORIGINS", "server.cors_allowed_origins"),
 ];
 
 /// The shortest signing key accepted in production.
@@ -143,6 +144,9 @@ impl Settings {
         if !(4..=31).contains(&self.auth.bcrypt_cost) {
             return Err(ConfigError("BCRYPT_COST must be between 4 and 31".into()));
         }
+        self.server
+            .cors_origins()
+            .map_err(|e| ConfigError(format!("server.cors_allowed_origins: {e}")))?;
         url::Url::parse(&self.server.public_url)
             .map_err(|e| ConfigError(format!("PUBLIC_URL is not a URL: {e}")))?;
         if let Some(redirect) = &self.email.verified_redirect_url {

@@ -19,6 +19,53 @@ pub struct ServerSettings {
     /// Adds `X-Db-Commands` (database commands the request issued) to every response.
     #[serde(default)]
     pub debug_headers: bool,
+    /// Browser origins allowed to call the API (CORS): empty for none (no CORS headers,
+    /// preflights refused), `*` for any, or a comma-separated list such as
+    /// `https://app.example.com, http://localhost:5173`.
+    #[serde(default)]
+    pub cors_allowed_origins: String,
+}
+
+/// Which browser origins may call the API.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CorsOrigins {
+    None,
+    Any,
+    /// Serialized origins (`scheme://host[:port]`), as browsers send them in `Origin`.
+    Listed(Vec<String>),
+}
+
+impl ServerSettings {
+    /// `cors_allowed_origins`, checked: each entry must be an `http`/`https` origin.
+    pub fn cors_origins(&self) -> Result<CorsOrigins, String> {
+        parse_origins(&self.cors_allowed_origins)
+    }
+}
+
+fn parse_origins(raw: &str) -> Result<CorsOrigins, String> {
+    let entries: Vec<&str> = raw
+        .split(',')
+        .map(str::trim)
+        .filter(|e| !e.is_empty())
+        .collect();
+    if entries.is_empty() {
+        return Ok(CorsOrigins::None);
+    }
+    if entries.contains(&"*") {
+        return Ok(CorsOrigins::Any);
+    }
+    let mut origins = Vec::with_capacity(entries.len());
+    for entry in entries {
+        let url = url::Url::parse(entry).map_err(|e| format!("`{entry}` is not a URL: {e}"))?;
+        let bare = url.path() == "/" && url.query().is_none() && url.fragment().is_none();
+        if !matches!(url.scheme(), "http" | "https") || url.host().is_none() || !bare {
+            return Err(format!(
+                "`{entry}` is not an origin: write scheme://host[:port], e.g. https://app.example.com"
+            ));
+        }
+        origins.push(url.origin().ascii_serialization());
+    }
+    Ok(CorsOrigins::Listed(origins))
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -46,6 +93,11 @@ pub struct AuthSettings {
     pub email_verification_ttl_secs: i64,
     pub password_reset_ttl_secs: i64,
     pub bcrypt_cost: u32,
+    /// Refuse to sign in accounts whose email address is not verified yet. Off, an
+    /// account can sign in right after registering (RealWorld clients expect that); the
+    /// verification email is still sent.
+    #[serde(default = "default_true")]
+    pub require_email_verification: bool,
 }
 
 /// Written by hand so that the signing key never reaches a log line.
@@ -64,6 +116,10 @@ impl std::fmt::Debug for AuthSettings {
             )
             .field("password_reset_ttl_secs", &self.password_reset_ttl_secs)
             .field("bcrypt_cost", &self.bcrypt_cost)
+            .field(
+                "require_email_verification",
+                &self.require_email_verification,
+            )
             .finish()
     }
 }
@@ -240,6 +296,37 @@ impl Default for JobConcurrency {
             email: 4,
             views: 1,
             cascade: 1,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn origins_are_none_any_or_a_checked_list() {
+        assert_eq!(parse_origins(""), Ok(CorsOrigins::None));
+        assert_eq!(parse_origins(" , "), Ok(CorsOrigins::None));
+        assert_eq!(parse_origins("*"), Ok(CorsOrigins::Any));
+        assert_eq!(
+            parse_origins("https://App.example.com/, http://localhost:5173"),
+            Ok(CorsOrigins::Listed(vec![
+                "https://app.example.com".into(),
+                "http://localhost:5173".into()
+            ]))
+        );
+        assert_eq!(
+            parse_origins("https://example.com:443"),
+            Ok(CorsOrigins::Listed(vec!["https://example.com".into()]))
+        );
+        for bad in [
+            "example.com",
+            "https://example.com/app",
+            "ftp://example.com",
+            "https://a.com?x=1",
+        ] {
+            assert!(parse_origins(bad).is_err(), "{bad}");
         }
     }
 }

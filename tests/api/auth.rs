@@ -486,3 +486,25 @@ async fn a_deployment_with_its_own_app_gets_the_browser_redirected() {
     let json = app.get(&path_of(&link), None).await;
     assert_error(json, StatusCode::BAD_REQUEST, "invalid_token").await;
 }
+
+#[tokio::test]
+async fn with_verification_not_required_an_account_signs_in_right_after_registering() {
+    let app = spawn_app_with(|s| s.auth.require_email_verification = false).await;
+    assert_eq!(app.register("hana").await.status(), StatusCode::CREATED);
+    let response = app.login("hana", PASSWORD).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["user"]["email_verified"], false, "{body}");
+    let access = body["access"].as_str().expect("an access token");
+    let me = app.get("/api/users/me", Some(access)).await;
+    assert_eq!(me.status(), StatusCode::OK);
+    // The verification email still goes out, and still works.
+    app.verify_email_of("hana@example.com").await;
+    // A wrong password is still refused the same way.
+    assert_error(
+        app.login("hana", "wrong-password-1").await,
+        StatusCode::UNAUTHORIZED,
+        "invalid_credentials",
+    )
+    .await;
+}

@@ -3,6 +3,7 @@
 mod auth;
 mod cli;
 mod comments;
+mod cors;
 mod docs;
 mod faults;
 mod feed;
