@@ -293,6 +293,8 @@ async fn seed_posts(
                 .map(str::to_owned)
                 .collect(),
             content,
+            description: String::new(),
+            tags: Vec::new(),
             hashtags: vec![tag],
             mentions: Vec::new(),
             media_ids: Vec::new(),

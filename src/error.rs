@@ -138,7 +138,7 @@ impl ApiError {
         }
     }
 
-    fn detail(&self) -> String {
+    pub fn detail(&self) -> String {
         match self {
             ApiError::Validation(_) => "Invalid input.".into(),
             ApiError::InvalidJson(why) => format!("The request body is not valid JSON: {why}"),

@@ -42,15 +42,17 @@ impl AuthUser {
     }
 }
 
-/// The bearer token of a request, if it sent an `Authorization` header at all.
+/// The token of a request, if it sent an `Authorization` header at all: `Bearer <jwt>`,
+/// or `Token <jwt>` as RealWorld clients send it.
 pub fn bearer_token(req: &HttpRequest) -> Option<Result<String, ApiError>> {
     let value = req.headers().get(header::AUTHORIZATION)?;
     let token = value
         .to_str()
         .ok()
         .and_then(|v| {
-            v.strip_prefix("Bearer ")
-                .or_else(|| v.strip_prefix("bearer "))
+            ["Bearer ", "bearer ", "Token ", "token "]
+                .iter()
+                .find_map(|scheme| v.strip_prefix(scheme))
         })
         .map(str::trim)
         .filter(|t| !t.is_empty());

@@ -15,6 +15,7 @@ use crate::events::{Activity, Events};
 use crate::pagination::{Page, PageParams};
 use crate::store::comments::{self, CommentDoc};
 use crate::store::notifications::{NotificationType, Subject};
+use crate::store::posts::PostDoc;
 use crate::store::{date_cursor, posts};
 use crate::views::posts::{comment_views, CommentView};
 use crate::views::UserMini;
@@ -103,8 +104,20 @@ pub(crate) async fn create_comment(
     state: State,
     Json(body): Json<CommentRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let post = action.post_to_interact_with()?;
     let content = parse_comment(&body)?;
+    let comment = add_comment(&state, &action, content).await?;
+    let view = CommentView::new(comment, UserMini::new(&action.account));
+    Ok(HttpResponse::Created().json(view))
+}
+
+/// Writes a validated comment on the action's post and notifies its author: the one path
+/// of the native and the RealWorld API.
+pub(crate) async fn add_comment(
+    state: &AppState,
+    action: &PostAction,
+    content: String,
+) -> Result<CommentDoc, ApiError> {
+    let post = action.post_to_interact_with()?;
     let me = action.me.user_id;
     let comment = comments::insert(&state.db, post.id, me, content).await?;
     if posts::add_to_counter(&state.db, post.id, "comment_count", 1)
@@ -126,8 +139,7 @@ pub(crate) async fn create_comment(
         .notify([post.author_id], NotificationType::Comment, me, subject)
         .record(me, Activity::on("comment.create", "comment", comment.id));
     state.jobs.events(events).await?;
-    let view = CommentView::new(comment, UserMini::new(&action.account));
-    Ok(HttpResponse::Created().json(view))
+    Ok(comment)
 }
 
 /// Edit a comment (its author only)
@@ -180,21 +192,27 @@ pub(crate) async fn delete_comment(
 ) -> Result<HttpResponse, ApiError> {
     let comment = find_comment(&state, &path).await?;
     let post = visible_post(&state, &comment.post_id.to_hex(), &viewer).await?;
-    let allowed = comment.author_id == auth.user_id
-        || post.author_id == auth.user_id
-        || is_staff(&state, auth.user_id).await?;
+    remove_comment(&state, auth.user_id, &post, &comment).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Deletes `comment` of `post` when `by` wrote either or is staff.
+pub(crate) async fn remove_comment(
+    state: &AppState,
+    by: ObjectId,
+    post: &PostDoc,
+    comment: &CommentDoc,
+) -> Result<(), ApiError> {
+    let allowed = comment.author_id == by || post.author_id == by || is_staff(state, by).await?;
     if !allowed {
         return Err(ApiError::permission_denied());
     }
     if comments::delete(&state.db, comment.id).await? {
         state
             .jobs
-            .record(
-                auth.user_id,
-                Activity::on("comment.delete", "comment", comment.id),
-            )
+            .record(by, Activity::on("comment.delete", "comment", comment.id))
             .await?;
         posts::add_to_counter(&state.db, post.id, "comment_count", -1).await?;
     }
-    Ok(HttpResponse::NoContent().finish())
+    Ok(())
 }

@@ -21,8 +21,8 @@ type State = web::Data<AppState>;
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub(crate) struct LikeState {
-    like_count: i64,
-    liked_by_me: bool,
+    pub like_count: i64,
+    pub liked_by_me: bool,
 }
 
 /// Like a post
@@ -38,13 +38,24 @@ pub(crate) struct LikeState {
     security(("bearerAuth" = []))
 )]
 pub(crate) async fn like_post(action: PostAction, state: State) -> Result<HttpResponse, ApiError> {
+    let (like, created) = like(&state, &action).await?;
+    Ok(crate::api::extract::created_or_ok(created).json(like))
+}
+
+/// Likes the action's post (once: `false` when it was liked already), notifying its
+/// author: the one path of the native like and the RealWorld favourite.
+pub(crate) async fn like(
+    state: &AppState,
+    action: &PostAction,
+) -> Result<(LikeState, bool), ApiError> {
     let post = action.post_to_interact_with()?;
     let me = action.me.user_id;
     if !likes::insert(&state.db, post.id, me).await? {
-        return Ok(HttpResponse::Ok().json(LikeState {
+        let like = LikeState {
             like_count: post.like_count,
             liked_by_me: true,
-        }));
+        };
+        return Ok((like, false));
     }
     let Some(like_count) = posts::add_to_counter(&state.db, post.id, "like_count", 1).await? else {
         // The post was deleted between the read and the insert: leave nothing behind.
@@ -61,10 +72,11 @@ pub(crate) async fn like_post(action: PostAction, state: State) -> Result<HttpRe
         .notify([post.author_id], NotificationType::Like, me, subject)
         .record(me, Activity::on("post.like", "post", post.id));
     state.jobs.events(events).await?;
-    Ok(HttpResponse::Created().json(LikeState {
+    let like = LikeState {
         like_count,
         liked_by_me: true,
-    }))
+    };
+    Ok((like, true))
 }
 
 /// Take a like back
@@ -81,6 +93,11 @@ pub(crate) async fn unlike_post(
     action: PostAction,
     state: State,
 ) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok().json(unlike(&state, &action).await?))
+}
+
+/// Takes the caller's like of the action's post back, if there was one.
+pub(crate) async fn unlike(state: &AppState, action: &PostAction) -> Result<LikeState, ApiError> {
     let post = action.reachable_post()?;
     let me = action.me.user_id;
     let like_count = if likes::delete(&state.db, post.id, me).await? {
@@ -94,10 +111,10 @@ pub(crate) async fn unlike_post(
     } else {
         post.like_count
     };
-    Ok(HttpResponse::Ok().json(LikeState {
+    Ok(LikeState {
         like_count,
         liked_by_me: false,
-    }))
+    })
 }
 
 /// Who liked a post, most recent first

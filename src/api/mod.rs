@@ -19,6 +19,7 @@ pub mod moderation;
 pub mod notifications;
 pub mod openapi;
 pub mod ops;
+pub mod realworld;
 
 pub mod posts;
 pub mod rate_limit;

@@ -184,7 +184,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 }
 
 fn build() -> Vec<Route> {
-    vec![
+    let mut routes = vec![
         op::<ops::__path_health>(|r| r.to(ops::health)),
         op::<ops::__path_ready>(|r| r.to(ops::ready)),
         op::<ops::__path_metrics>(|r| r.to(ops::metrics)),
@@ -356,5 +356,43 @@ fn build() -> Vec<Route> {
         }),
         op::<moderation::accounts::__path_set_role>(|r| r.to(moderation::accounts::set_role)),
         op::<moderation::accounts::__path_set_status>(|r| r.to(moderation::accounts::set_status)),
+    ];
+    routes.extend(realworld_routes());
+    routes
+}
+
+/// The RealWorld API (`api::realworld`), with the limits of the native routes it shares
+/// its paths with.
+fn realworld_routes() -> Vec<Route> {
+    use crate::api::realworld::{articles, comments, profiles, users};
+    vec![
+        op::<users::__path_register>(|r| r.to(users::register))
+            .limited(Bucket::Register, By::Address),
+        op::<users::__path_login>(|r| r.to(users::login)).limited(Bucket::Login, By::Address),
+        op::<users::__path_current_user>(|r| r.to(users::current_user)),
+        op::<users::__path_update_user>(|r| r.to(users::update_user)),
+        op::<profiles::__path_get_profile>(|r| r.to(profiles::get_profile)),
+        op::<profiles::__path_follow>(|r| r.to(profiles::follow))
+            .limited(Bucket::Follows, By::User),
+        op::<profiles::__path_unfollow>(|r| r.to(profiles::unfollow))
+            .limited(Bucket::Follows, By::User),
+        op::<articles::__path_feed>(|r| r.to(articles::feed)),
+        op::<articles::__path_list_articles>(|r| r.to(articles::list_articles)),
+        op::<articles::__path_create>(|r| r.to(articles::create))
+            .limited(Bucket::Posts, By::User)
+            .idempotent(),
+        op::<articles::__path_get_article>(|r| r.to(articles::get_article)),
+        op::<articles::__path_update>(|r| r.to(articles::update)),
+        op::<articles::__path_delete>(|r| r.to(articles::delete)),
+        op::<articles::__path_favorite>(|r| r.to(articles::favorite))
+            .limited(Bucket::Likes, By::User),
+        op::<articles::__path_unfavorite>(|r| r.to(articles::unfavorite))
+            .limited(Bucket::Likes, By::User),
+        op::<comments::__path_list>(|r| r.to(comments::list)),
+        op::<comments::__path_create>(|r| r.to(comments::create))
+            .limited(Bucket::Comments, By::User)
+            .idempotent(),
+        op::<comments::__path_delete>(|r| r.to(comments::delete)),
+        op::<articles::__path_tags>(|r| r.to(articles::tags)),
     ]
 }

@@ -16,6 +16,7 @@ use crate::events::{Activity, Events};
 use crate::feed;
 use crate::pagination::{Page, PageParams};
 use crate::store::notifications::{NotificationType, Subject};
+use crate::store::users::UserDoc;
 use crate::store::{blocks, date_cursor, follows, timelines, users};
 
 type State = web::Data<AppState>;
@@ -78,31 +79,37 @@ pub(crate) async fn follow(
 ) -> Result<HttpResponse, ApiError> {
     // Not `visible_user`: across a block, following is `403 blocked` (API.md §3).
     let target = named_user(&state, &path).await?;
-    not_yourself(auth.user_id, target.id, "follow")?;
+    let created = add_follow(&state, &viewer, auth.user_id, &target).await?;
+    answer_with_user(&state, &viewer, target.id, created).await
+}
+
+/// Makes `me` follow `target` (once: `false` when they already did), with the feed's
+/// backfill and the notification: the one path of the native and the RealWorld API.
+pub(crate) async fn add_follow(
+    state: &AppState,
+    viewer: &Viewer,
+    me: ObjectId,
+    target: &UserDoc,
+) -> Result<bool, ApiError> {
+    not_yourself(me, target.id, "follow")?;
     viewer.ensure_not_blocked(target.id)?;
-    let created = follows::insert(&state.db, auth.user_id, target.id).await?;
+    let created = follows::insert(&state.db, me, target.id).await?;
     if created {
-        users::count_follow(&state.db, auth.user_id, target.id, 1).await?;
-        feed::backfill(
-            &state.feed,
-            auth.user_id,
-            target.id,
-            target.followers_count + 1,
-        )
-        .await?;
+        users::count_follow(&state.db, me, target.id, 1).await?;
+        feed::backfill(&state.feed, me, target.id, target.followers_count + 1).await?;
         let events = Events::new()
             .notify_unless_blocked(
                 &state.db,
                 target.id,
                 NotificationType::Follow,
-                auth.user_id,
+                me,
                 Subject::default(),
             )
             .await?
-            .record(auth.user_id, Activity::on("user.follow", "user", target.id));
+            .record(me, Activity::on("user.follow", "user", target.id));
         state.jobs.events(events).await?;
     }
-    answer_with_user(&state, &viewer, target.id, created).await
+    Ok(created)
 }
 
 /// Unfollow a user
@@ -121,15 +128,22 @@ pub(crate) async fn unfollow(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let target = named_user(&state, &path).await?;
-    remove_follow(&state, auth.user_id, target.id).await?;
+    drop_follow(&state, auth.user_id, target.id).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// `me` no longer follows `target` (also when they did not), logged.
+pub(crate) async fn drop_follow(
+    state: &AppState,
+    me: ObjectId,
+    target: ObjectId,
+) -> Result<(), ApiError> {
+    remove_follow(state, me, target).await?;
     state
         .jobs
-        .record(
-            auth.user_id,
-            Activity::on("user.unfollow", "user", target.id),
-        )
+        .record(me, Activity::on("user.unfollow", "user", target))
         .await?;
-    Ok(HttpResponse::NoContent().finish())
+    Ok(())
 }
 
 async fn follow_list(

@@ -255,7 +255,14 @@ impl FromRequest for PostAction {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let token = bearer_token(req);
         let state = app_state(req);
-        let post_id = req.match_info().get("id").map(ObjectId::parse_str);
+        // `/api/posts/{id}/…`, or a RealWorld `/articles/{slug}/…`.
+        let post_id = match req.match_info().get("id") {
+            Some(id) => Some(ObjectId::parse_str(id)),
+            None => req
+                .match_info()
+                .get("slug")
+                .map(crate::api::realworld::post_id_of_slug),
+        };
         Box::pin(async move {
             let token = token.ok_or(ApiError::NotAuthenticated)??;
             let post_id = post_id.ok_or_else(|| ApiError::internal("route without {id}"))??;

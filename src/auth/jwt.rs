@@ -49,11 +49,21 @@ impl JwtKeys {
 
     pub fn issue(&self, user_id: ObjectId, session_id: ObjectId) -> Result<String, String> {
         let now = chrono::Utc::now().timestamp();
+        self.issue_until(user_id, session_id, now + self.ttl_secs)
+    }
+
+    /// A token valid until `exp` (Unix seconds) rather than for `ttl_secs`.
+    pub fn issue_until(
+        &self,
+        user_id: ObjectId,
+        session_id: ObjectId,
+        exp: i64,
+    ) -> Result<String, String> {
         let claims = Claims {
             sub: user_id.to_hex(),
             sid: session_id.to_hex(),
-            iat: now,
-            exp: now + self.ttl_secs,
+            iat: chrono::Utc::now().timestamp(),
+            exp,
         };
         jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
             .map_err(|e| e.to_string())

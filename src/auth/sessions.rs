@@ -83,6 +83,35 @@ pub async fn start_session(
     issue_pair(issuer, user_id, session.id, session.expires_at).await
 }
 
+/// A session for a client with no refresh flow (RealWorld): one access token that lives
+/// as long as the session (`auth.refresh_token_ttl_secs`), checked against the session on
+/// every request like any other, so logging out or revoking the session ends it at once.
+pub async fn start_token_session(
+    issuer: Issuer<'_>,
+    user_id: ObjectId,
+    client: ClientInfo,
+) -> Result<String, ApiError> {
+    let now = DateTime::now();
+    let session = SessionDoc {
+        id: ObjectId::new(),
+        user_id,
+        created_at: now,
+        last_used_at: now,
+        expires_at: expires_in(issuer.refresh_ttl_secs),
+        user_agent: client.user_agent,
+        ip: client.ip,
+    };
+    sessions::insert(issuer.db, &session).await?;
+    issuer
+        .jwt
+        .issue_until(
+            user_id,
+            session.id,
+            session.expires_at.timestamp_millis() / 1000,
+        )
+        .map_err(ApiError::internal)
+}
+
 async fn issue_pair(
     issuer: Issuer<'_>,
     user_id: ObjectId,

@@ -228,3 +228,15 @@ pub async fn delete_all_for_user(db: &Db, user_id: ObjectId) -> mongodb::error::
 pub fn collection(db: &Db) -> Collection<SessionDoc> {
     db.collection("sessions")
 }
+
+/// Deletes every session of the user but `keep`.
+pub async fn delete_others(
+    db: &Db,
+    user_id: ObjectId,
+    keep: ObjectId,
+) -> mongodb::error::Result<()> {
+    collection(db)
+        .delete_many(doc! { "user_id": user_id, "_id": { "$ne": keep } })
+        .await?;
+    Ok(())
+}

@@ -214,6 +214,13 @@ pub async fn remove_user(db: &Db, user: ObjectId) -> mongodb::error::Result<()> 
 }
 
 /// The `timelines` collection.
+/// How many posts `owner_id`'s feed holds (not counting those hidden by reports).
+pub async fn count(db: &Db, owner_id: ObjectId) -> mongodb::error::Result<u64> {
+    collection(db)
+        .count_documents(doc! { "owner_id": owner_id, "hidden": { "$ne": true } })
+        .await
+}
+
 pub fn collection(db: &Db) -> Collection<TimelineDoc> {
     db.collection("timelines")
 }

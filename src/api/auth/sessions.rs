@@ -37,7 +37,7 @@ pub(crate) struct LoginResponse {
     user: MeView,
 }
 
-pub(super) fn client_info(req: &HttpRequest) -> ClientInfo {
+pub(crate) fn client_info(req: &HttpRequest) -> ClientInfo {
     let user_agent = req
         .headers()
         .get(header::USER_AGENT)
@@ -236,7 +236,7 @@ pub(crate) async fn revoke_session(
 }
 
 /// The parts of the app state that issue tokens.
-fn issuer(state: &AppState) -> sessions::Issuer<'_> {
+pub(crate) fn issuer(state: &AppState) -> sessions::Issuer<'_> {
     sessions::Issuer {
         db: &state.db,
         jwt: &state.jwt,

@@ -10,7 +10,7 @@ use crate::domain::accounts::{parse_full_name, Email, Password, Username};
 use crate::error::{ApiError, FieldErrors};
 use crate::jobs::{MailTask, Task};
 use crate::store::tokens::{self, TokenKind};
-use crate::store::users::{self, NewUser, Role};
+use crate::store::users::{self, NewUser, Role, UserDoc};
 use crate::views::{Detail, MeView};
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
@@ -21,16 +21,16 @@ type State = web::Data<AppState>;
 pub struct RegisterRequest {
     /// 3–30 letters, digits, `_`, `.` or `-`; unique ignoring case.
     #[schema(value_type = String, required = true, example = "alice")]
-    username: Option<String>,
+    pub(crate) username: Option<String>,
     #[schema(value_type = String, required = true, example = "alice@example.com")]
-    email: Option<String>,
+    pub(crate) email: Option<String>,
     /// 8–72 bytes, not too common, not all digits, not like the username or email.
     #[schema(value_type = String, required = true, example = "correct horse battery")]
-    password: Option<String>,
+    pub(crate) password: Option<String>,
     /// When sent, it must equal `password`.
-    password2: Option<String>,
+    pub(crate) password2: Option<String>,
     #[schema(example = "Alice Liddell")]
-    full_name: Option<String>,
+    pub(crate) full_name: Option<String>,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -53,6 +53,20 @@ pub async fn register(
     state: State,
     Json(body): Json<RegisterRequest>,
 ) -> Result<HttpResponse, ApiError> {
+    let user = create_account(&state, &body).await?;
+    Ok(HttpResponse::Created().json(RegisterResponse {
+        user: MeView::new(&user),
+        detail: "Account created. We sent you an email: open its link to confirm your \
+                 address, then log in.",
+    }))
+}
+
+/// Checks a registration, creates the account and sends its verification email: the one
+/// path of the native and the RealWorld API.
+pub(crate) async fn create_account(
+    state: &AppState,
+    body: &RegisterRequest,
+) -> Result<UserDoc, ApiError> {
     let mut errors = FieldErrors::new();
     let username = required(&mut errors, "username", &body.username)
         .and_then(|raw| errors.check("username", Username::parse(raw)));
@@ -75,7 +89,7 @@ pub async fn register(
         None => Some(String::new()),
     };
     if let Some(email) = &email {
-        rate_limit::check_account(&state, Bucket::Register, email.as_str()).await?;
+        rate_limit::check_account(state, Bucket::Register, email.as_str()).await?;
     }
     let (username_taken, email_taken) = users::taken_fields(
         &state.db,
@@ -112,12 +126,8 @@ pub async fn register(
     .await
     .map_err(|e| ApiError::from_duplicate(e, users::UNIQUE_FIELDS, taken_message))?;
 
-    send_mail(&state, MailTask::Verification { user_id: user.id }).await?;
-    Ok(HttpResponse::Created().json(RegisterResponse {
-        user: MeView::new(&user),
-        detail: "Account created. We sent you an email: open its link to confirm your \
-                 address, then log in.",
-    }))
+    send_mail(state, MailTask::Verification { user_id: user.id }).await?;
+    Ok(user)
 }
 
 #[derive(Deserialize, utoipa::ToSchema, utoipa::IntoParams)]

@@ -100,10 +100,12 @@ pub(super) fn add_conventions(doc: &mut Value) {
             // A token is read wherever security is declared: a bad one is a 401 even on
             // public routes.
             let reads_token = operation.contains_key("security");
-            let needs_database = path.starts_with("/api/")
-                && !path.starts_with("/api/docs")
-                && !path.starts_with("/api/dev")
-                && path != "/api/openapi.json";
+            let realworld = path.starts_with("/realworld/");
+            let needs_database = realworld
+                || path.starts_with("/api/")
+                    && !path.starts_with("/api/docs")
+                    && !path.starts_with("/api/dev")
+                    && path != "/api/openapi.json";
             let Some(responses) = operation
                 .entry("responses")
                 .or_insert_with(|| json!({}))
@@ -111,7 +113,11 @@ pub(super) fn add_conventions(doc: &mut Value) {
             else {
                 continue;
             };
-            if reads_input {
+            if reads_input && realworld {
+                responses.entry("422").or_insert_with(|| {
+                    json!({ "description": "Bad input: `errors` names each field with its messages." })
+                });
+            } else if reads_input {
                 default_error(responses, 400);
             }
             if reads_token {
@@ -132,7 +138,9 @@ pub(super) fn add_conventions(doc: &mut Value) {
                 default_error(responses, 422);
             }
             for (status, response) in responses.iter_mut() {
-                if status.starts_with(['4', '5']) {
+                if status.starts_with(['4', '5']) && realworld {
+                    realworld_error_content(response);
+                } else if status.starts_with(['4', '5']) {
                     error_content(status, response);
                 }
             }
@@ -322,6 +330,19 @@ pub(super) fn error_content(status: &str, response: &mut Value) {
         "application/json": {
             "schema": {"$ref": "#/components/schemas/ErrorBody"},
             "example": {"detail": detail, "code": code}
+        }
+    });
+}
+
+/// A RealWorld error response: `{"errors": {field: [message]}}`.
+pub(super) fn realworld_error_content(response: &mut Value) {
+    if response.get("content").is_some() {
+        return;
+    }
+    response["content"] = json!({
+        "application/json": {
+            "schema": {"$ref": "#/components/schemas/RealWorldErrors"},
+            "example": {"errors": {"body": ["Not found."]}}
         }
     });
 }

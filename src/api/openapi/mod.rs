@@ -47,6 +47,7 @@ pub use conventions::*;
         (name = "activity", description = "The account's activity log"),
         (name = "moderation", description = "Reports, roles, account status, analytics"),
         (name = "ops", description = "Health, readiness, metrics and this documentation"),
+        (name = "realworld", description = "The RealWorld (Conduit) API, for RealWorld front ends: `APIURL` is `/realworld/api`. An article is a post, a favourite a like, a profile a user, tags are hashtags: everything is visible through both APIs. Send `Authorization: Token <token>` (`Bearer` works too). Bodies are wrapped (`{\"user\": …}`, `{\"article\": …}`), fields are camelCase, lists take `limit` and `offset` and answer `articlesCount`, and errors are `{\"errors\": {field: [message]}}`, with `422` for bad input"),
     )
 )]
 pub(crate) struct ApiDoc;
@@ -64,9 +65,24 @@ fn build() -> Value {
         log::error!("the OpenAPI document does not serialise: {err}");
         json!({})
     });
+    doc["components"]["schemas"]["RealWorldErrors"] = json!({
+        "type": "object",
+        "required": ["errors"],
+        "properties": {"errors": {
+            "type": "object",
+            "description": "Each field with its messages; `body` for what concerns no one field.",
+            "additionalProperties": {"type": "array", "items": {"type": "string"}}
+        }}
+    });
     add_conventions(&mut doc);
     add_aliases(&mut doc);
     doc["components"]["securitySchemes"] = json!({
+        "realWorldToken": {
+            "type": "apiKey",
+            "in": "header",
+            "name": "Authorization",
+            "description": "`Token <token>`, the `token` of the RealWorld User object (from `POST /realworld/api/users/login`); it lives as long as a session."
+        },
         "bearerAuth": {
             "type": "http",
             "scheme": "bearer",
@@ -164,7 +180,7 @@ mod tests {
             }
         }
         assert_eq!(
-            limited, 20,
+            limited, 28,
             "every rate-limited route of the table is documented"
         );
     }

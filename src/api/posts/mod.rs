@@ -20,11 +20,16 @@ pub mod write;
 type State = web::Data<AppState>;
 
 /// Title, content and what is derived from them; mentions keep only existing accounts.
-async fn post_text(
+/// The text of a post with what is derived from it: mentions of existing accounts (not
+/// across a block), the hashtags (the explicit `tags` first, then the text's `#tags`),
+/// the search terms.
+pub(crate) async fn post_text(
     state: &AppState,
     author: &Viewer,
     title: String,
     content: String,
+    description: String,
+    tags: &[String],
 ) -> Result<PostText, ApiError> {
     let candidates = mention_candidates(&title, &content);
     let found = users::find_by_username_keys(&state.db, &candidates).await?;
@@ -35,12 +40,19 @@ async fn post_text(
         .filter(|u| !author.hides(u.id))
         .map(|u| u.username.clone())
         .collect();
+    let mut all_tags = tags.to_vec();
+    for tag in hashtags(&title, &content) {
+        if !all_tags.contains(&tag) {
+            all_tags.push(tag);
+        }
+    }
     Ok(PostText {
-        hashtags: hashtags(&title, &content),
-        terms: search_terms(&[&title, &content]),
+        hashtags: all_tags,
+        terms: search_terms(&[&title, &description, &content]),
         mentions,
         title,
         content,
+        description,
     })
 }
 

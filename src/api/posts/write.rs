@@ -7,6 +7,8 @@ use serde::Deserialize;
 
 use crate::api::extract::required;
 use crate::api::extract::Json;
+use crate::api::state::AppState;
+use crate::api::viewer::Viewer;
 use crate::api::viewer::{is_staff, visible_post, SignedIn, SignedInAccount};
 use crate::domain::posts::{parse_body, parse_title, CONTENT_MAX};
 use crate::error::{ApiError, FieldErrors};
@@ -16,6 +18,7 @@ use crate::store::groups;
 use crate::store::groups::Visibility;
 use crate::store::posts::{self, AuthorSnapshot, PostDoc, PostStatus};
 use crate::store::timelines::{self, TimelineDoc};
+use crate::store::users::UserDoc;
 use crate::views::posts::{post_view, post_view_liked};
 
 use super::*;
@@ -86,17 +89,63 @@ pub(crate) async fn create_post(
     let (Some(title), Some(content)) = (title, content) else {
         return Err(ApiError::internal("validated post lost a field"));
     };
-    let text = post_text(&state, &author, title, content).await?;
+    let draft = Draft {
+        title,
+        content,
+        description: String::new(),
+        tags: Vec::new(),
+        media_ids: media_ids.unwrap_or_default(),
+        group,
+        publish_at,
+    };
+    let post = write_post(&state, &author, &author_doc, draft).await?;
+    // Nobody has liked a post that did not exist a moment ago.
+    let view = post_view_liked(&state.db, post, Default::default()).await?;
+    Ok(HttpResponse::Created().json(view))
+}
+
+/// A new post, validated.
+pub(crate) struct Draft {
+    pub title: String,
+    pub content: String,
+    pub description: String,
+    pub tags: Vec<String>,
+    pub media_ids: Vec<ObjectId>,
+    pub group: Option<groups::GroupDoc>,
+    pub publish_at: Option<DateTime>,
+}
+
+/// Writes a validated post and what publishing it needs: the one path of the native and
+/// the RealWorld API.
+pub(crate) async fn write_post(
+    state: &AppState,
+    author: &Viewer,
+    author_doc: &UserDoc,
+    draft: Draft,
+) -> Result<PostDoc, ApiError> {
+    let Draft {
+        title,
+        content,
+        description,
+        tags,
+        media_ids,
+        group,
+        publish_at,
+    } = draft;
+    let author_id = author_doc.id;
+    let text = post_text(state, author, title, content, description, &tags).await?;
     let now = DateTime::now();
     let post = PostDoc {
         id: ObjectId::new(),
-        author_id: auth.user_id,
+        author_id,
         title: text.title,
         content: text.content,
+        description: text.description,
+        tags,
         hashtags: text.hashtags,
         mentions: text.mentions,
         terms: text.terms,
-        media_ids: media_ids.unwrap_or_default(),
+        media_ids,
         group_id: group.as_ref().map(|g| g.id),
         group_private: group
             .as_ref()
@@ -115,24 +164,22 @@ pub(crate) async fn create_post(
         created_at: now,
         updated_at: now,
         edited: false,
-        author: Some(AuthorSnapshot::of(&author_doc)),
+        author: Some(AuthorSnapshot::of(author_doc)),
         fanned_out: false,
     };
     // The publication job (count, fan-out, notifications; for a scheduled post at its
     // time) is written first, so no failure can leave the post without it. The author's
     // own timeline entry is written here, so one sees one's post at once.
-    let created = Events::new().record(auth.user_id, Activity::on("post.create", "post", post.id));
+    let created = Events::new().record(author_id, Activity::on("post.create", "post", post.id));
     publish::enqueue(&state.jobs, &post, created).await?;
     posts::insert(&state.db, &post).await?;
     if let Some(group) = &group {
-        groups::share(&state.db, group.id, post.id, auth.user_id).await?;
+        groups::share(&state.db, group.id, post.id, author_id).await?;
     }
     if post.status == PostStatus::Published {
         timelines::insert_many(&state.db, vec![TimelineDoc::new(post.author_id, &post)]).await?;
     }
-    // Nobody has liked a post that did not exist a moment ago.
-    let view = post_view_liked(&state.db, post, Default::default()).await?;
-    Ok(HttpResponse::Created().json(view))
+    Ok(post)
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -180,26 +227,41 @@ pub(crate) async fn update_post(
     let (Some(title), Some(content)) = (title, content) else {
         return Err(ApiError::internal("validated edit lost a field"));
     };
+    let description = post.description.clone();
     let mut updated = post;
     if let Some(media_ids) = media_ids.filter(|ids| *ids != updated.media_ids) {
         updated = posts::set_media(&state.db, updated.id, media_ids)
             .await?
             .ok_or(ApiError::NotFound)?;
     }
-    if title != updated.title || content != updated.content {
-        let text = post_text(&state, &viewer, title, content).await?;
+    let updated = edit_post(&state, &viewer, updated, title, content, description).await?;
+    Ok(HttpResponse::Ok().json(post_view(&state.db, Some(auth.user_id), updated).await?))
+}
+
+/// Changes a post's text (its author's edit, checked by the caller), keeping the earlier
+/// version, and logs the edit: the one path of the native and the RealWorld API.
+pub(crate) async fn edit_post(
+    state: &AppState,
+    viewer: &Viewer,
+    post: PostDoc,
+    title: String,
+    content: String,
+    description: String,
+) -> Result<PostDoc, ApiError> {
+    let author_id = post.author_id;
+    let mut updated = post;
+    if title != updated.title || content != updated.content || description != updated.description {
+        let tags = updated.tags.clone();
+        let text = post_text(state, viewer, title, content, description, &tags).await?;
         updated = posts::update_text(&state.db, &updated, text)
             .await?
             .ok_or(ApiError::NotFound)?;
     }
     state
         .jobs
-        .record(
-            auth.user_id,
-            Activity::on("post.update", "post", updated.id),
-        )
+        .record(author_id, Activity::on("post.update", "post", updated.id))
         .await?;
-    Ok(HttpResponse::Ok().json(post_view(&state.db, Some(auth.user_id), updated).await?))
+    Ok(updated)
 }
 
 /// Delete a post
@@ -221,7 +283,17 @@ pub(crate) async fn delete_post(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let post = visible_post(&state, &path, &viewer).await?;
-    if post.author_id != auth.user_id && !is_staff(&state, auth.user_id).await? {
+    remove_post(&state, auth.user_id, &post).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Deletes a post with everything that hangs on it, when `by` is its author or staff.
+pub(crate) async fn remove_post(
+    state: &AppState,
+    by: ObjectId,
+    post: &PostDoc,
+) -> Result<(), ApiError> {
+    if post.author_id != by && !is_staff(state, by).await? {
         return Err(ApiError::permission_denied());
     }
     let ids = vec![post.id];
@@ -230,7 +302,7 @@ pub(crate) async fn delete_post(
     }
     state
         .jobs
-        .record(auth.user_id, Activity::on("post.delete", "post", post.id))
+        .record(by, Activity::on("post.delete", "post", post.id))
         .await?;
-    Ok(HttpResponse::NoContent().finish())
+    Ok(())
 }

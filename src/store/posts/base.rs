@@ -28,6 +28,13 @@ pub struct PostDoc {
     pub author_id: ObjectId,
     pub title: String,
     pub content: String,
+    /// A summary shown in lists (RealWorld's article `description`); empty for most posts.
+    #[serde(default)]
+    pub description: String,
+    /// Tags the author gave explicitly (RealWorld's `tagList`), lowercased. `hashtags`
+    /// holds them with the `#tags` of the text: what lists and filters use.
+    #[serde(default)]
+    pub tags: Vec<String>,
     pub hashtags: Vec<String>,
     /// Usernames of the existing accounts mentioned, as they were spelled then.
     pub mentions: Vec<String>,
@@ -154,6 +161,7 @@ pub fn listed() -> Document {
 pub struct PostText {
     pub title: String,
     pub content: String,
+    pub description: String,
     pub hashtags: Vec<String>,
     pub mentions: Vec<String>,
     pub terms: Vec<String>,
@@ -256,6 +264,7 @@ pub async fn update_text(
             doc! { "$set": {
                 "title": text.title,
                 "content": text.content,
+                "description": text.description,
                 "hashtags": text.hashtags,
                 "mentions": text.mentions,
                 "terms": text.terms,

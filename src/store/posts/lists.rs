@@ -37,6 +37,51 @@ pub async fn page_published(
     since: Option<DateTime>,
     limit: i64,
 ) -> mongodb::error::Result<Vec<PostDoc>> {
+    collection(db)
+        .find(published_query(filter, cursor, since))
+        .projection(shown())
+        .sort(doc! { "published_at": -1, "_id": -1 })
+        .limit(limit)
+        .await?
+        .try_collect()
+        .await
+}
+
+/// The longest offset an offset page may ask for (RealWorld's `offset`): the server walks
+/// that many index entries before the page, so it is bounded like a page size.
+pub const MAX_OFFSET: u64 = 10_000;
+
+/// `page_published` by offset instead of a cursor: the same query and index order, with
+/// the first `offset` posts skipped (at most `MAX_OFFSET`).
+pub async fn page_published_at(
+    db: &Db,
+    filter: &PostFilter,
+    offset: u64,
+    limit: i64,
+) -> mongodb::error::Result<Vec<PostDoc>> {
+    collection(db)
+        .find(published_query(filter, None, None))
+        .projection(shown())
+        .sort(doc! { "published_at": -1, "_id": -1 })
+        .skip(offset.min(MAX_OFFSET))
+        .limit(limit)
+        .await?
+        .try_collect()
+        .await
+}
+
+/// How many posts `page_published` lists for `filter`.
+pub async fn count_published(db: &Db, filter: &PostFilter) -> mongodb::error::Result<u64> {
+    collection(db)
+        .count_documents(published_query(filter, None, None))
+        .await
+}
+
+fn published_query(
+    filter: &PostFilter,
+    cursor: Option<Cursor>,
+    since: Option<DateTime>,
+) -> Document {
     let mut query = match since {
         Some(since) => doc! { "published_at": { "$gte": since } },
         None => doc! {},
@@ -63,14 +108,7 @@ pub async fn page_published(
     if !filter.terms.is_empty() {
         query.insert("terms", doc! { "$all": &filter.terms });
     }
-    collection(db)
-        .find(query)
-        .projection(shown())
-        .sort(doc! { "published_at": -1, "_id": -1 })
-        .limit(limit)
-        .await?
-        .try_collect()
-        .await
+    query
 }
 
 /// How long a learned horizon is used before it is learned again (in the background).

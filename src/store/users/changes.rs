@@ -164,3 +164,33 @@ pub async fn set_disabled(
         .return_document(ReturnDocument::After)
         .await
 }
+
+/// A new email address, not verified yet. A duplicate-key error means it is taken.
+pub async fn set_email(
+    db: &Db,
+    id: ObjectId,
+    email: &str,
+) -> mongodb::error::Result<Option<UserDoc>> {
+    collection(db)
+        .find_one_and_update(
+            doc! { "_id": id },
+            doc! { "$set": { "email": email, "email_verified": false, "updated_at": DateTime::now() } },
+        )
+        .return_document(ReturnDocument::After)
+        .await
+}
+
+/// An avatar given as a URL (RealWorld's `image`), or none; it replaces an uploaded one.
+pub async fn set_image_url(
+    db: &Db,
+    id: ObjectId,
+    url: Option<&str>,
+) -> mongodb::error::Result<Option<UserDoc>> {
+    collection(db)
+        .find_one_and_update(
+            doc! { "_id": id },
+            doc! { "$set": { "avatar_url": url, "avatar_media_id": bson::Bson::Null, "updated_at": DateTime::now() } },
+        )
+        .return_document(ReturnDocument::After)
+        .await
+}
