@@ -1,5 +1,5 @@
 # Rookery: `make run` serves on :8080, `make test` runs every check. See README.md.
-.PHONY: run test e2e fuzz soak postman openapi api-doc migrate fmt lint clean bench bench-quick bench-media
+.PHONY: run test e2e realworld fuzz soak postman openapi api-doc migrate fmt lint clean bench bench-quick bench-media
 
 run:
 	bash scripts/run.sh
@@ -11,9 +11,14 @@ test:
 e2e:
 	bash scripts/e2e.sh
 
-# Rewrites postman/rookery.postman_collection.json from postman/build.py.
+# The RealWorld (Conduit) API, run by newman with postman/realworld.postman_collection.json.
+realworld:
+	bash scripts/realworld.sh
+
+# Rewrites the Postman collections from postman/build.py and postman/realworld.py.
 postman:
 	python3 postman/build.py
+	python3 postman/realworld.py
 
 # Prints the OpenAPI document (also served at /api/openapi.json).
 openapi:

@@ -20,6 +20,7 @@ mod moderation;
 mod ops;
 mod posts;
 mod realtime;
+mod realworld;
 mod sessions;
 mod social;
 mod users;

@@ -45,6 +45,7 @@ pub(crate) async fn get_profile(
     responses(
         (status = 200, description = "The profile, followed.", body = ProfileEnvelope),
         (status = 403, description = "A block stands between you."),
+        (status = 422, description = "You cannot follow yourself."),
     ),
     security(("realWorldToken" = []))
 )]
