@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Writes rookery.postman_collection.json: a run, top to bottom, through every resource
-of ../shared/API.md, each request with Postman tests on its status and key fields.
+of the API (docs/API.md), each request with Postman tests on its status and key fields.
 
 Edit this file, not the JSON: `make postman` rewrites it, and `make e2e` fails when the
 committed collection differs from what this script writes.
