@@ -64,11 +64,12 @@ pub struct Issuer<'a> {
     pub refresh_ttl_secs: i64,
 }
 
-pub async fn start_session(
+/// Writes a new session of `user_id`, expiring after `auth.refresh_token_ttl_secs`.
+async fn insert_session(
     issuer: Issuer<'_>,
     user_id: ObjectId,
     client: ClientInfo,
-) -> Result<TokenPair, ApiError> {
+) -> Result<SessionDoc, ApiError> {
     let now = DateTime::now();
     let session = SessionDoc {
         id: ObjectId::new(),
@@ -80,6 +81,15 @@ pub async fn start_session(
         ip: client.ip,
     };
     sessions::insert(issuer.db, &session).await?;
+    Ok(session)
+}
+
+pub async fn start_session(
+    issuer: Issuer<'_>,
+    user_id: ObjectId,
+    client: ClientInfo,
+) -> Result<TokenPair, ApiError> {
+    let session = insert_session(issuer, user_id, client).await?;
     issue_pair(issuer, user_id, session.id, session.expires_at).await
 }
 
@@ -91,17 +101,7 @@ pub async fn start_token_session(
     user_id: ObjectId,
     client: ClientInfo,
 ) -> Result<String, ApiError> {
-    let now = DateTime::now();
-    let session = SessionDoc {
-        id: ObjectId::new(),
-        user_id,
-        created_at: now,
-        last_used_at: now,
-        expires_at: expires_in(issuer.refresh_ttl_secs),
-        user_agent: client.user_agent,
-        ip: client.ip,
-    };
-    sessions::insert(issuer.db, &session).await?;
+    let session = insert_session(issuer, user_id, client).await?;
     issuer
         .jwt
         .issue_until(
