@@ -212,6 +212,8 @@ media = folder("4. Media", "Uploads checked by content, downloads, avatars.", [
             form=[("file", "fixtures/pixel.png")],
             tests=[expect('b.kind).to.eql("image"'), expect("b.width).to.eql(4"),
                    expect('b.url).to.match(/^\\/api\\/media\\/[0-9a-f]{24}\\?key=[A-Za-z0-9_-]{22}$/'),
+                   expect('b.status).to.eql("ready"'),
+                   expect('b.variants.preview.content_type).to.eql("image/webp"'),
                    save("media_id", "b.id"), save("media_url", "b.url")]),
     request("Upload text named as an image (415)", "POST", "/api/media", who="alice",
             status=415, form=[("file", "fixtures/not-an-image.txt")],

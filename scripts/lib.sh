@@ -33,6 +33,27 @@ ensure_secantus() {
     mv "$root.partial" "$root"
 }
 
+# FFmpeg (Debian's ffmpeg package) processes uploaded videos. Installed when missing and
+# we may (root with apt-get); otherwise a loud message, and ROOKERY_TEST_FFMPEG=0 makes
+# the tests that need it skip (only those), saying so.
+ensure_ffmpeg() {
+    if command -v ffmpeg >/dev/null 2>&1 && command -v ffprobe >/dev/null 2>&1; then
+        export ROOKERY_TEST_FFMPEG=1
+        return 0
+    fi
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+        echo "==> installing ffmpeg (Debian) to process videos"
+        if apt-get install -y -qq ffmpeg >/dev/null 2>&1 ||
+            { apt-get update -qq >/dev/null && apt-get install -y -qq ffmpeg >/dev/null; }; then
+            export ROOKERY_TEST_FFMPEG=1
+            return 0
+        fi
+    fi
+    echo "!!! FFmpeg is not installed and cannot be installed here (Debian/Ubuntu: sudo apt-get install ffmpeg)." >&2
+    echo "!!! The video-processing tests will be SKIPPED; uploaded videos stay 'processing'." >&2
+    export ROOKERY_TEST_FFMPEG=0
+}
+
 free_port() {
     python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }

@@ -6,6 +6,7 @@ cd "$(dirname "$0")/.."
 . scripts/lib.sh
 
 export ROOKERY_ENV="${ROOKERY_ENV:-development}"
+ensure_ffmpeg || true
 if [ -z "${MONGODB_URI:-}" ]; then
     db_port="${ROOKERY_DB_PORT:-27017}"
     if port_open "$db_port"; then

@@ -6,6 +6,7 @@ cd "$(dirname "$0")/.."
 . scripts/lib.sh
 
 ensure_secantus
+ensure_ffmpeg
 
 echo "==> cargo fmt --check"
 cargo fmt --all -- --check

@@ -131,7 +131,7 @@ pub(crate) async fn add_comment(
     let subject = Subject {
         post_id: Some(post.id),
         comment_id: Some(comment.id),
-        group_id: None,
+        ..Subject::default()
     };
     // The author is notified (a like or comment across a block is refused before it is
     // written), and the action goes in the actor's log: one job, written before the answer.

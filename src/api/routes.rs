@@ -245,6 +245,13 @@ fn build() -> Vec<Route> {
             r.to(media::download::download_media)
         }),
         op::<media::__path_delete_media>(|r| r.to(media::delete_media)),
+        op::<media::download::__path_media_info>(|r| r.to(media::download::media_info)),
+        op::<media::download::__path_download_variant>(|r| r.to(media::download::download_variant)),
+        alias::<media::download::__path_download_variant>(
+            "head",
+            "/api/media/{id}/{variant}",
+            |r| r.to(media::download::download_variant),
+        ),
         alias::<media::download::__path_download_media>("get", "/api/posts/videos/{id}", |r| {
             r.to(media::download::download_media)
         }),

@@ -181,6 +181,50 @@ pub(super) fn default_list_horizon_posts() -> u64 {
 pub struct MediaSettings {
     pub max_image_bytes: u64,
     pub max_video_bytes: u64,
+    /// Whether a video's upload is kept beside its web rendition (else only the rendition
+    /// is, and the media's URL serves it).
+    #[serde(default)]
+    pub keep_original_video: bool,
+    /// The FFmpeg programs videos are probed and transcoded with.
+    #[serde(default = "default_ffmpeg")]
+    pub ffmpeg: String,
+    #[serde(default = "default_ffprobe")]
+    pub ffprobe: String,
+    /// The longest one FFmpeg run may take (and its CPU time limit), in seconds.
+    #[serde(default = "default_video_timeout")]
+    pub video_timeout_secs: u64,
+    /// The most memory (address space) one FFmpeg run may take, in MiB.
+    #[serde(default = "default_video_memory")]
+    pub video_memory_mb: u64,
+    /// A web rendition's long side at most, in pixels, and its video bitrate at most.
+    #[serde(default = "default_video_edge")]
+    pub video_max_edge: u32,
+    #[serde(default = "default_video_kbps")]
+    pub video_max_kbps: u32,
+}
+
+fn default_ffmpeg() -> String {
+    "ffmpeg".into()
+}
+
+fn default_ffprobe() -> String {
+    "ffprobe".into()
+}
+
+fn default_video_timeout() -> u64 {
+    600
+}
+
+fn default_video_memory() -> u64 {
+    2048
+}
+
+fn default_video_edge() -> u32 {
+    1280
+}
+
+fn default_video_kbps() -> u32 {
+    2500
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -286,6 +330,7 @@ pub struct JobConcurrency {
     pub email: usize,
     pub views: usize,
     pub cascade: usize,
+    pub media: usize,
 }
 
 impl Default for JobConcurrency {
@@ -296,6 +341,7 @@ impl Default for JobConcurrency {
             email: 4,
             views: 1,
             cascade: 1,
+            media: 1,
         }
     }
 }

@@ -36,6 +36,11 @@ pub fn media_url(id: ObjectId, key: &str) -> String {
     format!("/api/media/{}?key={key}", id.to_hex())
 }
 
+/// The URL of a file's variant `name` (`preview`, `poster`, `video`, `avatar_128`…).
+pub fn variant_url(id: ObjectId, name: &str, key: &str) -> String {
+    format!("/api/media/{}/{name}?key={key}", id.to_hex())
+}
+
 /// Whether a key presented with a download is the file's, compared through digests so the
 /// time taken tells nothing about how much of it matched.
 pub fn key_matches(presented: Option<&str>, stored: Option<&str>) -> bool {

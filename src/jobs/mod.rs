@@ -11,6 +11,7 @@
 
 mod cascade;
 mod mail;
+pub mod media;
 pub mod publish;
 mod worker;
 
@@ -50,15 +51,18 @@ pub enum JobKind {
     Views,
     /// Deletions' cascades.
     Cascade,
+    /// A video's probe, poster and web rendition.
+    Media,
 }
 
 impl JobKind {
-    pub const ALL: [JobKind; 5] = [
+    pub const ALL: [JobKind; 6] = [
         JobKind::Events,
         JobKind::Publish,
         JobKind::Email,
         JobKind::Views,
         JobKind::Cascade,
+        JobKind::Media,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -68,6 +72,7 @@ impl JobKind {
             JobKind::Email => "email",
             JobKind::Views => "views",
             JobKind::Cascade => "cascade",
+            JobKind::Media => "media",
         }
     }
 
@@ -90,6 +95,10 @@ pub enum Task {
     Email(MailTask),
     Views(crate::view_counter::ViewBatch),
     Cascade(Cascade),
+    /// Processes an uploaded video.
+    Media {
+        media_id: ObjectId,
+    },
 }
 
 impl Task {
@@ -100,6 +109,7 @@ impl Task {
             Task::Email(_) => JobKind::Email,
             Task::Views(_) => JobKind::Views,
             Task::Cascade(_) => JobKind::Cascade,
+            Task::Media { .. } => JobKind::Media,
         }
     }
 
@@ -148,10 +158,10 @@ pub struct Jobs {
     owner: String,
     /// Wakes a kind's workers: a job of that kind was written here, or the poller saw
     /// one due.
-    wake: [Notify; 5],
+    wake: [Notify; 6],
     /// Held (read) while a kind's jobs run on this instance, so `drain` can wait for
     /// those already claimed.
-    running: [Arc<RwLock<()>>; 5],
+    running: [Arc<RwLock<()>>; 6],
 }
 
 impl Jobs {

@@ -34,6 +34,7 @@ fn concurrency(jobs: &Jobs, kind: JobKind) -> usize {
         JobKind::Email => c.email,
         JobKind::Views => c.views,
         JobKind::Cascade => c.cascade,
+        JobKind::Media => c.media,
     }
     .max(1)
 }
@@ -196,6 +197,7 @@ async fn handle(run: &Run<'_>, task: Task) -> Result<(), ApiError> {
             Ok(())
         }
         Task::Cascade(cascade) => cascade.run(&run.jobs.db).await.map(|_| ()),
+        Task::Media { media_id } => super::media::run(run, media_id).await,
     }
 }
 

@@ -229,6 +229,11 @@ pub async fn ensure_indexes(
             plain("key", doc! { "metadata.key": 1 }),
         ])
         .await?;
+    // The `media_variants` bucket: the variants of one file (its deletion, a job's rerun).
+    db.database()
+        .collection::<bson::Document>("media_variants.files")
+        .create_indexes([plain("parent", doc! { "metadata.parent_id": 1 })])
+        .await?;
     Ok(())
 }
 

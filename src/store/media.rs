@@ -1,10 +1,13 @@
-//! Media bytes in GridFS (bucket `media`): owner, kind, type and dimensions in each file's
-//! metadata. Downloads read `media.chunks` directly, one chunk at a time, so a range
-//! starts at its chunk and memory stays flat whatever the file size.
+//! Media bytes in GridFS (bucket `media`): owner, kind, type, dimensions and processing
+//! state in each file's metadata. The sizes and renditions made of a file (its variants)
+//! are files of their own in the bucket `media_variants`, listed in the parent's
+//! metadata once all of them are written. Downloads read a bucket's chunks directly, one
+//! batch at a time, so a range starts at its chunk and memory stays flat whatever the
+//! file size.
 
 use bson::oid::ObjectId;
 use bson::{doc, Binary, Bson, DateTime};
-use futures::{Stream, TryStreamExt};
+use futures::{AsyncWriteExt, Stream, TryStreamExt};
 use mongodb::gridfs::{GridFsBucket, GridFsUploadStream};
 use mongodb::options::GridFsBucketOptions;
 use serde::{Deserialize, Serialize};
@@ -26,6 +29,91 @@ pub struct MediaMeta {
     /// start of `serve`) gives them one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub key: Option<String>,
+    /// Files stored before processing existed are `ready` as they are.
+    #[serde(default)]
+    pub status: MediaStatus,
+    /// Why processing failed, in words a client may show.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blurhash: Option<String>,
+    /// A video's length in seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration: Option<f64>,
+    /// A video's codecs, as probed (`h264`, `aac`…).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub video_codec: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audio_codec: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub variants: Vec<VariantRef>,
+    /// The variant the file's own URL serves instead of the original, whose bytes are no
+    /// longer kept (a video's web rendition when `media.keep_original_video` is off).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub served_variant: Option<String>,
+}
+
+impl MediaMeta {
+    pub fn new(owner_id: ObjectId, kind: MediaKind, content_type: &str) -> Self {
+        Self {
+            owner_id,
+            kind,
+            content_type: content_type.to_owned(),
+            width: None,
+            height: None,
+            key: None,
+            status: MediaStatus::Ready,
+            failure: None,
+            blurhash: None,
+            duration: None,
+            video_codec: None,
+            audio_codec: None,
+            variants: Vec::new(),
+            served_variant: None,
+        }
+    }
+
+    pub fn variant(&self, name: &str) -> Option<&VariantRef> {
+        self.variants.iter().find(|v| v.name == name)
+    }
+}
+
+/// Where a file is in its processing.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum MediaStatus {
+    /// Its variants are still being made; a post shows it once it is `ready`.
+    Processing,
+    #[default]
+    Ready,
+    /// It could not be processed (`failure` says why); only its owner sees it.
+    Failed,
+}
+
+/// A variant of a file: its own GridFS file in `media_variants`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct VariantRef {
+    pub name: String,
+    pub id: ObjectId,
+    pub content_type: String,
+    pub length: i64,
+    #[serde(default)]
+    pub width: Option<u32>,
+    #[serde(default)]
+    pub height: Option<u32>,
+}
+
+/// What processing found out about a file, set together with its variants.
+#[derive(Debug, Clone, Default)]
+pub struct Outcome {
+    pub width: Option<u32>,
+    pub height: Option<u32>,
+    pub blurhash: Option<String>,
+    pub duration: Option<f64>,
+    pub video_codec: Option<String>,
+    pub audio_codec: Option<String>,
+    pub variants: Vec<VariantRef>,
+    pub served_variant: Option<String>,
 }
 
 /// A stored file: GridFS's files document with our metadata.
@@ -58,10 +146,21 @@ struct ChunkDoc {
     data: Binary,
 }
 
+/// The bucket of uploaded files.
+pub const FILES: &str = "media";
+/// The bucket of their variants.
+pub const VARIANTS: &str = "media_variants";
+
 pub fn bucket(db: &Db) -> GridFsBucket {
+    named_bucket(db, FILES)
+}
+
+fn named_bucket(db: &Db, name: &str) -> GridFsBucket {
+    let chunk_size = (name == VARIANTS).then_some(VARIANT_CHUNK_BYTES as u32);
     db.database().gridfs_bucket(
         GridFsBucketOptions::builder()
-            .bucket_name("media".to_owned())
+            .bucket_name(name.to_owned())
+            .chunk_size_bytes(chunk_size)
             .build(),
     )
 }
@@ -138,8 +237,153 @@ pub async fn ids_without_key(db: &Db) -> mongodb::error::Result<Vec<ObjectId>> {
         .collect())
 }
 
+/// Deletes a file with its variants.
 pub async fn delete(db: &Db, id: ObjectId) -> mongodb::error::Result<()> {
-    bucket(db).delete(Bson::ObjectId(id)).await
+    delete_variants_of(db, id).await?;
+    match bucket(db).delete(Bson::ObjectId(id)).await {
+        Err(err) if is_file_not_found(&err) => Ok(()),
+        other => other,
+    }
+}
+
+fn is_file_not_found(err: &mongodb::error::Error) -> bool {
+    matches!(
+        *err.kind,
+        mongodb::error::ErrorKind::GridFs(mongodb::error::GridFsErrorKind::FileNotFound { .. })
+    )
+}
+
+/// Writes one variant of `parent`; returns where it is.
+pub async fn store_variant(
+    db: &Db,
+    parent: ObjectId,
+    name: &str,
+    content_type: &str,
+    size: Option<(u32, u32)>,
+    bytes: &[u8],
+) -> mongodb::error::Result<VariantRef> {
+    let id = ObjectId::new();
+    let mut upload = named_bucket(db, VARIANTS)
+        .open_upload_stream(format!("{}/{name}", parent.to_hex()))
+        .id(Bson::ObjectId(id))
+        .metadata(doc! { "parent_id": parent, "name": name, "content_type": content_type })
+        .await?;
+    let written = async {
+        upload.write_all(bytes).await?;
+        upload.close().await
+    }
+    .await;
+    if let Err(err) = written {
+        let _ = upload.abort().await;
+        return Err(mongodb::error::Error::custom(err.to_string()));
+    }
+    Ok(VariantRef {
+        name: name.to_owned(),
+        id,
+        content_type: content_type.to_owned(),
+        length: i64::try_from(bytes.len()).unwrap_or(i64::MAX),
+        width: size.map(|s| s.0),
+        height: size.map(|s| s.1),
+    })
+}
+
+/// Opens the upload of a large variant (a video rendition) of `parent`; the caller
+/// writes, then closes or aborts.
+pub async fn open_variant_upload(
+    db: &Db,
+    parent: ObjectId,
+    id: ObjectId,
+    name: &str,
+    content_type: &str,
+) -> mongodb::error::Result<GridFsUploadStream> {
+    named_bucket(db, VARIANTS)
+        .open_upload_stream(format!("{}/{name}", parent.to_hex()))
+        .id(Bson::ObjectId(id))
+        .metadata(doc! { "parent_id": parent, "name": name, "content_type": content_type })
+        .await
+}
+
+/// Deletes every variant written for `parent` (a rerun of its processing starts clean).
+pub async fn delete_variants_of(db: &Db, parent: ObjectId) -> mongodb::error::Result<()> {
+    let found: Vec<bson::Document> = db
+        .database()
+        .collection("media_variants.files")
+        .find(doc! { "metadata.parent_id": parent })
+        .projection(doc! { "_id": 1 })
+        .await?
+        .try_collect()
+        .await?;
+    let variants = named_bucket(db, VARIANTS);
+    for id in found.iter().filter_map(|d| d.get_object_id("_id").ok()) {
+        match variants.delete(Bson::ObjectId(id)).await {
+            Err(err) if is_file_not_found(&err) => {}
+            other => other?,
+        }
+    }
+    Ok(())
+}
+
+/// Deletes the original bytes of a file whose URL now serves a variant; its record stays.
+pub async fn delete_original_bytes(db: &Db, id: ObjectId) -> mongodb::error::Result<()> {
+    db.database()
+        .collection::<bson::Document>("media.chunks")
+        .delete_many(doc! { "files_id": id })
+        .await?;
+    Ok(())
+}
+
+/// Marks a file `ready` with what its processing made, if it is still processing;
+/// returns whether it was.
+pub async fn set_ready(db: &Db, id: ObjectId, outcome: Outcome) -> mongodb::error::Result<bool> {
+    let variants = bson::to_bson(&outcome.variants)?;
+    let mut set = doc! { "metadata.status": "ready", "metadata.variants": variants };
+    let optional = [
+        (
+            "metadata.width",
+            outcome.width.map(|w| Bson::Int64(i64::from(w))),
+        ),
+        (
+            "metadata.height",
+            outcome.height.map(|h| Bson::Int64(i64::from(h))),
+        ),
+        ("metadata.blurhash", outcome.blurhash.map(Bson::String)),
+        ("metadata.duration", outcome.duration.map(Bson::Double)),
+        (
+            "metadata.video_codec",
+            outcome.video_codec.map(Bson::String),
+        ),
+        (
+            "metadata.audio_codec",
+            outcome.audio_codec.map(Bson::String),
+        ),
+        (
+            "metadata.served_variant",
+            outcome.served_variant.map(Bson::String),
+        ),
+    ];
+    for (field, value) in optional {
+        if let Some(value) = value {
+            set.insert(field, value);
+        }
+    }
+    let result = files(db)
+        .update_one(
+            doc! { "_id": id, "metadata.status": "processing" },
+            doc! { "$set": set },
+        )
+        .await?;
+    Ok(result.modified_count == 1)
+}
+
+/// Marks a file `failed` with the reason, if it is still processing.
+pub async fn set_failed(db: &Db, id: ObjectId, reason: &str) -> mongodb::error::Result<bool> {
+    let result = files(db)
+        .update_one(
+            doc! { "_id": id, "metadata.status": "processing" },
+            doc! { "$set": { "metadata.status": "failed", "metadata.failure": reason } },
+        )
+        .await?;
+    Ok(result.modified_count == 1)
 }
 
 /// Every file the owner uploaded (account deletion).
@@ -155,19 +399,30 @@ pub async fn ids_of_owner(db: &Db, owner: ObjectId) -> mongodb::error::Result<Ve
 /// Chunks fetched per round trip while streaming: a few hundred kilobytes in memory.
 const CHUNKS_PER_BATCH: u32 = 4;
 
+/// Where a stored file's bytes are: its bucket, id and chunk size.
+#[derive(Debug, Clone, Copy)]
+pub struct Stored {
+    pub bucket: &'static str,
+    pub id: ObjectId,
+    pub chunk_size: i64,
+}
+
+/// The chunk size of every variant file.
+pub const VARIANT_CHUNK_BYTES: i64 = 255 * 1024;
+
 /// The bytes `range` covers, as a stream of slices of the chunks that hold them.
 pub async fn stream_range(
     db: &Db,
-    media: &MediaDoc,
+    file: Stored,
     range: ByteRange,
 ) -> mongodb::error::Result<impl Stream<Item = mongodb::error::Result<bytes::Bytes>> + 'static> {
-    let chunk = u64::try_from(media.chunk_size.max(1)).unwrap_or(1);
+    let chunk = u64::try_from(file.chunk_size.max(1)).unwrap_or(1);
     let (first, last) = (range.start / chunk, range.end / chunk);
     let chunks = db
         .database()
-        .collection::<ChunkDoc>("media.chunks")
+        .collection::<ChunkDoc>(&format!("{}.chunks", file.bucket))
         .find(doc! {
-            "files_id": media.id,
+            "files_id": file.id,
             "n": { "$gte": i64::try_from(first).unwrap_or(i64::MAX), "$lte": i64::try_from(last).unwrap_or(i64::MAX) },
         })
         .sort(doc! { "n": 1 })

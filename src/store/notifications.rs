@@ -20,6 +20,10 @@ pub enum NotificationType {
     Mention,
     GroupAdd,
     PostPublished,
+    /// One's upload finished processing (`media_id`); the actor is oneself.
+    MediaReady,
+    /// One's upload could not be processed (`media_id`); the actor is oneself.
+    MediaFailed,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -37,6 +41,8 @@ pub struct NotificationDoc {
     pub comment_id: Option<ObjectId>,
     #[serde(default)]
     pub group_id: Option<ObjectId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub media_id: Option<ObjectId>,
     pub created_at: DateTime,
     #[serde(default)]
     pub read: bool,
@@ -48,6 +54,7 @@ pub struct Subject {
     pub post_id: Option<ObjectId>,
     pub comment_id: Option<ObjectId>,
     pub group_id: Option<ObjectId>,
+    pub media_id: Option<ObjectId>,
 }
 
 impl NotificationDoc {
@@ -65,6 +72,7 @@ impl NotificationDoc {
             post_id: subject.post_id,
             comment_id: subject.comment_id,
             group_id: subject.group_id,
+            media_id: subject.media_id,
             created_at: DateTime::now(),
             read: false,
         }

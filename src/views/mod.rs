@@ -6,9 +6,9 @@ pub mod posts;
 
 use serde::Serialize;
 
-use crate::domain::media::MediaKind;
+use crate::domain::media::{variant_url, MediaKind};
 use crate::store::activities::ActivityDoc;
-use crate::store::media::MediaDoc;
+use crate::store::media::{MediaDoc, MediaStatus};
 use crate::store::notifications::{NotificationDoc, NotificationType};
 use crate::store::users::{Role, UserDoc};
 
@@ -113,26 +113,80 @@ impl UserMini {
 pub struct MediaView {
     pub id: String,
     pub kind: MediaKind,
+    /// The type of what `url` serves: for a video once processed, its web rendition's.
     pub content_type: String,
     pub size: i64,
     /// The download URL, `/api/media/{id}?key=…`: the file's capability key is in it, so
     /// use it as given (without it the file is `404`).
     pub url: String,
+    /// Upright size in pixels (images, and videos once probed).
     pub width: Option<u32>,
     pub height: Option<u32>,
+    /// `processing` until its variants are made (videos), then `ready` or `failed`.
+    pub status: MediaStatus,
+    /// Why processing failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failure: Option<String>,
+    /// A BlurHash placeholder to paint while the image or poster loads.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub blurhash: Option<String>,
+    /// A video's length in seconds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub duration: Option<f64>,
+    /// What was made of the file, by name: `preview` (images, WebP, at most 640 px on the
+    /// long side), `avatar_64`/`avatar_128`/`avatar_256` (avatars), `poster` (videos, WebP)
+    /// and `video` (a video's H.264/AAC MP4 rendition, when one was made).
+    pub variants: std::collections::BTreeMap<String, VariantView>,
     pub created_at: String,
+}
+
+/// One variant of a media file.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct VariantView {
+    /// `/api/media/{id}/{name}?key=…`, under the same key as the file.
+    pub url: String,
+    pub content_type: String,
+    pub size: i64,
+    pub width: Option<u32>,
+    pub height: Option<u32>,
 }
 
 impl MediaView {
     pub fn new(media: &MediaDoc) -> Self {
+        let meta = &media.metadata;
+        let key = meta.key.as_deref().unwrap_or_default();
+        let served = meta
+            .served_variant
+            .as_deref()
+            .and_then(|name| meta.variant(name));
+        let variants = meta
+            .variants
+            .iter()
+            .map(|v| {
+                let view = VariantView {
+                    url: variant_url(media.id, &v.name, key),
+                    content_type: v.content_type.clone(),
+                    size: v.length,
+                    width: v.width,
+                    height: v.height,
+                };
+                (v.name.clone(), view)
+            })
+            .collect();
         Self {
             id: media.id.to_hex(),
-            kind: media.metadata.kind,
-            content_type: media.metadata.content_type.clone(),
-            size: media.length,
+            kind: meta.kind,
+            content_type: served
+                .map_or_else(|| meta.content_type.clone(), |v| v.content_type.clone()),
+            size: served.map_or(media.length, |v| v.length),
             url: media.url(),
-            width: media.metadata.width,
-            height: media.metadata.height,
+            width: meta.width,
+            height: meta.height,
+            status: meta.status,
+            failure: meta.failure.clone(),
+            blurhash: meta.blurhash.clone(),
+            duration: meta.duration,
+            variants,
             created_at: rfc3339(media.upload_date),
         }
     }
@@ -148,6 +202,9 @@ pub struct NotificationView {
     pub post_id: Option<String>,
     pub comment_id: Option<String>,
     pub group_id: Option<String>,
+    /// `media_ready` and `media_failed`: the upload (see `GET /api/media/{id}/info`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub media_id: Option<String>,
     pub created_at: String,
     pub read: bool,
 }
@@ -161,6 +218,7 @@ impl NotificationView {
             post_id: doc.post_id.map(|id| id.to_hex()),
             comment_id: doc.comment_id.map(|id| id.to_hex()),
             group_id: doc.group_id.map(|id| id.to_hex()),
+            media_id: doc.media_id.map(|id| id.to_hex()),
             created_at: rfc3339(doc.created_at),
             read: doc.read,
         }

@@ -10,6 +10,7 @@ use serde::Serialize;
 use crate::db::Db;
 use crate::error::ApiError;
 use crate::store::comments::CommentDoc;
+use crate::store::media::MediaStatus;
 use crate::store::posts::{PostDoc, PostStatus};
 use crate::store::{likes, media, users};
 use crate::views::{rfc3339, MediaView, UserMini};
@@ -121,8 +122,13 @@ pub async fn post_views_liked(
         ),
         media::find_many(db, &media_ids).err_into::<ApiError>(),
     )?;
-    let files: HashMap<ObjectId, MediaView> =
-        files.iter().map(|m| (m.id, MediaView::new(m))).collect();
+    // A post shows its media once they are ready: never a video still being processed
+    // (its original may carry metadata) nor one that failed.
+    let files: HashMap<ObjectId, MediaView> = files
+        .iter()
+        .filter(|m| m.metadata.status == MediaStatus::Ready)
+        .map(|m| (m.id, MediaView::new(m)))
+        .collect();
     Ok(posts
         .into_iter()
         .filter_map(|post| {

@@ -420,7 +420,7 @@ async fn every_owner_only_route_refuses_another_user_and_changes_nothing() {
         .await
         .unwrap();
     let session = sessions["results"][0]["id"].as_str().unwrap().to_owned();
-    let gif = b"GIF89a\x01\0\x01\0\0\0\0\x3B".to_vec();
+    let gif = crate::media::gif(1, 1);
     let part = reqwest::multipart::Part::bytes(gif).file_name("a.gif");
     let uploaded = app
         .request(Method::POST, "/api/media")

@@ -150,7 +150,7 @@ async fn comments_and_uploads_honour_the_key_too() {
     assert_eq!(post["comment_count"], 1);
 
     // Each attempt of a multipart upload has its own boundary: still the same request.
-    let gif = b"GIF89a\x02\0\x03\0\0\0\0\x3B".to_vec();
+    let gif = crate::media::gif(2, 3);
     let upload = |bytes: Vec<u8>| {
         let part = Part::bytes(bytes)
             .file_name("a.gif")

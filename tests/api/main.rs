@@ -15,6 +15,7 @@ mod jobs;
 mod likes;
 mod limits;
 mod media;
+mod media_pipeline;
 mod media_privacy;
 mod moderation;
 mod ops;

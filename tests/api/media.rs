@@ -17,30 +17,46 @@ pub(crate) async fn app() -> TestApp {
     .await
 }
 
-/// A PNG container: IHDR, `extra` chunks, an IDAT of `padding` bytes, IEND.
+/// A picture `width`×`height` of a gradient (so resizing and orientation show).
+pub(crate) fn picture(width: u32, height: u32) -> image::DynamicImage {
+    image::DynamicImage::ImageRgb8(image::RgbImage::from_fn(width, height, |x, y| {
+        image::Rgb([
+            (x * 255 / width.max(1)) as u8,
+            (y * 255 / height.max(1)) as u8,
+            90,
+        ])
+    }))
+}
+
+fn encoded(picture: &image::DynamicImage, format: image::ImageFormat) -> Vec<u8> {
+    let mut out = std::io::Cursor::new(Vec::new());
+    picture
+        .write_to(&mut out, format)
+        .expect("an encoded picture");
+    out.into_inner()
+}
+
+/// A real PNG with `extra` chunks after its header and, when `padding` is over 12, a
+/// private chunk making the file exactly `padding` bytes longer.
 pub(crate) fn png_with(
     width: u32,
     height: u32,
     padding: usize,
     extra: &[(&[u8; 4], &[u8])],
 ) -> Vec<u8> {
+    let bytes = encoded(&picture(width, height), image::ImageFormat::Png);
+    let mut png = img_parts::png::Png::from_bytes(bytes.into()).expect("a PNG");
     let chunk = |kind: &[u8; 4], data: &[u8]| {
         img_parts::png::PngChunk::new(*kind, img_parts::Bytes::copy_from_slice(data))
-            .encoder()
-            .bytes()
-            .to_vec()
     };
-    let mut header = width.to_be_bytes().to_vec();
-    header.extend(height.to_be_bytes());
-    header.extend([8, 2, 0, 0, 0]);
-    let mut bytes = b"\x89PNG\r\n\x1a\n".to_vec();
-    bytes.extend(chunk(b"IHDR", &header));
-    for (kind, data) in extra {
-        bytes.extend(chunk(kind, data));
+    let chunks = png.chunks_mut();
+    for (at, (kind, data)) in extra.iter().enumerate() {
+        chunks.insert(1 + at, chunk(kind, data));
     }
-    bytes.extend(chunk(b"IDAT", &vec![0u8; padding]));
-    bytes.extend(chunk(b"IEND", b""));
-    bytes
+    if padding >= 12 {
+        chunks.insert(1, chunk(b"rkPd", &vec![0u8; padding - 12]));
+    }
+    png.encoder().bytes().to_vec()
 }
 
 pub(crate) fn png(width: u32, height: u32, padding: usize) -> Vec<u8> {
@@ -48,21 +64,17 @@ pub(crate) fn png(width: u32, height: u32, padding: usize) -> Vec<u8> {
 }
 
 pub(crate) fn jpeg(width: u16, height: u16) -> Vec<u8> {
-    let mut bytes = vec![0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10];
-    bytes.extend(b"JFIF\0\x01\x01\0\0\x01\0\x01\0\0");
-    bytes.extend([0xFF, 0xC0, 0x00, 0x11, 0x08]);
-    bytes.extend(height.to_be_bytes());
-    bytes.extend(width.to_be_bytes());
-    bytes.extend([3, 1, 0x22, 0, 2, 0x11, 1, 3, 0x11, 1, 0xFF, 0xD9]);
-    bytes
+    encoded(
+        &picture(u32::from(width), u32::from(height)),
+        image::ImageFormat::Jpeg,
+    )
 }
 
-fn gif(width: u16, height: u16) -> Vec<u8> {
-    let mut bytes = b"GIF89a".to_vec();
-    bytes.extend(width.to_le_bytes());
-    bytes.extend(height.to_le_bytes());
-    bytes.extend([0, 0, 0, 0x3B]);
-    bytes
+pub(crate) fn gif(width: u16, height: u16) -> Vec<u8> {
+    encoded(
+        &picture(u32::from(width), u32::from(height)),
+        image::ImageFormat::Gif,
+    )
 }
 
 /// A minimal MP4 `ftyp` box followed by `len` bytes of a recognisable pattern.
@@ -103,8 +115,20 @@ pub(crate) async fn uploaded(app: &TestApp, token: &str, name: &str, bytes: Vec<
         bytes,
     )
     .await;
-    assert_eq!(response.status(), StatusCode::CREATED, "{name}");
-    response.json().await.unwrap()
+    let status = response.status();
+    let media: Value = response.json().await.unwrap();
+    // An image is processed before the answer; a video after it.
+    let expected = match media["status"].as_str() {
+        Some("processing") => StatusCode::ACCEPTED,
+        _ => StatusCode::CREATED,
+    };
+    assert_eq!(status, expected, "{name}: {media}");
+    assert_eq!(
+        media["kind"] == "video",
+        status == StatusCode::ACCEPTED,
+        "{name}: {media}"
+    );
+    media
 }
 
 async fn stored_files(app: &TestApp) -> (u64, u64) {
@@ -127,7 +151,7 @@ async fn images_are_typed_by_their_bytes_and_report_their_size() {
     let app = app().await;
     let user = app.create_user("uploader").await;
     for (name, bytes, content_type, (w, h)) in [
-        ("a.png", png(640, 480, 100), "image/png", (640, 480)),
+        ("a.png", png(640, 480, 0), "image/png", (640, 480)),
         ("photo.bin", jpeg(800, 600), "image/jpeg", (800, 600)),
         ("anim.jpg", gif(32, 16), "image/gif", (32, 16)),
     ] {
@@ -449,15 +473,32 @@ async fn a_video_uploaded_through_the_alias_can_attach_to_the_callers_post() {
         .send()
         .await
         .unwrap();
-    assert_eq!(attached.status(), StatusCode::CREATED);
+    assert_eq!(attached.status(), StatusCode::ACCEPTED);
     let video: Value = attached.json().await.unwrap();
+    assert_eq!(video["status"], "processing");
+    // Attached at once; shown by the post once processed (media_pipeline.rs).
+    let stored = app
+        .db
+        .database()
+        .collection::<bson::Document>("posts")
+        .find_one(bson::doc! { "_id": bson::oid::ObjectId::parse_str(&post_id).unwrap() })
+        .await
+        .unwrap()
+        .expect("the post");
+    let attached_ids: Vec<String> = stored
+        .get_array("media_ids")
+        .unwrap()
+        .iter()
+        .filter_map(|id| id.as_object_id().map(|id| id.to_hex()))
+        .collect();
+    assert_eq!(attached_ids, vec![video["id"].as_str().unwrap().to_owned()]);
     let fresh: Value = app
         .get(&format!("/api/posts/{post_id}"), None)
         .await
         .json()
         .await
         .unwrap();
-    assert_eq!(fresh["media"][0]["id"], video["id"]);
+    assert_eq!(fresh["media"], json!([]), "not shown while processing");
 
     let foreign = app
         .request(Method::POST, "/api/posts/videos")

@@ -393,24 +393,25 @@ fn phone_exif(orientation: u16) -> Vec<u8> {
     t
 }
 
-/// A baseline JPEG's structure around `exif`: JFIF, EXIF, XMP, a frame, one scan, EOI, and
-/// a trailer appended after it (as phones append motion clips and depth maps).
+/// A real 16×8 JPEG (a gradient) around `exif`: JFIF, EXIF, XMP, the frame and scan, EOI,
+/// and a trailer appended after it (as phones append motion clips and depth maps).
 fn phone_jpeg(exif: &[u8]) -> Vec<u8> {
-    let mut bytes = vec![0xFF, 0xD8];
-    let mut segment = |marker: u8, contents: &[u8]| {
-        bytes.extend([0xFF, marker]);
-        bytes.extend(u16::try_from(contents.len() + 2).unwrap().to_be_bytes());
-        bytes.extend(contents);
+    let plain = crate::media::jpeg(16, 8);
+    let mut jpeg = img_parts::jpeg::Jpeg::from_bytes(plain.into()).expect("a JPEG");
+    let segment = |marker: u8, contents: Vec<u8>| {
+        img_parts::jpeg::JpegSegment::new_with_contents(marker, contents.into())
     };
-    segment(0xE0, b"JFIF\0\x01\x01\0\0\x01\0\x01\0\0");
-    segment(0xE1, &[b"Exif\0\0".as_slice(), exif].concat());
-    segment(
-        0xE1,
-        b"http://ns.adobe.com/xap/1.0/\0<exif:GPSLatitude>51,30N</exif:GPSLatitude>",
+    let segments = jpeg.segments_mut();
+    let at = usize::from(segments.first().is_some_and(|s| s.marker() == 0xE0));
+    segments.insert(at, segment(0xE1, [b"Exif\0\0".as_slice(), exif].concat()));
+    segments.insert(
+        at + 1,
+        segment(
+            0xE1,
+            b"http://ns.adobe.com/xap/1.0/\0<exif:GPSLatitude>51,30N</exif:GPSLatitude>".to_vec(),
+        ),
     );
-    segment(0xC0, &[8, 0, 16, 0, 16, 1, 1, 0x11, 0]);
-    segment(0xDA, &[1, 1, 0, 0, 0x3F, 0]);
-    bytes.extend([0x12, 0xFF, 0x00, 0x34, 0xFF, 0xD9]);
+    let mut bytes = jpeg.encoder().bytes().to_vec();
     bytes.extend(b"MotionPhoto PhoneCo GPS trailer");
     bytes
 }
@@ -431,9 +432,15 @@ async fn uploaded_photos_lose_their_location_and_camera_but_keep_their_orientati
         .is_some());
 
     let media = uploaded(&app, &user.access, "IMG_0001.jpg", photo.clone()).await;
+    assert_eq!(media["status"], "ready");
     assert_eq!(
         (media["width"].as_u64(), media["height"].as_u64()),
-        (Some(16), Some(16))
+        (Some(8), Some(16)),
+        "the size as shown: the 16×8 photo turned by its orientation"
+    );
+    assert!(
+        media["blurhash"].as_str().is_some_and(|h| h.len() >= 6),
+        "{media}"
     );
     let download = app.get(media["url"].as_str().unwrap(), None).await;
     assert_eq!(download.status(), StatusCode::OK);
@@ -465,9 +472,53 @@ async fn uploaded_photos_lose_their_location_and_camera_but_keep_their_orientati
             .and_then(|f| f.value.get_uint(0)),
         Some(6)
     );
+    let plain = crate::media::jpeg(16, 8);
     assert!(
-        stored.ends_with(&[0x12, 0xFF, 0x00, 0x34, 0xFF, 0xD9]),
+        stored.ends_with(&plain[plain.len() - 16..]),
         "the image data is untouched"
+    );
+
+    // Its preview is upright, WebP, and carries nothing but pixels.
+    let preview = &media["variants"]["preview"];
+    assert_eq!(preview["content_type"], "image/webp", "{media}");
+    assert_eq!(
+        (preview["width"].as_u64(), preview["height"].as_u64()),
+        (Some(8), Some(16))
+    );
+    let download = app.get(preview["url"].as_str().unwrap(), None).await;
+    assert_eq!(download.status(), StatusCode::OK);
+    assert_eq!(download.headers()["content-type"], "image/webp");
+    let bytes = download.bytes().await.unwrap().to_vec();
+    assert_eq!(preview["size"], bytes.len());
+    for told in [
+        &b"Exif"[..],
+        b"EXIF",
+        b"XMP",
+        b"GPS",
+        b"PhoneCo",
+        b"MotionPhoto",
+    ] {
+        assert!(!mentions(&bytes, told), "{}", String::from_utf8_lossy(told));
+    }
+    let shown = image::load_from_memory(&bytes).unwrap().to_rgb8();
+    assert_eq!(shown.dimensions(), (8, 16));
+    // Turned a quarter clockwise: the photo's bottom-left corner (no red, most green) is
+    // now the top-left one, its top-left (neither) the top-right.
+    let [r, g, _] = shown.get_pixel(0, 0).0;
+    assert!(r < 70 && g > 140, "top-left {r},{g}");
+    let [r, g, _] = shown.get_pixel(7, 0).0;
+    assert!(r < 70 && g < 70, "top-right {r},{g}");
+    // Without its key, neither the file nor its preview is anyone's.
+    let keyless = preview["url"]
+        .as_str()
+        .unwrap()
+        .split('?')
+        .next()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        app.get(&keyless, None).await.status(),
+        StatusCode::NOT_FOUND
     );
 
     // A PNG's EXIF and text chunks go the same way; a broken container is refused.
@@ -487,7 +538,7 @@ async fn uploaded_photos_lose_their_location_and_camera_but_keep_their_orientati
         .bytes()
         .await
         .unwrap();
-    assert_eq!(stored.as_ref(), png_with(2, 2, 4, &[]).as_slice());
+    assert_eq!(stored.as_ref(), png_with(2, 2, 0, &[]).as_slice());
     let mut broken = photo;
     broken.truncate(30);
     let refused = crate::media::upload(

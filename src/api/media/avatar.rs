@@ -5,6 +5,7 @@ use actix_web::{HttpRequest, HttpResponse};
 
 use crate::api::auth_user::AuthUser;
 use crate::api::state::AppState;
+use crate::domain::image_variants::Purpose;
 use crate::domain::media::MediaKind;
 use crate::error::ApiError;
 use crate::store::media::{self};
@@ -15,7 +16,9 @@ use super::*;
 
 /// Set the avatar
 ///
-/// An image only; the previous avatar is deleted.
+/// An image only; the previous avatar is deleted. Its sizes (`avatar_64`, `avatar_128`,
+/// `avatar_256`, square WebP) are made before the answer: `GET /api/media/{id}/info` of
+/// the file in `avatar_url` lists them.
 #[utoipa::path(
     put,
     path = "/api/users/me/avatar",
@@ -34,7 +37,15 @@ pub(crate) async fn set_avatar(
     req: HttpRequest,
     form: Multipart,
 ) -> Result<HttpResponse, ApiError> {
-    let upload = receive_upload(&state, &req, auth.user_id, form, &[MediaKind::Image]).await?;
+    let upload = receive_upload(
+        &state,
+        &req,
+        auth.user_id,
+        form,
+        &[MediaKind::Image],
+        Purpose::Avatar,
+    )
+    .await?;
     let url = upload.media.url();
     let before = users::set_avatar(&state.db, auth.user_id, Some((upload.media.id, url))).await?;
     let user = replace_avatar(&state, auth, before).await?;

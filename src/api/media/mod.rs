@@ -13,9 +13,11 @@ use crate::api::auth_user::AuthUser;
 use crate::api::extract::{body_timeout, next_chunk};
 use crate::api::state::AppState;
 use crate::domain::image_metadata::strip_metadata;
+use crate::domain::image_variants::{process_image, Purpose};
 use crate::domain::media::{new_media_id, new_media_key, sniff, MediaKind, SNIFF_BYTES};
 use crate::error::{ApiError, FieldErrors};
-use crate::store::media::{self, MediaDoc, MediaMeta};
+use crate::jobs::Task;
+use crate::store::media::{self, MediaDoc, MediaMeta, MediaStatus};
 use crate::store::{posts, users};
 use crate::views::MediaView;
 
@@ -100,15 +102,22 @@ impl Incoming {
     }
 }
 
+/// At most this many images are decoded and resized at once on one instance (each may
+/// take a few hundred megabytes while it is).
+static IMAGE_SLOTS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
+
 /// Stores the `file` field: its type from its bytes (`415` unless one of `allowed`, or an
-/// image whose container does not parse), its size checked while it streams (`413` past
-/// the kind's limit, with every chunk already written removed), an image's metadata taken
-/// out first (`domain::image_metadata`).
+/// image that does not decode), its size checked while it streams (`413` past the kind's
+/// limit, with every chunk already written removed). An image's metadata is taken out
+/// first (`domain::image_metadata`) and its variants made before it is stored
+/// (`domain::image_variants`), so it is `ready` at once; a video is stored `processing`
+/// with a `media` job that probes and transcodes it (`jobs::media`).
 async fn store_file(
     state: &AppState,
     owner: ObjectId,
     field: &mut Incoming,
     allowed: &[MediaKind],
+    purpose: Purpose,
 ) -> Result<MediaDoc, ApiError> {
     let mut head = Vec::with_capacity(SNIFF_BYTES);
     field.fill(&mut head, SNIFF_BYTES).await?;
@@ -119,38 +128,62 @@ async fn store_file(
         MediaKind::Image => state.settings.media.max_image_bytes,
         MediaKind::Video => state.settings.media.max_video_bytes,
     };
-    let (mut width, mut height) = (None, None);
+    let id = new_media_id();
+    let mut meta = MediaMeta::new(owner, kind, content_type);
+    meta.key = Some(new_media_key());
     if kind == MediaKind::Image {
-        // An image is held whole (at most its limit) to take its metadata out before any
-        // byte is stored; a video streams through.
+        // An image is held whole (at most its limit) to take its metadata out and make its
+        // variants before any byte is stored; a video streams through.
         while let Some(chunk) = field.next_chunk().await? {
             if u64::try_from(head.len() + chunk.len()).unwrap_or(u64::MAX) > limit {
                 return Err(ApiError::PayloadTooLarge);
             }
             head.extend_from_slice(&chunk);
         }
-        head = web::block(move || strip_metadata(content_type, head))
+        if u64::try_from(head.len()).unwrap_or(u64::MAX) > limit {
+            return Err(ApiError::PayloadTooLarge);
+        }
+        let (cleaned, processed) = {
+            let _slot = IMAGE_SLOTS.acquire().await.map_err(ApiError::internal)?;
+            web::block(move || {
+                let cleaned = strip_metadata(content_type, head).map_err(|_| ())?;
+                let processed = process_image(&cleaned, purpose).map_err(|_| ())?;
+                Ok::<_, ()>((cleaned, processed))
+            })
             .await
             .map_err(ApiError::internal)?
-            .map_err(|_| ApiError::UnsupportedMediaType)?;
-        if let Ok(size) = imagesize::blob_size(&head) {
-            width = u32::try_from(size.width).ok();
-            height = u32::try_from(size.height).ok();
+            .map_err(|()| ApiError::UnsupportedMediaType)?
+        };
+        head = cleaned;
+        meta.width = Some(processed.width);
+        meta.height = Some(processed.height);
+        meta.blurhash = Some(processed.blurhash);
+        for variant in processed.variants {
+            let size = Some((variant.width, variant.height));
+            let stored = media::store_variant(
+                &state.db,
+                id,
+                &variant.name,
+                variant.content_type,
+                size,
+                &variant.bytes,
+            )
+            .await;
+            match stored {
+                Ok(stored) => meta.variants.push(stored),
+                Err(err) => {
+                    media::delete_variants_of(&state.db, id).await?;
+                    return Err(err.into());
+                }
+            }
         }
+    } else {
+        meta.status = MediaStatus::Processing;
     }
     let mut written = u64::try_from(head.len()).unwrap_or(u64::MAX);
     if written > limit {
         return Err(ApiError::PayloadTooLarge);
     }
-    let meta = MediaMeta {
-        owner_id: owner,
-        kind,
-        content_type: content_type.to_owned(),
-        width,
-        height,
-        key: Some(new_media_key()),
-    };
-    let id = new_media_id();
     let mut upload = media::open_upload(&state.db, id, &meta).await?;
     let outcome: Result<(), ApiError> = async {
         upload.write_all(&head).await.map_err(ApiError::internal)?;
@@ -169,7 +202,19 @@ async fn store_file(
         if let Err(abort) = upload.abort().await {
             log::warn!("could not remove the chunks of an aborted upload: {abort}");
         }
+        media::delete_variants_of(&state.db, id).await?;
         return Err(err);
+    }
+    if meta.status == MediaStatus::Processing {
+        // The job's id is the file's: written once, however often it is asked for.
+        let queued = state
+            .jobs
+            .enqueue_as(id, Task::Media { media_id: id }, bson::DateTime::now())
+            .await;
+        if let Err(err) = queued {
+            media::delete(&state.db, id).await?;
+            return Err(err);
+        }
     }
     media::find(&state.db, id)
         .await?
@@ -188,6 +233,7 @@ async fn receive_upload(
     owner: ObjectId,
     mut form: Multipart,
     allowed: &[MediaKind],
+    purpose: Purpose,
 ) -> Result<Upload, ApiError> {
     let declared = req
         .headers()
@@ -215,7 +261,7 @@ async fn receive_upload(
             let mut field = Incoming::new(field, idle);
             match name.as_str() {
                 "file" if stored.is_none() => {
-                    stored = Some(store_file(state, owner, &mut field, allowed).await?);
+                    stored = Some(store_file(state, owner, &mut field, allowed, purpose).await?);
                 }
                 "post_id" => {
                     let mut text = Vec::new();
@@ -242,14 +288,22 @@ async fn receive_upload(
 
 /// Upload an image or a video
 ///
-/// The type is read from the bytes, not the file name or the declared type.
+/// The type is read from the bytes, not the file name or the declared type. An image is
+/// processed before the answer (`201`, `status: ready`): its metadata is taken out, and a
+/// WebP `preview` (upright, at most 640 px on the long side) and a `blurhash` are made; an
+/// image that does not decode is `415`. A video answers `202` with `status: processing`:
+/// a background job probes its `duration` and size, makes a `poster`, and, unless it is
+/// already H.264/AAC MP4, a web-playable `video` rendition; then the media is `ready`
+/// (or `failed`, with `failure`) and its owner gets a `media_ready` (or `media_failed`)
+/// notification. `GET /api/media/{id}/info` shows where it is.
 #[utoipa::path(
     post,
     path = "/api/media",
     tag = "media",
     request_body(content = UploadForm, content_type = "multipart/form-data"),
     responses(
-        (status = 201, description = "The upload.", body = crate::views::MediaView),
+        (status = 201, description = "An image, processed: `status` is `ready`.", body = crate::views::MediaView),
+        (status = 202, description = "A video, stored: `status` is `processing` until its job is done.", body = crate::views::MediaView),
         (status = 413, description = "`payload_too_large`: over the image or video limit."),
         (status = 415, description = "`unsupported_media_type`: the bytes are not an allowed type."),
     ),
@@ -267,6 +321,7 @@ pub(crate) async fn upload_media(
         auth.user_id,
         form,
         &[MediaKind::Image, MediaKind::Video],
+        Purpose::Post,
     )
     .await?;
     if let Some(raw) = upload.post_id.filter(|p| !p.is_empty()) {
@@ -284,7 +339,12 @@ pub(crate) async fn upload_media(
             ));
         }
     }
-    Ok(HttpResponse::Created().json(MediaView::new(&upload.media)))
+    let mut response = if upload.media.metadata.status == MediaStatus::Processing {
+        HttpResponse::Accepted()
+    } else {
+        HttpResponse::Created()
+    };
+    Ok(response.json(MediaView::new(&upload.media)))
 }
 
 /// Delete an upload (its owner only)
