@@ -31,7 +31,8 @@ pub enum StartupError {
 }
 
 /// What `rookery migrate` does and `serve` does first: the indexes the queries rely on,
-/// a publication job for every post scheduled before the job queue existed, and a
+/// a publication job for every post scheduled before the job queue existed and a media
+/// job for every file left processing without one, and a
 /// capability key for every media file stored before keys existed (returns how many
 /// files got one), so an upgrade never serves unreachable files nor forgets a post.
 pub async fn prepare_database(db: &Db, settings: &Settings) -> mongodb::error::Result<usize> {
@@ -41,6 +42,12 @@ pub async fn prepare_database(db: &Db, settings: &Settings) -> mongodb::error::R
         .map_err(|e| mongodb::error::Error::custom(e.to_string()))?;
     if adopted > 0 {
         log::info!("{adopted} posts scheduled before the job queue were given their job");
+    }
+    let processing = crate::jobs::media::adopt_processing(db)
+        .await
+        .map_err(|e| mongodb::error::Error::custom(e.to_string()))?;
+    if processing > 0 {
+        log::info!("{processing} media files left processing were given their job");
     }
     crate::media_keys::key_files_without_one(db).await
 }

@@ -41,6 +41,26 @@ enum ToolError {
     Failed(String),
 }
 
+/// Gives every file still `processing` its job, unless it has one (the job's id is the
+/// file's): what `serve` and `rookery migrate` do first, so a file stored just before its
+/// instance died is still processed. Returns how many jobs were written.
+pub async fn adopt_processing(db: &crate::db::Db) -> Result<usize, ApiError> {
+    let mut adopted = 0;
+    for media_id in media::ids_processing(db).await? {
+        let task = super::Task::Media { media_id };
+        let job = crate::store::jobs::JobDoc::new(
+            media_id,
+            super::JobKind::Media.as_str(),
+            task.payload()?,
+            bson::DateTime::now(),
+        );
+        if crate::store::jobs::insert(db, &job).await? {
+            adopted += 1;
+        }
+    }
+    Ok(adopted)
+}
+
 pub async fn run(run: &Run<'_>, media_id: ObjectId) -> Result<(), ApiError> {
     let db = &run.jobs.db;
     let Some(file) = media::find(db, media_id).await? else {

@@ -221,12 +221,14 @@ pub async fn ensure_indexes(
         .await?;
     // GridFS's files collection of the `media` bucket: an owner's files (account
     // deletion) and the files still without a capability key (the start-up migration,
-    // asked as `metadata.key: null` so the index answers it).
+    // asked as `metadata.key: null` so the index answers it), and the files still being
+    // processed (the start-up's adoption of their jobs).
     db.database()
         .collection::<bson::Document>("media.files")
         .create_indexes([
             plain("owner", doc! { "metadata.owner_id": 1 }),
             plain("key", doc! { "metadata.key": 1 }),
+            plain("status", doc! { "metadata.status": 1 }),
         ])
         .await?;
     // The `media_variants` bucket: the variants of one file (its deletion, a job's rerun).

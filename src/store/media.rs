@@ -221,6 +221,22 @@ pub async fn replace_key(
         .await
 }
 
+/// The files still being processed (index `status`).
+pub async fn ids_processing(db: &Db) -> mongodb::error::Result<Vec<ObjectId>> {
+    let found: Vec<bson::Document> = db
+        .database()
+        .collection("media.files")
+        .find(doc! { "metadata.status": "processing" })
+        .projection(doc! { "_id": 1 })
+        .await?
+        .try_collect()
+        .await?;
+    Ok(found
+        .iter()
+        .filter_map(|d| d.get_object_id("_id").ok())
+        .collect())
+}
+
 /// The files stored before keys existed (index `key`).
 pub async fn ids_without_key(db: &Db) -> mongodb::error::Result<Vec<ObjectId>> {
     let found: Vec<bson::Document> = db

@@ -426,3 +426,64 @@ async fn app_for_videos() -> TestApp {
     })
     .await
 }
+
+#[tokio::test]
+async fn a_video_left_processing_without_its_job_gets_one_at_start_up() {
+    // As if the instance died between storing the video and writing its job: the file is
+    // `processing` and no job is queued. `rookery migrate`, as `serve` does first, writes
+    // the job again, and a worker takes it.
+    let app = app().await;
+    let user = app.create_user("orphan").await;
+    let mut bytes = b"\0\0\0\x18ftypisom\0\0\x02\0isomiso2".to_vec();
+    bytes.extend([7u8; 1000]);
+    let media = uploaded(&app, &user.access, "v.mp4", bytes).await;
+    let id = bson::oid::ObjectId::parse_str(media["id"].as_str().unwrap()).unwrap();
+    crate::helpers::wait_for_jobs(&app.db, 30).await;
+    let jobs = app.db.database().collection::<bson::Document>("jobs");
+    jobs.delete_many(bson::doc! { "_id": id }).await.unwrap();
+    let files = app
+        .db
+        .database()
+        .collection::<bson::Document>("media.files");
+    let reset = files
+        .update_one(
+            bson::doc! { "_id": id },
+            bson::doc! { "$set": { "metadata.status": "processing" } },
+        )
+        .await
+        .unwrap();
+    assert_eq!(reset.matched_count, 1);
+
+    let migrated = crate::media_privacy::migrate(&app).await;
+    assert!(
+        migrated.status.success(),
+        "{}",
+        String::from_utf8_lossy(&migrated.stderr)
+    );
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let queued = jobs
+            .count_documents(bson::doc! { "_id": id })
+            .await
+            .unwrap();
+        let file = files
+            .find_one(bson::doc! { "_id": id })
+            .await
+            .unwrap()
+            .expect("the file");
+        let status = file
+            .get_document("metadata")
+            .unwrap()
+            .get_str("status")
+            .unwrap()
+            .to_owned();
+        if queued == 1 || status != "processing" {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no job for the file"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}

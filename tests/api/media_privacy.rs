@@ -247,7 +247,7 @@ async fn a_scheduled_posts_media_stay_with_its_author_and_a_removed_posts_urls_s
 /// `rookery migrate` on the app's database, off the test's runtime, so the runtime keeps
 /// tending the client's pooled connections (a blocked one would reuse a connection the
 /// server had closed meanwhile).
-async fn migrate(app: &TestApp) -> std::process::Output {
+pub(crate) async fn migrate(app: &TestApp) -> std::process::Output {
     let mut command = rookery_command(&app.database_name);
     command.arg("migrate");
     tokio::task::spawn_blocking(move || command.output().unwrap())
