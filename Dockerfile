@@ -6,8 +6,9 @@ COPY src ./src
 RUN cargo build --release --locked
 
 FROM debian:bookworm-slim
+# ffmpeg probes and transcodes uploaded videos (the media jobs), in /tmp.
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends ca-certificates \
+    && apt-get install -y --no-install-recommends ca-certificates ffmpeg \
     && rm -rf /var/lib/apt/lists/* \
     && useradd --system --uid 10001 --home /app rookery
 WORKDIR /app
