@@ -79,7 +79,13 @@ pub async fn run(run: &Run<'_>, media_id: ObjectId) -> Result<(), ApiError> {
     let outcome = process(run, &file, settings, folder.path()).await;
     let (status, kind) = match outcome {
         Ok(outcome) => {
-            media::set_ready(db, media_id, outcome).await?;
+            if !media::set_ready(db, media_id, outcome).await? {
+                // Deleted (or settled by another run) meanwhile: what this run made goes.
+                if media::find(db, media_id).await?.is_none() {
+                    media::delete_variants_of(db, media_id).await?;
+                }
+                return Ok(());
+            }
             if !settings.keep_original_video {
                 media::delete_original_bytes(db, media_id).await?;
             }
@@ -87,7 +93,9 @@ pub async fn run(run: &Run<'_>, media_id: ObjectId) -> Result<(), ApiError> {
         }
         Err(ToolError::Failed(reason)) => {
             log::info!("media {media_id} failed: {reason}");
-            media::set_failed(db, media_id, &reason).await?;
+            if !media::set_failed(db, media_id, &reason).await? {
+                return Ok(());
+            }
             ("failed", NotificationType::MediaFailed)
         }
         Err(ToolError::Missing(what)) => {
