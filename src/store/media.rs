@@ -221,36 +221,29 @@ pub async fn replace_key(
         .await
 }
 
+/// The ids of a files collection's documents matching `filter`.
+async fn ids_where(
+    db: &Db,
+    collection: &str,
+    filter: bson::Document,
+) -> mongodb::error::Result<Vec<ObjectId>> {
+    let cursor = db
+        .database()
+        .collection::<bson::Document>(collection)
+        .find(filter)
+        .projection(doc! { "_id": 1 })
+        .await?;
+    crate::store::ids_in(cursor).await
+}
+
 /// The files still being processed (index `status`).
 pub async fn ids_processing(db: &Db) -> mongodb::error::Result<Vec<ObjectId>> {
-    let found: Vec<bson::Document> = db
-        .database()
-        .collection("media.files")
-        .find(doc! { "metadata.status": "processing" })
-        .projection(doc! { "_id": 1 })
-        .await?
-        .try_collect()
-        .await?;
-    Ok(found
-        .iter()
-        .filter_map(|d| d.get_object_id("_id").ok())
-        .collect())
+    ids_where(db, "media.files", doc! { "metadata.status": "processing" }).await
 }
 
 /// The files stored before keys existed (index `key`).
 pub async fn ids_without_key(db: &Db) -> mongodb::error::Result<Vec<ObjectId>> {
-    let found: Vec<bson::Document> = db
-        .database()
-        .collection("media.files")
-        .find(doc! { "metadata.key": null })
-        .projection(doc! { "_id": 1 })
-        .await?
-        .try_collect()
-        .await?;
-    Ok(found
-        .iter()
-        .filter_map(|d| d.get_object_id("_id").ok())
-        .collect())
+    ids_where(db, "media.files", doc! { "metadata.key": null }).await
 }
 
 /// Deletes a file with its variants.
@@ -279,11 +272,7 @@ pub async fn store_variant(
     bytes: &[u8],
 ) -> mongodb::error::Result<VariantRef> {
     let id = ObjectId::new();
-    let mut upload = named_bucket(db, VARIANTS)
-        .open_upload_stream(format!("{}/{name}", parent.to_hex()))
-        .id(Bson::ObjectId(id))
-        .metadata(doc! { "parent_id": parent, "name": name, "content_type": content_type })
-        .await?;
+    let mut upload = open_variant_upload(db, parent, id, name, content_type).await?;
     let written = async {
         upload.write_all(bytes).await?;
         upload.close().await
@@ -321,16 +310,14 @@ pub async fn open_variant_upload(
 
 /// Deletes every variant written for `parent` (a rerun of its processing starts clean).
 pub async fn delete_variants_of(db: &Db, parent: ObjectId) -> mongodb::error::Result<()> {
-    let found: Vec<bson::Document> = db
-        .database()
-        .collection("media_variants.files")
-        .find(doc! { "metadata.parent_id": parent })
-        .projection(doc! { "_id": 1 })
-        .await?
-        .try_collect()
-        .await?;
+    let found = ids_where(
+        db,
+        "media_variants.files",
+        doc! { "metadata.parent_id": parent },
+    )
+    .await?;
     let variants = named_bucket(db, VARIANTS);
-    for id in found.iter().filter_map(|d| d.get_object_id("_id").ok()) {
+    for id in found {
         match variants.delete(Bson::ObjectId(id)).await {
             Err(err) if is_file_not_found(&err) => {}
             other => other?,
