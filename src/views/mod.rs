@@ -133,6 +133,11 @@ pub struct MediaView {
     /// A video's length in seconds.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub duration: Option<f64>,
+    /// A video's codecs as uploaded (`h264`, `vp9`, `hevc`…; `aac`, `opus`…), once probed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub video_codec: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub audio_codec: Option<String>,
     /// What was made of the file, by name: `preview` (images, WebP, at most 640 px on the
     /// long side), `avatar_64`/`avatar_128`/`avatar_256` (avatars), `poster` (videos, WebP)
     /// and `video` (a video's H.264/AAC MP4 rendition, when one was made).
@@ -186,6 +191,8 @@ impl MediaView {
             failure: meta.failure.clone(),
             blurhash: meta.blurhash.clone(),
             duration: meta.duration,
+            video_codec: meta.video_codec.clone(),
+            audio_codec: meta.audio_codec.clone(),
             variants,
             created_at: rfc3339(media.upload_date),
         }

@@ -246,6 +246,10 @@ async fn an_mp4_gets_a_poster_and_its_duration_and_a_post_shows_it_when_ready() 
     let duration = ready["duration"].as_f64().expect("a duration");
     assert!((duration - 2.0).abs() < 0.2, "{duration}");
     assert_eq!(
+        (ready["video_codec"].as_str(), ready["audio_codec"].as_str()),
+        (Some("h264"), Some("aac"))
+    );
+    assert_eq!(
         (ready["width"].as_u64(), ready["height"].as_u64()),
         (Some(320), Some(240))
     );
@@ -312,6 +316,7 @@ async fn a_webm_gets_a_playable_h264_rendition_served_with_ranges() {
         ready["content_type"], "video/mp4",
         "the URL now serves the rendition"
     );
+    assert_eq!(ready["video_codec"], "vp9", "as uploaded");
     let rendition = &ready["variants"]["video"];
     let url = rendition["url"].as_str().unwrap().to_owned();
     let bytes = bytes_of(&app, &url).await;
