@@ -35,8 +35,9 @@ use super::Run;
 /// Why a run of a tool did not give its output.
 #[derive(Debug)]
 enum ToolError {
-    /// The tool is not installed (the job is retried: an operator can fix that).
-    Missing(String),
+    /// Not the file's fault: the tool is not installed, or the database or the disk
+    /// failed. The job is retried.
+    Transient(String),
     /// The file is at fault: the media fails with this reason.
     Failed(String),
 }
@@ -98,7 +99,7 @@ pub async fn run(run: &Run<'_>, media_id: ObjectId) -> Result<(), ApiError> {
             }
             ("failed", NotificationType::MediaFailed)
         }
-        Err(ToolError::Missing(what)) => {
+        Err(ToolError::Transient(what)) => {
             return Err(ApiError::internal(format!("cannot process videos: {what}")));
         }
     };
@@ -142,7 +143,7 @@ async fn process(
         &poster.0.bytes,
     )
     .await
-    .map_err(|e| ToolError::Missing(format!("storing the poster: {e}")))?;
+    .map_err(|e| ToolError::Transient(format!("storing the poster: {e}")))?;
     let stored_video = store_file(run, file.id, &rendition).await?;
     Ok(Outcome {
         width: Some(probe.width),
@@ -162,7 +163,7 @@ const HEAD_BYTES: usize = 64 * 1024;
 
 /// Writes the upload to `path`; returns its first `HEAD_BYTES`.
 async fn copy_out(run: &Run<'_>, file: &MediaDoc, path: &Path) -> Result<Vec<u8>, ToolError> {
-    let io = |e: std::io::Error| ToolError::Missing(format!("writing the upload out: {e}"));
+    let io = |e: std::io::Error| ToolError::Transient(format!("writing the upload out: {e}"));
     let len = u64::try_from(file.length).unwrap_or(0);
     let mut out = tokio::fs::File::create(path).await.map_err(io)?;
     let mut head = Vec::new();
@@ -178,11 +179,11 @@ async fn copy_out(run: &Run<'_>, file: &MediaDoc, path: &Path) -> Result<Vec<u8>
         };
         let mut chunks = media::stream_range(&run.jobs.db, stored, range)
             .await
-            .map_err(|e| ToolError::Missing(format!("reading the upload: {e}")))?;
+            .map_err(|e| ToolError::Transient(format!("reading the upload: {e}")))?;
         while let Some(chunk) = chunks
             .try_next()
             .await
-            .map_err(|e| ToolError::Missing(format!("reading the upload: {e}")))?
+            .map_err(|e| ToolError::Transient(format!("reading the upload: {e}")))?
         {
             if head.len() < HEAD_BYTES {
                 let take = (HEAD_BYTES - head.len()).min(chunk.len());
@@ -247,7 +248,7 @@ async fn poster(
         Ok((preview_variant("poster", &image, edge), hash))
     })
     .await
-    .map_err(|e| ToolError::Missing(format!("making the poster: {e}")))?
+    .map_err(|e| ToolError::Transient(format!("making the poster: {e}")))?
 }
 
 /// Writes `video.mp4`: the upload's streams copied (`transcode` false) or transcoded to
@@ -325,8 +326,9 @@ async fn store_file(
     parent: ObjectId,
     path: &Path,
 ) -> Result<media::VariantRef, ToolError> {
-    let db_error = |e: mongodb::error::Error| ToolError::Missing(format!("storing the video: {e}"));
-    let io = |e: std::io::Error| ToolError::Missing(format!("reading the rendition: {e}"));
+    let db_error =
+        |e: mongodb::error::Error| ToolError::Transient(format!("storing the video: {e}"));
+    let io = |e: std::io::Error| ToolError::Transient(format!("reading the rendition: {e}"));
     let id = ObjectId::new();
     let mut upload = media::open_variant_upload(&run.jobs.db, parent, id, "video", "video/mp4")
         .await
@@ -344,26 +346,25 @@ async fn store_file(
             upload
                 .write_all(&buffer[..n])
                 .await
-                .map_err(|e| ToolError::Missing(format!("storing the video: {e}")))?;
+                .map_err(|e| ToolError::Transient(format!("storing the video: {e}")))?;
         }
         upload
             .close()
             .await
-            .map_err(|e| ToolError::Missing(format!("storing the video: {e}")))
+            .map_err(|e| ToolError::Transient(format!("storing the video: {e}")))
     }
     .await;
     if let Err(err) = copied {
         let _ = upload.abort().await;
         return Err(err);
     }
-    let (width, height) = (None, None);
     Ok(media::VariantRef {
         name: "video".into(),
         id,
         content_type: "video/mp4".into(),
         length,
-        width,
-        height,
+        width: None,
+        height: None,
     })
 }
 
@@ -394,14 +395,14 @@ async fn tool(
     limits.apply(&mut command);
     let child = command.spawn().map_err(|e| {
         if e.kind() == std::io::ErrorKind::NotFound {
-            ToolError::Missing(format!("{program} is not installed"))
+            ToolError::Transient(format!("{program} is not installed"))
         } else {
-            ToolError::Missing(format!("{program} could not start: {e}"))
+            ToolError::Transient(format!("{program} could not start: {e}"))
         }
     })?;
     let output = match tokio::time::timeout(timeout, child.wait_with_output()).await {
         Ok(Ok(output)) => output,
-        Ok(Err(e)) => return Err(ToolError::Missing(format!("{program}: {e}"))),
+        Ok(Err(e)) => return Err(ToolError::Transient(format!("{program}: {e}"))),
         Err(_) => {
             return Err(ToolError::Failed(format!(
                 "processing took longer than {} s",

@@ -140,9 +140,13 @@ async fn store_file(
             }
             head.extend_from_slice(&chunk);
         }
-        if u64::try_from(head.len()).unwrap_or(u64::MAX) > limit {
-            return Err(ApiError::PayloadTooLarge);
-        }
+    }
+    // What was read as it was sent (the first read may have taken the whole file).
+    let mut written = u64::try_from(head.len()).unwrap_or(u64::MAX);
+    if written > limit {
+        return Err(ApiError::PayloadTooLarge);
+    }
+    if kind == MediaKind::Image {
         let (cleaned, processed) = {
             let _slot = IMAGE_SLOTS.acquire().await.map_err(ApiError::internal)?;
             web::block(move || {
@@ -179,10 +183,6 @@ async fn store_file(
         }
     } else {
         meta.status = MediaStatus::Processing;
-    }
-    let mut written = u64::try_from(head.len()).unwrap_or(u64::MAX);
-    if written > limit {
-        return Err(ApiError::PayloadTooLarge);
     }
     let mut upload = media::open_upload(&state.db, id, &meta).await?;
     let outcome: Result<(), ApiError> = async {
