@@ -233,13 +233,38 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
     .await
 }
 
-/// Starts an app on a given database: two apps on one database are two instances.
+/// Starts an app on a given database with a mailbox of its own. A second instance of
+/// the same deployment is `spawn_instance_of`.
 pub async fn spawn_app_on(
     mongodb_uri: &str,
     database: &str,
     configure: impl FnOnce(&mut Settings),
 ) -> TestApp {
-    let mail = Mailbox::start().await;
+    start_app(mongodb_uri, database, Mailbox::start().await, configure).await
+}
+
+/// Starts another instance of `first`'s deployment: the same database and the same
+/// SMTP relay (either instance's job worker may send a queued email, as in production).
+pub async fn spawn_instance_of(
+    first: &TestApp,
+    mongodb_uri: &str,
+    configure: impl FnOnce(&mut Settings),
+) -> TestApp {
+    start_app(
+        mongodb_uri,
+        &first.database_name,
+        first.mail.clone(),
+        configure,
+    )
+    .await
+}
+
+async fn start_app(
+    mongodb_uri: &str,
+    database: &str,
+    mail: Mailbox,
+    configure: impl FnOnce(&mut Settings),
+) -> TestApp {
     let mut settings = Settings::load(&config_dir(), &test_env(database, mail.port, mongodb_uri))
         .expect("test settings load");
     configure(&mut settings);

@@ -6,7 +6,8 @@ use rookery::config::{Rule, Settings};
 use serde_json::{json, Value};
 
 use crate::helpers::{
-    assert_error, spawn_app, spawn_app_on, spawn_app_with, test_mongodb_uri, TestApp,
+    assert_error, spawn_app, spawn_app_on, spawn_app_with, spawn_instance_of, test_mongodb_uri,
+    TestApp,
 };
 
 /// A window so long that no test run straddles two of them.
@@ -86,7 +87,7 @@ async fn logins_count_per_address_and_per_account_and_the_one_over_gets_429() {
 async fn likes_count_per_user_across_instances() {
     let database = format!("test_{}", uuid::Uuid::new_v4().simple());
     let first = spawn_app_on(&test_mongodb_uri(), &database, limited).await;
-    let second = spawn_app_on(&test_mongodb_uri(), &database, limited).await;
+    let second = spawn_instance_of(&first, &test_mongodb_uri(), limited).await;
     let author = first.create_user("limit_author").await;
     let fan = first.create_user("limit_fan").await;
     let other = first.create_user("limit_other").await;

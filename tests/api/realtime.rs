@@ -9,7 +9,9 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
-use crate::helpers::{assert_error, spawn_app, spawn_app_on, test_mongodb_uri, TestApp, TestUser};
+use crate::helpers::{
+    assert_error, spawn_app, spawn_instance_of, test_mongodb_uri, TestApp, TestUser,
+};
 
 type Socket = WebSocketStream<MaybeTlsStream<tokio::net::TcpStream>>;
 
@@ -61,7 +63,7 @@ async fn new_post(app: &TestApp, user: &TestUser, body: Value) -> String {
 #[tokio::test]
 async fn a_like_on_one_instance_reaches_a_socket_on_another() {
     let first = spawn_app().await;
-    let second = spawn_app_on(&test_mongodb_uri(), &first.database_name, |_| {}).await;
+    let second = spawn_instance_of(&first, &test_mongodb_uri(), |_| {}).await;
     let alice = first.create_user("alice").await;
     let bob = first.create_user("bob").await;
     let post = new_post(&first, &alice, json!({ "content": "like me" })).await;
@@ -438,10 +440,8 @@ async fn a_dropped_change_stream_resumes_without_losing_or_repeating_events() {
     let proxy =
         crate::helpers::TcpProxy::start(crate::helpers::host_port_of(&test_mongodb_uri())).await;
     let proxied_uri = format!("mongodb://127.0.0.1:{}/?directConnection=true", proxy.port);
-    let behind_proxy = spawn_app_on(&proxied_uri, &direct.database_name, |s| {
-        s.database.timeout_secs = 1
-    })
-    .await;
+    let behind_proxy =
+        spawn_instance_of(&direct, &proxied_uri, |s| s.database.timeout_secs = 1).await;
     let alice = direct.create_user("alice").await;
     let carol = direct.create_user("carol").await;
     let bob = direct.create_user("bob").await;

@@ -172,12 +172,9 @@ async fn logout_revokes_the_access_and_refresh_tokens_at_once() {
 async fn logout_takes_effect_on_every_instance() {
     let first = spawn_app().await;
     let user = first.create_user("eve").await;
-    let second = crate::helpers::spawn_app_on(
-        &crate::helpers::test_mongodb_uri(),
-        &first.database_name,
-        |_| {},
-    )
-    .await;
+    let second =
+        crate::helpers::spawn_instance_of(&first, &crate::helpers::test_mongodb_uri(), |_| {})
+            .await;
     assert_eq!(
         second
             .get("/api/users/me", Some(&user.access))
