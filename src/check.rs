@@ -3,9 +3,10 @@
 //! written first and its counter moved second, so a process killed between the two leaves
 //! a counter one off; a post deleted while a like was being added can leave the like
 //! behind. The check recounts every counter from the documents it counts and looks for
-//! likes, comments and feed entries of posts that are gone, and for what lost background
-//! work leaves (`lost_jobs`); `--repair` sets each counter to its recount, deletes the
-//! orphans and queues the work again.
+//! likes, comments and feed entries of posts that are gone, for what lost background
+//! work leaves (`lost_jobs`), and for stored bytes nothing will serve (`stray_media`);
+//! `--repair` sets each counter to its recount, deletes the orphans and queues the work
+//! again.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -104,6 +105,7 @@ pub async fn run(db: &Db, repair: bool) -> mongodb::error::Result<Report> {
         });
     }
     findings.extend(lost_jobs(db, repair).await?);
+    findings.extend(stray_media(db, repair).await?);
     let posts = crate::store::posts::collection(db);
     let users = crate::store::users::collection(db);
     let counted_posts = crate::store::posts::counted_for_author();
@@ -245,6 +247,42 @@ async fn lost_jobs(db: &Db, repair: bool) -> mongodb::error::Result<Vec<Finding>
         Finding {
             what: "posts whose publication job was lost",
             found: lost.len() as u64,
+        },
+    ])
+}
+
+/// How old stored bytes must be before the check calls them stray: a newer variant or
+/// chunk may belong to an upload or a processing run still under way.
+const STRAY_MEDIA_GRACE_MS: i64 = 24 * 60 * 60 * 1000;
+
+/// Stored bytes nothing will serve: variants of media that are gone, never closed or
+/// processed again, and chunks of uploads a process died in (`media` and
+/// `media_variants`). Repair deletes them.
+async fn stray_media(db: &Db, repair: bool) -> mongodb::error::Result<Vec<Finding>> {
+    use crate::store::media;
+    let before = bson::DateTime::from_millis(
+        bson::DateTime::now().timestamp_millis() - STRAY_MEDIA_GRACE_MS,
+    );
+    let variants = media::stray_variants(db, before).await?;
+    if repair {
+        media::delete_variants(db, &variants).await?;
+    }
+    let mut unfinished = 0;
+    for bucket in [media::FILES, media::VARIANTS] {
+        let ids = media::unfinished_uploads(db, bucket, before).await?;
+        if repair {
+            media::delete_chunks_of(db, bucket, &ids).await?;
+        }
+        unfinished += ids.len() as u64;
+    }
+    Ok(vec![
+        Finding {
+            what: "media variants nothing serves",
+            found: variants.len() as u64,
+        },
+        Finding {
+            what: "uploads never finished (their chunks)",
+            found: unfinished,
         },
     ])
 }

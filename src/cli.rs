@@ -36,7 +36,8 @@ pub enum Command {
     /// Print the OpenAPI document (the one served at /api/openapi.json) and exit.
     Openapi,
     /// Recount every counter and look for likes, comments and feed entries of deleted
-    /// posts; exits 1 when anything is off. With --repair, fixes what it finds.
+    /// posts, work lost with a stopped instance, and stored media bytes nothing serves;
+    /// exits 1 when anything is off. With --repair, fixes what it finds.
     Check {
         #[arg(long)]
         repair: bool,

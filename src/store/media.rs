@@ -5,6 +5,8 @@
 //! batch at a time, so a range starts at its chunk and memory stays flat whatever the
 //! file size.
 
+use std::collections::{HashMap, HashSet};
+
 use bson::oid::ObjectId;
 use bson::{doc, Binary, Bson, DateTime};
 use futures::{AsyncWriteExt, Stream, TryStreamExt};
@@ -316,14 +318,7 @@ pub async fn delete_variants_of(db: &Db, parent: ObjectId) -> mongodb::error::Re
         doc! { "metadata.parent_id": parent },
     )
     .await?;
-    let variants = named_bucket(db, VARIANTS);
-    for id in found {
-        match variants.delete(Bson::ObjectId(id)).await {
-            Err(err) if is_file_not_found(&err) => {}
-            other => other?,
-        }
-    }
-    Ok(())
+    delete_variants(db, &found).await
 }
 
 /// Deletes the original bytes of a file whose URL now serves a variant; its record stays.
@@ -439,4 +434,116 @@ pub async fn stream_range(
         let to = to.min(data.len());
         bytes::Bytes::from(data).slice(from.min(to)..to)
     }))
+}
+
+/// The first id an ObjectId made at `time` can have: ids below it were made before.
+fn first_id_at(time: DateTime) -> ObjectId {
+    let seconds = u32::try_from(time.timestamp_millis() / 1000).unwrap_or(0);
+    let mut bytes = [0u8; 12];
+    bytes[..4].copy_from_slice(&seconds.to_be_bytes());
+    ObjectId::from_bytes(bytes)
+}
+
+/// Variant files made before `before` that nothing will serve (`rookery check`): their
+/// media is gone or was never closed (a process died between writing an image's
+/// variants and closing its upload), or it was processed again and lists others. A
+/// media still processing keeps all of its variants.
+pub async fn stray_variants(db: &Db, before: DateTime) -> mongodb::error::Result<Vec<ObjectId>> {
+    let mut by_parent: HashMap<ObjectId, Vec<ObjectId>> = HashMap::new();
+    let mut cursor = db
+        .database()
+        .collection::<bson::Document>("media_variants.files")
+        .find(doc! { "_id": { "$lt": first_id_at(before) } })
+        .projection(doc! { "_id": 1, "metadata.parent_id": 1 })
+        .await?;
+    while let Some(variant) = cursor.try_next().await? {
+        let parent = variant
+            .get_document("metadata")
+            .and_then(|m| m.get_object_id("parent_id"));
+        if let (Ok(id), Ok(parent)) = (variant.get_object_id("_id"), parent) {
+            by_parent.entry(parent).or_default().push(id);
+        }
+    }
+    let parents: Vec<ObjectId> = by_parent.keys().copied().collect();
+    let mut stray = Vec::new();
+    for batch in parents.chunks(1000) {
+        for parent in find_many(db, batch).await? {
+            let variants = by_parent.remove(&parent.id).unwrap_or_default();
+            if parent.metadata.status == MediaStatus::Processing {
+                continue;
+            }
+            let listed = &parent.metadata.variants;
+            stray.extend(
+                variants
+                    .into_iter()
+                    .filter(|id| !listed.iter().any(|v| v.id == *id)),
+            );
+        }
+    }
+    // What is left names media that are gone.
+    stray.extend(by_parent.into_values().flatten());
+    Ok(stray)
+}
+
+/// Deletes variant files (with their chunks).
+pub async fn delete_variants(db: &Db, ids: &[ObjectId]) -> mongodb::error::Result<()> {
+    let variants = named_bucket(db, VARIANTS);
+    for id in ids {
+        match variants.delete(Bson::ObjectId(*id)).await {
+            Err(err) if is_file_not_found(&err) => {}
+            other => other?,
+        }
+    }
+    Ok(())
+}
+
+/// The ids, made before `before`, that chunks of `bucket` are stored under with no file
+/// document: uploads a process died in the middle of (`rookery check`).
+pub async fn unfinished_uploads(
+    db: &Db,
+    bucket: &str,
+    before: DateTime,
+) -> mongodb::error::Result<Vec<ObjectId>> {
+    let chunked: Vec<ObjectId> = db
+        .database()
+        .collection::<bson::Document>(&format!("{bucket}.chunks"))
+        .distinct(
+            "files_id",
+            doc! { "files_id": { "$lt": first_id_at(before) } },
+        )
+        .await?
+        .into_iter()
+        .filter_map(|v| v.as_object_id())
+        .collect();
+    let mut unfinished = Vec::new();
+    for batch in chunked.chunks(1000) {
+        let closed: HashSet<ObjectId> = ids_where(
+            db,
+            &format!("{bucket}.files"),
+            doc! { "_id": { "$in": batch } },
+        )
+        .await?
+        .into_iter()
+        .collect();
+        unfinished.extend(batch.iter().filter(|id| !closed.contains(id)));
+    }
+    Ok(unfinished)
+}
+
+/// Deletes the chunks of uploads that never finished.
+pub async fn delete_chunks_of(
+    db: &Db,
+    bucket: &str,
+    ids: &[ObjectId],
+) -> mongodb::error::Result<u64> {
+    let mut deleted = 0;
+    for batch in ids.chunks(1000) {
+        deleted += db
+            .database()
+            .collection::<bson::Document>(&format!("{bucket}.chunks"))
+            .delete_many(doc! { "files_id": { "$in": batch } })
+            .await?
+            .deleted_count;
+    }
+    Ok(deleted)
 }

@@ -244,3 +244,149 @@ async fn check_finds_counter_drift_and_orphans_and_repair_fixes_them() {
 async fn json_of(app: &crate::helpers::TestApp, path: &str) -> Value {
     app.get(path, None).await.json().await.unwrap()
 }
+
+/// An ObjectId made `days` ago: what a crash that long ago left carries.
+fn id_days_ago(days: i64) -> bson::oid::ObjectId {
+    let seconds = (chrono::Utc::now().timestamp() - days * 86_400) as u32;
+    let fresh = bson::oid::ObjectId::new().bytes();
+    let mut bytes = [0u8; 12];
+    bytes[..4].copy_from_slice(&seconds.to_be_bytes());
+    bytes[4..].copy_from_slice(&fresh[4..]);
+    bson::oid::ObjectId::from_bytes(bytes)
+}
+
+/// A GridFS file of `bucket` as an upload writes it: a chunk, then (when `closed`) the
+/// file document.
+async fn stored_file(
+    db: &mongodb::Database,
+    bucket: &str,
+    id: bson::oid::ObjectId,
+    metadata: bson::Document,
+    closed: bool,
+) {
+    db.collection::<bson::Document>(&format!("{bucket}.chunks"))
+        .insert_one(bson::doc! {
+            "files_id": id,
+            "n": 0,
+            "data": bson::Binary { subtype: bson::spec::BinarySubtype::Generic, bytes: vec![7; 64] },
+        })
+        .await
+        .expect("chunk written");
+    if closed {
+        db.collection::<bson::Document>(&format!("{bucket}.files"))
+            .insert_one(bson::doc! {
+                "_id": id, "length": 64_i64, "chunkSize": 261_120, "uploadDate": bson::DateTime::now(),
+                "filename": "left-behind", "metadata": metadata,
+            })
+            .await
+            .expect("file written");
+    }
+}
+
+#[tokio::test]
+async fn check_finds_media_bytes_nothing_serves_and_repair_deletes_them() {
+    let app = spawn_app().await;
+    let user = app.create_user("uploader").await;
+    let media =
+        crate::media::uploaded(&app, &user.access, "p.png", crate::media::png(900, 600, 0)).await;
+    let media_id =
+        bson::oid::ObjectId::parse_str(media["id"].as_str().expect("an id")).expect("an ObjectId");
+    let preview = media["variants"]["preview"]["url"]
+        .as_str()
+        .expect("a preview")
+        .to_owned();
+    let (clean, report) = check(&app.database_name, false);
+    assert!(clean, "{report}");
+
+    let db = app.db.database();
+    // Two days ago a process died uploading an image: its preview was written and closed,
+    // the original's chunks were written, its file document never was.
+    let never_closed = id_days_ago(2);
+    stored_file(&db, "media", never_closed, bson::doc! {}, false).await;
+    let variant_meta = |parent| bson::doc! { "parent_id": parent, "name": "preview", "content_type": "image/webp" };
+    stored_file(
+        &db,
+        "media_variants",
+        id_days_ago(2),
+        variant_meta(never_closed),
+        true,
+    )
+    .await;
+    // A processing run that lost its lease wrote a variant its media does not list.
+    stored_file(
+        &db,
+        "media_variants",
+        id_days_ago(2),
+        variant_meta(media_id),
+        true,
+    )
+    .await;
+    // A variant being written now, of a media not closed yet, is nobody's drift.
+    let uploading = bson::oid::ObjectId::new();
+    stored_file(
+        &db,
+        "media_variants",
+        bson::oid::ObjectId::new(),
+        variant_meta(uploading),
+        true,
+    )
+    .await;
+    stored_file(&db, "media", uploading, bson::doc! {}, false).await;
+
+    let (clean, report) = check(&app.database_name, false);
+    assert!(!clean, "{report}");
+    assert!(
+        report.contains("2 found: media variants nothing serves"),
+        "{report}"
+    );
+    assert!(
+        report.contains("1 found: uploads never finished (their chunks)"),
+        "{report}"
+    );
+
+    let (repaired, report) = check(&app.database_name, true);
+    assert!(repaired, "{report}");
+    assert!(report.contains("3 repaired in all"), "{report}");
+    let (clean, report) = check(&app.database_name, false);
+    assert!(clean, "{report}");
+    let count = |bucket: &str, filter: bson::Document| {
+        let collection = db.collection::<bson::Document>(bucket);
+        async move { collection.count_documents(filter).await.expect("counted") }
+    };
+    assert_eq!(
+        count("media.chunks", bson::doc! { "files_id": never_closed }).await,
+        0
+    );
+    assert_eq!(
+        count(
+            "media_variants.files",
+            bson::doc! { "metadata.parent_id": never_closed }
+        )
+        .await,
+        0
+    );
+    assert_eq!(
+        count(
+            "media_variants.files",
+            bson::doc! { "metadata.parent_id": uploading }
+        )
+        .await,
+        1,
+        "what is under way stays"
+    );
+    assert_eq!(
+        count("media.chunks", bson::doc! { "files_id": uploading }).await,
+        1
+    );
+    // What the media lists is still served.
+    let served = app.get(&preview, None).await;
+    assert_eq!(served.status(), StatusCode::OK);
+    assert_eq!(
+        count(
+            "media_variants.files",
+            bson::doc! { "metadata.parent_id": media_id }
+        )
+        .await,
+        1
+    );
+}
