@@ -20,6 +20,8 @@ pub struct Probe {
     pub format: String,
     /// The MP4 major brand (`isom`, `mp42`; `qt  ` for QuickTime).
     pub brand: Option<String>,
+    /// The video stream's bits per second, when the container says.
+    pub video_bit_rate: Option<u64>,
 }
 
 /// Reads `ffprobe -show_format -show_streams -print_format json`; `Err` says what is
@@ -61,6 +63,7 @@ pub fn parse_probe(json: &str) -> Result<Probe, String> {
         brand: root["format"]["tags"]["major_brand"]
             .as_str()
             .map(str::to_owned),
+        video_bit_rate: video["bit_rate"].as_str().and_then(|b| b.parse().ok()),
     })
 }
 
@@ -78,14 +81,17 @@ fn rotation(stream: &Value) -> i64 {
 
 impl Probe {
     /// Whether browsers play the file as it is (given its index is at the front) and it is
-    /// within `max_edge`.
-    pub fn is_web_playable(&self, max_edge: u32) -> bool {
+    /// within `max_edge` and, when its bit rate is known, within `max_kbps`.
+    pub fn is_web_playable(&self, max_edge: u32, max_kbps: u32) -> bool {
         let mp4 = self.format.split(',').any(|f| f == "mp4")
             && self.brand.as_deref().is_some_and(|b| b.trim() != "qt");
         mp4 && self.video_codec == "h264"
             && matches!(self.pix_fmt.as_deref(), Some("yuv420p" | "yuvj420p"))
             && self.audio_codec.as_deref().is_none_or(|a| a == "aac")
             && self.width.max(self.height) <= max_edge
+            && self
+                .video_bit_rate
+                .is_none_or(|b| b <= u64::from(max_kbps) * 1000)
     }
 }
 
@@ -184,30 +190,40 @@ mod tests {
     fn a_probe_tells_what_plays_in_browsers() {
         let json = r#"{"streams":[
             {"codec_type":"video","codec_name":"h264","width":1920,"height":1080,"pix_fmt":"yuv420p",
-             "side_data_list":[{"rotation":-90}]},
+             "bit_rate":"4000000","side_data_list":[{"rotation":-90}]},
             {"codec_type":"audio","codec_name":"aac"}],
             "format":{"format_name":"mov,mp4,m4a,3gp,3g2,mj2","duration":"3.500000","tags":{"major_brand":"isom"}}}"#;
         let probe = parse_probe(json).expect("a probe");
         assert_eq!((probe.width, probe.height), (1080, 1920));
         assert_eq!(probe.duration, Some(3.5));
-        assert!(probe.is_web_playable(1920));
-        assert!(!probe.is_web_playable(1280), "larger than the bound");
+        assert_eq!(probe.video_bit_rate, Some(4_000_000));
+        assert!(probe.is_web_playable(1920, 4000));
+        assert!(!probe.is_web_playable(1280, 4000), "larger than the bound");
+        assert!(
+            !probe.is_web_playable(1920, 2500),
+            "a higher bit rate than the bound"
+        );
+        let unknown_rate = Probe {
+            video_bit_rate: None,
+            ..probe.clone()
+        };
+        assert!(unknown_rate.is_web_playable(1920, 2500));
         let quicktime = Probe {
             brand: Some("qt  ".into()),
             ..probe.clone()
         };
-        assert!(!quicktime.is_web_playable(1920));
+        assert!(!quicktime.is_web_playable(1920, 4000));
         let hevc = Probe {
             video_codec: "hevc".into(),
             ..probe.clone()
         };
-        assert!(!hevc.is_web_playable(1920));
+        assert!(!hevc.is_web_playable(1920, 4000));
         let webm = Probe {
             format: "matroska,webm".into(),
             video_codec: "vp9".into(),
             ..probe
         };
-        assert!(!webm.is_web_playable(1920));
+        assert!(!webm.is_web_playable(1920, 4000));
         assert!(parse_probe(r#"{"streams":[{"codec_type":"audio"}],"format":{}}"#).is_err());
         assert!(parse_probe("not json").is_err());
     }

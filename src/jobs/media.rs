@@ -130,8 +130,8 @@ async fn process(
     let probe = probe(settings, folder).await?;
     let poster = poster(settings, folder, &probe).await?;
     let file_len = u64::try_from(file.length).unwrap_or(0);
-    let transcode =
-        !(probe.is_web_playable(settings.video_max_edge) && index_at_front(&head, file_len));
+    let transcode = !(probe.is_web_playable(settings.video_max_edge, settings.video_max_kbps)
+        && index_at_front(&head, file_len));
     let rendition = rendition(settings, folder, transcode).await?;
     let db = &run.jobs.db;
     let stored_poster = media::store_variant(

@@ -285,6 +285,49 @@ async fn an_mp4_gets_a_poster_and_its_duration_and_a_post_shows_it_when_ready() 
     );
 }
 
+/// The video stream's bits per second, as ffprobe reads them.
+fn video_bit_rate(bytes: &[u8]) -> u64 {
+    let probed = probe(bytes);
+    let video = probed["streams"]
+        .as_array()
+        .expect("streams")
+        .iter()
+        .find(|s| s["codec_type"] == "video")
+        .cloned()
+        .expect("a video stream");
+    video["bit_rate"]
+        .as_str()
+        .and_then(|b| b.parse().ok())
+        .expect("a bit rate")
+}
+
+#[tokio::test]
+async fn a_web_playable_mp4_above_the_bit_rate_bound_is_transcoded_not_copied() {
+    if !ffmpeg_available("a_web_playable_mp4_above_the_bit_rate_bound") {
+        return;
+    }
+    let clip = h264_mp4(true);
+    let uploaded_rate = video_bit_rate(&clip);
+    let bound_kbps = u32::try_from(uploaded_rate / 4000).expect("a small rate");
+    assert!(bound_kbps > 0, "{uploaded_rate}");
+    let app = crate::helpers::spawn_app_with(|s| {
+        s.media.max_video_bytes = 8 * 1024 * 1024;
+        s.media.video_max_kbps = bound_kbps;
+    })
+    .await;
+    let user = app.create_user("heavy").await;
+    let media = uploaded(&app, &user.access, "clip.mp4", clip).await;
+    let id = media["id"].as_str().expect("an id").to_owned();
+    let ready = settled(&app, &user.access, &id).await;
+    assert_eq!(ready["status"], "ready", "{ready}");
+    let rendition = bytes_of(&app, ready["url"].as_str().expect("a url")).await;
+    let served_rate = video_bit_rate(&rendition);
+    assert!(
+        served_rate < uploaded_rate / 2,
+        "transcoded within {bound_kbps} kb/s: {served_rate} b/s served, {uploaded_rate} b/s uploaded"
+    );
+}
+
 #[tokio::test]
 async fn a_webm_gets_a_playable_h264_rendition_served_with_ranges() {
     if !ffmpeg_available("a_webm_gets_a_playable_h264_rendition") {
