@@ -48,13 +48,7 @@ enum ToolError {
 pub async fn adopt_processing(db: &crate::db::Db) -> Result<usize, ApiError> {
     let mut adopted = 0;
     for media_id in media::ids_processing(db).await? {
-        let task = super::Task::Media { media_id };
-        let job = crate::store::jobs::JobDoc::new(
-            media_id,
-            super::JobKind::Media.as_str(),
-            task.payload()?,
-            bson::DateTime::now(),
-        );
+        let job = super::Task::Media { media_id }.job(media_id, bson::DateTime::now())?;
         if crate::store::jobs::insert(db, &job).await? {
             adopted += 1;
         }
@@ -177,14 +171,12 @@ async fn copy_out(run: &Run<'_>, file: &MediaDoc, path: &Path) -> Result<Vec<u8>
             start: 0,
             end: len - 1,
         };
+        let reading =
+            |e: mongodb::error::Error| ToolError::Transient(format!("reading the upload: {e}"));
         let mut chunks = media::stream_range(&run.jobs.db, stored, range)
             .await
-            .map_err(|e| ToolError::Transient(format!("reading the upload: {e}")))?;
-        while let Some(chunk) = chunks
-            .try_next()
-            .await
-            .map_err(|e| ToolError::Transient(format!("reading the upload: {e}")))?
-        {
+            .map_err(reading)?;
+        while let Some(chunk) = chunks.try_next().await.map_err(reading)? {
             if head.len() < HEAD_BYTES {
                 let take = (HEAD_BYTES - head.len()).min(chunk.len());
                 head.extend_from_slice(&chunk[..take]);
@@ -326,13 +318,13 @@ async fn store_file(
     parent: ObjectId,
     path: &Path,
 ) -> Result<media::VariantRef, ToolError> {
-    let db_error =
-        |e: mongodb::error::Error| ToolError::Transient(format!("storing the video: {e}"));
+    let storing =
+        |e: &dyn std::fmt::Display| ToolError::Transient(format!("storing the video: {e}"));
     let io = |e: std::io::Error| ToolError::Transient(format!("reading the rendition: {e}"));
     let id = ObjectId::new();
     let mut upload = media::open_variant_upload(&run.jobs.db, parent, id, "video", "video/mp4")
         .await
-        .map_err(db_error)?;
+        .map_err(|e| storing(&e))?;
     let mut source = tokio::fs::File::open(path).await.map_err(io)?;
     let mut buffer = vec![0u8; 256 * 1024];
     let mut length: i64 = 0;
@@ -346,12 +338,9 @@ async fn store_file(
             upload
                 .write_all(&buffer[..n])
                 .await
-                .map_err(|e| ToolError::Transient(format!("storing the video: {e}")))?;
+                .map_err(|e| storing(&e))?;
         }
-        upload
-            .close()
-            .await
-            .map_err(|e| ToolError::Transient(format!("storing the video: {e}")))
+        upload.close().await.map_err(|e| storing(&e))
     }
     .await;
     if let Err(err) = copied {

@@ -118,6 +118,16 @@ impl Task {
         Ok(doc.remove("payload").unwrap_or(Bson::Null))
     }
 
+    /// The queued job that runs this task from `due_at`, under the id `id`.
+    pub(crate) fn job(&self, id: ObjectId, due_at: DateTime) -> Result<JobDoc, ApiError> {
+        Ok(JobDoc::new(
+            id,
+            self.kind().as_str(),
+            self.payload()?,
+            due_at,
+        ))
+    }
+
     fn of(job: &JobDoc) -> Result<Self, String> {
         bson::from_document(bson::doc! { "kind": &job.kind, "payload": job.payload.clone() })
             .map_err(|e| format!("unreadable {} job: {e}", job.kind))
@@ -206,7 +216,7 @@ impl Jobs {
         due_at: DateTime,
     ) -> Result<bool, ApiError> {
         let kind = task.kind();
-        let job = JobDoc::new(id, kind.as_str(), task.payload()?, due_at);
+        let job = task.job(id, due_at)?;
         let written = store::insert(&self.db, &job).await?;
         if due_at <= DateTime::now() {
             self.wake(kind);
@@ -261,13 +271,7 @@ impl Jobs {
     /// the lease runs out; if it fails, the workers retry it. Returns how many posts this
     /// run deleted.
     pub async fn cascade(&self, cascade: Cascade) -> Result<usize, ApiError> {
-        let task = Task::Cascade(cascade.clone());
-        let mut job = JobDoc::new(
-            ObjectId::new(),
-            JobKind::Cascade.as_str(),
-            task.payload()?,
-            DateTime::now(),
-        );
+        let mut job = Task::Cascade(cascade.clone()).job(ObjectId::new(), DateTime::now())?;
         job.state = store::JobState::Running;
         job.owner = Some(self.owner.clone());
         job.lease_until = Some(self.lease_until());

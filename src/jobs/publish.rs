@@ -13,7 +13,7 @@ use bson::oid::ObjectId;
 use bson::DateTime;
 use std::time::Duration;
 
-use super::{JobKind, Jobs, Run, Task};
+use super::{Jobs, Run, Task};
 use crate::error::ApiError;
 use crate::events::Events;
 use crate::feed::{who_may_read, Feed};
@@ -45,16 +45,11 @@ pub async fn enqueue(jobs: &Jobs, post: &PostDoc, events: Events) -> Result<(), 
 /// A publication job for a post whose job was lost (`rookery check --repair`), or that
 /// was scheduled before publication became a job, due at `due_at`.
 pub fn job_for(post_id: ObjectId, due_at: DateTime) -> Result<JobDoc, ApiError> {
-    let task = Task::Publish {
+    Task::Publish {
         post_id,
         events: Events::new(),
-    };
-    Ok(JobDoc::new(
-        post_id,
-        JobKind::Publish.as_str(),
-        task.payload()?,
-        due_at,
-    ))
+    }
+    .job(post_id, due_at)
 }
 
 /// Gives every post scheduled before publication became a job its job (at start-up and
