@@ -323,11 +323,7 @@ pub async fn delete_variants_of(db: &Db, parent: ObjectId) -> mongodb::error::Re
 
 /// Deletes the original bytes of a file whose URL now serves a variant; its record stays.
 pub async fn delete_original_bytes(db: &Db, id: ObjectId) -> mongodb::error::Result<()> {
-    db.database()
-        .collection::<bson::Document>("media.chunks")
-        .delete_many(doc! { "files_id": id })
-        .await?;
-    Ok(())
+    delete_chunks_of(db, FILES, &[id]).await
 }
 
 /// Marks a file `ready` with what its processing made, if it is still processing;
@@ -436,14 +432,6 @@ pub async fn stream_range(
     }))
 }
 
-/// The first id an ObjectId made at `time` can have: ids below it were made before.
-fn first_id_at(time: DateTime) -> ObjectId {
-    let seconds = u32::try_from(time.timestamp_millis() / 1000).unwrap_or(0);
-    let mut bytes = [0u8; 12];
-    bytes[..4].copy_from_slice(&seconds.to_be_bytes());
-    ObjectId::from_bytes(bytes)
-}
-
 /// Variant files made before `before` that nothing will serve (`rookery check`): their
 /// media is gone or was never closed (a process died between writing an image's
 /// variants and closing its upload), or it was processed again and lists others. A
@@ -453,7 +441,7 @@ pub async fn stray_variants(db: &Db, before: DateTime) -> mongodb::error::Result
     let mut cursor = db
         .database()
         .collection::<bson::Document>("media_variants.files")
-        .find(doc! { "_id": { "$lt": first_id_at(before) } })
+        .find(doc! { "_id": { "$lt": super::object_id_at(before, [0; 8]) } })
         .projection(doc! { "_id": 1, "metadata.parent_id": 1 })
         .await?;
     while let Some(variant) = cursor.try_next().await? {
@@ -509,7 +497,7 @@ pub async fn unfinished_uploads(
         .collection::<bson::Document>(&format!("{bucket}.chunks"))
         .distinct(
             "files_id",
-            doc! { "files_id": { "$lt": first_id_at(before) } },
+            doc! { "files_id": { "$lt": super::object_id_at(before, [0; 8]) } },
         )
         .await?
         .into_iter()
@@ -530,20 +518,19 @@ pub async fn unfinished_uploads(
     Ok(unfinished)
 }
 
-/// Deletes the chunks of uploads that never finished.
+/// Deletes the chunks stored under `ids` in `bucket` (and not their file documents).
 pub async fn delete_chunks_of(
     db: &Db,
     bucket: &str,
     ids: &[ObjectId],
-) -> mongodb::error::Result<u64> {
-    let mut deleted = 0;
+) -> mongodb::error::Result<()> {
+    let chunks = db
+        .database()
+        .collection::<bson::Document>(&format!("{bucket}.chunks"));
     for batch in ids.chunks(1000) {
-        deleted += db
-            .database()
-            .collection::<bson::Document>(&format!("{bucket}.chunks"))
+        chunks
             .delete_many(doc! { "files_id": { "$in": batch } })
-            .await?
-            .deleted_count;
+            .await?;
     }
-    Ok(deleted)
+    Ok(())
 }

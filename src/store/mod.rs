@@ -195,6 +195,16 @@ pub async fn ids_in(cursor: mongodb::Cursor<Document>) -> mongodb::error::Result
         .await
 }
 
+/// An ObjectId whose time part is `at` (to the second) and whose other eight bytes are
+/// `rest`: ids made before `at` sort below `object_id_at(at, [0; 8])`.
+pub fn object_id_at(at: bson::DateTime, rest: [u8; 8]) -> ObjectId {
+    let seconds = u32::try_from(at.timestamp_millis() / 1000).unwrap_or(0);
+    let mut bytes = [0u8; 12];
+    bytes[..4].copy_from_slice(&seconds.to_be_bytes());
+    bytes[4..].copy_from_slice(&rest);
+    ObjectId::from_bytes(bytes)
+}
+
 /// The `count` of an aggregation row: `$sum` gives an Int32 or, past its range, an Int64.
 pub fn count_of(row: &Document) -> Option<i64> {
     integer_of(row, "count")

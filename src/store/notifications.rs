@@ -98,12 +98,10 @@ impl NotificationDoc {
         hash.update(user_id.bytes());
         hash.update(format!("{kind:?}").as_bytes());
         let hash = hash.finalize();
-        let mut bytes = [0u8; 12];
-        let secs = u32::try_from(at.timestamp_millis() / 1000).unwrap_or(0);
-        bytes[..4].copy_from_slice(&secs.to_be_bytes());
-        bytes[4..].copy_from_slice(&hash[..8]);
+        let mut rest = [0u8; 8];
+        rest.copy_from_slice(&hash[..8]);
         Self {
-            id: ObjectId::from_bytes(bytes),
+            id: super::object_id_at(at, rest),
             created_at: at,
             ..Self::new(user_id, kind, actor_id, subject)
         }
