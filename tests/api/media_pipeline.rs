@@ -11,7 +11,7 @@ use reqwest::header::{CONTENT_RANGE, ETAG, IF_NONE_MATCH, RANGE};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use crate::helpers::{TestApp, TestUser};
+use crate::helpers::{created, TestApp, TestUser};
 use crate::media::{app, png, upload, uploaded};
 
 /// Whether FFmpeg is here to make and process videos; says so loudly when not.
@@ -231,15 +231,13 @@ async fn an_mp4_gets_a_poster_and_its_duration_and_a_post_shows_it_when_ready() 
     assert_eq!(media["status"], "processing");
     let id = media["id"].as_str().unwrap().to_owned();
     // A post may take it while it is processing, and shows it once it is ready.
-    let post = app
-        .post(
-            "/api/posts",
-            Some(&user.access),
-            &json!({ "content": "my film", "media_ids": [id] }),
-        )
-        .await;
-    assert_eq!(post.status(), StatusCode::CREATED);
-    let post: Value = post.json().await.unwrap();
+    let post = created(
+        &app,
+        &user,
+        "/api/posts",
+        json!({ "content": "my film", "media_ids": [id] }),
+    )
+    .await;
 
     let ready = settled(&app, &user.access, &id).await;
     assert_eq!(ready["status"], "ready", "{ready}");
@@ -431,15 +429,13 @@ async fn a_truncated_video_fails_with_a_reason_and_the_service_stays_healthy() {
     video.truncate(video.len() * 6 / 10);
     let media = uploaded(&app, &user.access, "cut.mp4", video).await;
     let id = media["id"].as_str().unwrap().to_owned();
-    let post = app
-        .post(
-            "/api/posts",
-            Some(&user.access),
-            &json!({ "content": "oops", "media_ids": [id] }),
-        )
-        .await;
-    assert_eq!(post.status(), StatusCode::CREATED);
-    let post: Value = post.json().await.unwrap();
+    let post = created(
+        &app,
+        &user,
+        "/api/posts",
+        json!({ "content": "oops", "media_ids": [id] }),
+    )
+    .await;
 
     let failed = settled(&app, &user.access, &id).await;
     assert_eq!(failed["status"], "failed", "{failed}");
