@@ -247,12 +247,11 @@ async fn json_of(app: &crate::helpers::TestApp, path: &str) -> Value {
 
 /// An ObjectId made `days` ago: what a crash that long ago left carries.
 fn id_days_ago(days: i64) -> bson::oid::ObjectId {
-    let seconds = (chrono::Utc::now().timestamp() - days * 86_400) as u32;
+    let at = bson::DateTime::from_millis(chrono::Utc::now().timestamp_millis() - days * 86_400_000);
     let fresh = bson::oid::ObjectId::new().bytes();
-    let mut bytes = [0u8; 12];
-    bytes[..4].copy_from_slice(&seconds.to_be_bytes());
-    bytes[4..].copy_from_slice(&fresh[4..]);
-    bson::oid::ObjectId::from_bytes(bytes)
+    let mut rest = [0u8; 8];
+    rest.copy_from_slice(&fresh[4..]);
+    rookery::store::object_id_at(at, rest)
 }
 
 /// A GridFS file of `bucket` as an upload writes it: a chunk, then (when `closed`) the
