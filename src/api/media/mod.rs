@@ -292,10 +292,11 @@ async fn receive_upload(
 /// processed before the answer (`201`, `status: ready`): its metadata is taken out, and a
 /// WebP `preview` (upright, at most 640 px on the long side) and a `blurhash` are made; an
 /// image that does not decode is `415`. A video answers `202` with `status: processing`:
-/// a background job probes its `duration` and size, makes a `poster`, and, unless it is
-/// already H.264/AAC MP4, a web-playable `video` rendition; then the media is `ready`
-/// (or `failed`, with `failure`) and its owner gets a `media_ready` (or `media_failed`)
-/// notification. `GET /api/media/{id}/info` shows where it is.
+/// a background job probes its `duration` and size, makes a `poster` and a `video`
+/// rendition (H.264/AAC MP4: the upload's streams copied when they already play in
+/// browsers within the size and bit-rate bounds, else transcoded); then the media is
+/// `ready` (or `failed`, with `failure`) and its owner gets a `media_ready` (or
+/// `media_failed`) notification. `GET /api/media/{id}/info` shows where it is.
 #[utoipa::path(
     post,
     path = "/api/media",
