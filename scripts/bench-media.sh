@@ -56,9 +56,16 @@ ffmpeg -v error -y -f lavfi -i testsrc2=size=4000x3000 -frames:v 1 -q:v 3 "$work
 ffmpeg -v error -y -f lavfi -i testsrc2=size=1280x720:rate=30:duration=10 \
     -f lavfi -i sine=frequency=440:duration=10 -c:v libvpx-vp9 -b:v 1M -deadline realtime \
     -cpu-used 8 -c:a libopus "$work/clip.webm"
+# The same H.264 clip at x264's default quality (about 2.7 Mb/s, over the default
+# media.video_max_kbps of 2500, so transcoded) and capped at 2 Mb/s (copied).
 ffmpeg -v error -y -f lavfi -i testsrc2=size=1280x720:rate=30:duration=10 \
     -f lavfi -i sine=frequency=440:duration=10 -c:v libx264 -preset veryfast -pix_fmt yuv420p \
     -c:a aac -movflags +faststart "$work/clip.mp4"
+ffmpeg -v error -y -f lavfi -i testsrc2=size=1280x720:rate=30:duration=10 \
+    -f lavfi -i sine=frequency=440:duration=10 -c:v libx264 -preset veryfast -pix_fmt yuv420p \
+    -b:v 2M -maxrate 2M -bufsize 4M -c:a aac -movflags +faststart "$work/capped.mp4"
+rate() { ffprobe -v error -select_streams v:0 -show_entries stream=bit_rate -of csv=p=0 "$1"; }
+echo "H.264 clips: $(rate "$work/clip.mp4") and $(rate "$work/capped.mp4") b/s"
 now_ms() { date +%s%3N; }
 rows=""
 process() { # label, path, upload route
@@ -88,7 +95,8 @@ process() { # label, path, upload route
 process "photo, 4000×3000 JPEG → preview" "$work/photo.jpg" media
 process "avatar, 4000×3000 JPEG → preview + 3 sizes" "$work/photo.jpg" avatar
 process "video, 10 s 720p VP9/Opus WebM → H.264/AAC (transcoded)" "$work/clip.webm" media
-process "video, 10 s 720p H.264/AAC MP4 → copied" "$work/clip.mp4" media
+process "video, 10 s 720p H.264/AAC MP4 at $(( $(rate "$work/clip.mp4") / 1000 )) kb/s → transcoded (over media.video_max_kbps)" "$work/clip.mp4" media
+process "video, 10 s 720p H.264/AAC MP4 at $(( $(rate "$work/capped.mp4") / 1000 )) kb/s → copied" "$work/capped.mp4" media
 
 report="$(cat <<REPORT
 # Media memory check
