@@ -49,20 +49,22 @@ impl JwtKeys {
 
     pub fn issue(&self, user_id: ObjectId, session_id: ObjectId) -> Result<String, String> {
         let now = chrono::Utc::now().timestamp();
-        self.issue_until(user_id, session_id, now + self.ttl_secs)
+        self.issue_for(user_id, session_id, now, now + self.ttl_secs)
     }
 
-    /// A token valid until `exp` (Unix seconds) rather than for `ttl_secs`.
-    pub fn issue_until(
+    /// A token issued at `iat` and valid until `exp` (Unix seconds) rather than for
+    /// `ttl_secs` from now: a RealWorld token carries its session's start and expiry.
+    pub fn issue_for(
         &self,
         user_id: ObjectId,
         session_id: ObjectId,
+        iat: i64,
         exp: i64,
     ) -> Result<String, String> {
         let claims = Claims {
             sub: user_id.to_hex(),
             sid: session_id.to_hex(),
-            iat: chrono::Utc::now().timestamp(),
+            iat,
             exp,
         };
         jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)

@@ -29,8 +29,13 @@ pub fn hash_secret(secret: &str) -> String {
 }
 
 pub fn expires_in(secs: i64) -> DateTime {
+    secs_after(DateTime::now(), secs)
+}
+
+/// `secs` seconds after `start`.
+fn secs_after(start: DateTime, secs: i64) -> DateTime {
     DateTime::from_millis(
-        DateTime::now()
+        start
             .timestamp_millis()
             .saturating_add(secs.saturating_mul(1000)),
     )
@@ -76,7 +81,7 @@ async fn insert_session(
         user_id,
         created_at: now,
         last_used_at: now,
-        expires_at: expires_in(issuer.refresh_ttl_secs),
+        expires_at: secs_after(now, issuer.refresh_ttl_secs),
         user_agent: client.user_agent,
         ip: client.ip,
     };
@@ -104,9 +109,10 @@ pub async fn start_token_session(
     let session = insert_session(issuer, user_id, client).await?;
     issuer
         .jwt
-        .issue_until(
+        .issue_for(
             user_id,
             session.id,
+            session.created_at.timestamp_millis() / 1000,
             session.expires_at.timestamp_millis() / 1000,
         )
         .map_err(ApiError::internal)
