@@ -12,36 +12,19 @@ suffix, so the collection can run again against the same database.
 """
 
 import json
-import sys
 from pathlib import Path
+
+from collection import events, folder, json_body, write
 
 HERE = Path(__file__).resolve().parent
 OUT = HERE / "rookery.postman_collection.json"
-
-
-def js_status(code):
-    return [
-        f'pm.test("status {code}", function () {{',
-        f"    pm.response.to.have.status({code});",
-        "});",
-    ]
 
 
 def request(name, method, path, *, who=None, body=None, form=None, status=200, tests=(),
             pre=(), raw_body=None):
     """One request. `who` is alice, bob, admin, or None (anonymous); `tests` are
     JavaScript lines run after the status check, with `b` the parsed JSON body."""
-    exec_lines = list(js_status(status))
-    if tests:
-        exec_lines.append('const isJson = (pm.response.headers.get("Content-Type") || "").includes("json");')
-        exec_lines.append("const b = isJson ? pm.response.json() : {};")
-        exec_lines.append('pm.test("body", function () {')
-        exec_lines.extend("    " + line for line in tests)
-        exec_lines.append("});")
-    events = [{"listen": "test", "script": {"type": "text/javascript", "exec": exec_lines}}]
-    if pre:
-        events.insert(0, {"listen": "prerequest",
-                          "script": {"type": "text/javascript", "exec": list(pre)}})
+    scripts = events(status, tests, pre)
     req = {"method": method, "header": [], "url": "{{base_url}}" + path}
     if who:
         req["auth"] = {"type": "bearer", "bearer": [
@@ -50,17 +33,11 @@ def request(name, method, path, *, who=None, body=None, form=None, status=200, t
         req["auth"] = {"type": "noauth"}
     if body is not None or raw_body is not None:
         req["header"].append({"key": "Content-Type", "value": "application/json"})
-        req["body"] = {"mode": "raw",
-                       "raw": raw_body if raw_body is not None else json.dumps(body, indent=2),
-                       "options": {"raw": {"language": "json"}}}
+        req["body"] = json_body(raw_body if raw_body is not None else json.dumps(body, indent=2))
     if form is not None:
         req["body"] = {"mode": "formdata", "formdata": [
             {"key": key, "type": "file", "src": src} for key, src in form]}
-    return {"name": name, "event": events, "request": req}
-
-
-def folder(name, description, items):
-    return {"name": name, "description": description, "item": items}
+    return {"name": name, "event": scripts, "request": req}
 
 
 def save(var, expr):
@@ -454,11 +431,4 @@ collection = {
              blocks, lifecycle],
 }
 
-text = json.dumps(collection, indent=2, ensure_ascii=False) + "\n"
-if "--check" in sys.argv:
-    if OUT.read_text() != text:
-        sys.exit("postman/rookery.postman_collection.json is stale: run `make postman`")
-else:
-    OUT.write_text(text)
-    count = sum(len(f["item"]) for f in collection["item"])
-    print(f"wrote {OUT.name}: {count} requests")
+write(collection, OUT)

@@ -15,8 +15,9 @@ against the same database.
 """
 
 import json
-import sys
 from pathlib import Path
+
+from collection import events, folder, json_body, write
 
 HERE = Path(__file__).resolve().parent
 OUT = HERE / "realworld.postman_collection.json"
@@ -28,34 +29,15 @@ def request(name, method, path, *, who=None, body=None, status=200, tests=(), pr
             headers=(), base="{{APIURL}}", scheme="Token"):
     """One request. `who` is alice, bob or None (anonymous); `tests` are JavaScript
     lines run after the status check, with `b` the parsed JSON body."""
-    lines = [
-        f'pm.test("status {status}", function () {{',
-        f"    pm.response.to.have.status({status});",
-        "});",
-    ]
-    if tests:
-        lines.append('const isJson = (pm.response.headers.get("Content-Type") || "").includes("json");')
-        lines.append("const b = isJson ? pm.response.json() : {};")
-        lines.append('pm.test("body", function () {')
-        lines.extend("    " + line for line in tests)
-        lines.append("});")
-    events = [{"listen": "test", "script": {"type": "text/javascript", "exec": lines}}]
-    if pre:
-        events.insert(0, {"listen": "prerequest",
-                          "script": {"type": "text/javascript", "exec": list(pre)}})
+    scripts = events(status, tests, pre)
     header = [{"key": key, "value": value} for key, value in headers]
     if who:
         header.append({"key": "Authorization", "value": f"{scheme} {{{{{who}_token}}}}"})
     req = {"auth": {"type": "noauth"}, "method": method, "header": header, "url": base + path}
     if body is not None:
         header.append({"key": "Content-Type", "value": "application/json"})
-        req["body"] = {"mode": "raw", "raw": json.dumps(body, indent=2),
-                       "options": {"raw": {"language": "json"}}}
-    return {"name": name, "event": events, "request": req}
-
-
-def folder(name, description, items):
-    return {"name": name, "description": description, "item": items}
+        req["body"] = json_body(json.dumps(body, indent=2))
+    return {"name": name, "event": scripts, "request": req}
 
 
 def expect(expr):
@@ -283,11 +265,4 @@ collection = {
     "item": [users, profiles, articles, comments, cleanup],
 }
 
-text = json.dumps(collection, indent=2, ensure_ascii=False) + "\n"
-if "--check" in sys.argv:
-    if OUT.read_text() != text:
-        sys.exit("postman/realworld.postman_collection.json is stale: run `make postman`")
-else:
-    OUT.write_text(text)
-    count = sum(len(f["item"]) for f in collection["item"])
-    print(f"wrote {OUT.name}: {count} requests")
+write(collection, OUT)
