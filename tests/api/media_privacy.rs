@@ -23,6 +23,11 @@ fn key_of(url: &str) -> String {
     url.split_once("?key=").unwrap().1.to_owned()
 }
 
+/// A media URL without its key.
+fn without_key(url: &str) -> String {
+    url.split_once("?key=").unwrap().0.to_owned()
+}
+
 /// Every way `token` (or nobody) might try to get file `id` without its key: bare path,
 /// the alias, someone else's key, a made-up key. All must be `404`.
 async fn assert_unreachable(app: &TestApp, id: &str, wrong_key: &str, token: Option<&str>) {
@@ -285,13 +290,7 @@ async fn migrate_gives_files_stored_before_keys_a_key_and_their_avatar_urls_foll
         )
         .await
         .unwrap();
-    let avatar_media = me["avatar_url"]
-        .as_str()
-        .unwrap()
-        .split('?')
-        .next()
-        .unwrap()
-        .to_owned();
+    let avatar_media = without_key(me["avatar_url"].as_str().unwrap());
     let user_id = ObjectId::parse_str(&user.id).unwrap();
     db.collection::<bson::Document>("users")
         .update_one(
@@ -509,13 +508,7 @@ async fn uploaded_photos_lose_their_location_and_camera_but_keep_their_orientati
     let [r, g, _] = shown.get_pixel(7, 0).0;
     assert!(r < 70 && g < 70, "top-right {r},{g}");
     // Without its key, neither the file nor its preview is anyone's.
-    let keyless = preview["url"]
-        .as_str()
-        .unwrap()
-        .split('?')
-        .next()
-        .unwrap()
-        .to_owned();
+    let keyless = without_key(preview["url"].as_str().unwrap());
     assert_eq!(
         app.get(&keyless, None).await.status(),
         StatusCode::NOT_FOUND
