@@ -19,8 +19,8 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use bson::oid::ObjectId;
-use futures::{AsyncWriteExt, TryStreamExt};
-use tokio::io::{AsyncReadExt, AsyncWriteExt as _};
+use futures::TryStreamExt;
+use tokio::io::AsyncWriteExt;
 
 use crate::config::MediaSettings;
 use crate::domain::image_variants::{blurhash_of, decode_upright, preview_variant};
@@ -134,11 +134,16 @@ async fn process(
         &poster.0.name,
         poster.0.content_type,
         Some((poster.0.width, poster.0.height)),
-        &poster.0.bytes,
+        poster.0.bytes.as_slice(),
     )
     .await
     .map_err(|e| ToolError::Transient(format!("storing the poster: {e}")))?;
-    let stored_video = store_file(run, file.id, &rendition).await?;
+    let source = tokio::fs::File::open(&rendition)
+        .await
+        .map_err(|e| ToolError::Transient(format!("reading the rendition: {e}")))?;
+    let stored_video = media::store_variant(db, file.id, "video", "video/mp4", None, source)
+        .await
+        .map_err(|e| ToolError::Transient(format!("storing the video: {e}")))?;
     Ok(Outcome {
         width: Some(probe.width),
         height: Some(probe.height),
@@ -310,51 +315,6 @@ async fn rendition(
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     tool(settings, &settings.ffmpeg, folder, &args).await?;
     Ok(folder.join("video.mp4"))
-}
-
-/// Streams the rendition at `path` into the variants bucket.
-async fn store_file(
-    run: &Run<'_>,
-    parent: ObjectId,
-    path: &Path,
-) -> Result<media::VariantRef, ToolError> {
-    let storing =
-        |e: &dyn std::fmt::Display| ToolError::Transient(format!("storing the video: {e}"));
-    let io = |e: std::io::Error| ToolError::Transient(format!("reading the rendition: {e}"));
-    let id = ObjectId::new();
-    let mut upload = media::open_variant_upload(&run.jobs.db, parent, id, "video", "video/mp4")
-        .await
-        .map_err(|e| storing(&e))?;
-    let mut source = tokio::fs::File::open(path).await.map_err(io)?;
-    let mut buffer = vec![0u8; 256 * 1024];
-    let mut length: i64 = 0;
-    let copied: Result<(), ToolError> = async {
-        loop {
-            let n = source.read(&mut buffer).await.map_err(io)?;
-            if n == 0 {
-                break;
-            }
-            length += i64::try_from(n).unwrap_or(0);
-            upload
-                .write_all(&buffer[..n])
-                .await
-                .map_err(|e| storing(&e))?;
-        }
-        upload.close().await.map_err(|e| storing(&e))
-    }
-    .await;
-    if let Err(err) = copied {
-        let _ = upload.abort().await;
-        return Err(err);
-    }
-    Ok(media::VariantRef {
-        name: "video".into(),
-        id,
-        content_type: "video/mp4".into(),
-        length,
-        width: None,
-        height: None,
-    })
 }
 
 /// Runs `program` with `args` in `folder` under the limits; returns its standard output.

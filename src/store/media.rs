@@ -13,6 +13,7 @@ use futures::{AsyncWriteExt, Stream, TryStreamExt};
 use mongodb::gridfs::{GridFsBucket, GridFsUploadStream};
 use mongodb::options::GridFsBucketOptions;
 use serde::{Deserialize, Serialize};
+use tokio::io::AsyncReadExt;
 
 use crate::db::Db;
 use crate::domain::media::{media_url, ByteRange, MediaKind};
@@ -264,19 +265,33 @@ fn is_file_not_found(err: &mongodb::error::Error) -> bool {
     )
 }
 
-/// Writes one variant of `parent`; returns where it is.
+/// Writes one variant of `parent` from `source` (its bytes in memory, or a rendition
+/// read from disk); returns where it is. What a failed write stored is removed.
 pub async fn store_variant(
     db: &Db,
     parent: ObjectId,
     name: &str,
     content_type: &str,
     size: Option<(u32, u32)>,
-    bytes: &[u8],
+    mut source: impl tokio::io::AsyncRead + Unpin,
 ) -> mongodb::error::Result<VariantRef> {
     let id = ObjectId::new();
-    let mut upload = open_variant_upload(db, parent, id, name, content_type).await?;
-    let written = async {
-        upload.write_all(bytes).await?;
+    let mut upload = named_bucket(db, VARIANTS)
+        .open_upload_stream(format!("{}/{name}", parent.to_hex()))
+        .id(Bson::ObjectId(id))
+        .metadata(doc! { "parent_id": parent, "name": name, "content_type": content_type })
+        .await?;
+    let mut buffer = vec![0u8; 256 * 1024];
+    let mut length: i64 = 0;
+    let written: std::io::Result<()> = async {
+        loop {
+            let n = source.read(&mut buffer).await?;
+            if n == 0 {
+                break;
+            }
+            length = length.saturating_add(i64::try_from(n).unwrap_or(i64::MAX));
+            upload.write_all(&buffer[..n]).await?;
+        }
         upload.close().await
     }
     .await;
@@ -288,26 +303,10 @@ pub async fn store_variant(
         name: name.to_owned(),
         id,
         content_type: content_type.to_owned(),
-        length: i64::try_from(bytes.len()).unwrap_or(i64::MAX),
+        length,
         width: size.map(|s| s.0),
         height: size.map(|s| s.1),
     })
-}
-
-/// Opens the upload of a large variant (a video rendition) of `parent`; the caller
-/// writes, then closes or aborts.
-pub async fn open_variant_upload(
-    db: &Db,
-    parent: ObjectId,
-    id: ObjectId,
-    name: &str,
-    content_type: &str,
-) -> mongodb::error::Result<GridFsUploadStream> {
-    named_bucket(db, VARIANTS)
-        .open_upload_stream(format!("{}/{name}", parent.to_hex()))
-        .id(Bson::ObjectId(id))
-        .metadata(doc! { "parent_id": parent, "name": name, "content_type": content_type })
-        .await
 }
 
 /// Deletes every variant written for `parent` (a rerun of its processing starts clean).

@@ -170,7 +170,7 @@ async fn store_file(
                 &variant.name,
                 variant.content_type,
                 size,
-                &variant.bytes,
+                variant.bytes.as_slice(),
             )
             .await;
             match stored {
