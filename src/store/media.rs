@@ -79,6 +79,13 @@ impl MediaMeta {
     pub fn variant(&self, name: &str) -> Option<&VariantRef> {
         self.variants.iter().find(|v| v.name == name)
     }
+
+    /// The variant the file's own URL serves instead of the original, if any.
+    pub fn served(&self) -> Option<&VariantRef> {
+        self.served_variant
+            .as_deref()
+            .and_then(|name| self.variant(name))
+    }
 }
 
 /// Where a file is in its processing.

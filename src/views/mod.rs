@@ -160,10 +160,7 @@ impl MediaView {
     pub fn new(media: &MediaDoc) -> Self {
         let meta = &media.metadata;
         let key = meta.key.as_deref().unwrap_or_default();
-        let served = meta
-            .served_variant
-            .as_deref()
-            .and_then(|name| meta.variant(name));
+        let served = meta.served();
         let variants = meta
             .variants
             .iter()

@@ -54,13 +54,8 @@ pub(crate) async fn download_media(
     path: web::Path<String>,
     query: web::Query<MediaKey>,
 ) -> Result<HttpResponse, ApiError> {
-    let media = keyed_media(&state, path.as_str(), query.key.as_deref()).await?;
-    let served = media
-        .metadata
-        .served_variant
-        .as_deref()
-        .and_then(|name| media.metadata.variant(name));
-    match served {
+    let media = keyed_media(&state, path.as_str(), query.key.as_deref(), None).await?;
+    match media.metadata.served() {
         Some(variant) => serve_variant(&state, &req, variant).await,
         None => {
             let file = Served {
@@ -103,7 +98,7 @@ pub(crate) async fn download_variant(
     query: web::Query<MediaKey>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, name) = path.into_inner();
-    let media = keyed_media(&state, &id, query.key.as_deref()).await?;
+    let media = keyed_media(&state, &id, query.key.as_deref(), None).await?;
     let variant = media.metadata.variant(&name).ok_or(ApiError::NotFound)?;
     serve_variant(&state, &req, variant).await
 }
@@ -130,25 +125,26 @@ pub(crate) async fn media_info(
     path: web::Path<String>,
     query: web::Query<MediaKey>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = ObjectId::parse_str(path.as_str())?;
-    let media = media::find(&state.db, id)
-        .await?
-        .filter(|m| {
-            viewer.id() == Some(m.metadata.owner_id)
-                || key_matches(query.key.as_deref(), m.metadata.key.as_deref())
-        })
-        .ok_or(ApiError::NotFound)?;
+    let media = keyed_media(&state, path.as_str(), query.key.as_deref(), viewer.id()).await?;
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .json(MediaView::new(&media)))
 }
 
-/// The file `id` names, if `key` is its key (else `404`, whatever the id).
-async fn keyed_media(state: &AppState, id: &str, key: Option<&str>) -> Result<MediaDoc, ApiError> {
+/// The file `id` names, if `key` is its key or `owner` (`None` for downloads, which
+/// always need the key) its owner; else `404`, whatever the id.
+async fn keyed_media(
+    state: &AppState,
+    id: &str,
+    key: Option<&str>,
+    owner: Option<ObjectId>,
+) -> Result<MediaDoc, ApiError> {
     let id = ObjectId::parse_str(id)?;
     media::find(&state.db, id)
         .await?
-        .filter(|m| key_matches(key, m.metadata.key.as_deref()))
+        .filter(|m| {
+            owner == Some(m.metadata.owner_id) || key_matches(key, m.metadata.key.as_deref())
+        })
         .ok_or(ApiError::NotFound)
 }
 
