@@ -223,9 +223,7 @@ async fn lost_jobs(db: &Db, repair: bool) -> mongodb::error::Result<Vec<Finding>
     } else {
         jobs::count_expired(db).await?
     };
-    let before = bson::DateTime::from_millis(
-        bson::DateTime::now().timestamp_millis() - PUBLICATION_GRACE_MS,
-    );
+    let before = crate::store::millis_from_now(-PUBLICATION_GRACE_MS);
     let unfinished = crate::store::posts::unfinished_publications(db, before).await?;
     let with_job = jobs::existing(db, &unfinished).await?;
     let lost: Vec<ObjectId> = unfinished
@@ -260,9 +258,7 @@ const STRAY_MEDIA_GRACE_MS: i64 = 24 * 60 * 60 * 1000;
 /// `media_variants`). Repair deletes them.
 async fn stray_media(db: &Db, repair: bool) -> mongodb::error::Result<Vec<Finding>> {
     use crate::store::media;
-    let before = bson::DateTime::from_millis(
-        bson::DateTime::now().timestamp_millis() - STRAY_MEDIA_GRACE_MS,
-    );
+    let before = crate::store::millis_from_now(-STRAY_MEDIA_GRACE_MS);
     let variants = media::stray_variants(db, before).await?;
     if repair {
         media::delete_variants(db, &variants).await?;

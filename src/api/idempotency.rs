@@ -18,7 +18,6 @@ use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::http::StatusCode;
 use actix_web::middleware::Next;
 use actix_web::{web, HttpMessage, HttpResponse};
-use bson::DateTime;
 use futures::StreamExt;
 use sha2::{Digest, Sha256};
 
@@ -26,6 +25,7 @@ use crate::api::auth_user::{bearer_token, verify_jwt};
 use crate::api::state::AppState;
 use crate::error::{ApiError, FieldErrors};
 use crate::store::idempotency::{self, StoredAnswer};
+use crate::store::millis_from_now;
 
 type BoxedStream =
     std::pin::Pin<Box<dyn futures::Stream<Item = Result<bytes::Bytes, PayloadError>>>>;
@@ -121,10 +121,6 @@ impl Fingerprint {
     }
 }
 
-fn after_millis(millis: i64) -> DateTime {
-    DateTime::from_millis(DateTime::now().timestamp_millis() + millis)
-}
-
 /// Runs a creating request at most once per key.
 pub async fn idempotent_requests(
     req: ServiceRequest,
@@ -158,7 +154,7 @@ pub async fn idempotent_requests(
 
 /// Claims the key, taking over a claim whose request never finished.
 async fn claim(state: &AppState, id: &str) -> Result<bool, ApiError> {
-    let lease = after_millis(LEASE_MILLIS);
+    let lease = millis_from_now(LEASE_MILLIS);
     if idempotency::claim(&state.db, id, lease).await? {
         return Ok(true);
     }
@@ -251,7 +247,7 @@ async fn run_first(
         .unwrap_or_default();
     let answer = StoredAnswer::new(fingerprint, status.as_u16(), content_type, body.to_vec());
     if let Err(err) =
-        idempotency::store_answer(&state.db, id, &answer, after_millis(KEEP_MILLIS)).await
+        idempotency::store_answer(&state.db, id, &answer, millis_from_now(KEEP_MILLIS)).await
     {
         // The resource exists; only the replay is lost. Say so, and answer.
         log::warn!("could not keep the answer of an idempotent request: {err}");

@@ -149,10 +149,7 @@ impl Jobs {
 
 /// The moment `wait` from now.
 pub(crate) fn from_now(wait: Duration) -> DateTime {
-    DateTime::from_millis(
-        DateTime::now().timestamp_millis()
-            + i64::try_from(wait.as_millis()).unwrap_or(i64::MAX / 2),
-    )
+    crate::store::millis_from_now(i64::try_from(wait.as_millis()).unwrap_or(i64::MAX / 2))
 }
 
 /// At most this many claims for one `drain` of a kind claimed one job at a time.

@@ -195,6 +195,15 @@ pub async fn ids_in(cursor: mongodb::Cursor<Document>) -> mongodb::error::Result
         .await
 }
 
+/// The moment `millis` from now (before now when negative).
+pub fn millis_from_now(millis: i64) -> bson::DateTime {
+    bson::DateTime::from_millis(
+        bson::DateTime::now()
+            .timestamp_millis()
+            .saturating_add(millis),
+    )
+}
+
 /// An ObjectId whose time part is `at` (to the second) and whose other eight bytes are
 /// `rest`: ids made before `at` sort below `object_id_at(at, [0; 8])`.
 pub fn object_id_at(at: bson::DateTime, rest: [u8; 8]) -> ObjectId {

@@ -3,7 +3,6 @@
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use bson::oid::ObjectId;
-use bson::DateTime;
 use futures::TryFutureExt;
 use serde::{Deserialize, Serialize};
 
@@ -172,7 +171,7 @@ pub(crate) async fn trending_hashtags(
         .posts
         .trending_window_hours
         .saturating_mul(3_600_000);
-    let since = DateTime::from_millis(DateTime::now().timestamp_millis() - window_ms);
+    let since = crate::store::millis_from_now(-window_ms);
     let results = posts::trending(&state.db, since, limit)
         .await?
         .into_iter()

@@ -467,9 +467,7 @@ pub(crate) async fn unfavorite(state: State, action: PostAction) -> Result<HttpR
     responses((status = 200, description = "The tags.", body = TagList))
 )]
 pub(crate) async fn tags(state: State) -> Result<HttpResponse, ApiError> {
-    let since = bson::DateTime::from_millis(
-        bson::DateTime::now().timestamp_millis() - TAG_WINDOW_DAYS * 86_400_000,
-    );
+    let since = crate::store::millis_from_now(-TAG_WINDOW_DAYS * 86_400_000);
     let tags = posts::trending(&state.db, since, 20)
         .await?
         .into_iter()
