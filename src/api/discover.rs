@@ -18,7 +18,8 @@ type State = web::Data<AppState>;
 #[derive(Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub(crate) struct SearchQuery {
-    /// The term: part of a username or full name (ignoring case), or a whole email address.
+    /// The term: part of a username or full name (ignoring case). Email addresses are
+    /// never matched.
     q: Option<String>,
     /// Same as `q`.
     query: Option<String>,
@@ -28,8 +29,9 @@ const SEARCH_MAX_CHARS: usize = 100;
 
 /// Search users
 ///
-/// Usernames or full names containing the term, ignoring case, or an email equal to it.
-/// The term is matched literally, never as a pattern.
+/// Usernames or full names containing the term, ignoring case. The term is matched
+/// literally, never as a pattern, and never against email addresses (so a search cannot
+/// tell whether an address has an account).
 #[utoipa::path(
     get,
     path = "/api/users/search",

@@ -39,8 +39,8 @@ pub fn escape_regex(term: &str) -> String {
     escaped
 }
 
-/// Username or full name containing `term` ignoring case, or email equal to it; newest
-/// accounts first, keyset on `_id`.
+/// Username or full name containing `term` ignoring case; newest accounts first, keyset
+/// on `_id`. Never the email: an address must not tell whether it has an account.
 pub async fn search_page(
     db: &Db,
     term: &str,
@@ -54,7 +54,6 @@ pub async fn search_page(
         "$or": [
             { "username_key": { "$regex": &pattern } },
             { "full_name": { "$regex": &pattern, "$options": "i" } },
-            { "email": term.to_lowercase() },
         ],
     };
     newest_by_id(collection(db), filter, before, limit).await
