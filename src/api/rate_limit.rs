@@ -121,16 +121,100 @@ pub async fn check_account(
     check(state, bucket, &key).await.map(drop)
 }
 
-/// The client's address: the peer, or what a trusted proxy reports.
+/// The client's address: the peer, unless the peer is a trusted proxy; then the
+/// right-most `X-Forwarded-For` hop that is not a trusted proxy itself (each proxy
+/// appends the address it saw, so everything left of that is the client's own claim).
 pub fn client_address(req: &HttpRequest, settings: &RateLimitSettings) -> String {
-    if settings.trust_forwarded_for {
-        if let Some(address) = req.connection_info().realip_remote_addr() {
-            return address.to_owned();
+    let peer = req.peer_addr().map(|a| a.ip());
+    let hops = req
+        .headers()
+        .get_all("x-forwarded-for")
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim);
+    forwarded_client(peer, hops, &settings.trusted_proxies)
+        .map(|ip| ip.to_string())
+        .unwrap_or_default()
+}
+
+/// The pure part of `client_address`: `hops` in header order, left to right.
+fn forwarded_client<'a>(
+    peer: Option<std::net::IpAddr>,
+    hops: impl DoubleEndedIterator<Item = &'a str>,
+    trusted: &[ipnet::IpNet],
+) -> Option<std::net::IpAddr> {
+    let is_trusted = |ip: &std::net::IpAddr| trusted.iter().any(|net| net.contains(ip));
+    let peer = peer?;
+    if !is_trusted(&peer) {
+        return Some(peer);
+    }
+    let mut client = peer;
+    for hop in hops.rev() {
+        // An entry that is not an address ends the chain: nothing left of it is believed.
+        let Ok(ip) = hop.parse::<std::net::IpAddr>() else {
+            break;
+        };
+        client = ip;
+        if !is_trusted(&ip) {
+            break;
         }
     }
-    req.peer_addr()
-        .map(|a| a.ip().to_string())
-        .unwrap_or_default()
+    Some(client)
+}
+
+#[cfg(test)]
+mod forwarded_tests {
+    use super::forwarded_client;
+    use std::net::IpAddr;
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
+    fn nets(list: &[&str]) -> Vec<ipnet::IpNet> {
+        list.iter().map(|n| n.parse().unwrap()).collect()
+    }
+
+    #[test]
+    fn the_header_counts_only_from_a_trusted_peer() {
+        let trusted = nets(&["10.0.0.0/8"]);
+        let hops = ["1.2.3.4"];
+        assert_eq!(
+            forwarded_client(Some(ip("8.8.8.8")), hops.iter().copied(), &trusted),
+            Some(ip("8.8.8.8"))
+        );
+        assert_eq!(
+            forwarded_client(Some(ip("10.0.0.5")), hops.iter().copied(), &trusted),
+            Some(ip("1.2.3.4"))
+        );
+        assert_eq!(
+            forwarded_client(Some(ip("10.0.0.5")), hops.iter().copied(), &[]),
+            Some(ip("10.0.0.5"))
+        );
+    }
+
+    #[test]
+    fn the_right_most_untrusted_hop_is_the_client() {
+        let trusted = nets(&["10.0.0.0/8", "192.168.1.1/32"]);
+        // The client claimed 6.6.6.6; the edge proxy saw 5.5.5.5 and the inner one the edge.
+        let hops = ["6.6.6.6", "5.5.5.5", "192.168.1.1"];
+        assert_eq!(
+            forwarded_client(Some(ip("10.1.1.1")), hops.iter().copied(), &trusted),
+            Some(ip("5.5.5.5"))
+        );
+        // Garbage ends the chain at the last address believed.
+        let hops = ["6.6.6.6", "not-an-ip", "192.168.1.1"];
+        assert_eq!(
+            forwarded_client(Some(ip("10.1.1.1")), hops.iter().copied(), &trusted),
+            Some(ip("192.168.1.1"))
+        );
+        // All trusted: the left-most hop is as far as can be told.
+        let hops = ["10.9.9.9"];
+        assert_eq!(
+            forwarded_client(Some(ip("10.1.1.1")), hops.iter().copied(), &trusted),
+            Some(ip("10.9.9.9"))
+        );
+    }
 }
 
 pub use crate::error::rate_limit_headers as headers;

@@ -154,6 +154,13 @@ impl Settings {
                 ConfigError(format!("email.verified_redirect_url is not a URL: {e}"))
             })?;
         }
+        if self.rate_limit.trust_forwarded_for.is_some() {
+            return Err(ConfigError(
+                "rate_limit.trust_forwarded_for is gone: list the proxies to trust in \
+                 rate_limit.trusted_proxies (CIDRs), and X-Forwarded-For is read only from them"
+                    .into(),
+            ));
+        }
         if self.environment == Environment::Production && self.email.dev_outbox {
             return Err(ConfigError(
                 "email.dev_outbox hands out account tokens: it cannot be on in production".into(),

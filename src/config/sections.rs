@@ -98,6 +98,14 @@ pub struct AuthSettings {
     /// verification email is still sent.
     #[serde(default = "default_true")]
     pub require_email_verification: bool,
+    /// How long after signing in a session may make sensitive changes (email, password)
+    /// without giving the current password again: "sudo mode".
+    #[serde(default = "default_reauth_window")]
+    pub reauth_window_secs: i64,
+}
+
+fn default_reauth_window() -> i64 {
+    600
 }
 
 /// Written by hand so that the signing key never reaches a log line.
@@ -120,6 +128,7 @@ impl std::fmt::Debug for AuthSettings {
                 "require_email_verification",
                 &self.require_email_verification,
             )
+            .field("reauth_window_secs", &self.reauth_window_secs)
             .finish()
     }
 }
@@ -256,10 +265,17 @@ pub struct ModerationSettings {
 #[derive(Debug, Clone, Deserialize)]
 pub struct RateLimitSettings {
     pub enabled: bool,
-    /// Take the client's address from `Forwarded` / `X-Forwarded-For`: only behind a
-    /// proxy that sets them, or any client could pick its own address.
+    /// The proxies whose `X-Forwarded-For` is believed, as CIDRs or single addresses
+    /// (a list, or one comma-separated string). A request from one of them counts
+    /// against the right-most address of the header that is not itself a trusted
+    /// proxy: the left-most entries are whatever the client claimed. Empty (the
+    /// default): the header is ignored and the peer address counts.
+    #[serde(default, deserialize_with = "networks")]
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Replaced by `trusted_proxies`, which says whom to trust; refused when set, so a
+    /// deployment that relied on it is told rather than silently changed.
     #[serde(default)]
-    pub trust_forwarded_for: bool,
+    pub trust_forwarded_for: Option<bool>,
     pub login: Rule,
     pub register: Rule,
     pub resend_verification: Rule,
@@ -344,6 +360,34 @@ impl Default for JobConcurrency {
             media: 1,
         }
     }
+}
+
+/// CIDRs or single addresses, as a list or one comma-separated string.
+fn networks<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<ipnet::IpNet>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        One(String),
+        Many(Vec<String>),
+    }
+    let entries = match Raw::deserialize(d)? {
+        Raw::One(s) => s.split(',').map(str::to_owned).collect(),
+        Raw::Many(v) => v,
+    };
+    entries
+        .iter()
+        .map(|e| e.trim())
+        .filter(|e| !e.is_empty())
+        .map(|e| {
+            e.parse::<ipnet::IpNet>()
+                .or_else(|_| e.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map_err(|_| {
+                    serde::de::Error::custom(format!(
+                        "rate_limit.trusted_proxies: {e:?} is neither a CIDR nor an address"
+                    ))
+                })
+        })
+        .collect()
 }
 
 #[cfg(test)]

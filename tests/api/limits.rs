@@ -15,7 +15,8 @@ const LONG: u64 = 1_000_000_000;
 
 fn limited(settings: &mut Settings) {
     settings.rate_limit.enabled = true;
-    settings.rate_limit.trust_forwarded_for = true;
+    // The tests' requests come from loopback: it stands for the deployment's proxy.
+    settings.rate_limit.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()];
     settings.rate_limit.login = Rule {
         limit: 3,
         window_secs: LONG,
@@ -81,6 +82,34 @@ async fn logins_count_per_address_and_per_account_and_the_one_over_gets_429() {
     }
     let over = login_from(&app, "10.0.0.4", "other_c").await;
     assert_rate_limited(over).await;
+}
+
+/// Behind a proxy that appends what it saw, the left-most hops are the client's own
+/// claim: rotating them must not give a client a fresh count.
+#[tokio::test]
+async fn a_client_rotating_its_claimed_address_still_meets_the_limit() {
+    let app = spawn_app_with(limited).await;
+    for (i, account) in ["rot_a", "rot_b", "rot_c"].iter().enumerate() {
+        let claimed = format!("198.51.100.{i}, 203.0.113.7");
+        let response = login_from(&app, &claimed, account).await;
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{claimed}");
+    }
+    assert_rate_limited(login_from(&app, "198.51.100.99, 203.0.113.7", "rot_d").await).await;
+    // The address the proxy saw is the one limited; another client is not.
+    let other = login_from(&app, "203.0.113.8", "rot_e").await;
+    assert_eq!(other.status(), StatusCode::UNAUTHORIZED);
+
+    // From a peer that is not a trusted proxy the header is ignored altogether.
+    let direct = spawn_app_with(|settings| {
+        limited(settings);
+        settings.rate_limit.trusted_proxies = vec!["10.0.0.0/8".parse().unwrap()];
+    })
+    .await;
+    for i in 0..3 {
+        let response = login_from(&direct, &format!("10.0.0.{i}"), "direct").await;
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    }
+    assert_rate_limited(login_from(&direct, "10.0.0.200", "direct_other").await).await;
 }
 
 #[tokio::test]
