@@ -15,6 +15,7 @@ use bson::doc;
 use bson::oid::ObjectId;
 use mongodb::Collection;
 
+use crate::config::JobSettings;
 use crate::db::Db;
 use crate::store::consistency::{self, counts_by, each_counter, set_counter};
 
@@ -82,7 +83,7 @@ impl<T: Send + Sync> Counter<T> {
     }
 }
 
-pub async fn run(db: &Db, repair: bool) -> mongodb::error::Result<Report> {
+pub async fn run(db: &Db, jobs: &JobSettings, repair: bool) -> mongodb::error::Result<Report> {
     let mut findings = Vec::new();
     // Orphans first, so that the recounts below do not count them.
     for (what, finding) in [
@@ -104,7 +105,7 @@ pub async fn run(db: &Db, repair: bool) -> mongodb::error::Result<Report> {
             found: finding,
         });
     }
-    findings.extend(lost_jobs(db, repair).await?);
+    findings.extend(lost_jobs(db, jobs, repair).await?);
     findings.extend(stray_media(db, repair).await?);
     let posts = crate::store::posts::collection(db);
     let users = crate::store::users::collection(db);
@@ -216,10 +217,14 @@ const PUBLICATION_GRACE_MS: i64 = 10 * 60 * 1000;
 /// and posts whose publication (count, fan-out, notifications) never finished and have
 /// no job left to finish it (repair writes one). Dead jobs are not drift: `rookery jobs`
 /// shows them.
-async fn lost_jobs(db: &Db, repair: bool) -> mongodb::error::Result<Vec<Finding>> {
+async fn lost_jobs(
+    db: &Db,
+    settings: &JobSettings,
+    repair: bool,
+) -> mongodb::error::Result<Vec<Finding>> {
     use crate::store::jobs;
     let expired = if repair {
-        jobs::release_expired(db).await?
+        jobs::release_expired(db, |n| crate::jobs::next_due(settings, n)).await?
     } else {
         jobs::count_expired(db).await?
     };

@@ -112,7 +112,7 @@ pub async fn run(cli: Cli, settings: Settings) -> Result<(), String> {
             let db = Db::connect(&settings.database, Default::default())
                 .await
                 .map_err(|e| e.to_string())?;
-            let report = crate::check::run(&db, repair)
+            let report = crate::check::run(&db, &settings.jobs, repair)
                 .await
                 .map_err(|e| e.to_string())?;
             println!("{report}");

@@ -35,7 +35,7 @@ use crate::view_counter::ViewCounter;
 
 pub use cascade::Cascade;
 pub use mail::MailTask;
-pub use worker::{backoff, start};
+pub use worker::{backoff, next_due, start};
 
 /// The kinds of job; each has its own workers and concurrency (`jobs.concurrency`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

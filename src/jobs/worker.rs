@@ -14,6 +14,7 @@ use rand::Rng;
 use tokio::sync::Semaphore;
 
 use super::{JobKind, Jobs, Run, Task};
+use crate::config::JobSettings;
 use crate::error::ApiError;
 use crate::events::Events;
 use crate::store::jobs::{self as store, JobDoc};
@@ -79,7 +80,7 @@ async fn poller(jobs: Arc<Jobs>) {
         ticker.tick().await;
         if last_sweep.elapsed() >= jobs.lease() / 2 {
             last_sweep = tokio::time::Instant::now();
-            match store::release_expired(&jobs.db).await {
+            match store::release_expired(&jobs.db, |n| next_due(&jobs.settings.jobs, n)).await {
                 Ok(0) => {}
                 Ok(n) => log::warn!("{n} job(s) whose worker stopped answering were queued again"),
                 Err(err) => log::warn!("looking for expired job leases failed: {err}"),
@@ -208,18 +209,12 @@ async fn settle(jobs: &Jobs, job: &JobDoc, result: Result<(), String>, fatal: bo
     let written = match result {
         Ok(()) => store::finish(&jobs.db, &[job.id], owner).await,
         Err(error) => {
-            let settings = &jobs.settings.jobs;
-            let give_up =
-                fatal || job.attempts >= i32::try_from(settings.max_attempts).unwrap_or(i32::MAX);
-            let next = (!give_up).then(|| {
-                let wait = backoff(
-                    job.attempts,
-                    settings.retry_base_ms,
-                    settings.retry_max_secs,
-                    rand::rng().random::<f64>(),
-                );
-                super::from_now(wait)
-            });
+            let next = if fatal {
+                None
+            } else {
+                next_due(&jobs.settings.jobs, job.attempts)
+            };
+            let give_up = next.is_none();
             if give_up {
                 log::error!(
                     "{} job {} is dead after {} attempt(s): {error}",
@@ -241,6 +236,21 @@ async fn settle(jobs: &Jobs, job: &JobDoc, result: Result<(), String>, fatal: bo
     if let Err(err) = written {
         log::warn!("recording the outcome of {} job {} failed (its lease will run out and it will run again): {err}", job.kind, job.id);
     }
+}
+
+/// When a job that failed (or lost its worker) after `attempts` runs may run again, or
+/// `None` when it has had its `jobs.max_attempts` and is dead.
+pub fn next_due(settings: &JobSettings, attempts: i32) -> Option<bson::DateTime> {
+    if attempts >= i32::try_from(settings.max_attempts).unwrap_or(i32::MAX) {
+        return None;
+    }
+    let wait = backoff(
+        attempts,
+        settings.retry_base_ms,
+        settings.retry_max_secs,
+        rand::rng().random::<f64>(),
+    );
+    Some(super::from_now(wait))
 }
 
 /// The wait before attempt `attempts + 1`: `base · 2^(attempts-1)`, at most `max_secs`,

@@ -268,19 +268,50 @@ pub async fn prepare(
     Ok(result.matched_count == 1)
 }
 
-/// Puts back in the queue every running job whose lease ran out; returns how many.
-pub async fn release_expired(db: &Db) -> mongodb::error::Result<u64> {
+/// Puts back in the queue every running job whose lease ran out (its worker died or
+/// hung), due again when `next_due` says from its attempts so far (each claim counted
+/// one), or leaves it dead when `next_due` gives `None`: a job that kills its worker on
+/// every run ends after its attempts instead of running forever. Returns how many.
+pub async fn release_expired(
+    db: &Db,
+    next_due: impl Fn(i32) -> Option<DateTime>,
+) -> mongodb::error::Result<u64> {
     let now = DateTime::now();
-    let result = collection(db)
-        .update_many(
-            doc! { "state": "running", "lease_until": { "$lt": now } },
-            doc! {
-                "$set": { "state": "queued", "due_at": now },
-                "$unset": { "owner": "", "lease_until": "", "claim": "" },
-            },
-        )
+    let expired = doc! { "state": "running", "lease_until": { "$lt": now } };
+    let held: Vec<Document> = db
+        .collection::<Document>("jobs")
+        .find(expired.clone())
+        .projection(doc! { "_id": 1, "attempts": 1 })
+        .limit(10_000)
+        .await?
+        .try_collect()
         .await?;
-    Ok(result.modified_count)
+    let mut released = 0;
+    for job in held {
+        let Ok(id) = job.get_object_id("_id") else {
+            continue;
+        };
+        let attempts = i32::try_from(integer_of(&job, "attempts").unwrap_or(0)).unwrap_or(i32::MAX);
+        let set = match next_due(attempts) {
+            Some(due_at) => doc! { "state": "queued", "due_at": due_at },
+            None => doc! {
+                "state": "dead",
+                "last_error": format!(
+                    "its worker stopped answering during each of {attempts} run(s) (killed, or hung past its lease)"
+                ),
+            },
+        };
+        let mut filter = expired.clone();
+        filter.insert("_id", id);
+        let result = collection(db)
+            .update_one(
+                filter,
+                doc! { "$set": set, "$unset": { "owner": "", "lease_until": "", "claim": "" } },
+            )
+            .await?;
+        released += result.modified_count;
+    }
+    Ok(released)
 }
 
 /// Running jobs whose lease ran out: their instance stopped.

@@ -15,7 +15,8 @@ use tokio_tungstenite::tungstenite::Message;
 
 use crate::helpers::{
     db_commands, free_port, fresh_database, log_in_at, path_of, rookery_command, seed_followers,
-    seed_user, spawn_app, spawn_app_with, spawn_process_with, wait_for_jobs, Mailbox,
+    seed_user, spawn_app, spawn_app_on, spawn_app_with, spawn_process_with, test_mongodb_uri,
+    wait_for_jobs, Mailbox,
 };
 
 const NO_WORKERS: (&str, &str) = ("ROOKERY__JOBS__WORKERS", "false");
@@ -532,4 +533,81 @@ async fn check_repair_queues_a_lost_publication_and_a_dead_instances_jobs() {
     assert!(again.status.success(), "{report}");
     assert!(report.contains("everything is consistent"), "{report}");
     instance.kill();
+}
+
+/// A job whose run kills its worker never settles: only its lease runs out. Each claim
+/// counts an attempt, a released job waits its backoff, and one that has had its
+/// `jobs.max_attempts` is left dead instead of being handed to the next worker forever.
+#[tokio::test]
+async fn a_job_that_keeps_killing_its_worker_ends_dead_after_its_attempts() {
+    let (db, name) = fresh_database().await;
+    let user = seed_user(&db, "killer_victim").await;
+    let long_ago = bson::DateTime::from_millis(bson::DateTime::now().timestamp_millis() - 60_000);
+    let events_job = |id: ObjectId, note: ObjectId, attempts: i32| {
+        doc! {
+            "_id": id, "kind": "events", "state": "running", "attempts": attempts,
+            "owner": "killed:1:x", "lease_until": long_ago, "due_at": long_ago,
+            "created_at": long_ago,
+            "payload": { "notifications": [{
+                "_id": note, "user_id": user, "type": "follow", "actor_id": ObjectId::new(),
+                "created_at": long_ago, "read": false,
+            }], "activities": [] },
+        }
+    };
+    let (spent, spent_note) = (ObjectId::new(), ObjectId::new());
+    let (again, again_note) = (ObjectId::new(), ObjectId::new());
+    let jobs = db.database().collection::<bson::Document>("jobs");
+    jobs.insert_many([
+        events_job(spent, spent_note, 3),
+        events_job(again, again_note, 1),
+    ])
+    .await
+    .expect("jobs");
+
+    let app = spawn_app_on(&test_mongodb_uri(), &name, |s| {
+        s.jobs.max_attempts = 3;
+        s.jobs.retry_base_ms = 600_000;
+        s.jobs.retry_max_secs = 600;
+    })
+    .await;
+    let settled = |id: ObjectId| {
+        let jobs = jobs.clone();
+        async move {
+            tokio::time::timeout(Duration::from_secs(20), async {
+                loop {
+                    let job = jobs.find_one(doc! { "_id": id }).await.expect("read");
+                    match job {
+                        Some(job) if job.get_str("state") == Ok("running") => {}
+                        other => return other,
+                    }
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            })
+            .await
+            .expect("the expired lease is released")
+        }
+    };
+    let spent_job = settled(spent).await.expect("a spent job is kept, dead");
+    assert_eq!(spent_job.get_str("state"), Ok("dead"), "{spent_job}");
+    assert!(
+        spent_job
+            .get_str("last_error")
+            .expect("a reason")
+            .contains("stopped answering"),
+        "{spent_job}"
+    );
+    let again_job = settled(again)
+        .await
+        .expect("a job with attempts left is queued");
+    assert_eq!(again_job.get_str("state"), Ok("queued"), "{again_job}");
+    let due = again_job
+        .get_datetime("due_at")
+        .expect("due")
+        .timestamp_millis();
+    assert!(
+        due > bson::DateTime::now().timestamp_millis() + 60_000,
+        "a released job waits its backoff: {again_job}"
+    );
+    // Neither ran: no notification was written.
+    assert_eq!(count(&app.db, "notifications", doc! {}).await, 0);
 }
