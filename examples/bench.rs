@@ -174,6 +174,7 @@ async fn seed_users_and_follows(
             interests: vec![format!("tag{}", i % 50)],
             role: Role::User,
             email_verified: true,
+            pending_email: None,
             disabled: false,
             followers_count: 0,
             following_count: 0,

@@ -167,6 +167,36 @@ pub fn verification_email(to: &str, username: &str, link: &str) -> Email {
     }
 }
 
+pub fn email_change_email(to: &str, username: &str, link: &str) -> Email {
+    Email {
+        to: to.to_owned(),
+        subject: "Confirm your new Rookery email address".into(),
+        body: format!(
+            "Hello {username},\n\nYou asked to use this address for your Rookery account. \
+             Confirm it by opening this link:\n\n{link}\n\nUntil then your account keeps its \
+             old address. The link works once and expires in 24 hours. If you did not ask for \
+             this, ignore this message.\n"
+        ),
+        token: link.rsplit("token=").next().unwrap_or_default().to_owned(),
+        dev_hint: format!("email change link {link}"),
+    }
+}
+
+pub fn email_change_notice(to: &str, username: &str, new_address: &str) -> Email {
+    Email {
+        to: to.to_owned(),
+        subject: "Your Rookery email address is being changed".into(),
+        body: format!(
+            "Hello {username},\n\nSomeone signed in to your Rookery account asked to change \
+             its email address to {new_address}. The change takes effect only once a link sent \
+             to that address is opened; until then this address stays in use.\n\nIf this was \
+             not you, change your password now and sign out your other sessions.\n"
+        ),
+        token: String::new(),
+        dev_hint: format!("notice of a change of address to {new_address}"),
+    }
+}
+
 pub fn password_reset_email(to: &str, username: &str, token: &str, ttl_minutes: i64) -> Email {
     Email {
         to: to.to_owned(),

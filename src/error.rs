@@ -110,6 +110,15 @@ impl ApiError {
         }
     }
 
+    /// A sensitive change without proof that the account's owner is there.
+    pub fn reauthentication_required() -> Self {
+        ApiError::Forbidden {
+            code: "reauthentication_required",
+            detail: "This change needs your current password (current_password), or a login \
+                     within the last few minutes: sign in again and retry.",
+        }
+    }
+
     pub fn internal(cause: impl std::fmt::Display) -> Self {
         ApiError::Internal(cause.to_string())
     }

@@ -40,6 +40,41 @@ impl AuthUser {
             Err(ApiError::permission_denied())
         }
     }
+
+    /// Proof that the account's owner is at the keyboard, for a sensitive change (email,
+    /// password, and whatever else could lock them out): the current password, or a
+    /// session signed in at most `auth.reauth_window_secs` ago ("sudo mode"). A stolen
+    /// access token alone is neither. `403 reauthentication_required` otherwise, also for
+    /// a wrong password (so it cannot be told apart from a missing one).
+    pub async fn require_presence(
+        &self,
+        state: &AppState,
+        user: &UserDoc,
+        current_password: Option<&str>,
+    ) -> Result<(), ApiError> {
+        if let Some(password) = current_password.filter(|p| !p.is_empty()) {
+            return if state
+                .passwords
+                .verify(password, &user.password_hash)
+                .await?
+            {
+                Ok(())
+            } else {
+                Err(ApiError::reauthentication_required())
+            };
+        }
+        let session = sessions::find_live(&state.db, self.session_id, self.user_id)
+            .await?
+            .ok_or(ApiError::TokenInvalid)?;
+        let window_ms = state.settings.auth.reauth_window_secs.saturating_mul(1000);
+        let age_ms =
+            bson::DateTime::now().timestamp_millis() - session.created_at.timestamp_millis();
+        if age_ms <= window_ms {
+            Ok(())
+        } else {
+            Err(ApiError::reauthentication_required())
+        }
+    }
 }
 
 /// The token of a request, if it sent an `Authorization` header at all: `Bearer <jwt>`,

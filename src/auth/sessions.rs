@@ -131,6 +131,7 @@ async fn issue_pair(
         hash_secret(&refresh),
         user_id,
         Some(session_id),
+        None,
         expires_at,
     )
     .await?;

@@ -71,7 +71,7 @@ pub fn sniff(head: &[u8]) -> Option<(&'static str, MediaKind)> {
     if head.len() >= 12 && &head[..4] == b"RIFF" && &head[8..12] == b"WEBP" {
         return Some(("image/webp", Image));
     }
-    if head.len() >= 12 && &head[4..8] == b"ftyp" {
+    if is_ftyp_box(head) {
         return Some(if &head[8..12] == b"qt  " {
             ("video/quicktime", Video)
         } else {
@@ -82,6 +82,33 @@ pub fn sniff(head: &[u8]) -> Option<(&'static str, MediaKind)> {
         return Some(("video/webm", Video));
     }
     None
+}
+
+/// Whether the file starts with a well-formed ISO BMFF `ftyp` box: a size that fits the
+/// box (the header, a major brand, a minor version, whole compatible brands, at most a
+/// few hundred of them) and a printable brand. `ftyp` at bytes 4–8 alone is not enough:
+/// `<!--ftypjp2 -->` opens an XML comment, and what follows (a DASH manifest) would be
+/// handed to FFmpeg as a "video".
+fn is_ftyp_box(head: &[u8]) -> bool {
+    if head.len() < 16 || &head[4..8] != b"ftyp" {
+        return false;
+    }
+    let size = u32::from_be_bytes([head[0], head[1], head[2], head[3]]);
+    let brand_ok = head[8..12]
+        .iter()
+        .all(|b| b.is_ascii_graphic() || *b == b' ');
+    (16..=1024).contains(&size) && size.is_multiple_of(4) && brand_ok
+}
+
+/// The FFmpeg demuxer for a content type `sniff` gave: FFmpeg is always told the
+/// container, never left to guess it (its guess can be a playlist or a manifest that
+/// opens other files).
+pub fn demuxer_for(content_type: &str) -> Option<&'static str> {
+    match content_type {
+        "video/mp4" | "video/quicktime" => Some("mov"),
+        "video/webm" => Some("matroska"),
+        _ => None,
+    }
 }
 
 /// A single satisfiable byte range, inclusive, of a file of `len` bytes.
@@ -143,13 +170,30 @@ mod tests {
         assert_eq!(sniff(b"GIF89a..").unwrap().0, "image/gif");
         assert_eq!(sniff(b"RIFF\0\0\0\0WEBPVP8 ").unwrap().0, "image/webp");
         assert_eq!(
-            sniff(b"\0\0\0\x18ftypisom\0\0").unwrap(),
+            sniff(b"\0\0\0\x18ftypisom\0\0\x02\0isomiso2").unwrap(),
             ("video/mp4", MediaKind::Video)
         );
         assert_eq!(
-            sniff(b"\0\0\0\x14ftypqt  \0\0").unwrap().0,
+            sniff(b"\0\0\0\x14ftypqt  \0\0\0\0qt  ").unwrap().0,
             "video/quicktime"
         );
+        // `ftyp` in the right place is not enough: the box must be one.
+        for hostile in [
+            &b"<!--ftypjp2 -->\n<MPD xmlns=\"urn:mpeg:dash:schema:mpd:2011\">"[..],
+            b"\0\0\0\x18ftyp\x01\x02\x03\x04\0\0\0\0isom",
+            b"\0\0\0\x11ftypisom\0\0\0\0isom",
+            b"\0\0\0\x08ftypisom",
+        ] {
+            assert_eq!(
+                sniff(hostile),
+                None,
+                "{:?}",
+                String::from_utf8_lossy(hostile)
+            );
+        }
+        assert_eq!(demuxer_for("video/mp4"), Some("mov"));
+        assert_eq!(demuxer_for("video/webm"), Some("matroska"));
+        assert_eq!(demuxer_for("application/dash+xml"), None);
         assert_eq!(
             sniff(b"\x1A\x45\xDF\xA3\x9F\x42\x82\x84webm").unwrap().0,
             "video/webm"

@@ -24,7 +24,7 @@ use tokio::io::AsyncWriteExt;
 
 use crate::config::MediaSettings;
 use crate::domain::image_variants::{blurhash_of, decode_upright, preview_variant};
-use crate::domain::media::ByteRange;
+use crate::domain::media::{demuxer_for, ByteRange};
 use crate::domain::video::{index_at_front, parse_probe, reason_from, scale_filter, Probe};
 use crate::error::ApiError;
 use crate::store::media::{self, MediaDoc, MediaStatus, Outcome, Stored};
@@ -121,12 +121,18 @@ async fn process(
 ) -> Result<Outcome, ToolError> {
     let input = folder.join("input");
     let head = copy_out(run, file, &input).await?;
-    let probe = probe(settings, folder).await?;
-    let poster = poster(settings, folder, &probe).await?;
+    let demuxer = demuxer_for(&file.metadata.content_type).ok_or_else(|| {
+        ToolError::Failed(format!(
+            "{} is not a video type this service processes",
+            file.metadata.content_type
+        ))
+    })?;
+    let probe = probe(settings, folder, demuxer).await?;
+    let poster = poster(settings, folder, demuxer, &probe).await?;
     let file_len = u64::try_from(file.length).unwrap_or(0);
     let transcode = !(probe.is_web_playable(settings.video_max_edge, settings.video_max_kbps)
         && index_at_front(&head, file_len));
-    let rendition = rendition(settings, folder, transcode).await?;
+    let rendition = rendition(settings, folder, demuxer, transcode).await?;
     let db = &run.jobs.db;
     let stored_poster = media::store_variant(
         db,
@@ -193,16 +199,28 @@ async fn copy_out(run: &Run<'_>, file: &MediaDoc, path: &Path) -> Result<Vec<u8>
     Ok(head)
 }
 
-async fn probe(settings: &MediaSettings, folder: &Path) -> Result<Probe, ToolError> {
-    let args = [
-        "-v",
-        "error",
-        "-print_format",
-        "json",
-        "-show_format",
-        "-show_streams",
-        "input",
-    ];
+/// The options that open the upload, and nothing else, for FFmpeg and ffprobe alike: the
+/// container named (`demuxer`, from the sniffed type: never FFmpeg's own guess, which can
+/// be a DASH manifest, an HLS playlist or a concat list that opens other files), only the
+/// `file` protocol, the one file named with it, and (for MP4/QuickTime) no external data
+/// references.
+fn input_args(demuxer: &'static str) -> Vec<&'static str> {
+    let mut args = vec!["-protocol_whitelist", "file", "-f", demuxer];
+    if demuxer == "mov" {
+        args.extend(["-enable_drefs", "0"]);
+    }
+    args.extend(["-i", "file:input"]);
+    args
+}
+
+async fn probe(
+    settings: &MediaSettings,
+    folder: &Path,
+    demuxer: &'static str,
+) -> Result<Probe, ToolError> {
+    let mut args = vec!["-v", "error"];
+    args.extend(input_args(demuxer));
+    args.extend(["-print_format", "json", "-show_format", "-show_streams"]);
     let out = tool(settings, &settings.ffprobe, folder, &args).await?;
     parse_probe(&String::from_utf8_lossy(&out))
         .map_err(|e| ToolError::Failed(format!("not a readable video: {e}")))
@@ -213,27 +231,22 @@ async fn probe(settings: &MediaSettings, folder: &Path) -> Result<Probe, ToolErr
 async fn poster(
     settings: &MediaSettings,
     folder: &Path,
+    demuxer: &'static str,
     probe: &Probe,
 ) -> Result<(crate::domain::image_variants::Variant, String), ToolError> {
     let at = probe.duration.map_or(0.0, |d| (d / 3.0).min(1.0));
     let at = format!("{at:.3}");
-    let args = [
-        "-nostdin",
-        "-v",
-        "error",
-        "-y",
-        "-ss",
-        &at,
-        "-i",
-        "input",
+    let mut args = vec!["-nostdin", "-v", "error", "-y", "-ss", &at];
+    args.extend(input_args(demuxer));
+    args.extend([
         "-frames:v",
         "1",
         "-f",
         "image2",
         "-c:v",
         "png",
-        "poster.png",
-    ];
+        "file:poster.png",
+    ]);
     tool(settings, &settings.ffmpeg, folder, &args).await?;
     let png = tokio::fs::read(folder.join("poster.png"))
         .await
@@ -253,29 +266,30 @@ async fn poster(
 async fn rendition(
     settings: &MediaSettings,
     folder: &Path,
+    demuxer: &'static str,
     transcode: bool,
 ) -> Result<std::path::PathBuf, ToolError> {
-    let mut args: Vec<String> = [
-        "-nostdin",
-        "-v",
-        "error",
-        "-y",
-        "-i",
-        "input",
-        "-map",
-        "0:v:0",
-        "-map",
-        "0:a:0?",
-        "-map_metadata",
-        "-1",
-        "-map_chapters",
-        "-1",
-        "-sn",
-        "-dn",
-    ]
-    .iter()
-    .map(|s| (*s).to_owned())
-    .collect();
+    let mut args: Vec<String> = ["-nostdin", "-v", "error", "-y"]
+        .into_iter()
+        .chain(input_args(demuxer))
+        .map(str::to_owned)
+        .collect();
+    args.extend(
+        [
+            "-map",
+            "0:v:0",
+            "-map",
+            "0:a:0?",
+            "-map_metadata",
+            "-1",
+            "-map_chapters",
+            "-1",
+            "-sn",
+            "-dn",
+        ]
+        .iter()
+        .map(|s| (*s).to_owned()),
+    );
     if transcode {
         let kbps = settings.video_max_kbps;
         args.extend([
@@ -311,7 +325,7 @@ async fn rendition(
         "-f".into(),
         "mp4".into(),
     ]);
-    args.push("video.mp4".into());
+    args.push("file:video.mp4".into());
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     tool(settings, &settings.ffmpeg, folder, &args).await?;
     Ok(folder.join("video.mp4"))

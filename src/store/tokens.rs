@@ -29,6 +29,11 @@ pub struct TokenDoc {
     pub user_id: ObjectId,
     #[serde(default)]
     pub session_id: Option<ObjectId>,
+    /// The address an emailed token was sent to: it proves that address and no other
+    /// (a verification link confirms only it; a reset token works only while the account
+    /// still uses it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
     pub created_at: DateTime,
     pub expires_at: DateTime,
     /// Refresh tokens are kept once used, so that a second use is recognised as theft.
@@ -42,6 +47,7 @@ pub async fn insert(
     hash: String,
     user_id: ObjectId,
     session_id: Option<ObjectId>,
+    email: Option<&str>,
     expires_at: DateTime,
 ) -> mongodb::error::Result<()> {
     let token = TokenDoc {
@@ -50,6 +56,7 @@ pub async fn insert(
         hash,
         user_id,
         session_id,
+        email: email.map(str::to_owned),
         created_at: DateTime::now(),
         expires_at,
         used: false,

@@ -162,6 +162,7 @@ async fn seed_followees(app: &TestApp, follower: &str, count: usize) {
             interests: Vec::new(),
             role: Role::User,
             email_verified: true,
+            pending_email: None,
             disabled: false,
             followers_count: 1,
             following_count: 0,

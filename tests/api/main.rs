@@ -22,6 +22,7 @@ mod ops;
 mod posts;
 mod realtime;
 mod realworld;
+mod security;
 mod sessions;
 mod social;
 mod users;

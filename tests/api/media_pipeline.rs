@@ -463,6 +463,87 @@ async fn a_truncated_video_fails_with_a_reason_and_the_service_stays_healthy() {
     assert_eq!(next["status"], "ready");
 }
 
+/// FFmpeg is told the container the bytes were sniffed as and may open only the upload:
+/// a DASH manifest behind `<!--ftypjp2 -->` (which FFmpeg would otherwise probe as DASH
+/// and follow to a local file), an HLS playlist and a concat list, bare or behind a
+/// well-formed `ftyp` box, each either is refused at the upload or ends `failed`; none
+/// becomes a video made of the file they name.
+#[tokio::test]
+async fn ffmpeg_reads_nothing_but_the_upload_whatever_the_upload_claims() {
+    if !ffmpeg_available("ffmpeg_reads_nothing_but_the_upload") {
+        return;
+    }
+    let app = app_for_videos().await;
+    let user = app.create_user("prober").await;
+    // A real video outside the upload, which a manifest or a playlist could name.
+    let folder = tempfile::tempdir().expect("a folder");
+    let secret = folder.path().join("secret.mp4");
+    std::fs::write(&secret, h264_mp4(true)).expect("the secret video");
+    let url = format!("file://{}", secret.display());
+    let mpd = format!(
+        r#"<?xml version="1.0"?><MPD xmlns="urn:mpeg:dash:schema:mpd:2011" profiles="urn:mpeg:dash:profile:isoff-on-demand:2011" type="static" mediaPresentationDuration="PT2S" minBufferTime="PT1S"><Period><AdaptationSet mimeType="video/mp4"><Representation id="1" bandwidth="100000" codecs="avc1.42c00d" width="320" height="240"><BaseURL>{url}</BaseURL></Representation></AdaptationSet></Period></MPD>"#
+    );
+    let hls = format!(
+        "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:2\n#EXTINF:2.0,\n{url}\n#EXT-X-ENDLIST\n"
+    );
+    let concat = format!("ffconcat version 1.0\nfile '{}'\n", secret.display());
+    let ftyp = b"\0\0\0\x18ftypisom\0\0\x02\0isomiso2".to_vec();
+    let refused = [
+        (
+            "a manifest in a comment",
+            [b"<!--ftypjp2 -->\n".to_vec(), mpd.clone().into_bytes()].concat(),
+        ),
+        ("a playlist", hls.clone().into_bytes()),
+        ("a concat list", concat.clone().into_bytes()),
+    ];
+    for (what, bytes) in refused {
+        let response = upload(
+            &app,
+            "/api/media",
+            Some(&user.access),
+            "clip.mp4",
+            "video/mp4",
+            bytes,
+        )
+        .await;
+        assert_eq!(
+            response.status(),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "{what}"
+        );
+    }
+    let processed = [
+        (
+            "a manifest after a box",
+            [ftyp.clone(), mpd.into_bytes()].concat(),
+        ),
+        (
+            "a playlist after a box",
+            [ftyp.clone(), hls.into_bytes()].concat(),
+        ),
+        (
+            "a concat list after a box",
+            [ftyp, concat.into_bytes()].concat(),
+        ),
+    ];
+    for (what, bytes) in processed {
+        let response = upload(
+            &app,
+            "/api/media",
+            Some(&user.access),
+            "clip.mp4",
+            "video/mp4",
+            bytes,
+        )
+        .await;
+        assert_eq!(response.status(), StatusCode::ACCEPTED, "{what}");
+        let media: Value = response.json().await.unwrap();
+        let done = settled(&app, &user.access, media["id"].as_str().unwrap()).await;
+        assert_eq!(done["status"], "failed", "{what}: {done}");
+        assert_eq!(done["variants"], json!({}), "{what}");
+    }
+}
+
 /// The media tests' app with room for real videos.
 async fn app_for_videos() -> TestApp {
     crate::helpers::spawn_app_with(|s| {

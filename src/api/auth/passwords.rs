@@ -129,6 +129,12 @@ pub(crate) async fn reset_password(
         .ok_or(ApiError::InvalidOneTimeToken)?;
     let user = users::find_by_id(&state.db, pending.user_id)
         .await?
+        .filter(|user| {
+            pending
+                .email
+                .as_deref()
+                .is_none_or(|sent| sent == user.email)
+        })
         .ok_or(ApiError::InvalidOneTimeToken)?;
     rate_limit::check_account(&state, Bucket::PasswordReset, &user.id.to_hex()).await?;
     let new = Password::parse(new, &user.username, &user.email)

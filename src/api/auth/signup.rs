@@ -150,7 +150,27 @@ pub(super) async fn confirm_email(
     let consumed = tokens::take_one_time(&state.db, TokenKind::VerifyEmail, &hash)
         .await?
         .ok_or(ApiError::InvalidOneTimeToken)?;
-    users::mark_email_verified(&state.db, consumed.user_id).await?;
+    let user = users::find_by_id(&state.db, consumed.user_id)
+        .await?
+        .ok_or(ApiError::InvalidOneTimeToken)?;
+    // A link proves the address it was sent to, and only while that address is still the
+    // account's (or its pending change): never whatever address the account has now.
+    let address = consumed.email.as_deref().unwrap_or(user.email.as_str());
+    let confirmed = if user.pending_email.as_deref() == Some(address) {
+        let changed = users::confirm_pending_email(&state.db, user.id, address)
+            .await
+            .map_err(|e| ApiError::from_duplicate(e, users::UNIQUE_FIELDS, taken_message))?;
+        if changed {
+            // Reset tokens went to the old address: they end with it.
+            tokens::delete_for_user(&state.db, user.id, TokenKind::PasswordReset).await?;
+        }
+        changed
+    } else {
+        users::mark_email_verified(&state.db, user.id, address).await?
+    };
+    if !confirmed {
+        return Err(ApiError::InvalidOneTimeToken);
+    }
     Ok(HttpResponse::Ok().json(Detail {
         detail: "Your email address is confirmed. You can now log in.",
     }))

@@ -23,6 +23,15 @@ pub fn realworld_error(err: &ApiError) -> (StatusCode, serde_json::Value) {
             StatusCode::UNPROCESSABLE_ENTITY,
             json!({ "errors": { "body": [err.detail()] } }),
         ),
+        ApiError::Forbidden {
+            code: "reauthentication_required",
+            ..
+        } => (
+            StatusCode::FORBIDDEN,
+            json!({ "errors": { "current_password": [
+                "is needed to change the email or password (or sign in again)"
+            ] } }),
+        ),
         ApiError::InvalidCredentials => (
             StatusCode::UNAUTHORIZED,
             json!({ "errors": { "email or password": ["is invalid"] } }),

@@ -172,10 +172,15 @@ fn nullable<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D
 
 #[derive(Deserialize, utoipa::ToSchema)]
 pub(crate) struct UpdateUser {
-    /// A new address is unverified until its emailed link is opened.
+    /// A new address is used only once the link emailed to it is opened (the old one is
+    /// told, and stays in use until then). Needs `current_password` or a recent login.
     email: Option<String>,
-    /// Signs out every other session.
+    /// Signs out every other session. Needs `current_password` or a recent login.
     password: Option<String>,
+    /// The password in use: proof that the owner is there, for a new `email` or
+    /// `password` more than `auth.reauth_window_secs` (10 minutes) after signing in.
+    #[schema(value_type = Option<String>)]
+    current_password: Option<String>,
     username: Option<String>,
     /// At most 500 characters; empty or `null` clears it.
     #[serde(default, deserialize_with = "nullable")]
@@ -207,14 +212,20 @@ fn parse_image(raw: &str) -> Result<Option<String>, String> {
 
 /// Update the current user
 ///
-/// Fields left out keep their value.
+/// Fields left out keep their value. Changing `email` or `password` needs proof that the
+/// owner is there: `current_password`, or a session signed in within the last
+/// `auth.reauth_window_secs` (10 minutes); otherwise `403` (`reauthentication_required`).
+/// A new email address takes effect only when the link sent to it is opened.
 #[utoipa::path(
     put,
     path = "/realworld/api/user",
     tag = "realworld",
     operation_id = "realworld_update_user",
     request_body = UpdateUserRequest,
-    responses((status = 200, description = "The user, changed.", body = UserEnvelope)),
+    responses(
+        (status = 200, description = "The user, changed (a new email address shows once confirmed).", body = UserEnvelope),
+        (status = 403, description = "`reauthentication_required`: a new email or password without `current_password` and without a recent login."),
+    ),
     security(("realWorldToken" = []))
 )]
 pub(crate) async fn update_user(
@@ -251,6 +262,10 @@ pub(crate) async fn update_user(
         let address = email.as_ref().map_or(account.email.as_str(), Email::as_str);
         errors.check("password", Password::parse(raw, name, address))
     });
+    if email.is_some() || password.is_some() {
+        auth.require_presence(&state, &account, change.current_password.as_deref())
+            .await?;
+    }
     let (username_taken, email_taken) = users::taken_fields(
         &state.db,
         username.as_ref().map(Username::key).as_deref(),
@@ -287,16 +302,21 @@ pub(crate) async fn update_user(
         crate::store::posts::refresh_author(&state.db, &account).await?;
     }
     if let Some(email) = &email {
-        account = users::set_email(&state.db, account.id, email.as_str())
-            .await
-            .map_err(|e| ApiError::from_duplicate(e, users::UNIQUE_FIELDS, taken_message))?
-            .ok_or(ApiError::TokenInvalid)?;
-        // Links sent to the old address no longer verify anything.
-        tokens::delete_for_user(&state.db, account.id, TokenKind::VerifyEmail).await?;
-        let mail = MailTask::Verification {
-            user_id: account.id,
-        };
-        state.jobs.enqueue(Task::Email(mail)).await?;
+        // Not in use until the link sent to it is opened; the address in use is told.
+        let email = email.as_str().to_owned();
+        users::set_pending_email(&state.db, account.id, &email).await?;
+        for mail in [
+            MailTask::EmailChange {
+                user_id: account.id,
+                email: email.clone(),
+            },
+            MailTask::EmailChangeNotice {
+                user_id: account.id,
+                email,
+            },
+        ] {
+            state.jobs.enqueue(Task::Email(mail)).await?;
+        }
     }
     if let Some(password) = password {
         let hash = state.passwords.hash(password.expose()).await?;

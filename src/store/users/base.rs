@@ -57,6 +57,10 @@ pub struct UserDoc {
     #[serde(default)]
     pub role: Role,
     pub email_verified: bool,
+    /// An address the owner asked to change to, in use only once its emailed link is
+    /// opened.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pending_email: Option<String>,
     #[serde(default)]
     pub disabled: bool,
     #[serde(default)]
@@ -99,6 +103,7 @@ pub async fn insert(db: &Db, new: NewUser) -> mongodb::error::Result<UserDoc> {
         interests: Vec::new(),
         role: new.role,
         email_verified: new.email_verified,
+        pending_email: None,
         disabled: false,
         followers_count: 0,
         following_count: 0,

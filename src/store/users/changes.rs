@@ -8,14 +8,19 @@ use mongodb::options::ReturnDocument;
 use crate::db::Db;
 use crate::domain::accounts::username_key;
 
-pub async fn mark_email_verified(db: &Db, id: ObjectId) -> mongodb::error::Result<()> {
-    collection(db)
+/// Marks `address` verified, if the account still uses it; whether it did.
+pub async fn mark_email_verified(
+    db: &Db,
+    id: ObjectId,
+    address: &str,
+) -> mongodb::error::Result<bool> {
+    let result = collection(db)
         .update_one(
-            doc! { "_id": id },
+            doc! { "_id": id, "email": address },
             doc! { "$set": { "email_verified": true, "updated_at": DateTime::now() } },
         )
         .await?;
-    Ok(())
+    Ok(result.matched_count == 1)
 }
 
 pub async fn set_password_hash(
@@ -165,19 +170,35 @@ pub async fn set_disabled(
         .await
 }
 
-/// A new email address, not verified yet. A duplicate-key error means it is taken.
-pub async fn set_email(
+/// Asks to change the address to `email`: kept aside until its link is opened (a later
+/// request replaces it).
+pub async fn set_pending_email(db: &Db, id: ObjectId, email: &str) -> mongodb::error::Result<()> {
+    collection(db)
+        .update_one(
+            doc! { "_id": id },
+            doc! { "$set": { "pending_email": email, "updated_at": DateTime::now() } },
+        )
+        .await?;
+    Ok(())
+}
+
+/// The pending address `email` becomes the account's, verified, if it is still the one
+/// pending; whether it did. A duplicate-key error means another account took it meanwhile.
+pub async fn confirm_pending_email(
     db: &Db,
     id: ObjectId,
     email: &str,
-) -> mongodb::error::Result<Option<UserDoc>> {
-    collection(db)
-        .find_one_and_update(
-            doc! { "_id": id },
-            doc! { "$set": { "email": email, "email_verified": false, "updated_at": DateTime::now() } },
+) -> mongodb::error::Result<bool> {
+    let result = collection(db)
+        .update_one(
+            doc! { "_id": id, "pending_email": email },
+            doc! {
+                "$set": { "email": email, "email_verified": true, "updated_at": DateTime::now() },
+                "$unset": { "pending_email": "" },
+            },
         )
-        .return_document(ReturnDocument::After)
-        .await
+        .await?;
+    Ok(result.matched_count == 1)
 }
 
 /// An avatar given as a URL (RealWorld's `image`), or none; it replaces an uploaded one.

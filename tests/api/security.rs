@@ -1,0 +1,224 @@
+//! Issue 29's holes, each shown by the request that used to get through: sensitive
+//! account changes need the owner present, emailed tokens prove one address, and the
+//! rest of the review's findings.
+
+use bson::doc;
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+use crate::helpers::{assert_error, path_of, TestApp, TestUser, PASSWORD};
+
+/// `PUT /realworld/api/user` with a bearer token (a native access token works there).
+async fn update_user(app: &TestApp, token: &str, user: Value) -> (StatusCode, Value) {
+    let response = app
+        .send_json(
+            Method::PUT,
+            "/realworld/api/user",
+            Some(token),
+            &json!({ "user": user }),
+        )
+        .await;
+    let status = response.status();
+    (status, response.json().await.expect("a JSON body"))
+}
+
+/// Makes the session behind `user`'s tokens look signed in `minutes` ago.
+async fn age_session(app: &TestApp, user: &TestUser, minutes: i64) {
+    let id = bson::oid::ObjectId::parse_str(&user.id).expect("id");
+    let then =
+        bson::DateTime::from_millis(bson::DateTime::now().timestamp_millis() - minutes * 60_000);
+    let result = app
+        .db
+        .database()
+        .collection::<bson::Document>("sessions")
+        .update_many(
+            doc! { "user_id": id },
+            doc! { "$set": { "created_at": then } },
+        )
+        .await
+        .expect("sessions aged");
+    assert!(result.matched_count >= 1, "the user has a session");
+}
+
+async fn email_of(app: &TestApp, user: &TestUser) -> Value {
+    let me: Value = app
+        .get("/api/users/me", Some(&user.access))
+        .await
+        .json()
+        .await
+        .expect("me");
+    me["email"].clone()
+}
+
+/// A stolen access token, used after its owner's login is more than the sudo window old,
+/// can change neither the email address nor the password through RealWorld's profile
+/// update; the current password, or a fresh login, can.
+#[tokio::test]
+async fn a_stolen_token_alone_cannot_change_the_email_or_the_password() {
+    let app = crate::helpers::spawn_app().await;
+    let victim = app.create_user("sudo_victim").await;
+    age_session(&app, &victim, 11).await;
+
+    for change in [
+        json!({ "email": "attacker@example.com" }),
+        json!({ "password": "attacker-Secret-1" }),
+        json!({ "email": "attacker@example.com", "current_password": "wrong-password-9" }),
+    ] {
+        let (status, body) = update_user(&app, &victim.access, change.clone()).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{change}: {body}");
+        // RealWorld's error shape, under a stable key a front end can show.
+        assert!(
+            body["errors"]["current_password"][0].as_str().is_some(),
+            "{body}"
+        );
+    }
+    assert_eq!(email_of(&app, &victim).await, "sudo_victim@example.com");
+    assert_eq!(
+        app.login("sudo_victim", PASSWORD).await.status(),
+        StatusCode::OK,
+        "the password is unchanged"
+    );
+    // Other profile fields need no proof.
+    let (status, body) = update_user(&app, &victim.access, json!({ "bio": "still me" })).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+
+    // With the current password the change goes through.
+    let (status, body) = update_user(
+        &app,
+        &victim.access,
+        json!({ "password": "a-New-secret-77", "current_password": PASSWORD }),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        app.login("sudo_victim", "a-New-secret-77").await.status(),
+        StatusCode::OK
+    );
+
+    // A session signed in just now is sudo mode: what the RealWorld settings page needs.
+    let login = app
+        .post(
+            "/realworld/api/users/login",
+            None,
+            &json!({ "user": { "email": "sudo_victim@example.com", "password": "a-New-secret-77" } }),
+        )
+        .await;
+    assert_eq!(login.status(), StatusCode::OK);
+    let body: Value = login.json().await.expect("login body");
+    let fresh = body["user"]["token"].as_str().expect("token").to_owned();
+    let (status, body) = update_user(&app, &fresh, json!({ "password": PASSWORD })).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}
+
+/// A new address is used only once the link sent to it is opened; the old address is
+/// told; a link proves only the address it was sent to; reset tokens sent to the old
+/// address end when it changes.
+#[tokio::test]
+async fn a_new_email_address_is_used_only_once_its_link_is_opened() {
+    let app = crate::helpers::spawn_app().await;
+    let user = app.create_user("mover").await;
+    // A reset token, sent to the address in use.
+    let forgot = app
+        .post(
+            "/api/auth/password/forgot",
+            None,
+            &json!({ "email": "mover@example.com" }),
+        )
+        .await;
+    assert_eq!(forgot.status(), StatusCode::ACCEPTED);
+    let reset_token = app.mail.wait_for_nth("mover@example.com", 1).await.token();
+
+    // Two changes in a row, each link waited for before the next change.
+    let mut links = Vec::new();
+    for address in ["first_move@example.com", "second_move@example.com"] {
+        let (status, body) = update_user(&app, &user.access, json!({ "email": address })).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(body["user"]["email"], "mover@example.com", "not in use yet");
+        links.push(app.mail.wait_for(address).await.link());
+    }
+    let (first_link, second_link) = (&links[0], &links[1]);
+    // The address in use was told, once per request.
+    app.mail.wait_for_nth("mover@example.com", 3).await;
+    let told: Vec<_> = app
+        .mail
+        .all()
+        .into_iter()
+        .filter(|m| m.to.iter().any(|t| t == "mover@example.com"))
+        .filter(|m| m.subject.contains("being changed"))
+        .collect();
+    assert_eq!(told.len(), 2);
+    assert!(told
+        .iter()
+        .any(|m| m.body.contains("second_move@example.com")));
+    assert_eq!(email_of(&app, &user).await, "mover@example.com");
+    assert_eq!(
+        app.login("mover@example.com", PASSWORD).await.status(),
+        StatusCode::OK
+    );
+
+    // The first link no longer proves anything: the change it confirmed was replaced.
+    let stale = app.get(&path_of(first_link), None).await;
+    assert_error(stale, StatusCode::BAD_REQUEST, "invalid_token").await;
+    assert_eq!(email_of(&app, &user).await, "mover@example.com");
+
+    let opened = app.get(&path_of(second_link), None).await;
+    assert_eq!(opened.status(), StatusCode::OK);
+    assert_eq!(email_of(&app, &user).await, "second_move@example.com");
+    assert_eq!(
+        app.login("second_move@example.com", PASSWORD)
+            .await
+            .status(),
+        StatusCode::OK
+    );
+
+    // The reset token went to the old address: it ended with the change.
+    let reset = app
+        .post(
+            "/api/auth/password/reset",
+            None,
+            &json!({ "token": reset_token, "new_password": "taken-Over-123" }),
+        )
+        .await;
+    assert_error(reset, StatusCode::BAD_REQUEST, "invalid_token").await;
+    assert_eq!(
+        app.login("second_move@example.com", PASSWORD)
+            .await
+            .status(),
+        StatusCode::OK
+    );
+}
+
+/// A verification token proves the address it was sent to, never whatever address the
+/// account has when it is opened (a token that went to another address in a race
+/// between two changes must not verify the account's).
+#[tokio::test]
+async fn a_verification_token_verifies_only_the_address_it_was_sent_to() {
+    let app = crate::helpers::spawn_app().await;
+    assert_eq!(app.register("bound").await.status(), StatusCode::CREATED);
+    app.mail.wait_for("bound@example.com").await;
+    let account = rookery::store::users::find_by_login(&app.db, "bound")
+        .await
+        .expect("read")
+        .expect("registered");
+    let secret = "a-token-that-went-to-someone-else-0123456789";
+    rookery::store::tokens::insert(
+        &app.db,
+        rookery::store::tokens::TokenKind::VerifyEmail,
+        rookery::auth::sessions::hash_secret(secret),
+        account.id,
+        None,
+        Some("attacker@example.com"),
+        rookery::auth::sessions::expires_in(3600),
+    )
+    .await
+    .expect("token written");
+    let opened = app
+        .get(&format!("/api/auth/verify-email?token={secret}"), None)
+        .await;
+    assert_error(opened, StatusCode::BAD_REQUEST, "invalid_token").await;
+    let login = app.login("bound", PASSWORD).await;
+    assert_error(login, StatusCode::FORBIDDEN, "email_not_verified").await;
+    // Its own link still works.
+    app.verify_email_of("bound@example.com").await;
+    assert_eq!(app.login("bound", PASSWORD).await.status(), StatusCode::OK);
+}
