@@ -98,6 +98,8 @@ pub enum ApiError {
     RateLimited { limit: u32, retry_after_secs: u64 },
     #[error("service unavailable: {0}")]
     Unavailable(String),
+    #[error("busy (retry after {retry_after_secs} s)")]
+    Busy { retry_after_secs: u64 },
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -117,6 +119,11 @@ impl ApiError {
             detail: "This change needs your current password (current_password), or a login \
                      within the last few minutes: sign in again and retry.",
         }
+    }
+
+    /// Every slot of a bounded resource stayed busy: `503` with `Retry-After`.
+    pub fn busy(retry_after_secs: u64) -> Self {
+        ApiError::Busy { retry_after_secs }
     }
 
     pub fn internal(cause: impl std::fmt::Display) -> Self {
@@ -142,7 +149,7 @@ impl ApiError {
             ApiError::IdempotencyConflict => "idempotency_key_in_use",
             ApiError::IdempotencyMismatch => "idempotency_key_reused",
             ApiError::RateLimited { .. } => "rate_limited",
-            ApiError::Unavailable(_) => "service_unavailable",
+            ApiError::Unavailable(_) | ApiError::Busy { .. } => "service_unavailable",
             ApiError::Internal(_) => "internal_error",
         }
     }
@@ -182,6 +189,9 @@ impl ApiError {
             } => format!("Too many requests; try again in {retry_after_secs} seconds."),
             ApiError::Unavailable(_) => {
                 "The service is temporarily unavailable; try again shortly.".into()
+            }
+            ApiError::Busy { retry_after_secs } => {
+                format!("The service is busy; try again in {retry_after_secs} seconds.")
             }
             ApiError::Internal(_) => "An internal error occurred.".into(),
         }
@@ -243,7 +253,7 @@ impl ResponseError for ApiError {
             ApiError::IdempotencyConflict => StatusCode::CONFLICT,
             ApiError::IdempotencyMismatch => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
-            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Unavailable(_) | ApiError::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -257,6 +267,9 @@ impl ResponseError for ApiError {
         let mut response = HttpResponse::build(self.status_code());
         if self.status_code() == StatusCode::UNAUTHORIZED {
             response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
+        }
+        if let ApiError::Busy { retry_after_secs } = self {
+            response.insert_header((header::RETRY_AFTER, *retry_after_secs));
         }
         if let ApiError::RateLimited {
             limit,

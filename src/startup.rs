@@ -78,6 +78,7 @@ impl AppState {
             list_horizon: Arc::new(crate::store::posts::ListHorizon::new(
                 settings.feed.list_horizon_posts,
             )),
+            image_slots: Arc::new(tokio::sync::Semaphore::new(settings.media.image_slots)),
             settings,
             hub: Default::default(),
             views: Default::default(),

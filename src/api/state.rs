@@ -22,4 +22,6 @@ pub struct AppState {
     pub views: Arc<crate::view_counter::ViewCounter>,
     pub jobs: Arc<crate::jobs::Jobs>,
     pub list_horizon: Arc<crate::store::posts::ListHorizon>,
+    /// Turns at decoding an image (`media.image_slots`).
+    pub image_slots: Arc<tokio::sync::Semaphore>,
 }

@@ -210,6 +210,22 @@ pub struct MediaSettings {
     pub video_max_edge: u32,
     #[serde(default = "default_video_kbps")]
     pub video_max_kbps: u32,
+    /// Images decoded and resized at once on one instance (each may take a few hundred
+    /// megabytes while it is) …
+    #[serde(default = "default_image_slots")]
+    pub image_slots: usize,
+    /// … and how long an upload waits for one before it is answered `503` with
+    /// `Retry-After`, in milliseconds.
+    #[serde(default = "default_image_slot_wait")]
+    pub image_slot_wait_ms: u64,
+}
+
+fn default_image_slots() -> usize {
+    2
+}
+
+fn default_image_slot_wait() -> u64 {
+    5000
 }
 
 fn default_ffmpeg() -> String {

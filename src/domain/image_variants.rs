@@ -21,10 +21,22 @@ pub const PREVIEW_EDGE: u32 = 640;
 pub const AVATAR_SIZES: [u32; 3] = [64, 128, 256];
 /// WebP quality of the variants (0–100).
 const QUALITY: f32 = 80.0;
-/// The largest image accepted, in either dimension, and the most memory its decoding may
-/// take: a 10 MB file can claim billions of pixels.
+/// The largest image accepted, in either dimension and in pixels, checked from its header
+/// before any pixel is decoded: a 10 MB file can claim billions of pixels.
 const MAX_EDGE: u32 = 12_000;
+pub const MAX_PIXELS: u64 = 50_000_000;
+/// The memory one image may take while it is processed, every copy included: the decoded
+/// pixels (at most 50 MP at 8 bytes each, 400 MB) and the working copies made from them
+/// (at most `MAX_WORKING_EDGE` a side, a few each, in the worst pixel format).
 const MAX_DECODE_BYTES: u64 = 512 * 1024 * 1024;
+/// The largest side of the working copy a decoded image is first reduced to; every
+/// variant is made from it, never from the full decode (which is dropped at once).
+pub const MAX_WORKING_EDGE: u32 = 2048;
+/// The most bytes a pixel takes in any format a decoder gives (RGBA 32-bit float).
+const MAX_BYTES_PER_PIXEL: u64 = 16;
+/// Working copies alive at once at most: the copy, its upright turn, a variant's resize
+/// and its RGB(A) conversion.
+const WORKING_COPIES: u64 = 4;
 
 /// One made size of an image.
 #[derive(Debug, Clone)]
@@ -54,8 +66,22 @@ pub enum Purpose {
     Avatar,
 }
 
-/// Decodes `bytes` (JPEG, PNG, GIF, WebP) upright, within the decoding limits.
-pub fn decode_upright(bytes: &[u8]) -> Result<DynamicImage, String> {
+/// A decoded image: its upright size, and an upright working copy at most `working_edge`
+/// a side to make variants from.
+#[derive(Debug, Clone)]
+pub struct Decoded {
+    pub width: u32,
+    pub height: u32,
+    pub image: DynamicImage,
+}
+
+/// Decodes `bytes` (JPEG, PNG, GIF, WebP) upright, within the limits: at most
+/// `MAX_EDGE` a side and `MAX_PIXELS` in all, read from the header before decoding, and
+/// the decoded pixels plus every working copy within `MAX_DECODE_BYTES`. The full decode
+/// is reduced to a working copy at most `working_edge` (≤ `MAX_WORKING_EDGE`) a side
+/// before anything else is done with it, so orientation and resizing copy only that.
+pub fn decode_upright(bytes: &[u8], working_edge: u32) -> Result<Decoded, String> {
+    let working_edge = working_edge.clamp(1, MAX_WORKING_EDGE);
     let mut reader = ImageReader::new(Cursor::new(bytes))
         .with_guessed_format()
         .map_err(|e| format!("unreadable image: {e}"))?;
@@ -67,13 +93,39 @@ pub fn decode_upright(bytes: &[u8]) -> Result<DynamicImage, String> {
     let mut decoder = reader
         .into_decoder()
         .map_err(|e| format!("unreadable image: {e}"))?;
+    let (width, height) = decoder.dimensions();
+    let pixels = u64::from(width) * u64::from(height);
+    if pixels > MAX_PIXELS {
+        return Err(format!(
+            "the image is {width}×{height}: at most {} megapixels are accepted",
+            MAX_PIXELS / 1_000_000
+        ));
+    }
+    let working = u64::from(working_edge).pow(2) * MAX_BYTES_PER_PIXEL * WORKING_COPIES;
+    if decoder.total_bytes().saturating_add(working) > MAX_DECODE_BYTES {
+        return Err("the image takes too much memory to decode".into());
+    }
     let orientation = decoder
         .orientation()
         .unwrap_or(image::metadata::Orientation::NoTransforms);
-    let mut image =
-        DynamicImage::from_decoder(decoder).map_err(|e| format!("unreadable image: {e}"))?;
+    let full = DynamicImage::from_decoder(decoder).map_err(|e| format!("unreadable image: {e}"))?;
+    let mut image = if width.max(height) > working_edge {
+        // Area-averaged straight into the small buffer: no full-size intermediate.
+        full.thumbnail(working_edge, working_edge)
+    } else {
+        full
+    };
     image.apply_orientation(orientation);
-    Ok(image)
+    use image::metadata::Orientation::{Rotate270, Rotate270FlipH, Rotate90, Rotate90FlipH};
+    let (width, height) = match orientation {
+        Rotate90 | Rotate270 | Rotate90FlipH | Rotate270FlipH => (height, width),
+        _ => (width, height),
+    };
+    Ok(Decoded {
+        width,
+        height,
+        image,
+    })
 }
 
 /// Lossy WebP of `image` (alpha kept when it has any).
@@ -144,8 +196,16 @@ fn avatar_variant(image: &DynamicImage, size: u32) -> Variant {
 
 /// Everything made of an uploaded image.
 pub fn process_image(bytes: &[u8], purpose: Purpose) -> Result<Processed, String> {
-    let image = decode_upright(bytes)?;
-    let (width, height) = image.dimensions();
+    // The avatar sizes are cut from the centre square, so their copy keeps more pixels.
+    let working_edge = match purpose {
+        Purpose::Post => PREVIEW_EDGE,
+        Purpose::Avatar => PREVIEW_EDGE.max(AVATAR_SIZES[AVATAR_SIZES.len() - 1] * 4),
+    };
+    let Decoded {
+        width,
+        height,
+        image,
+    } = decode_upright(bytes, working_edge)?;
     let mut variants = vec![preview_variant("preview", &image, PREVIEW_EDGE)];
     if purpose == Purpose::Avatar {
         variants.extend(
@@ -176,6 +236,22 @@ mod tests {
             .write_to(&mut out, ImageFormat::Png)
             .expect("a PNG");
         out.into_inner()
+    }
+
+    /// PNG's chunk checksum (CRC-32, ISO 3309), bit by bit.
+    fn crc32(bytes: &[u8]) -> u32 {
+        let mut crc = !0u32;
+        for byte in bytes {
+            crc ^= u32::from(*byte);
+            for _ in 0..8 {
+                crc = if crc & 1 == 1 {
+                    (crc >> 1) ^ 0xEDB8_8320
+                } else {
+                    crc >> 1
+                };
+            }
+        }
+        !crc
     }
 
     #[test]
@@ -228,5 +304,23 @@ mod tests {
     fn garbage_and_oversized_images_are_refused() {
         assert!(process_image(b"\x89PNG\r\n\x1a\nnot really", Purpose::Post).is_err());
         assert!(process_image(&png(1, 1)[..20], Purpose::Post).is_err());
+        // A header claiming 8000×8000 (64 MP, each side within the edge limit) is refused
+        // before a pixel is decoded: the data behind it is not even there.
+        let mut header = png(1, 1);
+        header[16..20].copy_from_slice(&8000u32.to_be_bytes());
+        header[20..24].copy_from_slice(&8000u32.to_be_bytes());
+        let crc = crc32(&header[12..29]);
+        header[29..33].copy_from_slice(&crc.to_be_bytes());
+        let err = process_image(&header, Purpose::Post).expect_err("too many pixels");
+        assert!(err.contains("megapixels"), "{err}");
+    }
+
+    #[test]
+    fn the_working_copy_is_small_and_the_size_reported_is_upright() {
+        let decoded = decode_upright(&png(3000, 1000), 640).expect("decoded");
+        assert_eq!((decoded.width, decoded.height), (3000, 1000));
+        assert_eq!(decoded.image.dimensions(), (640, 213));
+        let whole = decode_upright(&png(300, 100), 640).expect("decoded");
+        assert_eq!(whole.image.dimensions(), (300, 100));
     }
 }

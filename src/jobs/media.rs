@@ -253,7 +253,7 @@ async fn poster(
         .map_err(|_| ToolError::Failed("no frame could be read from the video".into()))?;
     let edge = settings.video_max_edge;
     tokio::task::spawn_blocking(move || {
-        let image = decode_upright(&png).map_err(ToolError::Failed)?;
+        let image = decode_upright(&png, edge).map_err(ToolError::Failed)?.image;
         let hash = blurhash_of(&image).map_err(ToolError::Failed)?;
         Ok((preview_variant("poster", &image, edge), hash))
     })

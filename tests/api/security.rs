@@ -222,3 +222,85 @@ async fn a_verification_token_verifies_only_the_address_it_was_sent_to() {
     app.verify_email_of("bound@example.com").await;
     assert_eq!(app.login("bound", PASSWORD).await.status(), StatusCode::OK);
 }
+
+/// An image is refused by its pixel count before it is decoded: a 64 MP grey PNG is a
+/// few hundred kilobytes on the wire (each side within the 12 000 px edge limit).
+#[tokio::test]
+async fn an_image_with_too_many_pixels_is_refused_before_decoding() {
+    let app = crate::helpers::spawn_app_with(|s| s.media.max_image_bytes = 4 * 1024 * 1024).await;
+    let user = app.create_user("bomber").await;
+    let bomb = {
+        let grey = image::GrayImage::new(8000, 8000);
+        let mut out = std::io::Cursor::new(Vec::new());
+        image::DynamicImage::ImageLuma8(grey)
+            .write_to(&mut out, image::ImageFormat::Png)
+            .expect("encoded");
+        out.into_inner()
+    };
+    assert!(bomb.len() < 2 * 1024 * 1024, "{} bytes", bomb.len());
+    let response = crate::media::upload(
+        &app,
+        "/api/media",
+        Some(&user.access),
+        "bomb.png",
+        "image/png",
+        bomb,
+    )
+    .await;
+    assert_error(
+        response,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "unsupported_media_type",
+    )
+    .await;
+}
+
+/// When every decoding slot stays busy past the wait bound, an image upload is answered
+/// `503` with `Retry-After` instead of queueing without end.
+#[tokio::test]
+async fn image_uploads_that_cannot_get_a_decoding_slot_are_told_to_retry() {
+    let app = crate::helpers::spawn_app_with(|s| {
+        s.media.max_image_bytes = 30 * 1024 * 1024;
+        s.media.image_slots = 1;
+        s.media.image_slot_wait_ms = 1;
+    })
+    .await;
+    let user = app.create_user("crowd").await;
+    let picture = crate::media::png(3000, 2000, 0);
+    let uploads = (0..4).map(|_| {
+        crate::media::upload(
+            &app,
+            "/api/media",
+            Some(&user.access),
+            "big.png",
+            "image/png",
+            picture.clone(),
+        )
+    });
+    let answers = futures::future::join_all(uploads).await;
+    let mut busy = 0;
+    let mut stored = 0;
+    for response in answers {
+        match response.status() {
+            StatusCode::CREATED => stored += 1,
+            StatusCode::SERVICE_UNAVAILABLE => {
+                busy += 1;
+                let retry: u64 = response.headers()["retry-after"]
+                    .to_str()
+                    .expect("text")
+                    .parse()
+                    .expect("seconds");
+                assert!(retry >= 1);
+                assert_error(
+                    response,
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "service_unavailable",
+                )
+                .await;
+            }
+            other => panic!("unexpected {other}"),
+        }
+    }
+    assert!(stored >= 1, "one upload had the slot");
+    assert!(busy >= 1, "the others found it busy");
+}

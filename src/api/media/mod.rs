@@ -102,9 +102,17 @@ impl Incoming {
     }
 }
 
-/// At most this many images are decoded and resized at once on one instance (each may
-/// take a few hundred megabytes while it is).
-static IMAGE_SLOTS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
+/// A turn at decoding an image: at most `media.image_slots` at once on one instance (each
+/// may take a few hundred megabytes while it is), waited for at most
+/// `media.image_slot_wait_ms`; after that `503` with `Retry-After`, so a burst of large
+/// images queues no request for long.
+async fn image_slot(state: &AppState) -> Result<tokio::sync::SemaphorePermit<'_>, ApiError> {
+    let wait = std::time::Duration::from_millis(state.settings.media.image_slot_wait_ms);
+    match tokio::time::timeout(wait, state.image_slots.acquire()).await {
+        Ok(permit) => permit.map_err(ApiError::internal),
+        Err(_) => Err(ApiError::busy(wait.as_secs().max(1))),
+    }
+}
 
 /// Stores the `file` field: its type from its bytes (`415` unless one of `allowed`, or an
 /// image that does not decode), its size checked while it streams (`413` past the kind's
@@ -148,7 +156,7 @@ async fn store_file(
     }
     if kind == MediaKind::Image {
         let (cleaned, processed) = {
-            let _slot = IMAGE_SLOTS.acquire().await.map_err(ApiError::internal)?;
+            let _slot = image_slot(state).await?;
             web::block(move || {
                 let cleaned = strip_metadata(content_type, head).map_err(|_| ())?;
                 let processed = process_image(&cleaned, purpose).map_err(|_| ())?;
