@@ -157,6 +157,27 @@ pub struct PostSettings {
     /// How often each instance writes the views it counted for analytics.
     #[serde(default = "default_view_flush_ms")]
     pub view_flush_ms: u64,
+    /// Files one post shows at most (however they were attached).
+    #[serde(default = "default_max_media")]
+    pub max_media: usize,
+    /// `@mentions` one post may make at most: each notifies someone.
+    #[serde(default = "default_max_mentions")]
+    pub max_mentions: usize,
+    /// Hashtags one post may carry at most (its tags and its text's `#tags` together).
+    #[serde(default = "default_max_hashtags")]
+    pub max_hashtags: usize,
+}
+
+fn default_max_media() -> usize {
+    10
+}
+
+fn default_max_mentions() -> usize {
+    20
+}
+
+fn default_max_hashtags() -> usize {
+    30
 }
 
 pub(super) fn default_body_timeout_secs() -> u64 {

@@ -304,3 +304,108 @@ async fn image_uploads_that_cannot_get_a_decoding_slot_are_told_to_retry() {
     assert!(stored >= 1, "one upload had the slot");
     assert!(busy >= 1, "the others found it busy");
 }
+
+/// The per-post limits hold however a post is written: files attached by upload with
+/// `post_id` (it used `$addToSet` past the limit), mentions (each notifies someone) and
+/// hashtags (each bloats the tag aggregations), natively and through RealWorld.
+#[tokio::test]
+async fn media_mentions_and_hashtags_per_post_are_capped() {
+    let app = crate::helpers::spawn_app_with(|s| {
+        s.auth.require_email_verification = false;
+        s.posts.max_media = 2;
+        s.posts.max_mentions = 3;
+        s.posts.max_hashtags = 4;
+    })
+    .await;
+    let user = app.create_user("limited").await;
+    let mut ids = Vec::new();
+    for _ in 0..2 {
+        let media =
+            crate::media::uploaded(&app, &user.access, "a.png", crate::media::png(8, 8, 0)).await;
+        ids.push(media["id"].as_str().expect("id").to_owned());
+    }
+    let post = crate::helpers::created(
+        &app,
+        &user,
+        "/api/posts",
+        json!({ "content": "two pictures", "media_ids": ids }),
+    )
+    .await;
+    let post_id = post["id"].as_str().expect("id").to_owned();
+    let form = reqwest::multipart::Form::new()
+        .text("post_id", post_id.clone())
+        .part(
+            "file",
+            reqwest::multipart::Part::bytes(crate::media::png(8, 8, 0))
+                .file_name("third.png")
+                .mime_str("image/png")
+                .expect("mime"),
+        );
+    let third = app
+        .request(Method::POST, "/api/media")
+        .bearer_auth(&user.access)
+        .multipart(form)
+        .send()
+        .await
+        .expect("sent");
+    let body = assert_error(third, StatusCode::BAD_REQUEST, "validation_error").await;
+    assert!(body["errors"]["post_id"].is_array(), "{body}");
+    let shown: Value = app
+        .get(&format!("/api/posts/{post_id}"), None)
+        .await
+        .json()
+        .await
+        .expect("post");
+    assert_eq!(shown["media"].as_array().expect("media").len(), 2);
+
+    for name in ["ann_m", "bob_m", "cid_m", "dan_m"] {
+        app.create_user(name).await;
+    }
+    let over = app
+        .post(
+            "/api/posts",
+            Some(&user.access),
+            &json!({ "content": "@ann_m @bob_m @cid_m @dan_m" }),
+        )
+        .await;
+    assert_error(over, StatusCode::BAD_REQUEST, "validation_error").await;
+    let within = app
+        .post(
+            "/api/posts",
+            Some(&user.access),
+            &json!({ "content": "@ann_m @bob_m @cid_m #a #b #c #d" }),
+        )
+        .await;
+    assert_eq!(within.status(), StatusCode::CREATED);
+    let tags = app
+        .post(
+            "/api/posts",
+            Some(&user.access),
+            &json!({ "content": "#a #b #c #d #e" }),
+        )
+        .await;
+    assert_error(tags, StatusCode::BAD_REQUEST, "validation_error").await;
+    // RealWorld's tagList counts with the text's tags, and answers 422 as it does.
+    let token = app
+        .post(
+            "/realworld/api/users/login",
+            None,
+            &json!({ "user": { "email": "limited@example.com", "password": PASSWORD } }),
+        )
+        .await
+        .json::<Value>()
+        .await
+        .expect("login")["user"]["token"]
+        .as_str()
+        .expect("token")
+        .to_owned();
+    let article = app
+        .post(
+            "/realworld/api/articles",
+            Some(&token),
+            &json!({ "article": { "title": "T", "description": "D", "body": "#e",
+                                  "tagList": ["a", "b", "c", "d"] } }),
+        )
+        .await;
+    assert_eq!(article.status(), StatusCode::UNPROCESSABLE_ENTITY);
+}

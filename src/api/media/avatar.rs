@@ -27,7 +27,8 @@ use super::*;
     responses(
         (status = 200, description = "User (me) with its new `avatar_url`.", body = crate::views::MeView),
         (status = 413, description = "`payload_too_large`."),
-        (status = 415, description = "`unsupported_media_type`: not an image."),
+        (status = 415, description = "`unsupported_media_type`: not an image, or over 50 megapixels."),
+        (status = 503, description = "`service_unavailable`: every image-decoding slot stayed busy; retry after `Retry-After` seconds."),
     ),
     security(("bearerAuth" = []))
 )]

@@ -314,7 +314,8 @@ async fn receive_upload(
         (status = 201, description = "An image, processed: `status` is `ready`.", body = crate::views::MediaView),
         (status = 202, description = "A video, stored: `status` is `processing` until its job is done.", body = crate::views::MediaView),
         (status = 413, description = "`payload_too_large`: over the image or video limit."),
-        (status = 415, description = "`unsupported_media_type`: the bytes are not an allowed type."),
+        (status = 415, description = "`unsupported_media_type`: the bytes are not an allowed type, or an image over 50 megapixels."),
+        (status = 503, description = "`service_unavailable`: every image-decoding slot stayed busy; retry after `Retry-After` seconds."),
     ),
     security(("bearerAuth" = []))
 )]
@@ -334,17 +335,29 @@ pub(crate) async fn upload_media(
     )
     .await?;
     if let Some(raw) = upload.post_id.filter(|p| !p.is_empty()) {
-        let attached = match ObjectId::parse_str(&raw) {
-            Ok(post_id) => {
-                posts::attach_media(&state.db, post_id, auth.user_id, upload.media.id).await?
+        let max = state.settings.posts.max_media;
+        let post_id = ObjectId::parse_str(&raw).ok();
+        let attached = match post_id {
+            Some(post_id) => {
+                posts::attach_media(&state.db, post_id, auth.user_id, upload.media.id, max).await?
             }
-            Err(_) => false,
+            None => false,
         };
         if !attached {
             media::delete(&state.db, upload.media.id).await?;
+            let theirs = match post_id {
+                Some(id) => posts::find(&state.db, id)
+                    .await?
+                    .is_some_and(|p| p.author_id == auth.user_id),
+                None => false,
+            };
             return Err(FieldErrors::single(
                 "post_id",
-                "This must be one of your posts.",
+                if theirs {
+                    format!("A post shows at most {max} files.")
+                } else {
+                    "This must be one of your posts.".to_owned()
+                },
             ));
         }
     }

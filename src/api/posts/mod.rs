@@ -31,7 +31,17 @@ pub(crate) async fn post_text(
     description: String,
     tags: &[String],
 ) -> Result<PostText, ApiError> {
+    let limits = &state.settings.posts;
     let candidates = mention_candidates(&title, &content);
+    if candidates.len() > limits.max_mentions {
+        return Err(FieldErrors::single(
+            "content",
+            format!(
+                "Mention at most {} accounts in one post.",
+                limits.max_mentions
+            ),
+        ));
+    }
     let found = users::find_by_username_keys(&state.db, &candidates).await?;
     // Nobody mentions across a block, either way (API.md §3).
     let mentions = candidates
@@ -46,6 +56,12 @@ pub(crate) async fn post_text(
             all_tags.push(tag);
         }
     }
+    if all_tags.len() > limits.max_hashtags {
+        return Err(FieldErrors::single(
+            "content",
+            format!("Use at most {} hashtags in one post.", limits.max_hashtags),
+        ));
+    }
     Ok(PostText {
         hashtags: all_tags,
         terms: search_terms(&[&title, &description, &content]),
@@ -55,8 +71,6 @@ pub(crate) async fn post_text(
         description,
     })
 }
-
-pub const MEDIA_PER_POST: usize = 10;
 
 /// `media_ids` as sent: each must name one of the author's own uploads (API.md §5).
 async fn parse_media_ids(
@@ -68,11 +82,9 @@ async fn parse_media_ids(
     let Some(raw) = raw else {
         return Ok(None);
     };
-    if raw.len() > MEDIA_PER_POST {
-        errors.add(
-            "media_ids",
-            format!("Attach at most {MEDIA_PER_POST} files."),
-        );
+    let max = state.settings.posts.max_media;
+    if raw.len() > max {
+        errors.add("media_ids", format!("Attach at most {max} files."));
         return Ok(None);
     }
     const NOT_YOURS: &str = "Each media id must name one of your own uploads.";

@@ -328,16 +328,25 @@ pub async fn set_media(
         .await
 }
 
-/// Adds an uploaded file to one of the author's posts; `false` when the post is not theirs.
+/// Adds an uploaded file to one of the author's posts while it shows fewer than `max`;
+/// `false` when the post is not theirs or is full. One conditional update, so concurrent
+/// uploads cannot pass the limit between a count and a write.
 pub async fn attach_media(
     db: &Db,
     post_id: ObjectId,
     author_id: ObjectId,
     media_id: ObjectId,
+    max: usize,
 ) -> mongodb::error::Result<bool> {
+    let Some(last) = max.checked_sub(1) else {
+        return Ok(false);
+    };
+    let mut filter = doc! { "_id": post_id, "author_id": author_id };
+    // No element at the last allowed position: fewer than `max` files so far.
+    filter.insert(format!("media_ids.{last}"), doc! { "$exists": false });
     let result = collection(db)
         .update_one(
-            doc! { "_id": post_id, "author_id": author_id },
+            filter,
             doc! { "$addToSet": { "media_ids": media_id }, "$set": { "updated_at": DateTime::now() } },
         )
         .await?;
