@@ -94,26 +94,21 @@ pub async fn page_by_user(
     newest_first(collection(db), doc! { "user_id": user_id }, cursor, limit).await
 }
 
-/// The posts `user_id` liked, most recently liked first, from the `offset`th on (at most
-/// `posts::MAX_OFFSET`), with how many they liked in all.
-pub async fn liked_at(
+/// The posts `user_id` liked, most recently liked first, at most `cap` of them (one
+/// read of the `user_id` index, only the post ids).
+pub async fn liked_newest_first(
     db: &Db,
     user_id: ObjectId,
-    offset: u64,
-    limit: i64,
-) -> mongodb::error::Result<(Vec<ObjectId>, u64)> {
-    let filter = doc! { "user_id": user_id };
-    let likes = collection(db);
-    let page = likes
-        .find(filter.clone())
+    cap: i64,
+) -> mongodb::error::Result<Vec<ObjectId>> {
+    collection(db)
+        .find(doc! { "user_id": user_id })
         .sort(doc! { "created_at": -1, "_id": -1 })
-        .skip(offset.min(crate::store::posts::MAX_OFFSET))
-        .limit(limit)
+        .limit(cap)
         .await?
         .map_ok(|like| like.post_id)
-        .try_collect();
-    let count = std::future::IntoFuture::into_future(likes.count_documents(filter));
-    futures::try_join!(page, count)
+        .try_collect()
+        .await
 }
 
 pub async fn delete_for_posts(db: &Db, post_ids: &[ObjectId]) -> mongodb::error::Result<()> {

@@ -409,3 +409,63 @@ async fn media_mentions_and_hashtags_per_post_are_capped() {
         .await;
     assert_eq!(article.status(), StatusCode::UNPROCESSABLE_ENTITY);
 }
+
+/// RealWorld's `favorited=` applies the block rule to the person named, and
+/// `articlesCount` counts only what the reader may see listed (a private group's post
+/// that person liked was counted).
+#[tokio::test]
+async fn favorited_lists_follow_blocks_and_count_only_what_may_be_listed() {
+    let app = crate::helpers::spawn_app().await;
+    let fan = app.create_user("fave_fan").await;
+    let reader = app.create_user("fave_reader").await;
+    let group: Value = app
+        .post(
+            "/api/groups",
+            Some(&fan.access),
+            &json!({ "name": "Secret club", "visibility": "private" }),
+        )
+        .await
+        .json()
+        .await
+        .expect("group");
+    let group_id = group["id"].as_str().expect("group id");
+    for body in [
+        json!({ "content": "out in the open" }),
+        json!({ "content": "members only", "group_id": group_id }),
+    ] {
+        let post = crate::helpers::created(&app, &fan, "/api/posts", body).await;
+        let like = format!("/api/posts/{}/like", post["id"].as_str().expect("id"));
+        let liked = app.post(&like, Some(&fan.access), &json!({})).await;
+        assert_eq!(liked.status(), StatusCode::CREATED);
+    }
+    let list = |token: Option<String>| {
+        let app = &app;
+        async move {
+            let response = app
+                .get(
+                    "/realworld/api/articles?favorited=fave_fan",
+                    token.as_deref(),
+                )
+                .await;
+            assert_eq!(response.status(), StatusCode::OK);
+            response.json::<Value>().await.expect("list")
+        }
+    };
+    let seen = list(Some(reader.access.clone())).await;
+    assert_eq!(seen["articlesCount"], 1, "{seen}");
+    assert_eq!(seen["articles"].as_array().expect("articles").len(), 1);
+    assert_eq!(list(None).await["articlesCount"], 1);
+    // The fan sees both: they are a member.
+    assert_eq!(list(Some(fan.access.clone())).await["articlesCount"], 2);
+
+    let blocked = app
+        .post(
+            "/api/users/fave_reader/block",
+            Some(&fan.access),
+            &json!({}),
+        )
+        .await;
+    assert!(blocked.status().is_success());
+    let seen = list(Some(reader.access.clone())).await;
+    assert_eq!(seen, json!({ "articles": [], "articlesCount": 0 }));
+}

@@ -117,7 +117,11 @@ pub(crate) async fn list_articles(
         }
     }
     if let Some(fan) = query.favorited.as_deref().filter(|f| !f.trim().is_empty()) {
-        let Some(fan) = users::find_by_ref(&state.db, fan.trim()).await? else {
+        // Whom the viewer blocked, or who blocked them, is found by no filter.
+        let Some(fan) = users::find_by_ref(&state.db, fan.trim())
+            .await?
+            .filter(|fan| !viewer.hides(fan.id))
+        else {
             return Ok(list(Vec::new(), 0));
         };
         return favorited_by(&state, &viewer, &filter, fan.id, offset, limit).await;
@@ -136,7 +140,13 @@ pub(crate) async fn list_articles(
     ))
 }
 
-/// The articles `fan` favourited, most recently first; `filter` narrows the page.
+/// Favourites looked at for one `favorited=` list: the newest this many.
+const FAVORITED_MAX: i64 = 10_000;
+
+/// The articles `fan` favourited, most recently first; `filter` narrows the page. The
+/// count and the page both come from the favourites the viewer may see listed (not of
+/// a private group, hidden by reports, unpublished or by someone hidden from them), so
+/// `articlesCount` tells nothing about the others.
 async fn favorited_by(
     state: &AppState,
     viewer: &Viewer,
@@ -145,13 +155,13 @@ async fn favorited_by(
     offset: u64,
     limit: i64,
 ) -> Result<HttpResponse, ApiError> {
-    let (ids, count) = likes::liked_at(&state.db, fan, offset, limit).await?;
+    let ids = likes::liked_newest_first(&state.db, fan, FAVORITED_MAX).await?;
     let mut by_id: HashMap<ObjectId, PostDoc> = posts::find_many(&state.db, &ids)
         .await?
         .into_iter()
         .map(|p| (p.id, p))
         .collect();
-    let shown: Vec<PostDoc> = ids
+    let listed: Vec<PostDoc> = ids
         .iter()
         .filter_map(|id| by_id.remove(id))
         .filter(|p| viewer.can_list_post(p))
@@ -162,6 +172,12 @@ async fn favorited_by(
                 .as_ref()
                 .is_none_or(|t| p.hashtags.contains(t))
         })
+        .collect();
+    let count = u64::try_from(listed.len()).unwrap_or(u64::MAX);
+    let shown = listed
+        .into_iter()
+        .skip(usize::try_from(offset).unwrap_or(usize::MAX))
+        .take(usize::try_from(limit).unwrap_or(0))
         .collect();
     Ok(list(
         views::articles(state, viewer, shown, false).await?,
