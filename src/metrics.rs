@@ -44,7 +44,13 @@ impl Histogram {
 pub struct Metrics {
     requests: Mutex<BTreeMap<(String, String, u16), Histogram>>,
     commands: Mutex<BTreeMap<(String, bool), Histogram>>,
+    /// The job queue's gauges as last read, and when.
+    jobs: tokio::sync::Mutex<Option<(std::time::Instant, String)>>,
 }
+
+/// How long the job queue's gauges are served from memory before a scrape reads them
+/// again: a scrape loop costs the database one aggregation per instance at most this often.
+const JOB_GAUGES_TTL: Duration = Duration::from_secs(10);
 
 /// Escapes a label value for the text format.
 fn label(value: &str) -> String {
@@ -55,6 +61,20 @@ fn label(value: &str) -> String {
 }
 
 impl Metrics {
+    /// The job queue's gauges (`jobs::gauges`), read at most every `JOB_GAUGES_TTL`;
+    /// concurrent scrapes wait for one read instead of each making their own.
+    pub async fn job_gauges(&self, db: &crate::db::Db) -> mongodb::error::Result<String> {
+        let mut cached = self.jobs.lock().await;
+        if let Some((at, text)) = cached.as_ref() {
+            if at.elapsed() < JOB_GAUGES_TTL {
+                return Ok(text.clone());
+            }
+        }
+        let text = crate::jobs::gauges(db).await?;
+        *cached = Some((std::time::Instant::now(), text.clone()));
+        Ok(text)
+    }
+
     /// `route` is the matched pattern (`/api/posts/{id}`), never the raw path, so ids do
     /// not multiply the series.
     pub fn observe_request(&self, method: &str, route: &str, status: u16, elapsed: Duration) {

@@ -135,6 +135,12 @@ impl Application {
                 .wrap(from_fn(api::realworld::realworld_errors))
                 .wrap(from_fn(request_context))
                 .wrap(api::cors::middleware(&cors_origins))
+                // No answer is ever sniffed into another type (an uploaded file served
+                // as HTML, a JSON error run as a script).
+                .wrap(
+                    actix_web::middleware::DefaultHeaders::new()
+                        .add((actix_web::http::header::X_CONTENT_TYPE_OPTIONS, "nosniff")),
+                )
         })
         .client_request_timeout(Duration::from_secs(
             server_settings.client_request_timeout_secs,

@@ -52,6 +52,15 @@ pub(crate) async fn docs_file(file: web::Path<String>) -> Result<HttpResponse, A
         .map_err(|err| ApiError::internal(err.to_string()))?
         .ok_or(ApiError::NotFound)?;
     let mut response = HttpResponse::Ok();
+    if served.content_type.starts_with("text/html") {
+        // Swagger UI's page loads its own scripts and styles (and sets inline styles),
+        // calls this origin only, and is never framed.
+        response.insert_header((
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; \
+             object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+        ));
+    }
     response
         .content_type(served.content_type)
         .insert_header((header::CACHE_CONTROL, "public, max-age=3600"));

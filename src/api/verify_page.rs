@@ -69,6 +69,12 @@ pub fn answer(redirect_to: Option<&str>, verified: bool) -> HttpResponse {
     response
         .content_type("text/html; charset=utf-8")
         .insert_header((header::CACHE_CONTROL, "no-store"))
+        // A page of text and one inline style sheet: nothing else may load or frame it.
+        .insert_header((
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; \
+             form-action 'none'; frame-ancestors 'none'",
+        ))
         .body(body)
 }
 

@@ -24,6 +24,21 @@ pub struct ServerSettings {
     /// `https://app.example.com, http://localhost:5173`.
     #[serde(default)]
     pub cors_allowed_origins: String,
+    /// The bearer token a scraper sends to read `/metrics`. Unset, `/metrics` answers only
+    /// requests from the machine itself (loopback) that came through no proxy.
+    #[serde(default)]
+    pub metrics_token: Option<SecretString>,
+}
+
+/// A setting that must never reach a log line: `Debug` prints `<redacted>`.
+#[derive(Clone, Deserialize, PartialEq, Eq)]
+#[serde(transparent)]
+pub struct SecretString(pub String);
+
+impl std::fmt::Debug for SecretString {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<redacted>")
+    }
 }
 
 /// Which browser origins may call the API.

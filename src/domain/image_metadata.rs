@@ -10,21 +10,85 @@ use img_parts::riff::{RiffChunk, RiffContent};
 use img_parts::webp::WebP;
 use img_parts::{Bytes, ImageEXIF};
 
-/// The file is not a well-formed JPEG, PNG or WebP container.
+/// The file is not a well-formed JPEG, PNG, WebP or GIF container.
 #[derive(Debug, PartialEq, Eq)]
 pub struct Malformed;
 
-/// `bytes` of an image of `content_type` without its metadata. Types that carry none of
-/// concern (GIF) come back as they are.
+/// `bytes` of an image of `content_type` without its metadata.
 pub fn strip_metadata(content_type: &str, bytes: Vec<u8>) -> Result<Vec<u8>, Malformed> {
     let bytes = Bytes::from(bytes);
     let cleaned = match content_type {
         "image/jpeg" => strip_jpeg(bytes)?,
         "image/png" => strip_png(bytes)?,
         "image/webp" => strip_webp(bytes)?,
+        "image/gif" => Bytes::from(strip_gif(&bytes)?),
         _ => bytes,
     };
     Ok(cleaned.to_vec())
+}
+
+/// A GIF without its comment and plain-text extensions and without application
+/// extensions other than the animation loop (`NETSCAPE2.0`, `ANIMEXTS1.0`): XMP and any
+/// tool's private data travel in those. Frames, their timing and colour tables are kept
+/// byte for byte; whatever follows the trailer is dropped. GIF has no `img-parts` support,
+/// and its block structure is a few lines (GIF89a specification, sections 17–27).
+fn strip_gif(bytes: &[u8]) -> Result<Vec<u8>, Malformed> {
+    let byte = |at: usize| bytes.get(at).copied().ok_or(Malformed);
+    // The size of a colour table a packed field announces, if it has one.
+    let table = |packed: u8| {
+        if packed & 0x80 != 0 {
+            3usize << ((packed & 0x07) + 1)
+        } else {
+            0
+        }
+    };
+    // The end of the sub-blocks starting at `at` (after their zero terminator).
+    let sub_blocks_end = |mut at: usize| -> Result<usize, Malformed> {
+        loop {
+            let size = usize::from(byte(at)?);
+            at += 1 + size;
+            if size == 0 {
+                return Ok(at);
+            }
+        }
+    };
+    if bytes.len() < 13 || !(bytes.starts_with(b"GIF87a") || bytes.starts_with(b"GIF89a")) {
+        return Err(Malformed);
+    }
+    let mut at = 13 + table(byte(10)?);
+    let mut out = bytes.get(..at).ok_or(Malformed)?.to_vec();
+    loop {
+        match byte(at)? {
+            0x3B => {
+                out.push(0x3B);
+                return Ok(out);
+            }
+            0x2C => {
+                let descriptor_end = at + 10;
+                let data = descriptor_end + table(byte(at + 9)?) + 1; // + LZW code size
+                let end = sub_blocks_end(data)?;
+                out.extend_from_slice(bytes.get(at..end).ok_or(Malformed)?);
+                at = end;
+            }
+            0x21 => {
+                let label = byte(at + 1)?;
+                let end = sub_blocks_end(at + 2)?;
+                let keep = match label {
+                    0xF9 => true,
+                    0xFF => {
+                        let id = bytes.get(at + 3..at + 14).ok_or(Malformed)?;
+                        byte(at + 2)? == 11 && (id == b"NETSCAPE2.0" || id == b"ANIMEXTS1.0")
+                    }
+                    _ => false,
+                };
+                if keep {
+                    out.extend_from_slice(bytes.get(at..end).ok_or(Malformed)?);
+                }
+                at = end;
+            }
+            _ => return Err(Malformed),
+        }
+    }
 }
 
 /// The EXIF orientation (1–8) recorded in raw EXIF (TIFF) data, if any and not the default.
@@ -364,7 +428,7 @@ mod tests {
     }
 
     #[test]
-    fn broken_containers_are_refused_and_gifs_pass_through() {
+    fn broken_containers_are_refused() {
         assert_eq!(
             strip_metadata("image/jpeg", vec![0xFF, 0xD8, 0xFF, 0xE1, 0xFF]),
             Err(Malformed)
@@ -379,5 +443,44 @@ mod tests {
         );
         let gif = b"GIF89a\x01\0\x01\0\0\0\0\x3B".to_vec();
         assert_eq!(strip_metadata("image/gif", gif.clone()), Ok(gif));
+        assert_eq!(
+            strip_metadata(
+                "image/gif",
+                b"GIF89a\x01\0\x01\0\0\0\0\x21\xFE\x05ab".to_vec()
+            ),
+            Err(Malformed),
+            "a block cut short"
+        );
+    }
+
+    /// One 1×1 frame, with a comment, an XMP application extension, the loop extension and
+    /// a graphic control block around it, then bytes after the trailer.
+    fn gif_with_metadata() -> Vec<u8> {
+        let mut gif = b"GIF89a\x01\0\x01\0\x80\0\0".to_vec(); // a 2-colour global table
+        gif.extend([0, 0, 0, 255, 255, 255]);
+        gif.extend(b"\x21\xFF\x0bNETSCAPE2.0\x03\x01\0\0\0");
+        gif.extend(b"\x21\xFE\x0dShot at home!\0");
+        gif.extend(b"\x21\xFF\x0bXMP DataXMP\x0a<x:gps 1/>\0");
+        gif.extend(b"\x21\xF9\x04\0\x0a\0\0\0");
+        gif.extend(b"\x2C\0\0\0\0\x01\0\x01\0\0\x02\x02\x44\x01\0");
+        gif.extend(b"\x3Btrailing secrets");
+        gif
+    }
+
+    #[test]
+    fn a_gif_loses_comments_and_private_extensions_but_keeps_its_frames_and_loop() {
+        let cleaned = strip_metadata("image/gif", gif_with_metadata()).expect("a GIF");
+        let text = String::from_utf8_lossy(&cleaned);
+        assert!(!text.contains("Shot at home"), "{text}");
+        assert!(!text.contains("XMP"), "{text}");
+        assert!(!text.contains("trailing"), "{text}");
+        assert!(text.contains("NETSCAPE2.0"), "the loop stays");
+        assert!(
+            cleaned.windows(3).any(|w| w == b"\x21\xF9\x04"),
+            "frame timing stays"
+        );
+        assert_eq!(cleaned.last(), Some(&0x3B));
+        let decoded = image::load_from_memory(&cleaned).expect("still decodes");
+        assert_eq!((decoded.width(), decoded.height()), (1, 1));
     }
 }

@@ -469,3 +469,127 @@ async fn favorited_lists_follow_blocks_and_count_only_what_may_be_listed() {
     let seen = list(Some(reader.access.clone())).await;
     assert_eq!(seen, json!({ "articles": [], "articlesCount": 0 }));
 }
+
+/// `/metrics` is for the operator: with `server.metrics_token` only with that token, and
+/// without one only from the machine itself through no proxy; and a scrape loop reads
+/// the job queue from the database at most every few seconds.
+#[tokio::test]
+async fn metrics_need_their_token_and_a_scrape_loop_costs_the_database_nothing() {
+    let token = "scrape-me-0123456789";
+    let app = crate::helpers::spawn_app_with(|s| {
+        s.server.metrics_token = Some(rookery::config::SecretString(token.into()));
+    })
+    .await;
+    assert_error(
+        app.get("/metrics", None).await,
+        StatusCode::UNAUTHORIZED,
+        "not_authenticated",
+    )
+    .await;
+    assert_error(
+        app.get("/metrics", Some("scrape-me-01234567890")).await,
+        StatusCode::UNAUTHORIZED,
+        "not_authenticated",
+    )
+    .await;
+    let first = app.get("/metrics", Some(token)).await;
+    assert_eq!(first.status(), StatusCode::OK);
+    assert!(
+        crate::helpers::db_commands(&first) > 0,
+        "the first scrape reads the queue"
+    );
+    for _ in 0..5 {
+        let again = app.get("/metrics", Some(token)).await;
+        assert_eq!(again.status(), StatusCode::OK);
+        assert_eq!(crate::helpers::db_commands(&again), 0);
+        let text = again.text().await.expect("text");
+        assert!(
+            text.contains("rookery_jobs{kind=\"email\",state=\"dead\"} 0"),
+            "{text}"
+        );
+    }
+
+    let open = crate::helpers::spawn_app().await;
+    assert_eq!(open.get("/metrics", None).await.status(), StatusCode::OK);
+    let forwarded = open
+        .request(Method::GET, "/metrics")
+        .header("X-Forwarded-For", "203.0.113.9")
+        .send()
+        .await
+        .expect("sent");
+    assert_error(forwarded, StatusCode::UNAUTHORIZED, "not_authenticated").await;
+}
+
+/// Every answer forbids type sniffing; the HTML pages carry a content security policy
+/// that loads nothing from elsewhere and cannot be framed.
+#[tokio::test]
+async fn answers_are_never_sniffed_and_html_pages_have_a_policy() {
+    let app = crate::helpers::spawn_app().await;
+    for path in [
+        "/health",
+        "/api/posts/ffffffffffffffffffffffff",
+        "/api/docs/index.html",
+    ] {
+        let response = app.get(path, None).await;
+        assert_eq!(
+            response
+                .headers()
+                .get("x-content-type-options")
+                .map(|v| v.as_bytes()),
+            Some(&b"nosniff"[..]),
+            "{path}"
+        );
+    }
+    let docs = app.get("/api/docs/index.html", None).await;
+    assert_eq!(docs.status(), StatusCode::OK);
+    let policy = docs.headers()["content-security-policy"]
+        .to_str()
+        .expect("text");
+    assert!(
+        policy.contains("frame-ancestors 'none'") && policy.contains("default-src 'self'"),
+        "{policy}"
+    );
+    let page = app
+        .request(Method::GET, "/api/auth/verify-email?token=nope")
+        .header("Accept", "text/html")
+        .send()
+        .await
+        .expect("sent");
+    assert!(page.headers()["content-type"]
+        .to_str()
+        .expect("text")
+        .starts_with("text/html"));
+    let policy = page.headers()["content-security-policy"]
+        .to_str()
+        .expect("text");
+    assert!(
+        policy.contains("default-src 'none'") && policy.contains("frame-ancestors 'none'"),
+        "{policy}"
+    );
+}
+
+/// A GIF is stored without its comment and private application extensions (XMP rides
+/// in one) and without bytes after its trailer; its frames and loop stay.
+#[tokio::test]
+async fn a_stored_gif_keeps_no_comment_or_private_extension() {
+    let app = crate::helpers::spawn_app().await;
+    let user = app.create_user("gif_maker").await;
+    let mut gif = b"GIF89a\x01\0\x01\0\x80\0\0".to_vec();
+    gif.extend([0, 0, 0, 255, 255, 255]);
+    gif.extend(b"\x21\xFF\x0bNETSCAPE2.0\x03\x01\0\0\0");
+    gif.extend(b"\x21\xFE\x0dShot at home!\0");
+    gif.extend(b"\x21\xFF\x0bXMP DataXMP\x0a<x:gps 1/>\0");
+    gif.extend(b"\x21\xF9\x04\0\x0a\0\0\0");
+    gif.extend(b"\x2C\0\0\0\0\x01\0\x01\0\0\x02\x02\x44\x01\0");
+    gif.extend(b"\x3Btrailing secrets");
+    let media = crate::media::uploaded(&app, &user.access, "anim.gif", gif).await;
+    let url = media["url"].as_str().expect("url");
+    let stored = app.get(url, None).await;
+    assert_eq!(stored.status(), StatusCode::OK);
+    let bytes = stored.bytes().await.expect("bytes");
+    let text = String::from_utf8_lossy(&bytes);
+    for secret in ["Shot at home", "XMP", "gps", "trailing"] {
+        assert!(!text.contains(secret), "{secret} survived: {text}");
+    }
+    assert!(text.contains("NETSCAPE2.0"));
+}

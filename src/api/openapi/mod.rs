@@ -88,6 +88,11 @@ fn build() -> Value {
             "scheme": "bearer",
             "bearerFormat": "JWT",
             "description": "The `access` token from `POST /api/auth/login` or `/api/auth/token/refresh`."
+        },
+        "metricsToken": {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "`server.metrics_token` (`ROOKERY__SERVER__METRICS_TOKEN`), for `/metrics`."
         }
     });
     doc
