@@ -593,3 +593,134 @@ async fn a_stored_gif_keeps_no_comment_or_private_extension() {
     }
     assert!(text.contains("NETSCAPE2.0"));
 }
+
+/// A file's URL stops working when the file stops being shown where it was handed out:
+/// removed from a post by an edit, its group made private, or an uploaded avatar replaced
+/// by an image URL (the replaced file was never deleted).
+#[tokio::test]
+async fn urls_handed_out_stop_working_when_the_file_stops_being_shown() {
+    let app = crate::helpers::spawn_app().await;
+    let user = app.create_user("rekeyer").await;
+    let status_of = |url: String| {
+        let app = &app;
+        async move { app.get(&url, None).await.status() }
+    };
+    let shown_url = |post: &Value| {
+        post["media"][0]["url"]
+            .as_str()
+            .expect("a media url")
+            .to_owned()
+    };
+
+    // An edit that takes the file off its post.
+    let file =
+        crate::media::uploaded(&app, &user.access, "a.png", crate::media::png(8, 8, 0)).await;
+    let post = crate::helpers::created(
+        &app,
+        &user,
+        "/api/posts",
+        json!({ "content": "with a picture", "media_ids": [file["id"]] }),
+    )
+    .await;
+    let read: Value = app
+        .get(
+            &format!("/api/posts/{}", post["id"].as_str().expect("id")),
+            None,
+        )
+        .await
+        .json()
+        .await
+        .expect("post");
+    let handed = shown_url(&read);
+    assert_eq!(status_of(handed.clone()).await, StatusCode::OK);
+    let edited = app
+        .send_json(
+            Method::PATCH,
+            &format!("/api/posts/{}", post["id"].as_str().expect("id")),
+            Some(&user.access),
+            &json!({ "media_ids": [] }),
+        )
+        .await;
+    assert_eq!(edited.status(), StatusCode::OK);
+    assert_eq!(status_of(handed).await, StatusCode::NOT_FOUND);
+
+    // A public group made private.
+    let group: Value = app
+        .post(
+            "/api/groups",
+            Some(&user.access),
+            &json!({ "name": "Soon secret", "visibility": "public" }),
+        )
+        .await
+        .json()
+        .await
+        .expect("group");
+    let group_id = group["id"].as_str().expect("id").to_owned();
+    let file =
+        crate::media::uploaded(&app, &user.access, "b.png", crate::media::png(8, 8, 0)).await;
+    let post = crate::helpers::created(
+        &app,
+        &user,
+        "/api/posts",
+        json!({ "content": "club picture", "media_ids": [file["id"]], "group_id": group_id }),
+    )
+    .await;
+    let read: Value = app
+        .get(
+            &format!("/api/posts/{}", post["id"].as_str().expect("id")),
+            None,
+        )
+        .await
+        .json()
+        .await
+        .expect("post");
+    let handed = shown_url(&read);
+    assert_eq!(status_of(handed.clone()).await, StatusCode::OK);
+    let private = app
+        .send_json(
+            Method::PATCH,
+            &format!("/api/groups/{group_id}"),
+            Some(&user.access),
+            &json!({ "visibility": "private" }),
+        )
+        .await;
+    assert_eq!(private.status(), StatusCode::OK);
+    assert_eq!(status_of(handed).await, StatusCode::NOT_FOUND);
+    // A member is handed the new URL, which works.
+    let again: Value = app
+        .get(
+            &format!("/api/posts/{}", post["id"].as_str().expect("id")),
+            Some(&user.access),
+        )
+        .await
+        .json()
+        .await
+        .expect("post");
+    assert_eq!(status_of(shown_url(&again)).await, StatusCode::OK);
+
+    // An uploaded avatar replaced by an image URL through RealWorld.
+    let form = reqwest::multipart::Form::new().part(
+        "file",
+        reqwest::multipart::Part::bytes(crate::media::png(8, 8, 0)).file_name("me.png"),
+    );
+    let me: Value = app
+        .request(Method::PUT, "/api/users/me/avatar")
+        .bearer_auth(&user.access)
+        .multipart(form)
+        .send()
+        .await
+        .expect("sent")
+        .json()
+        .await
+        .expect("me");
+    let avatar = me["avatar_url"].as_str().expect("an avatar url").to_owned();
+    assert_eq!(status_of(avatar.clone()).await, StatusCode::OK);
+    let (status, body) = update_user(
+        &app,
+        &user.access,
+        json!({ "image": "https://img.example.com/me.png" }),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(status_of(avatar).await, StatusCode::NOT_FOUND);
+}

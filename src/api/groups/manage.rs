@@ -201,9 +201,17 @@ pub(crate) async fn update_group(
             .and_then(|raw| errors.check("visibility", parse_visibility(raw))),
     };
     errors.into_result()?;
+    let going_private =
+        group.visibility != Visibility::Private && change.visibility == Some(Visibility::Private);
     let group = groups::update(&state.db, group.id, change)
         .await?
         .ok_or(ApiError::NotFound)?;
+    if going_private {
+        // URLs handed out while the group was public must stop working: its files get
+        // new keys, which only its members are handed from now on.
+        let shown = crate::store::posts::media_ids_in_group(&state.db, group.id).await?;
+        crate::media_keys::rekey(&state.db, &shown).await?;
+    }
     Ok(HttpResponse::Ok().json(group_view(&state, &group, Some(auth.user_id)).await?))
 }
 

@@ -230,9 +230,17 @@ pub(crate) async fn update_post(
     let description = post.description.clone();
     let mut updated = post;
     if let Some(media_ids) = media_ids.filter(|ids| *ids != updated.media_ids) {
+        let removed: Vec<ObjectId> = updated
+            .media_ids
+            .iter()
+            .filter(|id| !media_ids.contains(id))
+            .copied()
+            .collect();
         updated = posts::set_media(&state.db, updated.id, media_ids)
             .await?
             .ok_or(ApiError::NotFound)?;
+        // Whoever was handed a removed file's URL through this post loses it.
+        crate::media_keys::rekey(&state.db, &removed).await?;
     }
     let updated = edit_post(&state, &viewer, updated, title, content, description).await?;
     Ok(HttpResponse::Ok().json(post_view(&state.db, Some(auth.user_id), updated).await?))

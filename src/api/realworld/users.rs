@@ -293,13 +293,21 @@ pub(crate) async fn update_user(
             .map_err(|e| ApiError::from_duplicate(e, users::UNIQUE_FIELDS, taken_message))?
             .ok_or(ApiError::TokenInvalid)?;
     }
+    let mut replaced_avatar = None;
     if let Some(image) = &image {
-        account = users::set_image_url(&state.db, account.id, image.as_deref())
+        let before = users::set_image_url(&state.db, account.id, image.as_deref())
             .await?
             .ok_or(ApiError::TokenInvalid)?;
+        replaced_avatar = before.avatar_media_id;
+        account = auth.load(&state).await?;
     }
     if renamed || image.is_some() {
         crate::store::posts::refresh_author(&state.db, &account).await?;
+    }
+    // An uploaded avatar that a URL replaced is deleted, as a replaced upload is: the
+    // URLs handed out for it stop working.
+    if let Some(old) = replaced_avatar {
+        crate::store::media::delete(&state.db, old).await?;
     }
     if let Some(email) = &email {
         // Not in use until the link sent to it is opened; the address in use is told.

@@ -353,6 +353,31 @@ pub async fn attach_media(
     Ok(result.matched_count == 1)
 }
 
+/// The files the posts of a group show.
+pub async fn media_ids_in_group(
+    db: &Db,
+    group_id: ObjectId,
+) -> mongodb::error::Result<Vec<ObjectId>> {
+    let mut ids: Vec<ObjectId> = Vec::new();
+    let mut cursor = db
+        .collection::<Document>("posts")
+        .find(doc! { "group_id": group_id, "media_ids.0": { "$exists": true } })
+        .projection(doc! { "media_ids": 1 })
+        .await?;
+    while let Some(post) = cursor.try_next().await? {
+        let shown = post
+            .get_array("media_ids")
+            .map(|a| a.as_slice())
+            .unwrap_or_default();
+        for id in shown.iter().filter_map(bson::Bson::as_object_id) {
+            if !ids.contains(&id) {
+                ids.push(id);
+            }
+        }
+    }
+    Ok(ids)
+}
+
 /// Removes a deleted file from every post that showed it.
 pub async fn detach_media(db: &Db, media_id: ObjectId) -> mongodb::error::Result<()> {
     collection(db)

@@ -202,6 +202,7 @@ pub async fn confirm_pending_email(
 }
 
 /// An avatar given as a URL (RealWorld's `image`), or none; it replaces an uploaded one.
+/// Returns the account as it was before (the caller deletes the replaced file).
 pub async fn set_image_url(
     db: &Db,
     id: ObjectId,
@@ -212,6 +213,6 @@ pub async fn set_image_url(
             doc! { "_id": id },
             doc! { "$set": { "avatar_url": url, "avatar_media_id": bson::Bson::Null, "updated_at": DateTime::now() } },
         )
-        .return_document(ReturnDocument::After)
+        .return_document(ReturnDocument::Before)
         .await
 }
