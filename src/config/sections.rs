@@ -254,6 +254,42 @@ pub struct MediaSettings {
     /// `Retry-After`, in milliseconds.
     #[serde(default = "default_image_slot_wait")]
     pub image_slot_wait_ms: u64,
+    /// What a video may be, read by the probe before any transcoding: longer, larger
+    /// (either side, in pixels) or faster (frames per second) fails the media, saying so.
+    #[serde(default = "default_video_max_duration")]
+    pub video_max_duration_secs: u64,
+    #[serde(default = "default_video_max_input_edge")]
+    pub video_max_input_edge: u32,
+    #[serde(default = "default_video_max_fps")]
+    pub video_max_fps: u32,
+    /// Videos of one owner processing at once, across all instances.
+    #[serde(default = "default_video_jobs_per_user")]
+    pub video_jobs_per_user: usize,
+    /// Fair order between owners: each video an owner already has waiting puts their next
+    /// one this many seconds further back in the queue, so one owner's batch cannot hold
+    /// everyone else's single video behind it.
+    #[serde(default = "default_video_fair_share")]
+    pub video_fair_share_secs: u64,
+}
+
+fn default_video_max_duration() -> u64 {
+    600
+}
+
+fn default_video_max_input_edge() -> u32 {
+    4096
+}
+
+fn default_video_max_fps() -> u32 {
+    120
+}
+
+fn default_video_jobs_per_user() -> usize {
+    1
+}
+
+fn default_video_fair_share() -> u64 {
+    60
 }
 
 fn default_image_slots() -> usize {

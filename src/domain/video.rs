@@ -22,6 +22,16 @@ pub struct Probe {
     pub brand: Option<String>,
     /// The video stream's bits per second, when the container says.
     pub video_bit_rate: Option<u64>,
+    /// Frames per second (the average, else the stream's base rate), when known.
+    pub frame_rate: Option<f64>,
+}
+
+/// `30000/1001` as a number; `None` for `0/0` and garbage.
+fn ratio(text: &str) -> Option<f64> {
+    let (num, den) = text.split_once('/')?;
+    let (num, den) = (num.parse::<f64>().ok()?, den.parse::<f64>().ok()?);
+    let rate = num / den;
+    (rate.is_finite() && rate > 0.0).then_some(rate)
 }
 
 /// Reads `ffprobe -show_format -show_streams -print_format json`; `Err` says what is
@@ -64,6 +74,10 @@ pub fn parse_probe(json: &str) -> Result<Probe, String> {
             .as_str()
             .map(str::to_owned),
         video_bit_rate: video["bit_rate"].as_str().and_then(|b| b.parse().ok()),
+        frame_rate: video["avg_frame_rate"]
+            .as_str()
+            .and_then(ratio)
+            .or_else(|| video["r_frame_rate"].as_str().and_then(ratio)),
     })
 }
 
@@ -79,7 +93,39 @@ fn rotation(stream: &Value) -> i64 {
     from_side_data.or(from_tag).unwrap_or(0)
 }
 
+/// What a probed video may be at most before it is processed.
+#[derive(Debug, Clone, Copy)]
+pub struct Caps {
+    pub duration_secs: u64,
+    pub edge: u32,
+    pub fps: u32,
+}
+
 impl Probe {
+    /// Why the video is beyond `caps`, in words for its owner; `None` when within them.
+    /// An unknown duration counts as within (the run's time limit still bounds it).
+    pub fn beyond(&self, caps: Caps) -> Option<String> {
+        if let Some(d) = self.duration.filter(|d| *d > caps.duration_secs as f64) {
+            return Some(format!(
+                "the video is {d:.0} s long; at most {} s are accepted",
+                caps.duration_secs
+            ));
+        }
+        if self.width.max(self.height) > caps.edge {
+            return Some(format!(
+                "the video is {}×{}; at most {} pixels a side are accepted",
+                self.width, self.height, caps.edge
+            ));
+        }
+        if let Some(fps) = self.frame_rate.filter(|f| *f > f64::from(caps.fps) + 0.5) {
+            return Some(format!(
+                "the video has {fps:.0} frames per second; at most {} are accepted",
+                caps.fps
+            ));
+        }
+        None
+    }
+
     /// Whether browsers play the file as it is (given its index is at the front) and it is
     /// within `max_edge` and, when its bit rate is known, within `max_kbps`.
     pub fn is_web_playable(&self, max_edge: u32, max_kbps: u32) -> bool {
@@ -195,6 +241,26 @@ mod tests {
             "format":{"format_name":"mov,mp4,m4a,3gp,3g2,mj2","duration":"3.500000","tags":{"major_brand":"isom"}}}"#;
         let probe = parse_probe(json).expect("a probe");
         assert_eq!((probe.width, probe.height), (1080, 1920));
+        assert_eq!(probe.frame_rate, None);
+        let caps = Caps {
+            duration_secs: 3,
+            edge: 1920,
+            fps: 60,
+        };
+        assert!(probe.beyond(caps).expect("too long").contains("3 s"));
+        let fast = Probe {
+            frame_rate: Some(240.0),
+            duration: Some(1.0),
+            ..probe.clone()
+        };
+        assert!(fast.beyond(caps).expect("too fast").contains("240 frames"));
+        let ntsc = Probe {
+            frame_rate: ratio("60000/1001"),
+            duration: Some(1.0),
+            ..probe.clone()
+        };
+        assert_eq!(ntsc.beyond(caps), None);
+        assert_eq!(ratio("0/0"), None);
         assert_eq!(probe.duration, Some(3.5));
         assert_eq!(probe.video_bit_rate, Some(4_000_000));
         assert!(probe.is_web_playable(1920, 4000));

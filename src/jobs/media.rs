@@ -25,7 +25,7 @@ use tokio::io::AsyncWriteExt;
 use crate::config::MediaSettings;
 use crate::domain::image_variants::{blurhash_of, decode_upright, preview_variant};
 use crate::domain::media::{demuxer_for, ByteRange};
-use crate::domain::video::{index_at_front, parse_probe, reason_from, scale_filter, Probe};
+use crate::domain::video::{index_at_front, parse_probe, reason_from, scale_filter, Caps, Probe};
 use crate::error::ApiError;
 use crate::store::media::{self, MediaDoc, MediaStatus, Outcome, Stored};
 use crate::store::notifications::{self, NotificationDoc, NotificationType, Subject};
@@ -128,6 +128,14 @@ async fn process(
         ))
     })?;
     let probe = probe(settings, folder, demuxer).await?;
+    let caps = Caps {
+        duration_secs: settings.video_max_duration_secs,
+        edge: settings.video_max_input_edge,
+        fps: settings.video_max_fps,
+    };
+    if let Some(why) = probe.beyond(caps) {
+        return Err(ToolError::Failed(why));
+    }
     let poster = poster(settings, folder, demuxer, &probe).await?;
     let file_len = u64::try_from(file.length).unwrap_or(0);
     let transcode = !(probe.is_web_playable(settings.video_max_edge, settings.video_max_kbps)

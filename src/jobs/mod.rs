@@ -221,6 +221,28 @@ impl Jobs {
         Ok(written)
     }
 
+    /// Writes the `media` job of an uploaded video (its id the file's: written once), in
+    /// fair order between owners: behind its owner's videos already waiting, by
+    /// `media.video_fair_share_secs` each, so another owner's single video is not held
+    /// behind a batch. Returns whether it was new.
+    pub async fn enqueue_media(
+        &self,
+        media_id: ObjectId,
+        owner: ObjectId,
+    ) -> Result<bool, ApiError> {
+        let share_ms = i64::try_from(self.settings.media.video_fair_share_secs)
+            .unwrap_or(i64::MAX / 2)
+            .saturating_mul(1000);
+        let order_at =
+            store::fair_order(&self.db, JobKind::Media.as_str(), owner, share_ms).await?;
+        let mut job = Task::Media { media_id }.job(media_id, DateTime::now())?;
+        job.fair_key = Some(owner);
+        job.order_at = Some(order_at);
+        let written = store::insert(&self.db, &job).await?;
+        self.wake(JobKind::Media);
+        Ok(written)
+    }
+
     /// Writes an action's notifications and activity as one `events` job (nothing when
     /// there are none).
     pub async fn events(&self, events: Events) -> Result<(), ApiError> {

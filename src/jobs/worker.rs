@@ -101,6 +101,14 @@ pub(super) async fn claim(jobs: &Jobs, kind: JobKind) -> mongodb::error::Result<
     if kind == JobKind::Events {
         let limit = jobs.settings.jobs.events_batch.max(1);
         store::claim_many(&jobs.db, kind.as_str(), &jobs.owner, lease_until, limit).await
+    } else if kind == JobKind::Media {
+        let per_owner = jobs.settings.media.video_jobs_per_user;
+        Ok(
+            store::claim_fair(&jobs.db, kind.as_str(), &jobs.owner, lease_until, per_owner)
+                .await?
+                .into_iter()
+                .collect(),
+        )
     } else {
         Ok(
             store::claim_one(&jobs.db, kind.as_str(), &jobs.owner, lease_until)

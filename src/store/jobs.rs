@@ -61,6 +61,14 @@ pub struct JobDoc {
     /// the same ones.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub prepared: Option<Vec<NotificationDoc>>,
+    /// Whose job it is, for kinds shared fairly between owners (`media`): at most so many
+    /// of an owner's run at once …
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fair_key: Option<ObjectId>,
+    /// … and due jobs are claimed in this order (the owner's place in the queue), not by
+    /// `due_at` alone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order_at: Option<DateTime>,
     pub created_at: DateTime,
 }
 
@@ -78,6 +86,8 @@ impl JobDoc {
             last_error: None,
             progress: None,
             prepared: None,
+            fair_key: None,
+            order_at: None,
             created_at: DateTime::now(),
         }
     }
@@ -141,6 +151,71 @@ pub async fn claim_one(
     collection(db)
         .find_one_and_update(due(kind, DateTime::now()), claim_update(owner, lease_until))
         .sort(doc! { "due_at": 1 })
+        .return_document(ReturnDocument::After)
+        .await
+}
+
+/// The place in the queue of `owner`'s next job of `kind`: now, or `share` after the last
+/// of their jobs still waiting or running, whichever is later.
+pub async fn fair_order(
+    db: &Db,
+    kind: &str,
+    owner: ObjectId,
+    share_ms: i64,
+) -> mongodb::error::Result<DateTime> {
+    let last = db
+        .collection::<Document>("jobs")
+        .find_one(doc! {
+            "kind": kind, "fair_key": owner, "state": { "$in": ["queued", "running"] },
+        })
+        .sort(doc! { "order_at": -1 })
+        .projection(doc! { "order_at": 1 })
+        .await?
+        .and_then(|d| d.get_datetime("order_at").ok().copied());
+    let now = DateTime::now();
+    Ok(match last {
+        Some(last) if last.timestamp_millis().saturating_add(share_ms) > now.timestamp_millis() => {
+            DateTime::from_millis(last.timestamp_millis().saturating_add(share_ms))
+        }
+        _ => now,
+    })
+}
+
+/// Claims the due job of `kind` first in fair order (`order_at`) whose owner runs fewer
+/// than `per_owner` of that kind already (on any instance).
+pub async fn claim_fair(
+    db: &Db,
+    kind: &str,
+    owner: &str,
+    lease_until: DateTime,
+    per_owner: usize,
+) -> mongodb::error::Result<Option<JobDoc>> {
+    let running: Vec<Document> = db
+        .collection::<Document>("jobs")
+        .find(doc! { "kind": kind, "state": "running", "fair_key": { "$exists": true } })
+        .projection(doc! { "fair_key": 1 })
+        .await?
+        .try_collect()
+        .await?;
+    let mut counts: std::collections::HashMap<ObjectId, usize> = Default::default();
+    for key in running
+        .iter()
+        .filter_map(|d| d.get_object_id("fair_key").ok())
+    {
+        *counts.entry(key).or_default() += 1;
+    }
+    let busy: Vec<ObjectId> = counts
+        .into_iter()
+        .filter(|(_, n)| *n >= per_owner.max(1))
+        .map(|(key, _)| key)
+        .collect();
+    let mut filter = due(kind, DateTime::now());
+    if !busy.is_empty() {
+        filter.insert("fair_key", doc! { "$nin": busy });
+    }
+    collection(db)
+        .find_one_and_update(filter, claim_update(owner, lease_until))
+        .sort(doc! { "order_at": 1, "due_at": 1 })
         .return_document(ReturnDocument::After)
         .await
 }

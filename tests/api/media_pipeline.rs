@@ -544,6 +544,83 @@ async fn ffmpeg_reads_nothing_but_the_upload_whatever_the_upload_claims() {
     }
 }
 
+/// One owner's batch does not hold back another owner's video: user A queues ten, user B
+/// then uploads one, and B's is ready before A's third (claimed in fair order between
+/// owners, not oldest first). The uploads are taken by an instance that runs no jobs, so
+/// all eleven wait before a worker instance starts.
+#[tokio::test]
+async fn one_owners_batch_of_videos_does_not_hold_back_another_owners_video() {
+    if !ffmpeg_available("one_owners_batch_of_videos_does_not_hold_back") {
+        return;
+    }
+    let uri = crate::helpers::test_mongodb_uri();
+    let (db, database) = crate::helpers::fresh_database().await;
+    crate::helpers::seed_user(&db, "batcher").await;
+    crate::helpers::seed_user(&db, "single").await;
+    let videos = |s: &mut rookery::config::Settings| s.media.max_video_bytes = 8 * 1024 * 1024;
+    let front = crate::helpers::spawn_app_on(&uri, &database, |s| {
+        videos(s);
+        s.jobs.workers = false;
+    })
+    .await;
+    let a = crate::helpers::log_in_at(&front.address, "batcher").await;
+    let b = crate::helpers::log_in_at(&front.address, "single").await;
+    let clip = h264_mp4(true);
+    let mut a_ids = Vec::new();
+    for _ in 0..10 {
+        let media = uploaded(&front, &a, "a.mp4", clip.clone()).await;
+        a_ids.push(media["id"].as_str().unwrap().to_owned());
+    }
+    let b_media = uploaded(&front, &b, "b.mp4", clip).await;
+    let b_id = b_media["id"].as_str().unwrap().to_owned();
+
+    let worker = crate::helpers::spawn_instance_of(&front, &uri, videos).await;
+    let mut ready_at = std::collections::HashMap::new();
+    for (token, id) in a_ids.iter().map(|id| (&a, id)).chain([(&b, &b_id)]) {
+        let done = settled(&worker, token, id).await;
+        assert_eq!(done["status"], "ready", "{done}");
+    }
+    // When each became ready: the time of its media_ready notification.
+    let notes = db.database().collection::<bson::Document>("notifications");
+    for id in a_ids.iter().chain([&b_id]) {
+        let media_id = bson::oid::ObjectId::parse_str(id).unwrap();
+        let note = notes
+            .find_one(bson::doc! { "media_id": media_id, "type": "media_ready" })
+            .await
+            .unwrap()
+            .expect("a media_ready notification");
+        ready_at.insert(id.clone(), *note.get_datetime("created_at").unwrap());
+    }
+    let b_ready = ready_at[&b_id];
+    let a_before_b = a_ids.iter().filter(|id| ready_at[*id] < b_ready).count();
+    assert!(
+        a_before_b < 3,
+        "{a_before_b} of A's videos were ready before B's one"
+    );
+}
+
+/// A video beyond the probe's caps (here, longer than allowed) fails with its reason
+/// before any transcoding.
+#[tokio::test]
+async fn a_video_beyond_the_caps_fails_saying_why() {
+    if !ffmpeg_available("a_video_beyond_the_caps_fails_saying_why") {
+        return;
+    }
+    let app = crate::helpers::spawn_app_with(|s| {
+        s.media.max_video_bytes = 8 * 1024 * 1024;
+        s.media.video_max_duration_secs = 1;
+    })
+    .await;
+    let user = app.create_user("longwinded").await;
+    let media = uploaded(&app, &user.access, "long.mp4", h264_mp4(true)).await;
+    let done = settled(&app, &user.access, media["id"].as_str().unwrap()).await;
+    assert_eq!(done["status"], "failed", "{done}");
+    assert!(
+        done["failure"].as_str().unwrap().contains("at most 1 s"),
+        "{done}"
+    );
+}
+
 /// The media tests' app with room for real videos.
 async fn app_for_videos() -> TestApp {
     crate::helpers::spawn_app_with(|s| {

@@ -16,7 +16,6 @@ use crate::domain::image_metadata::strip_metadata;
 use crate::domain::image_variants::{process_image, Purpose};
 use crate::domain::media::{new_media_id, new_media_key, sniff, MediaKind, SNIFF_BYTES};
 use crate::error::{ApiError, FieldErrors};
-use crate::jobs::Task;
 use crate::store::media::{self, MediaDoc, MediaMeta, MediaStatus};
 use crate::store::{posts, users};
 use crate::views::MediaView;
@@ -215,10 +214,7 @@ async fn store_file(
     }
     if meta.status == MediaStatus::Processing {
         // The job's id is the file's: written once, however often it is asked for.
-        let queued = state
-            .jobs
-            .enqueue_as(id, Task::Media { media_id: id }, bson::DateTime::now())
-            .await;
+        let queued = state.jobs.enqueue_media(id, owner).await;
         if let Err(err) = queued {
             media::delete(&state.db, id).await?;
             return Err(err);
