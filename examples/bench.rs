@@ -548,6 +548,47 @@ async fn main() -> Result<(), BoxError> {
             results.push(bench.run(name, level, request.clone()).await);
         }
     }
+    // Likes while 16 other clients loop `GET /api/notifications/unread-count` (reads are
+    // not rate limited): reading notifications must not queue the other readers or stall
+    // the events workers the likes need.
+    let likes = scenarios
+        .iter()
+        .find(|(name, _)| *name == "like / unlike")
+        .map(|(_, request)| request.clone())
+        .ok_or("no like scenario")?;
+    let like_alone = bench.run("like / unlike (alone)", 8, likes.clone()).await;
+    let stop_readers = Arc::new(AtomicBool::new(false));
+    let readers: Vec<_> = (0..16)
+        .map(|w| {
+            let (client, b, tk, stop) = (
+                client.clone(),
+                base.clone(),
+                tokens.clone(),
+                stop_readers.clone(),
+            );
+            tokio::spawn(async move {
+                while !stop.load(Ordering::Relaxed) {
+                    let _ = client
+                        .get(format!("{b}/api/notifications/unread-count"))
+                        .bearer_auth(&tk[w % tk.len()])
+                        .send()
+                        .await;
+                }
+            })
+        })
+        .collect();
+    // The loop's steady state, not each reader's first burst, is what is measured.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let like_with_readers = bench
+        .run("like / unlike (16 clients loop unread-count)", 8, likes)
+        .await;
+    stop_readers.store(true, Ordering::Relaxed);
+    for reader in readers {
+        let _ = reader.await;
+    }
+    results.push(like_alone);
+    results.push(like_with_readers);
+
     let page_first = bench
         .run_get("public list page 1", "/api/posts?limit=20")
         .await;
@@ -797,6 +838,22 @@ impl Report<'_> {
             self.health_p99 <= 20.0,
         ));
         let mb = self.peak_rss_kb as f64 / 1024.0;
+        if let (Some(alone), Some(busy)) = (
+            self.find("like / unlike (alone)"),
+            self.find("like / unlike (16 clients loop unread-count)"),
+        ) {
+            let ratio = busy.throughput / alone.throughput.max(f64::MIN_POSITIVE);
+            rows.push((
+                "likes while 16 clients loop unread-count ≥ 80 % of likes alone".into(),
+                format!(
+                    "{:.0} vs {:.0} req/s ({:.0} %)",
+                    busy.throughput,
+                    alone.throughput,
+                    ratio * 100.0
+                ),
+                busy.errors == 0 && ratio >= 0.8,
+            ));
+        }
         rows.push((
             "peak RSS under the mixed workload ≤ 64 MB".into(),
             format!(

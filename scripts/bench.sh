@@ -48,7 +48,7 @@ fi
 # This harness's targets count commands per request, so its service monitors them (the
 # shipped default does not: it costs 20-30 % of the service's CPU).
 export ROOKERY__DATABASE__COMMAND_MONITORING=true
-start_service ./target/release/rookery
+start_service "${ROOKERY_BIN:-./target/release/rookery}"
 ./target/release/examples/bench \
     --db-pid "$db_pid" \
     --base-url "http://127.0.0.1:$port" \

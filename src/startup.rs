@@ -79,6 +79,7 @@ impl AppState {
                 settings.feed.list_horizon_posts,
             )),
             image_slots: Arc::new(tokio::sync::Semaphore::new(settings.media.image_slots)),
+            read_limiter: crate::api::rate_limit::ReadLimiter::new(&settings.rate_limit),
             settings,
             hub: Default::default(),
             views: Default::default(),

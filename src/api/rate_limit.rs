@@ -64,6 +64,12 @@ pub fn is_limited(method: &str, pattern: &str) -> bool {
     limit_of(method, pattern).is_some()
 }
 
+/// Whether the operation's reads are throttled per user in memory, for the OpenAPI
+/// document.
+pub fn is_read_limited(method: &str, pattern: &str) -> bool {
+    method.eq_ignore_ascii_case("get") && NOTIFICATION_READS.contains(&pattern)
+}
+
 /// Where a window stands after counting one more request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Quota {
@@ -219,14 +225,81 @@ mod forwarded_tests {
 
 pub use crate::error::rate_limit_headers as headers;
 
+/// The routes whose reads are throttled per user in memory: each runs the due events
+/// jobs first (`Jobs::drain`), so a client looping them would take a share of the
+/// instance's work out of proportion to what it reads.
+const NOTIFICATION_READS: &[&str] = &[
+    "/api/notifications",
+    "/api/notifications/unread-count",
+    "/api/activity",
+];
+
+/// The longest a throttled read waits for its turn before it is refused.
+const READ_WAIT_MAX: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// The in-memory, per-instance limit on reads of one's notifications and activity
+/// (`governor`'s keyed GCRA limiter, by user id).
+pub struct ReadLimiter {
+    limiter: Option<governor::DefaultKeyedRateLimiter<bson::oid::ObjectId>>,
+    per_sec: u32,
+}
+
+impl ReadLimiter {
+    pub fn new(settings: &RateLimitSettings) -> Self {
+        let per_sec = std::num::NonZeroU32::new(settings.notification_reads_per_sec);
+        let burst = std::num::NonZeroU32::new(settings.notification_reads_burst.max(1));
+        let limiter = per_sec.zip(burst).map(|(rate, burst)| {
+            governor::RateLimiter::keyed(governor::Quota::per_second(rate).allow_burst(burst))
+        });
+        Self {
+            limiter,
+            per_sec: settings.notification_reads_per_sec,
+        }
+    }
+
+    /// Admits one read of `user`'s: at once within the rate, else after waiting its turn
+    /// (no CPU, no database: a client looping gets its rate and no more), or `429` with
+    /// `Retry-After` when the turn is more than `READ_WAIT_MAX` away.
+    async fn admit(&self, user: bson::oid::ObjectId) -> Result<(), ApiError> {
+        let Some(limiter) = &self.limiter else {
+            return Ok(());
+        };
+        // Forget users idle long enough to be back at a full burst (bounded memory).
+        if limiter.len() > 10_000 {
+            limiter.retain_recent();
+        }
+        if tokio::time::timeout(READ_WAIT_MAX, limiter.until_key_ready(&user))
+            .await
+            .is_ok()
+        {
+            return Ok(());
+        }
+        Err(ApiError::RateLimited {
+            limit: self.per_sec,
+            retry_after_secs: 1,
+        })
+    }
+}
+
 /// Counts the request when its route is limited, refusing it over the limit.
 pub async fn limit_requests(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let state = req.app_data::<web::Data<AppState>>().cloned();
-    // Reads are never limited: skip matching their route.
-    let limited = if req.method() == Method::GET || req.method() == Method::HEAD {
+    let is_read = req.method() == Method::GET || req.method() == Method::HEAD;
+    if let (true, Some(state)) = (is_read, &state) {
+        if NOTIFICATION_READS.contains(&req.path()) {
+            let user = bearer_token(req.request())
+                .and_then(Result::ok)
+                .and_then(|token| verify_jwt(state, &token).ok());
+            if let Some(user) = user {
+                state.read_limiter.admit(user.user_id).await?;
+            }
+        }
+    }
+    // Other reads are not limited: skip matching their route.
+    let limited = if is_read {
         None
     } else {
         req.match_pattern()

@@ -374,6 +374,22 @@ pub struct RateLimitSettings {
     pub likes: Rule,
     pub follows: Rule,
     pub uploads: Rule,
+    /// Reads of one's notifications and activity (`GET /api/notifications`,
+    /// `/unread-count`, `/api/activity`) per signed-in user per second, with a burst of
+    /// `notification_reads_burst`: counted in memory on each instance (a read costs the
+    /// database nothing when refused), and applied even with `enabled` off; 0 turns it off.
+    #[serde(default = "default_notification_reads_per_sec")]
+    pub notification_reads_per_sec: u32,
+    #[serde(default = "default_notification_reads_burst")]
+    pub notification_reads_burst: u32,
+}
+
+fn default_notification_reads_per_sec() -> u32 {
+    2
+}
+
+fn default_notification_reads_burst() -> u32 {
+    10
 }
 
 /// At most `limit` requests in each window of `window_secs`.

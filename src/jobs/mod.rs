@@ -10,6 +10,7 @@
 //! to recounts, and the fan-out resumes from its last checkpoint.
 
 mod cascade;
+mod in_flight;
 mod mail;
 pub mod media;
 pub mod publish;
@@ -21,7 +22,7 @@ use std::time::Duration;
 use bson::oid::ObjectId;
 use bson::{Bson, DateTime};
 use serde::{Deserialize, Serialize};
-use tokio::sync::{Notify, RwLock};
+use tokio::sync::Notify;
 
 use crate::config::Settings;
 use crate::db::Db;
@@ -154,6 +155,8 @@ pub(crate) fn from_now(wait: Duration) -> DateTime {
 
 /// At most this many claims for one `drain` of a kind claimed one job at a time.
 const DRAIN_CLAIMS: usize = 20;
+/// The longest a read waits for the runs under way on its instance.
+const DRAIN_WAIT: Duration = Duration::from_secs(2);
 
 /// The queue as this instance sees it, with what the handlers work with.
 pub struct Jobs {
@@ -166,9 +169,9 @@ pub struct Jobs {
     /// Wakes a kind's workers: a job of that kind was written here, or the poller saw
     /// one due.
     wake: [Notify; 6],
-    /// Held (read) while a kind's jobs run on this instance, so `drain` can wait for
-    /// those already claimed.
-    running: [Arc<RwLock<()>>; 6],
+    /// The runs of each kind under way on this instance, so `drain` can wait for those
+    /// already claimed without excluding anyone.
+    in_flight: [in_flight::InFlight; 6],
 }
 
 impl Jobs {
@@ -181,7 +184,7 @@ impl Jobs {
             settings,
             owner: format!("{host}:{}:{}", std::process::id(), ObjectId::new().to_hex()),
             wake: Default::default(),
-            running: Default::default(),
+            in_flight: Default::default(),
         }
     }
 
@@ -257,31 +260,40 @@ impl Jobs {
         self.events(Events::new().record(actor, activity)).await
     }
 
-    /// Runs the due jobs of `kind` here and now, after those this instance is already
-    /// running (one batch of events, or up to `DRAIN_CLAIMS` jobs): what a read of one's
-    /// own notifications, activity, analytics or development outbox does first, so it
-    /// sees what its own requests set in motion. A failure is only
-    /// logged: the read goes on and the workers retry.
+    /// Runs the due jobs of `kind` here and now (one batch of events, or up to
+    /// `DRAIN_CLAIMS` jobs), then waits (at most `DRAIN_WAIT`) for the runs of that kind
+    /// this instance had under way by then: what a read of one's own notifications,
+    /// activity, analytics or development outbox does first, so it sees what its own
+    /// requests set in motion. Claims are atomic, so no lock is taken: concurrent readers
+    /// and the workers go on side by side. A failure is only logged: the read goes on and
+    /// the workers retry.
     pub async fn drain(&self, kind: JobKind) {
-        // Waits for this kind's runs under way here, and keeps the workers from claiming
-        // (and so from taking the caller's jobs away from it) until done.
-        let _exclusive = self.running[kind.index()].write().await;
-        // One batch of events; other kinds one job per claim, a bounded number of them.
+        let runs = &self.in_flight[kind.index()];
         for _ in 0..DRAIN_CLAIMS {
+            let ticket = runs.begin();
             match worker::claim(self, kind).await {
                 Ok(batch) if !batch.is_empty() => worker::run_batch(self, kind, batch).await,
-                Ok(_) => return,
+                Ok(_) => break,
                 Err(err) => {
                     log::warn!(
                         "running due {} jobs before a read failed: {err}",
                         kind.as_str()
                     );
-                    return;
+                    break;
                 }
             }
+            drop(ticket);
             if kind == JobKind::Events {
-                return;
+                break;
             }
+        }
+        // A worker that claimed a job before this read looked holds a run begun by now.
+        let seen = runs.latest();
+        if !runs.wait_past(seen, DRAIN_WAIT).await {
+            log::debug!(
+                "a read went on before this instance's {} runs ended",
+                kind.as_str()
+            );
         }
     }
 

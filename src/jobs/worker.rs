@@ -47,7 +47,7 @@ async fn kind_loop(jobs: Arc<Jobs>, kind: JobKind) {
             return;
         };
         // Held from before the claim, so a `drain` that waits for it sees these jobs done.
-        let running = jobs.running[kind.index()].clone().read_owned().await;
+        let running = jobs.in_flight[kind.index()].begin();
         match claim(&jobs, kind).await {
             Ok(batch) if !batch.is_empty() => {
                 let jobs = jobs.clone();

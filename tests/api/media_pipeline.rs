@@ -496,8 +496,8 @@ async fn ffmpeg_reads_nothing_but_the_upload_whatever_the_upload_claims() {
         ("a playlist", hls.clone().into_bytes()),
         ("a concat list", concat.clone().into_bytes()),
     ];
-    for (what, bytes) in refused {
-        let response = upload(
+    let send = |bytes: Vec<u8>| {
+        upload(
             &app,
             "/api/media",
             Some(&user.access),
@@ -505,7 +505,9 @@ async fn ffmpeg_reads_nothing_but_the_upload_whatever_the_upload_claims() {
             "video/mp4",
             bytes,
         )
-        .await;
+    };
+    for (what, bytes) in refused {
+        let response = send(bytes).await;
         assert_eq!(
             response.status(),
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -527,15 +529,7 @@ async fn ffmpeg_reads_nothing_but_the_upload_whatever_the_upload_claims() {
         ),
     ];
     for (what, bytes) in processed {
-        let response = upload(
-            &app,
-            "/api/media",
-            Some(&user.access),
-            "clip.mp4",
-            "video/mp4",
-            bytes,
-        )
-        .await;
+        let response = send(bytes).await;
         assert_eq!(response.status(), StatusCode::ACCEPTED, "{what}");
         let media: Value = response.json().await.unwrap();
         let done = settled(&app, &user.access, media["id"].as_str().unwrap()).await;

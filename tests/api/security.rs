@@ -40,6 +40,16 @@ async fn age_session(app: &TestApp, user: &TestUser, minutes: i64) {
     assert!(result.matched_count >= 1, "the user has a session");
 }
 
+/// The URL of the first file a post shows, as `token`'s reader is handed it.
+async fn shown_url(app: &TestApp, post: &Value, token: Option<&str>) -> String {
+    let path = format!("/api/posts/{}", post["id"].as_str().expect("a post id"));
+    let read: Value = app.get(&path, token).await.json().await.expect("a post");
+    read["media"][0]["url"]
+        .as_str()
+        .expect("a media url")
+        .to_owned()
+}
+
 async fn email_of(app: &TestApp, user: &TestUser) -> Value {
     let me: Value = app
         .get("/api/users/me", Some(&user.access))
@@ -605,12 +615,6 @@ async fn urls_handed_out_stop_working_when_the_file_stops_being_shown() {
         let app = &app;
         async move { app.get(&url, None).await.status() }
     };
-    let shown_url = |post: &Value| {
-        post["media"][0]["url"]
-            .as_str()
-            .expect("a media url")
-            .to_owned()
-    };
 
     // An edit that takes the file off its post.
     let file =
@@ -622,16 +626,7 @@ async fn urls_handed_out_stop_working_when_the_file_stops_being_shown() {
         json!({ "content": "with a picture", "media_ids": [file["id"]] }),
     )
     .await;
-    let read: Value = app
-        .get(
-            &format!("/api/posts/{}", post["id"].as_str().expect("id")),
-            None,
-        )
-        .await
-        .json()
-        .await
-        .expect("post");
-    let handed = shown_url(&read);
+    let handed = shown_url(&app, &post, None).await;
     assert_eq!(status_of(handed.clone()).await, StatusCode::OK);
     let edited = app
         .send_json(
@@ -665,16 +660,7 @@ async fn urls_handed_out_stop_working_when_the_file_stops_being_shown() {
         json!({ "content": "club picture", "media_ids": [file["id"]], "group_id": group_id }),
     )
     .await;
-    let read: Value = app
-        .get(
-            &format!("/api/posts/{}", post["id"].as_str().expect("id")),
-            None,
-        )
-        .await
-        .json()
-        .await
-        .expect("post");
-    let handed = shown_url(&read);
+    let handed = shown_url(&app, &post, None).await;
     assert_eq!(status_of(handed.clone()).await, StatusCode::OK);
     let private = app
         .send_json(
@@ -687,16 +673,8 @@ async fn urls_handed_out_stop_working_when_the_file_stops_being_shown() {
     assert_eq!(private.status(), StatusCode::OK);
     assert_eq!(status_of(handed).await, StatusCode::NOT_FOUND);
     // A member is handed the new URL, which works.
-    let again: Value = app
-        .get(
-            &format!("/api/posts/{}", post["id"].as_str().expect("id")),
-            Some(&user.access),
-        )
-        .await
-        .json()
-        .await
-        .expect("post");
-    assert_eq!(status_of(shown_url(&again)).await, StatusCode::OK);
+    let again = shown_url(&app, &post, Some(&user.access)).await;
+    assert_eq!(status_of(again).await, StatusCode::OK);
 
     // An uploaded avatar replaced by an image URL through RealWorld.
     let form = reqwest::multipart::Form::new().part(
@@ -723,4 +701,43 @@ async fn urls_handed_out_stop_working_when_the_file_stops_being_shown() {
     .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(status_of(avatar).await, StatusCode::NOT_FOUND);
+}
+
+/// A client looping on its unread count is throttled per user, in memory, before its
+/// reads reach the database (reads of notifications run the due events jobs first): a
+/// read over the rate waits its turn, up to a second, then is refused; other users and
+/// other reads go on.
+#[tokio::test]
+async fn looping_on_the_unread_count_is_throttled_per_user() {
+    let app = crate::helpers::spawn_app_with(|s| {
+        s.rate_limit.notification_reads_per_sec = 1;
+        s.rate_limit.notification_reads_burst = 3;
+    })
+    .await;
+    let looper = app.create_user("looper").await;
+    let patient = app.create_user("patient").await;
+    let reads = (0..10).map(|_| app.get("/api/notifications/unread-count", Some(&looper.access)));
+    let answers = futures::future::join_all(reads).await;
+    let served = answers
+        .iter()
+        .filter(|r| r.status() == StatusCode::OK)
+        .count();
+    assert!((3..=5).contains(&served), "{served} served");
+    let mut refused = answers
+        .into_iter()
+        .filter(|r| r.status() == StatusCode::TOO_MANY_REQUESTS);
+    let first = refused.next().expect("the rest are refused");
+    let retry: u64 = first.headers()["retry-after"]
+        .to_str()
+        .expect("text")
+        .parse()
+        .expect("seconds");
+    assert!(retry >= 1);
+    assert_error(first, StatusCode::TOO_MANY_REQUESTS, "rate_limited").await;
+    let other = app
+        .get("/api/notifications/unread-count", Some(&patient.access))
+        .await;
+    assert_eq!(other.status(), StatusCode::OK);
+    let posts = app.get("/api/posts", Some(&looper.access)).await;
+    assert_eq!(posts.status(), StatusCode::OK);
 }

@@ -130,7 +130,8 @@ pub(super) fn add_conventions(doc: &mut Value) {
                 default_error(responses, 503);
             }
             let limited = crate::api::rate_limit::is_limited(method, path);
-            if limited {
+            let read_limited = crate::api::rate_limit::is_read_limited(method, path);
+            if limited || read_limited {
                 default_error(responses, 429);
             }
             if idempotent {
@@ -151,7 +152,7 @@ pub(super) fn add_conventions(doc: &mut Value) {
                     }});
                 }
             }
-            if limited {
+            if limited || read_limited {
                 add_rate_limit_headers(responses);
             }
             if paginated {
