@@ -169,8 +169,9 @@ mod tests {
     fn rate_limited_operations_document_429_with_retry_after() {
         let mut limited = 0;
         for (method, path, op) in operations() {
-            if crate::api::rate_limit::is_limited(&method, &path) {
-                limited += 1;
+            let read_limited = crate::api::rate_limit::is_read_limited(&method, &path);
+            if read_limited || crate::api::rate_limit::is_limited(&method, &path) {
+                limited += usize::from(!read_limited);
                 let too_many = &op["responses"]["429"];
                 assert!(
                     too_many["headers"]["Retry-After"].is_object(),
@@ -188,5 +189,16 @@ mod tests {
             limited, 28,
             "every rate-limited route of the table is documented"
         );
+        let reads = [
+            "/api/notifications",
+            "/api/notifications/unread-count",
+            "/api/activity",
+        ];
+        for path in reads {
+            assert!(
+                crate::api::rate_limit::is_read_limited("get", path),
+                "{path}"
+            );
+        }
     }
 }
