@@ -79,16 +79,14 @@ pub async fn metrics(
         .body(text))
 }
 
-/// The configured metrics token (compared through digests, so timing tells nothing), or
-/// without one a request from loopback that no proxy forwarded.
+/// The configured metrics token (compared as media keys are, through digests, so timing
+/// tells nothing), or without one a request from loopback that no proxy forwarded.
 fn may_scrape(state: &AppState, req: &HttpRequest) -> bool {
-    use sha2::{Digest, Sha256};
     match &state.settings.server.metrics_token {
-        Some(token) => crate::api::auth_user::bearer_token(req)
-            .and_then(Result::ok)
-            .is_some_and(|sent| {
-                Sha256::digest(sent.as_bytes()) == Sha256::digest(token.0.as_bytes())
-            }),
+        Some(token) => {
+            let sent = crate::api::auth_user::bearer_token(req).and_then(Result::ok);
+            crate::domain::media::key_matches(sent.as_deref(), Some(&token.0))
+        }
         None => {
             let forwarded = req.headers().contains_key("x-forwarded-for")
                 || req.headers().contains_key("forwarded");
