@@ -215,10 +215,14 @@ impl Jobs {
         task: Task,
         due_at: DateTime,
     ) -> Result<bool, ApiError> {
-        let kind = task.kind();
-        let job = task.job(id, due_at)?;
+        self.write(task.kind(), task.job(id, due_at)?).await
+    }
+
+    /// Writes a job (a second write of its id is a no-op) and wakes its kind's workers
+    /// when it is due; returns whether it was new.
+    async fn write(&self, kind: JobKind, job: JobDoc) -> Result<bool, ApiError> {
         let written = store::insert(&self.db, &job).await?;
-        if due_at <= DateTime::now() {
+        if job.due_at <= DateTime::now() {
             self.wake(kind);
         }
         Ok(written)
@@ -241,9 +245,7 @@ impl Jobs {
         let mut job = Task::Media { media_id }.job(media_id, DateTime::now())?;
         job.fair_key = Some(owner);
         job.order_at = Some(order_at);
-        let written = store::insert(&self.db, &job).await?;
-        self.wake(JobKind::Media);
-        Ok(written)
+        self.write(JobKind::Media, job).await
     }
 
     /// Writes an action's notifications and activity as one `events` job (nothing when
