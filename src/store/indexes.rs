@@ -113,6 +113,12 @@ pub async fn ensure_indexes(
             plain("state_due", doc! { "state": 1, "due_at": 1 }),
             // Leases that ran out.
             plain("state_lease", doc! { "state": 1, "lease_until": 1 }),
+            // An owner's place in a fairly shared queue (`jobs::fair_order`): their last
+            // media job still waiting or running.
+            plain(
+                "kind_fair_state_order",
+                doc! { "kind": 1, "fair_key": 1, "state": 1, "order_at": -1 },
+            ),
         ])
         .await?;
     blocks::collection(db)
