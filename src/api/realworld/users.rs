@@ -299,7 +299,9 @@ pub(crate) async fn update_user(
             .await?
             .ok_or(ApiError::TokenInvalid)?;
         replaced_avatar = before.avatar_media_id;
-        account = auth.load(&state).await?;
+        // The account as the update left it, without reading it again.
+        account.avatar_url = image.clone();
+        account.avatar_media_id = None;
     }
     if renamed || image.is_some() {
         crate::store::posts::refresh_author(&state.db, &account).await?;
