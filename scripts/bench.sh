@@ -31,7 +31,7 @@ if [ "$scale" = quick ]; then
     command="make bench-quick"
     out="bench/QUICK.md"
     echo "==> the API-seeded table"
-    MONGODB_DATABASE=rookery_bench_api ROOKERY__EMAIL__DEV_OUTBOX=true start_service ./target/release/rookery
+    MONGODB_DATABASE=rookery_bench_api ROOKERY__EMAIL__DEV_OUTBOX=true start_service "${ROOKERY_BIN:-./target/release/rookery}"
     ./target/release/examples/bench_api \
         --base-url "http://127.0.0.1:$port" \
         --service-pid "$service_pid" \

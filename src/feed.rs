@@ -15,6 +15,7 @@ use crate::domain::cursor::Cursor;
 use crate::error::ApiError;
 use crate::store::posts::{self, PostDoc, PostFilter};
 use crate::store::timelines::{self, FeedHorizons, TimelineDoc};
+use crate::store::window::Paces;
 use crate::store::{date_cursor, follows, groups, likes, users};
 
 /// The feed's parts: the database, its settings, and this instance's caches (who is over
@@ -24,6 +25,9 @@ pub struct Feed {
     pub settings: FeedSettings,
     pub celebrities: CelebrityCache,
     pub horizons: FeedHorizons,
+    /// Each list's pace (time per item) as this instance last read it: timelines and the
+    /// post lists (`store::window`).
+    pub paces: Paces,
 }
 
 impl Feed {
@@ -33,6 +37,7 @@ impl Feed {
             settings,
             celebrities: CelebrityCache::default(),
             horizons: FeedHorizons::default(),
+            paces: Paces::default(),
         }
     }
 }
@@ -126,6 +131,14 @@ pub async fn backfill(
     Ok(())
 }
 
+/// One page of the home feed, with which of its posts the viewer likes and the pace of
+/// the timeline page it came from (for the next cursor).
+pub struct FeedPage {
+    pub posts: Vec<PostDoc>,
+    pub liked: HashSet<ObjectId>,
+    pub pace: Option<i64>,
+}
+
 /// One page of the viewer's home feed: `limit + 1` posts (to tell whether more follow),
 /// newest first, with which of them the viewer likes. Costs one timeline scan, then the
 /// posts and the viewer's likes of them asked for together; following a celebrity adds one
@@ -136,8 +149,18 @@ pub async fn home_feed(
     viewer: ObjectId,
     cursor: Option<Cursor>,
     fetch_limit: i64,
-) -> Result<(Vec<PostDoc>, HashSet<ObjectId>), ApiError> {
-    let entries = timelines::page(&feed.db, &feed.horizons, viewer, cursor, fetch_limit).await?;
+) -> Result<FeedPage, ApiError> {
+    let timeline = timelines::page(
+        &feed.db,
+        &feed.horizons,
+        &feed.paces,
+        viewer,
+        cursor,
+        fetch_limit,
+    )
+    .await?;
+    let pace = timeline.pace;
+    let entries = timeline.items;
     let ids: Vec<ObjectId> = entries.iter().map(|e| e.post_id).collect();
     let (mut fanned, mut liked) = futures::try_join!(
         posts::find_many(&feed.db, &ids),
@@ -170,7 +193,11 @@ pub async fn home_feed(
     fanned.retain(PostDoc::is_listed);
     fanned.sort_by_key(|p| std::cmp::Reverse((p.published_at, p.id)));
     fanned.truncate(usize::try_from(fetch_limit).unwrap_or(usize::MAX));
-    Ok((fanned, liked))
+    Ok(FeedPage {
+        posts: fanned,
+        liked,
+        pace,
+    })
 }
 
 /// Hides a post from every list and feed, or shows it again (moderation, API.md §8). The
@@ -190,4 +217,9 @@ pub async fn set_hidden(db: &Db, post_id: ObjectId, hidden: bool) -> Result<(), 
 
 pub fn cursor_of(post: &PostDoc) -> Cursor {
     date_cursor(post.published_at, post.id)
+}
+
+/// The cursor after `post` on a page read at `pace`.
+pub fn paced_cursor_of(post: &PostDoc, pace: Option<i64>) -> Cursor {
+    cursor_of(post).with_pace(pace)
 }

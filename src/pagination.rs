@@ -138,11 +138,13 @@ mod tests {
         let with_key = Cursor {
             key: Some(1_700_000_000_123),
             id: ObjectId::new(),
+            pace: None,
         };
         assert_eq!(Cursor::decode(&with_key.encode()), Some(with_key));
         let id_only = Cursor {
             key: None,
             id: ObjectId::new(),
+            pace: None,
         };
         assert_eq!(Cursor::decode(&id_only.encode()), Some(id_only));
     }
@@ -171,6 +173,7 @@ mod tests {
         let cursor = Cursor {
             key: None,
             id: ObjectId::new(),
+            pace: None,
         };
         let url = next_url(&req, &cursor, 5);
         assert!(url.starts_with("/api/users?cursor="));

@@ -79,6 +79,7 @@ pub(crate) async fn list_activity(
         |a| Cursor {
             key: None,
             id: a.id,
+            pace: None,
         },
         |a| ActivityView::new(&a),
     );

@@ -77,6 +77,7 @@ pub(crate) async fn search_users(
         |u| Cursor {
             key: None,
             id: u.id,
+            pace: None,
         },
         |u| u,
     );

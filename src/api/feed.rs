@@ -5,7 +5,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use crate::api::auth_user::AuthUser;
 use crate::api::state::AppState;
 use crate::error::ApiError;
-use crate::feed::{cursor_of, home_feed};
+use crate::feed::{home_feed, paced_cursor_of};
 use crate::pagination::{Page, PageParams};
 use crate::views::posts::post_views_liked;
 
@@ -27,14 +27,21 @@ pub(crate) async fn get_feed(
     req: HttpRequest,
     params: PageParams,
 ) -> Result<HttpResponse, ApiError> {
-    let (items, liked) = home_feed(
+    let feed = home_feed(
         &state.feed,
         auth.user_id,
         params.cursor,
         params.fetch_limit(),
     )
     .await?;
-    let page = Page::from_items(&req, params, items, cursor_of, |p| p);
-    let results = post_views_liked(&state.db, page.results, liked).await?;
+    let pace = feed.pace;
+    let page = Page::from_items(
+        &req,
+        params,
+        feed.posts,
+        |p| paced_cursor_of(p, pace),
+        |p| p,
+    );
+    let results = post_views_liked(&state.db, page.results, feed.liked).await?;
     Ok(Page::respond(results, page.next))
 }

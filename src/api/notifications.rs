@@ -85,6 +85,7 @@ pub(crate) async fn list_notifications(
         |n| Cursor {
             key: None,
             id: n.id,
+            pace: None,
         },
         |n| n,
     );

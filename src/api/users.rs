@@ -192,6 +192,7 @@ pub(crate) async fn list_users(
         |u| Cursor {
             key: None,
             id: u.id,
+            pace: None,
         },
         |u| MeView::new(&u),
     );

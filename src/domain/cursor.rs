@@ -10,30 +10,72 @@ pub struct Cursor {
     /// The sort key of the last item seen (milliseconds, a count…), if the list has one.
     pub key: Option<i64>,
     pub id: ObjectId,
+    /// For a list sorted by time: the milliseconds per item of the page it ends, which
+    /// sizes the next page's window (`store::window`). Only a hint: a wrong one costs a
+    /// command, never an item.
+    pub pace: Option<i64>,
 }
 
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 impl Cursor {
     pub fn encode(&self) -> String {
-        let raw = match self.key {
-            Some(key) => format!("{key}:{}", self.id.to_hex()),
-            None => self.id.to_hex(),
+        let raw = match (self.key, self.pace) {
+            (Some(key), Some(pace)) => format!("{key}:{}:{pace}", self.id.to_hex()),
+            (Some(key), None) => format!("{key}:{}", self.id.to_hex()),
+            (None, _) => self.id.to_hex(),
         };
         B64.encode(raw)
     }
 
     pub fn decode(encoded: &str) -> Option<Self> {
         let raw = String::from_utf8(B64.decode(encoded).ok()?).ok()?;
-        match raw.split_once(':') {
-            Some((key, id)) => Some(Self {
-                key: Some(key.parse().ok()?),
-                id: ObjectId::parse_str(id).ok()?,
-            }),
-            None => Some(Self {
+        let mut parts = raw.split(':');
+        let (first, second, third) = (parts.next()?, parts.next(), parts.next());
+        if parts.next().is_some() {
+            return None;
+        }
+        match (second, third) {
+            (None, _) => Some(Self {
                 key: None,
-                id: ObjectId::parse_str(&raw).ok()?,
+                id: ObjectId::parse_str(first).ok()?,
+                pace: None,
+            }),
+            (Some(id), pace) => Some(Self {
+                key: Some(first.parse().ok()?),
+                id: ObjectId::parse_str(id).ok()?,
+                pace: match pace {
+                    Some(pace) => Some(pace.parse::<i64>().ok()?.max(1)),
+                    None => None,
+                },
             }),
         }
+    }
+
+    /// The same position, with the pace of the page it ends.
+    pub fn with_pace(self, pace: Option<i64>) -> Self {
+        Self { pace, ..self }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_pace_round_trips_and_old_cursors_still_read() {
+        let id = ObjectId::new();
+        let paced = Cursor {
+            key: Some(1_700_000_000_000),
+            id,
+            pace: Some(250),
+        };
+        assert_eq!(Cursor::decode(&paced.encode()), Some(paced));
+        let old = B64.encode(format!("1700000000000:{}", id.to_hex()));
+        assert_eq!(Cursor::decode(&old), Some(paced.with_pace(None)));
+        let bad = B64.encode(format!("1:{}:x", id.to_hex()));
+        assert_eq!(Cursor::decode(&bad), None);
+        let extra = B64.encode(format!("1:{}:2:3", id.to_hex()));
+        assert_eq!(Cursor::decode(&extra), None);
     }
 }

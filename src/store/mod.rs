@@ -21,6 +21,7 @@ pub mod sessions;
 pub mod timelines;
 pub mod tokens;
 pub mod users;
+pub mod window;
 
 use bson::oid::ObjectId;
 use bson::{doc, Document};
@@ -86,6 +87,7 @@ pub fn date_cursor(key: bson::DateTime, id: bson::oid::ObjectId) -> Cursor {
     Cursor {
         key: Some(key.timestamp_millis()),
         id,
+        pace: None,
     }
 }
 

@@ -17,6 +17,7 @@ use crate::domain::cursor::Cursor;
 use crate::error::duplicate_key_index;
 use crate::store::delete_in;
 use crate::store::posts::PostDoc;
+use crate::store::window::{paged, Paces, Paged, Timed, Window};
 
 /// How many entries one `insert_many` carries during fan-out.
 pub const FAN_OUT_BATCH: usize = 1000;
@@ -69,17 +70,24 @@ pub async fn insert_many(db: &Db, entries: Vec<TimelineDoc>) -> mongodb::error::
 }
 
 /// One page of an owner's timeline, newest first. The first page is asked for within the
-/// owner's horizon when this instance knows one (`FeedHorizons`).
+/// owner's horizon when this instance knows one (`FeedHorizons`); every other page through
+/// a window of time (`store::window`), sized by the cursor's pace or the one this instance
+/// last read the timeline at. Index `owner_published`: {owner_id, published_at, post_id}.
 pub async fn page(
     db: &Db,
     horizons: &FeedHorizons,
+    paces: &Paces,
     owner_id: ObjectId,
     cursor: Option<Cursor>,
     limit: i64,
-) -> mongodb::error::Result<Vec<TimelineDoc>> {
+) -> mongodb::error::Result<Paged<TimelineDoc>> {
     let first = cursor.is_none();
+    // A horizon that no longer fills the page is a window that came back short: the page
+    // is read without a bound, as after a short window.
+    let mut tried_horizon = false;
     if first {
         if let Some(since) = horizons.get(owner_id) {
+            tried_horizon = true;
             let entries = find_page(
                 db,
                 doc! { "owner_id": owner_id, "published_at": { "$gte": since } },
@@ -88,27 +96,41 @@ pub async fn page(
             .await?;
             if entries.len() as i64 == limit && entries.iter().all(|e| !e.hidden) {
                 horizons.learn(owner_id, &entries);
-                return Ok(entries);
+                return Ok(paged(entries, None, limit, 1));
             }
             horizons.forget(owner_id);
         }
     }
-    let mut filter = doc! { "owner_id": owner_id, "hidden": { "$ne": true } };
-    if let Some(cursor) = cursor {
-        let key = DateTime::from_millis(cursor.key.unwrap_or_default());
-        filter.insert(
-            "$or",
-            vec![
-                doc! { "published_at": { "$lt": key } },
-                doc! { "published_at": key, "post_id": { "$lt": cursor.id } },
-            ],
-        );
+    let list = format!("feed:{owner_id}");
+    let pace = match tried_horizon {
+        true => None,
+        false => cursor.and_then(|c| c.pace).or_else(|| paces.get(&list)),
+    };
+    let page = window(owner_id)
+        .newest(&collection(db), None, cursor, limit, pace)
+        .await?;
+    paces.learn(list, page.pace);
+    if first && page.items.len() as i64 == limit {
+        horizons.learn(owner_id, &page.items);
     }
-    let entries = find_page(db, filter, limit).await?;
-    if first && entries.len() as i64 == limit {
-        horizons.learn(owner_id, &entries);
+    Ok(page)
+}
+
+/// An owner's timeline as a window: `owner_published` covers the owner and the time;
+/// entries hidden by reports are left out on the rows read.
+pub fn window(owner_id: ObjectId) -> Window {
+    Window {
+        covered: doc! { "owner_id": owner_id },
+        time: "published_at",
+        tie: "post_id",
+        rest: vec![doc! { "hidden": { "$ne": true } }],
     }
-    Ok(entries)
+}
+
+impl Timed for TimelineDoc {
+    fn time(&self) -> DateTime {
+        self.published_at
+    }
 }
 
 async fn find_page(

@@ -19,6 +19,7 @@ mod media_pipeline;
 mod media_privacy;
 mod moderation;
 mod ops;
+mod paging;
 mod posts;
 mod realtime;
 mod realworld;

@@ -135,6 +135,7 @@ pub(crate) async fn list_groups(
         |g| crate::pagination::Cursor {
             key: None,
             id: g.id,
+            pace: None,
         },
         |g| g,
     );

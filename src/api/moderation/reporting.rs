@@ -199,6 +199,7 @@ pub(crate) async fn list_reports(
         |r| Cursor {
             key: None,
             id: r.id,
+            pace: None,
         },
         |r| r,
     );

@@ -138,16 +138,18 @@ async fn posts_page(
     mut filter: PostFilter,
 ) -> Result<HttpResponse, ApiError> {
     filter.hidden_authors = viewer.hidden();
-    let items = posts::page_listed(
+    let page = posts::page_listed(
         &state.db,
         &state.list_horizon,
+        &state.feed.paces,
         &filter,
         params.cursor,
         params.fetch_limit(),
     )
     .await?;
-    page_of_posts(state, req, params, viewer.id(), items, |p| {
-        date_cursor(p.published_at, p.id)
+    let pace = page.pace;
+    page_of_posts(state, req, params, viewer.id(), page.items, |p| {
+        date_cursor(p.published_at, p.id).with_pace(pace)
     })
     .await
 }

@@ -20,7 +20,7 @@ use crate::api::viewer::{visible_post, PostAction, SignedIn, SignedInAccount, Vi
 use crate::domain::accounts::parse_text;
 use crate::domain::posts::{parse_body, parse_title, CONTENT_MAX};
 use crate::error::{ApiError, FieldErrors};
-use crate::feed::home_feed;
+use crate::feed::{home_feed, FeedPage};
 use crate::store::posts::{self, PostDoc, PostFilter};
 use crate::store::{likes, timelines, users};
 
@@ -214,7 +214,7 @@ pub(crate) async fn feed(
     let fetch = i64::try_from(offset)
         .unwrap_or(i64::MAX)
         .saturating_add(limit);
-    let ((found, _), count) =
+    let (FeedPage { posts: found, .. }, count) =
         futures::try_join!(home_feed(&state.feed, me.user_id, None, fetch), async {
             timelines::count(&state.db, me.user_id)
                 .await

@@ -10,6 +10,7 @@ use futures::TryStreamExt;
 
 use crate::db::Db;
 use crate::domain::cursor::Cursor;
+use crate::store::window::{paged, Paces, Paged, Timed, Window};
 use crate::store::{after_asc, after_desc};
 
 use super::base::*;
@@ -191,29 +192,107 @@ impl ListHorizon {
     }
 }
 
-/// `page_published` for the public list: an unfiltered first page is asked for within the
-/// horizon first (`ListHorizon`).
+impl Timed for PostDoc {
+    fn time(&self) -> DateTime {
+        self.published_at
+    }
+}
+
+/// The window a list is read through (`store::window`), and the name its pace is kept
+/// under, when one index covers its filter: the public list (`published`), an author's
+/// posts (`author_published`) or a hashtag's (`hashtag_published`). Word search and the
+/// followed celebrities' merge (`authors`) read as before.
+fn window_of(filter: &PostFilter) -> Option<(Window, String)> {
+    if !filter.terms.is_empty() || !filter.authors.is_empty() {
+        return None;
+    }
+    let (covered, list) = match (filter.author_id, &filter.hashtag) {
+        // Index `author_published`: {author_id, status, published_at, _id}.
+        (Some(author), None) => (
+            doc! { "author_id": author, "status": "published" },
+            format!("author:{author}"),
+        ),
+        // Index `hashtag_published`: {hashtags, status, published_at, _id}.
+        (None, Some(tag)) => (
+            doc! { "hashtags": tag, "status": "published" },
+            format!("tag:{tag}"),
+        ),
+        // Index `published`: {status, published_at, _id}.
+        (None, None) => (doc! { "status": "published" }, "public".to_owned()),
+        (Some(_), Some(_)) => return None,
+    };
+    let mut rest = vec![
+        doc! { "group_private": { "$ne": true } },
+        doc! { "hidden": { "$ne": true } },
+    ];
+    if !filter.hidden_authors.is_empty() {
+        rest.push(doc! { "author_id": { "$nin": &filter.hidden_authors } });
+    }
+    let window = Window {
+        covered,
+        time: "published_at",
+        tie: "_id",
+        rest,
+    };
+    Some((window, list))
+}
+
+/// The filter a page of `filter` after `cursor` is asked with, bounded below by `since`:
+/// what `page_listed` sends (for tests that check its plan with `explain`).
+pub fn listed_page_filter(
+    filter: &PostFilter,
+    cursor: Option<Cursor>,
+    since: Option<DateTime>,
+) -> Document {
+    match window_of(filter) {
+        Some((window, _)) => window.filter(cursor, since),
+        None => published_query(filter, cursor, since),
+    }
+}
+
+/// `page_published` for the lists readers page through: the public list, an author's
+/// posts and a hashtag's. An unfiltered first page is asked for within the horizon first
+/// (`ListHorizon`); every other page one index covers is read through a window of time
+/// (`store::window`) sized by the cursor's pace, or the pace this instance last saw the
+/// list at. Returns the page and its pace, for the next cursor.
 pub async fn page_listed(
     db: &Db,
     horizon: &Arc<ListHorizon>,
+    paces: &Paces,
     filter: &PostFilter,
     cursor: Option<Cursor>,
     limit: i64,
-) -> mongodb::error::Result<Vec<PostDoc>> {
+) -> mongodb::error::Result<Paged<PostDoc>> {
     let everything = filter.author_id.is_none()
         && filter.hashtag.is_none()
         && filter.terms.is_empty()
         && filter.authors.is_empty();
+    // A horizon that no longer fills the page is a window that came back short: the page
+    // is read without a bound, as after a short window.
+    let mut tried_horizon = false;
     if everything && cursor.is_none() {
         if let Some(since) = horizon.current(db) {
+            tried_horizon = true;
             let page = page_published(db, filter, None, Some(since), limit).await?;
             if page.len() as i64 == limit {
-                return Ok(page);
+                return Ok(paged(page, None, limit, 1));
             }
             horizon.forget();
         }
     }
-    page_published(db, filter, cursor, None, limit).await
+    let Some((window, list)) = window_of(filter) else {
+        let page = page_published(db, filter, cursor, None, limit).await?;
+        return Ok(paged(page, cursor, limit, 1));
+    };
+    let pace = match tried_horizon {
+        true => None,
+        false => cursor.and_then(|c| c.pace).or_else(|| paces.get(&list)),
+    };
+    let page = window
+        .newest(&collection(db), Some(shown()), cursor, limit, pace)
+        .await?;
+    paces.learn(list, page.pace);
+    Ok(page)
 }
 
 /// An author's scheduled posts, soonest first.

@@ -1,0 +1,342 @@
+//! Deep pages: lists read through windows of time (`store::window`) give exactly the pages
+//! an unbounded read gives, whatever the spacing of the posts, and a page after a cursor
+//! costs one command where the list keeps its pace. Each hot list query is checked with
+//! `explain` against the index its comment names.
+
+use std::collections::HashMap;
+
+use bson::oid::ObjectId;
+use bson::{doc, DateTime, Document};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+use crate::helpers::{db_commands, ids_of, path_of, spawn_app, TestApp, TestUser};
+
+/// A `next` link as a path to request (it is relative; an absolute one is cut down).
+fn next_path(next: &str) -> String {
+    if next.starts_with('/') {
+        next.to_owned()
+    } else {
+        path_of(next)
+    }
+}
+use rookery::store::posts::{listed_page_filter, PostFilter};
+use rookery::store::timelines;
+
+async fn post(app: &TestApp, user: &TestUser, content: &str) -> ObjectId {
+    let response = app
+        .post(
+            "/api/posts",
+            Some(&user.access),
+            &json!({ "content": content }),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED, "creating {content}");
+    let body: Value = response.json().await.expect("post");
+    ObjectId::parse_str(body["id"].as_str().expect("id")).expect("an id")
+}
+
+/// Moves a post (and its timeline entries) to `at`, as if it had been published then.
+async fn publish_at(app: &TestApp, id: ObjectId, at: i64) {
+    let at = DateTime::from_millis(at);
+    let database = app.db.database();
+    let moved = database
+        .collection::<Document>("posts")
+        .update_one(doc! { "_id": id }, doc! { "$set": { "published_at": at } })
+        .await
+        .expect("move the post");
+    assert_eq!(moved.matched_count, 1);
+    database
+        .collection::<Document>("timelines")
+        .update_many(
+            doc! { "post_id": id },
+            doc! { "$set": { "published_at": at } },
+        )
+        .await
+        .expect("move its entries");
+}
+
+/// Every page of the list at `first`, following `next`: the ids in order, and the
+/// commands each page after the first cost.
+async fn walk(app: &TestApp, first: &str, token: Option<&str>) -> (Vec<String>, Vec<u64>) {
+    let (mut ids, mut costs) = (Vec::new(), Vec::new());
+    let mut path = first.to_owned();
+    for page in 0.. {
+        assert!(page < 200, "{first} never ended");
+        let response = app.get(&path, token).await;
+        assert_eq!(response.status(), StatusCode::OK, "{path}");
+        if page > 0 {
+            costs.push(db_commands(&response));
+        }
+        let body: Value = response.json().await.expect("a page");
+        ids.extend(ids_of(&body));
+        match body["next"].as_str() {
+            Some(next) => path = next_path(next),
+            None => break,
+        }
+    }
+    (ids, costs)
+}
+
+fn hex(ids: &[(i64, ObjectId)]) -> Vec<String> {
+    let mut sorted = ids.to_vec();
+    sorted.sort_by(|a, b| b.cmp(a));
+    sorted.into_iter().map(|(_, id)| id.to_hex()).collect()
+}
+
+/// Posts spaced unevenly — a dense run, a gap of a month, ties on one millisecond, a gap
+/// of two years, another run — by two authors, one of whom the reader blocks: the public
+/// list, an author's posts, a hashtag's and the home feed, paged three at a time, list
+/// every post they may show exactly once, newest first.
+#[tokio::test]
+async fn windowed_pages_are_the_pages_an_unbounded_read_gives() {
+    let app = spawn_app().await;
+    let ann = app.create_user("deepann").await;
+    let bob = app.create_user("deepbob").await;
+    let reader = app.create_user("deepreader").await;
+    for author in ["deepann", "deepbob"] {
+        let followed = app
+            .post(
+                &format!("/api/users/{author}/follow"),
+                Some(&reader.access),
+                &json!({}),
+            )
+            .await;
+        assert_eq!(followed.status(), StatusCode::CREATED);
+    }
+    let now = DateTime::now().timestamp_millis();
+    const DAY: i64 = 86_400_000;
+    let mut times = Vec::new();
+    times.extend((0..8).map(|i| now - i * 5));
+    times.extend((0..6).map(|i| now - 30 * DAY - i * 1_000));
+    times.extend((0..5).map(|_| now - 31 * DAY));
+    times.extend((0..7).map(|i| now - 800 * DAY - i * 60_000));
+    let mut all: Vec<(i64, ObjectId)> = Vec::new();
+    let mut by_author: HashMap<&str, Vec<(i64, ObjectId)>> = HashMap::new();
+    for (i, at) in times.iter().enumerate() {
+        let (author, name) = if i % 3 == 0 {
+            (&bob, "deepbob")
+        } else {
+            (&ann, "deepann")
+        };
+        let id = post(&app, author, &format!("Post {i} #deep")).await;
+        all.push((*at, id));
+        by_author.entry(name).or_default().push((*at, id));
+    }
+    app.settle().await;
+    for (at, id) in &all {
+        publish_at(&app, *id, *at).await;
+    }
+    let (listed, costs) = walk(&app, "/api/posts?limit=3", None).await;
+    assert_eq!(listed, hex(&all), "the public list");
+    assert!(costs.iter().all(|c| *c >= 1));
+    let (tagged, _) = walk(&app, "/api/posts?hashtag=deep&limit=3", None).await;
+    assert_eq!(tagged, hex(&all), "the hashtag");
+    let (anns, _) = walk(&app, "/api/posts?author=deepann&limit=3", None).await;
+    assert_eq!(anns, hex(&by_author["deepann"]), "an author's posts");
+    let (feed, _) = walk(&app, "/api/feed?limit=3", Some(&reader.access)).await;
+    assert_eq!(feed, hex(&all), "the home feed");
+
+    let blocked = app
+        .post("/api/users/deepbob/block", Some(&reader.access), &json!({}))
+        .await;
+    assert!(blocked.status().is_success());
+    let (seen, _) = walk(&app, "/api/posts?limit=3", Some(&reader.access)).await;
+    assert_eq!(seen, hex(&by_author["deepann"]), "a reader who blocks bob");
+    let (seen, _) = walk(
+        &app,
+        "/api/posts?hashtag=deep&limit=2",
+        Some(&reader.access),
+    )
+    .await;
+    assert_eq!(
+        seen,
+        hex(&by_author["deepann"]),
+        "the hashtag, blocking bob"
+    );
+}
+
+/// Posts at an even pace: every page after the first reads one window, one command
+/// (anonymous), down to the last full page; only the end of the list, where the window
+/// comes back short, costs more.
+#[tokio::test]
+async fn a_page_after_a_cursor_is_one_command_at_an_even_pace() {
+    let app = spawn_app().await;
+    let author = app.create_user("evenpace").await;
+    let now = DateTime::now().timestamp_millis();
+    let mut all = Vec::new();
+    for i in 0..24 {
+        let id = post(&app, &author, &format!("Even {i} #even")).await;
+        all.push((now - i * 1_000, id));
+    }
+    app.settle().await;
+    for (at, id) in &all {
+        publish_at(&app, *id, *at).await;
+    }
+    // An author's list first finds the author by name: one command more.
+    for (first, cost) in [
+        ("/api/posts?limit=4", 1),
+        ("/api/posts?author=evenpace&limit=4", 2),
+        ("/api/posts?hashtag=even&limit=4", 1),
+    ] {
+        let (ids, costs) = walk(&app, first, None).await;
+        assert_eq!(ids, hex(&all), "{first}");
+        // 24 posts, 4 a page: pages 2 to 5 are full windows (the 6th reaches the end).
+        assert_eq!(costs.len(), 5, "{first}");
+        assert_eq!(&costs[..4], &[cost; 4], "{first}");
+    }
+}
+
+/// A cursor's pace is a hint: a forged one (tiny or huge) still gives the right page.
+#[tokio::test]
+async fn a_forged_pace_changes_the_cost_not_the_page() {
+    let app = spawn_app().await;
+    let author = app.create_user("forger").await;
+    let mut ids = Vec::new();
+    for i in 0..6 {
+        ids.push(post(&app, &author, &format!("Forged {i}")).await);
+    }
+    let first = app.get("/api/posts?limit=2", None).await;
+    let body: Value = first.json().await.expect("a page");
+    let next = next_path(body["next"].as_str().expect("a next page"));
+    let cursor = next
+        .split("cursor=")
+        .nth(1)
+        .and_then(|rest| rest.split('&').next())
+        .expect("a cursor");
+    let decoded = {
+        use base64::Engine;
+        let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(cursor)
+            .expect("base64");
+        String::from_utf8(raw).expect("text")
+    };
+    let mut parts: Vec<&str> = decoded.split(':').collect();
+    assert_eq!(parts.len(), 3, "a cursor with a pace: {decoded}");
+    let expected: Vec<String> = ids
+        .iter()
+        .rev()
+        .skip(2)
+        .take(2)
+        .map(|i| i.to_hex())
+        .collect();
+    for pace in ["1", "9223372036854775807", "-5"] {
+        parts[2] = pace;
+        let forged = {
+            use base64::Engine;
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(parts.join(":"))
+        };
+        let page = app
+            .get(&format!("/api/posts?limit=2&cursor={forged}"), None)
+            .await;
+        assert_eq!(page.status(), StatusCode::OK, "pace {pace}");
+        assert_eq!(
+            ids_of(&page.json().await.expect("a page")),
+            expected,
+            "pace {pace}"
+        );
+    }
+}
+
+/// The winning plan of `filter` on `collection`, as the database explains it.
+async fn plan(app: &TestApp, collection: &str, filter: Document, sort: Document) -> Document {
+    let explained = app
+        .db
+        .database()
+        .run_command(doc! {
+            "explain": { "find": collection, "filter": filter, "sort": sort, "limit": 21 },
+            "verbosity": "queryPlanner",
+        })
+        .await
+        .expect("explain");
+    explained
+        .get_document("queryPlanner")
+        .and_then(|p| p.get_document("winningPlan"))
+        .expect("a winning plan")
+        .clone()
+}
+
+/// The index scan somewhere under `plan`, if any.
+fn index_scan(plan: &Document) -> Option<&Document> {
+    if plan.get_str("stage") == Ok("IXSCAN") {
+        return Some(plan);
+    }
+    for key in ["inputStage", "queryPlan"] {
+        if let Some(found) = plan.get_document(key).ok().and_then(index_scan) {
+            return Some(found);
+        }
+    }
+    plan.get_array("inputStages")
+        .ok()?
+        .iter()
+        .filter_map(|s| s.as_document())
+        .find_map(index_scan)
+}
+
+/// Each deep list's query is served by the index its comment names, bounded on both
+/// sides of the time: the public list by `published`, an author by `author_published`,
+/// a hashtag by `hashtag_published`, a timeline by `owner_published`.
+#[tokio::test]
+async fn each_deep_list_query_is_one_bounded_index_scan() {
+    let app = spawn_app().await;
+    let author = app.create_user("planned").await;
+    post(&app, &author, "Planned #plan").await;
+    let cursor = rookery::domain::cursor::Cursor {
+        key: Some(DateTime::now().timestamp_millis()),
+        id: ObjectId::new(),
+        pace: Some(10),
+    };
+    let since = Some(DateTime::from_millis(
+        cursor.key.unwrap_or_default() - 1_000,
+    ));
+    let author_id = ObjectId::parse_str(&author.id).expect("an id");
+    let posts_sort = doc! { "published_at": -1, "_id": -1 };
+    let cases = [
+        ("published", PostFilter::default()),
+        (
+            "author_published",
+            PostFilter {
+                author_id: Some(author_id),
+                hidden_authors: vec![ObjectId::new()],
+                ..PostFilter::default()
+            },
+        ),
+        (
+            "hashtag_published",
+            PostFilter {
+                hashtag: Some("plan".into()),
+                ..PostFilter::default()
+            },
+        ),
+    ];
+    for (index, filter) in cases {
+        let query = listed_page_filter(&filter, Some(cursor), since);
+        let winning = plan(&app, "posts", query, posts_sort.clone()).await;
+        let scan = index_scan(&winning).unwrap_or_else(|| panic!("{index}: {winning}"));
+        assert_eq!(scan.get_str("indexName"), Ok(index), "{winning}");
+        let bounds = scan
+            .get_document("indexBounds")
+            .and_then(|b| b.get_array("published_at"))
+            .expect("bounds on the time");
+        assert_eq!(bounds.len(), 1, "{index}: one interval");
+        let interval = bounds[0].as_str().expect("an interval");
+        assert!(
+            !interval.contains("MinKey") && !interval.contains("MaxKey"),
+            "{index}: bounded on both sides: {interval}"
+        );
+    }
+    let query = timelines::window(author_id).filter(Some(cursor), since);
+    let winning = plan(
+        &app,
+        "timelines",
+        query,
+        doc! { "published_at": -1, "post_id": -1 },
+    )
+    .await;
+    let scan = index_scan(&winning).unwrap_or_else(|| panic!("timelines: {winning}"));
+    assert_eq!(
+        scan.get_str("indexName"),
+        Ok("owner_published"),
+        "{winning}"
+    );
+}
