@@ -422,6 +422,9 @@ pub struct JobSettings {
     pub concurrency: JobConcurrency,
     /// How many event jobs (notifications, activity) one claim takes and writes together.
     pub events_batch: i64,
+    /// How many publication jobs one claim takes; those of posts published at creation by
+    /// authors with at most `fan_out_batch` followers run together.
+    pub publish_batch: i64,
     /// Followers per page of a fan-out: one read, one insert and one checkpoint each.
     pub fan_out_batch: usize,
 }
@@ -437,6 +440,7 @@ impl Default for JobSettings {
             retry_max_secs: 600,
             concurrency: JobConcurrency::default(),
             events_batch: 100,
+            publish_batch: 50,
             fan_out_batch: 1000,
         }
     }

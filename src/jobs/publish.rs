@@ -175,3 +175,143 @@ async fn notify(run: &Run<'_>, feed: &Feed, post: &PostDoc) -> Result<(), ApiErr
     }
     Ok(())
 }
+
+/// Runs claimed publication jobs together where they are the common case — a post
+/// published at creation, by an author with at most `jobs.fan_out_batch` followers (or a
+/// celebrity, who is not fanned out), mentioning no one, outside private groups — in a
+/// fixed number of commands for the whole batch: the posts, their authors, the authors'
+/// followers, every timeline entry in one `insert_many`, the authors' post counts (one
+/// aggregation, one update), the posts marked done, the jobs' events, the jobs closed.
+/// Every other job runs alone, as before. Each step is idempotent as the single run is
+/// (entries keyed by owner and post, counts set to recounts), so a batch that fails part
+/// way is retried job by job.
+pub(super) async fn run_batch(jobs: &Jobs, batch: Vec<JobDoc>) {
+    let feed = &jobs.feed;
+    let db = &feed.db;
+    let mut tasks = Vec::with_capacity(batch.len());
+    for job in batch {
+        match Task::of(&job) {
+            Ok(Task::Publish { post_id, events }) => tasks.push((job, post_id, events)),
+            Ok(_) => super::worker::settle(jobs, &job, Err("not a publish job".into()), true).await,
+            Err(err) => super::worker::settle(jobs, &job, Err(err), true).await,
+        }
+    }
+    let ids: Vec<ObjectId> = tasks.iter().map(|(_, id, _)| *id).collect();
+    let (quick, alone) = match split(feed, jobs, &tasks, &ids).await {
+        Ok(split) => split,
+        // The batch could not be read: each job runs alone.
+        Err(_) => (Vec::new(), (0..tasks.len()).collect()),
+    };
+    for at in alone {
+        let (job, _, _) = &tasks[at];
+        super::worker::run_job(jobs, job).await;
+    }
+    if quick.is_empty() {
+        return;
+    }
+    let outcome = publish_together(feed, &tasks, &quick).await;
+    let done: Vec<&JobDoc> = quick.iter().map(|q| &tasks[q.at].0).collect();
+    match outcome {
+        Ok(()) => {
+            let ids: Vec<ObjectId> = done.iter().map(|j| j.id).collect();
+            if let Err(err) = crate::store::jobs::finish(db, &ids, &jobs.owner).await {
+                log::warn!("posts were published but their jobs not closed (they will run once more, harmlessly): {err}");
+            }
+        }
+        Err(err) => {
+            let err = err.to_string();
+            for job in done {
+                super::worker::settle(jobs, job, Err(err.clone()), false).await;
+            }
+        }
+    }
+}
+
+/// A job of the batch that runs with the others: its place in the batch and its post.
+struct Quick {
+    at: usize,
+    post: PostDoc,
+    /// The author is over the celebrity threshold: only their own timeline gets it.
+    celebrity: bool,
+}
+
+/// Which jobs run together (`Quick`) and which alone (their places in `tasks`).
+async fn split(
+    feed: &Feed,
+    jobs: &Jobs,
+    tasks: &[(JobDoc, ObjectId, Events)],
+    ids: &[ObjectId],
+) -> Result<(Vec<Quick>, Vec<usize>), ApiError> {
+    let db = &feed.db;
+    let found = posts::find_many(db, ids).await?;
+    let authors: Vec<ObjectId> = found.iter().map(|p| p.author_id).collect();
+    let accounts = users::find_many(db, &authors).await?;
+    let batch = i64::try_from(jobs.settings.jobs.fan_out_batch.max(1)).unwrap_or(i64::MAX);
+    let (mut quick, mut alone) = (Vec::new(), Vec::new());
+    for (at, (job, post_id, _)) in tasks.iter().enumerate() {
+        let post = found.iter().find(|p| p.id == *post_id);
+        let followers = post
+            .and_then(|p| accounts.iter().find(|a| a.id == p.author_id))
+            .map(|a| a.followers_count);
+        match (post, followers) {
+            (Some(post), Some(followers))
+                if job.progress.is_none()
+                    && post.status == PostStatus::Published
+                    && post.publish_at.is_none()
+                    && post.mentions.is_empty()
+                    && !post.group_private
+                    && (followers <= batch || crate::feed::is_celebrity(feed, followers)) =>
+            {
+                quick.push(Quick {
+                    at,
+                    post: post.clone(),
+                    celebrity: crate::feed::is_celebrity(feed, followers),
+                });
+            }
+            _ => alone.push(at),
+        }
+    }
+    Ok((quick, alone))
+}
+
+async fn publish_together(
+    feed: &Feed,
+    tasks: &[(JobDoc, ObjectId, Events)],
+    quick: &[Quick],
+) -> Result<(), ApiError> {
+    let db = &feed.db;
+    let mut events = Events::new();
+    for q in quick {
+        events.merge(tasks[q.at].2.clone());
+    }
+    events.write(db).await?;
+    let mut fanned: Vec<ObjectId> = quick
+        .iter()
+        .filter(|q| !q.celebrity)
+        .map(|q| q.post.author_id)
+        .collect();
+    fanned.sort_unstable();
+    fanned.dedup();
+    let followers = follows::followers_of_many(db, &fanned).await?;
+    let mut entries = Vec::new();
+    for q in quick {
+        entries.push(TimelineDoc::new(q.post.author_id, &q.post));
+        if q.celebrity {
+            continue;
+        }
+        entries.extend(
+            followers
+                .iter()
+                .filter(|(followee, _)| *followee == q.post.author_id)
+                .map(|(_, follower)| TimelineDoc::new(*follower, &q.post)),
+        );
+    }
+    timelines::insert_many(db, entries).await?;
+    let mut authors: Vec<ObjectId> = quick.iter().map(|q| q.post.author_id).collect();
+    authors.sort_unstable();
+    authors.dedup();
+    users::recount_posts_of_many(db, &authors).await?;
+    let ids: Vec<ObjectId> = quick.iter().map(|q| q.post.id).collect();
+    posts::mark_many_fanned_out(db, &ids).await?;
+    Ok(())
+}

@@ -95,11 +95,16 @@ async fn poller(jobs: Arc<Jobs>) {
 }
 
 /// Claims due jobs of `kind`: a batch of `jobs.events_batch` for events (written
-/// together), one otherwise.
+/// together) and of `jobs.publish_batch` for publications (`publish::run_batch`), a fair
+/// pick for media, one otherwise.
 pub(super) async fn claim(jobs: &Jobs, kind: JobKind) -> mongodb::error::Result<Vec<JobDoc>> {
     let lease_until = jobs.lease_until();
-    if kind == JobKind::Events {
-        let limit = jobs.settings.jobs.events_batch.max(1);
+    if kind == JobKind::Events || kind == JobKind::Publish {
+        let limit = match kind {
+            JobKind::Events => jobs.settings.jobs.events_batch,
+            _ => jobs.settings.jobs.publish_batch,
+        }
+        .max(1);
         store::claim_many(&jobs.db, kind.as_str(), &jobs.owner, lease_until, limit).await
     } else if kind == JobKind::Media {
         let per_owner = jobs.settings.media.video_jobs_per_user;
@@ -119,17 +124,15 @@ pub(super) async fn claim(jobs: &Jobs, kind: JobKind) -> mongodb::error::Result<
     }
 }
 
-/// Runs claimed jobs: a batch of events in one write per collection, others one by one.
+/// Runs claimed jobs: a batch of events in one write per collection, publications
+/// together where they can be, others one by one.
 pub(super) async fn run_batch(jobs: &Jobs, kind: JobKind, batch: Vec<JobDoc>) {
+    if kind == JobKind::Publish {
+        return super::publish::run_batch(jobs, batch).await;
+    }
     if kind != JobKind::Events {
         for job in batch {
-            match Task::of(&job) {
-                Ok(task) => {
-                    let run = Run { jobs, job: &job };
-                    let _ = run_one(jobs, &job, handle(&run, task)).await;
-                }
-                Err(err) => settle(jobs, &job, Err(err), true).await,
-            }
+            run_job(jobs, &job).await;
         }
         return;
     }
@@ -158,6 +161,17 @@ pub(super) async fn run_batch(jobs: &Jobs, kind: JobKind, batch: Vec<JobDoc>) {
                 settle(jobs, job, Err(err.clone()), false).await;
             }
         }
+    }
+}
+
+/// Runs one claimed job by its task and settles it.
+pub(super) async fn run_job(jobs: &Jobs, job: &JobDoc) {
+    match Task::of(job) {
+        Ok(task) => {
+            let run = Run { jobs, job };
+            let _ = run_one(jobs, job, handle(&run, task)).await;
+        }
+        Err(err) => settle(jobs, job, Err(err), true).await,
     }
 }
 
@@ -212,7 +226,7 @@ async fn handle(run: &Run<'_>, task: Task) -> Result<(), ApiError> {
 
 /// Deletes a job that succeeded; queues one that failed for its next attempt, or leaves
 /// it dead (at once when `fatal`: it cannot be read).
-async fn settle(jobs: &Jobs, job: &JobDoc, result: Result<(), String>, fatal: bool) {
+pub(super) async fn settle(jobs: &Jobs, job: &JobDoc, result: Result<(), String>, fatal: bool) {
     let owner = job.owner.as_deref().unwrap_or_default();
     let written = match result {
         Ok(()) => store::finish(&jobs.db, &[job.id], owner).await,

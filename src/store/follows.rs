@@ -149,6 +149,23 @@ pub async fn follower_ids_after(
         .await
 }
 
+/// Every (followee, follower) pair of `followees`, in one command (index
+/// `followee_follower`): the followers of a batch of authors whose posts fan out together.
+pub async fn followers_of_many(
+    db: &Db,
+    followees: &[ObjectId],
+) -> mongodb::error::Result<Vec<(ObjectId, ObjectId)>> {
+    if followees.is_empty() {
+        return Ok(Vec::new());
+    }
+    collection(db)
+        .find(doc! { "followee_id": { "$in": followees } })
+        .await?
+        .map_ok(|f| (f.followee_id, f.follower_id))
+        .try_collect()
+        .await
+}
+
 pub async fn follower_ids(db: &Db, user: ObjectId) -> mongodb::error::Result<Vec<ObjectId>> {
     follower_stream(db, user)
         .await?

@@ -346,8 +346,10 @@ async fn two_instances_run_each_job_once_even_when_one_dies_holding_leases() {
     }
 }
 
+/// The session check, the publication job, the post, and (together) the author's own
+/// timeline entry and count: read-your-writes, with fan-out left to the job.
 #[tokio::test]
-async fn creating_a_post_costs_four_commands_whatever_the_follower_count() {
+async fn creating_a_post_costs_five_commands_whatever_the_follower_count() {
     let app = spawn_app().await;
     let author = app.create_user("many_fans").await;
     let id = ObjectId::parse_str(&author.id).expect("id");
@@ -365,7 +367,7 @@ async fn creating_a_post_costs_four_commands_whatever_the_follower_count() {
         costs.push(db_commands(&created));
         app.settle().await;
     }
-    assert_eq!(costs, [4, 4]);
+    assert_eq!(costs, [5, 5]);
 }
 
 #[tokio::test]
@@ -610,4 +612,98 @@ async fn a_job_that_keeps_killing_its_worker_ends_dead_after_its_attempts() {
     );
     // Neither ran: no notification was written.
     assert_eq!(count(&app.db, "notifications", doc! {}).await, 0);
+}
+
+/// Publication jobs claimed in one batch (`jobs.publish_batch`): the common case runs
+/// together, the rest alone, and each post ends as the single run leaves it — in its
+/// author's and every follower's timeline, counted, marked done, its job closed, a
+/// mention notified. The author sees the post and its count before any worker runs.
+#[tokio::test]
+async fn publications_claimed_together_end_as_each_alone_would() {
+    let (db, name) = fresh_database().await;
+    let front = spawn_app_on(&test_mongodb_uri(), &name, |s| s.jobs.workers = false).await;
+    let authors = ["pb_a", "pb_b", "pb_c"];
+    let readers = ["pb_r0", "pb_r1", "pb_r2"];
+    let mut ids = HashMap::new();
+    for name in authors.iter().chain(readers.iter()) {
+        ids.insert(*name, seed_user(&db, name).await);
+    }
+    let mut tokens = HashMap::new();
+    for name in authors.iter().chain(readers.iter()) {
+        tokens.insert(*name, log_in_at(&front.address, name).await);
+    }
+    for reader in readers {
+        for author in authors {
+            let followed = post_json(
+                &front.address,
+                &format!("/api/users/{author}/follow"),
+                &tokens[reader],
+                json!({}),
+            )
+            .await;
+            assert_eq!(followed.status(), StatusCode::CREATED);
+        }
+    }
+    let mut posts = Vec::new();
+    for author in authors {
+        for i in 0..3 {
+            // One post mentions a reader: its job runs alone, beside the batch.
+            let content = match (author, i) {
+                ("pb_c", 0) => "Hello @pb_r0".to_owned(),
+                _ => format!("{author} post {i}"),
+            };
+            posts.push(create_post(&front.address, &tokens[author], &content).await);
+        }
+        // Read-your-writes, with no worker running: the author's own feed and count.
+        let me = get_json(&front.address, "/api/users/me", &tokens[author]).await;
+        assert_eq!(me["posts_count"], 3, "{author}'s count before any job ran");
+        let feed = get_json(&front.address, "/api/feed?limit=10", &tokens[author]).await;
+        assert_eq!(feed["results"].as_array().map(Vec::len), Some(3));
+    }
+    assert_eq!(count(&db, "jobs", doc! { "kind": "publish" }).await, 9);
+
+    let worker = spawn_app_on(&test_mongodb_uri(), &name, |s| s.jobs.publish_batch = 50).await;
+    wait_for_jobs(&worker.db, 20).await;
+    assert_eq!(count(&db, "jobs", doc! { "kind": "publish" }).await, 0);
+    for reader in readers {
+        let owner = ids[reader];
+        for post in &posts {
+            assert_eq!(
+                count(
+                    &db,
+                    "timelines",
+                    doc! { "owner_id": owner, "post_id": post }
+                )
+                .await,
+                1,
+                "{reader}'s timeline holds {post} once"
+            );
+        }
+    }
+    for author in authors {
+        let user = rookery::store::users::find_by_id(&db, ids[author])
+            .await
+            .expect("read")
+            .expect("the author");
+        assert_eq!(user.posts_count, 3, "{author}'s count");
+        assert_eq!(
+            count(&db, "timelines", doc! { "owner_id": ids[author] }).await,
+            3,
+            "{author}'s own timeline"
+        );
+    }
+    assert_eq!(
+        count(&db, "posts", doc! { "fanned_out": true }).await,
+        9,
+        "every post marked done"
+    );
+    assert_eq!(
+        count(
+            &db,
+            "notifications",
+            doc! { "user_id": ids["pb_r0"], "type": "mention" }
+        )
+        .await,
+        1
+    );
 }

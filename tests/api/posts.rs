@@ -713,9 +713,9 @@ async fn signed_in_routes_load_the_caller_with_the_session_check() {
         .await;
     assert_eq!(created.status(), StatusCode::CREATED);
     // The session check with the caller's relations and account, the publication job,
-    // the post, the author's own timeline entry: fan-out, counts and events follow in
-    // the job.
-    assert_eq!(db_commands(&created), 4);
+    // the post, the author's own timeline entry and count: fan-out, the recount and
+    // events follow in the job.
+    assert_eq!(db_commands(&created), 5);
     let id = created.json::<Value>().await.unwrap()["id"]
         .as_str()
         .unwrap()

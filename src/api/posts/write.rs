@@ -18,7 +18,7 @@ use crate::store::groups;
 use crate::store::groups::Visibility;
 use crate::store::posts::{self, AuthorSnapshot, PostDoc, PostStatus};
 use crate::store::timelines::{self, TimelineDoc};
-use crate::store::users::UserDoc;
+use crate::store::users::{self, UserDoc};
 use crate::views::posts::{post_view, post_view_liked};
 
 use super::*;
@@ -177,7 +177,18 @@ pub(crate) async fn write_post(
         groups::share(&state.db, group.id, post.id, author_id).await?;
     }
     if post.status == PostStatus::Published {
-        timelines::insert_many(&state.db, vec![TimelineDoc::new(post.author_id, &post)]).await?;
+        // Read-your-writes: the author's feed and count show the post on their next read
+        // (the publication job sets the count to a recount after, which agrees).
+        let counted = crate::cascade::counts_for_author(&post);
+        futures::try_join!(
+            timelines::insert_many(&state.db, vec![TimelineDoc::new(post.author_id, &post)]),
+            async {
+                if counted {
+                    users::add_to_posts_count(&state.db, author_id, 1).await?;
+                }
+                Ok(())
+            },
+        )?;
     }
     Ok(post)
 }

@@ -465,6 +465,20 @@ pub async fn mark_fanned_out(db: &Db, id: ObjectId) -> mongodb::error::Result<()
     Ok(())
 }
 
+/// `mark_fanned_out` for several posts in one command.
+pub async fn mark_many_fanned_out(db: &Db, ids: &[ObjectId]) -> mongodb::error::Result<()> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    collection(db)
+        .update_many(
+            doc! { "_id": { "$in": ids } },
+            doc! { "$set": { "fanned_out": true } },
+        )
+        .await?;
+    Ok(())
+}
+
 /// Posts whose publication work is not recorded as done though they were due before
 /// `before`: what a lost publication job leaves behind (`rookery check`). Scans the
 /// collection; an offline check, not a request.

@@ -249,6 +249,44 @@ pub async fn recount_posts(db: &Db, id: ObjectId) -> mongodb::error::Result<()> 
     Ok(())
 }
 
+/// `recount_posts` for several authors in two commands: one aggregation counts their
+/// posts, one update sets each count.
+pub async fn recount_posts_of_many(db: &Db, ids: &[ObjectId]) -> mongodb::error::Result<()> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let mut filter = crate::store::posts::counted_for_author();
+    filter.insert("author_id", doc! { "$in": ids });
+    let rows: Vec<Document> = crate::store::posts::collection(db)
+        .aggregate([
+            doc! { "$match": filter },
+            doc! { "$group": { "_id": "$author_id", "count": { "$sum": 1 } } },
+        ])
+        .await?
+        .try_collect()
+        .await?;
+    let branches: Vec<Document> = ids
+        .iter()
+        .map(|id| {
+            let count = rows
+                .iter()
+                .find(|r| r.get_object_id("_id").ok() == Some(*id))
+                .and_then(crate::store::count_of)
+                .unwrap_or(0);
+            doc! { "case": { "$eq": ["$_id", id] }, "then": count }
+        })
+        .collect();
+    collection(db)
+        .update_many(
+            doc! { "_id": { "$in": ids } },
+            vec![doc! { "$set": { "posts_count": {
+                "$switch": { "branches": branches, "default": "$posts_count" },
+            } } }],
+        )
+        .await?;
+    Ok(())
+}
+
 /// Moves the follower and following counters of one follow, by `delta` (±1).
 pub async fn count_follow(
     db: &Db,
