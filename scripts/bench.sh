@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # `make bench` / `make bench-quick`: a fresh SecantusDB (secantusd-rs, data on disk as
 # with `make run`) and a release build of the service (production bcrypt cost, rate
-# limiting off). bench-quick first runs examples/bench_api.rs (a data set seeded through
-# the API, six requests at 16 connections); then examples/bench.rs seeds its data straight
-# into a second database, drives the load from its own process and writes the results.
+# limiting off). First examples/bench_api.rs: a data set seeded through the API, every
+# row at 16 connections (bench-quick: 100 users; make bench: 1 000 users, 20 000 posts);
+# then examples/bench.rs seeds its data straight into a second database, drives the load
+# from its own process and writes the results.
 #   scripts/bench.sh [quick|full] [extra bench arguments, e.g. --posts 20000]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,6 +25,25 @@ export BCRYPT_COST=12
 # Seeding a full data set takes longer than an access token's 15 minutes.
 export ROOKERY__AUTH__ACCESS_TOKEN_TTL_SECS=86400
 
+# The API-seeded table (examples/bench_api.rs) on a database of its own; extra arguments
+# go to the driver (`--users 1000` grows the data set through the API).
+api_table() {
+    local database="$1" out="$2"
+    shift 2
+    MONGODB_DATABASE="$database" ROOKERY__EMAIL__DEV_OUTBOX=true start_service "${ROOKERY_BIN:-./target/release/rookery}"
+    ./target/release/examples/bench_api \
+        --base-url "http://127.0.0.1:$port" \
+        --service-pid "$service_pid" \
+        --db-pid "$db_pid" \
+        --mongodb-uri "$MONGODB_URI" \
+        --database "$database" \
+        --command "$command" \
+        --out "$out" \
+        "$@"
+    kill "$service_pid" && wait "$service_pid" 2>/dev/null || true
+    service_pid=""
+}
+
 command="make bench"
 out="bench/RESULTS.md"
 if [ "$scale" = quick ]; then
@@ -31,18 +51,19 @@ if [ "$scale" = quick ]; then
     command="make bench-quick"
     out="bench/QUICK.md"
     echo "==> the API-seeded table"
-    MONGODB_DATABASE=rookery_bench_api ROOKERY__EMAIL__DEV_OUTBOX=true start_service "${ROOKERY_BIN:-./target/release/rookery}"
-    ./target/release/examples/bench_api \
-        --base-url "http://127.0.0.1:$port" \
-        --service-pid "$service_pid" \
-        --db-pid "$db_pid" \
-        --mongodb-uri "$MONGODB_URI" \
-        --database rookery_bench_api \
-        --command "$command" \
-        --out "${BENCH_OUT:-$out}"
-    kill "$service_pid" && wait "$service_pid" 2>/dev/null || true
-    service_pid=""
+    # BENCH_API_USERS=1000: the grown data set instead (as `make bench` runs it).
+    if [ -n "${BENCH_API_USERS:-}" ]; then
+        api_table rookery_bench_api_grown "${BENCH_OUT:-$out}" --users "$BENCH_API_USERS"
+    else
+        api_table rookery_bench_api "${BENCH_OUT:-$out}"
+    fi
     # BENCH_API_ONLY=1: only this table (while working on one of its rows).
+    [ -n "${BENCH_API_ONLY:-}" ] && exit 0
+else
+    # Cost flat with size: the same table with ten times the users, posts and follows,
+    # grown through the API (about 10 minutes, most of it bcrypt at cost 12).
+    echo "==> the API-seeded table, 1 000 users and 20 000 posts"
+    api_table rookery_bench_api_grown "${BENCH_OUT:-$out}" --users 1000
     [ -n "${BENCH_API_ONLY:-}" ] && exit 0
 fi
 # This harness's targets count commands per request, so its service monitors them (the
