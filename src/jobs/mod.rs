@@ -10,6 +10,7 @@
 //! to recounts, and the fan-out resumes from its last checkpoint.
 
 mod cascade;
+mod group_insert;
 mod in_flight;
 mod mail;
 pub mod media;
@@ -172,19 +173,24 @@ pub struct Jobs {
     /// The runs of each kind under way on this instance, so `drain` can wait for those
     /// already claimed without excluding anyone.
     in_flight: [in_flight::InFlight; 6],
+    /// Writes the jobs requests hand in, several to an insert under load.
+    inserts: group_insert::GroupInsert,
 }
 
 impl Jobs {
     pub fn new(db: Db, feed: Arc<Feed>, mailer: Mailer, settings: Arc<Settings>) -> Self {
         let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "rookery".into());
+        let inserts =
+            group_insert::GroupInsert::new(db.clone(), settings.database.command_monitoring);
         Self {
-            db,
             feed,
             mailer,
             settings,
             owner: format!("{host}:{}:{}", std::process::id(), ObjectId::new().to_hex()),
             wake: Default::default(),
             in_flight: Default::default(),
+            inserts,
+            db,
         }
     }
 
@@ -220,9 +226,11 @@ impl Jobs {
 
     /// Writes a job (a second write of its id is a no-op) and wakes its kind's workers
     /// when it is due; returns whether it was new.
+    /// Requests' jobs go through the group insert (`group_insert`).
     async fn write(&self, kind: JobKind, job: JobDoc) -> Result<bool, ApiError> {
-        let written = store::insert(&self.db, &job).await?;
-        if job.due_at <= DateTime::now() {
+        let due = job.due_at <= DateTime::now();
+        let written = self.inserts.insert(job).await?;
+        if due {
             self.wake(kind);
         }
         Ok(written)
