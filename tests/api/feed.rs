@@ -8,7 +8,9 @@ use rookery::store::follows::FollowDoc;
 use rookery::store::users::{Role, UserDoc};
 use serde_json::{json, Value};
 
-use crate::helpers::{assert_error, db_commands, spawn_app, spawn_app_with, TestApp, TestUser};
+use crate::helpers::{
+    assert_error, created, db_commands, spawn_app, spawn_app_with, TestApp, TestUser,
+};
 
 async fn post(app: &TestApp, user: &TestUser, content: &str) -> String {
     let response = app
@@ -367,14 +369,13 @@ async fn the_first_feed_page_within_the_horizon_is_the_page_without_it() {
     let a = app.create_user("hz_a").await;
     let b = app.create_user("hz_b").await;
     for author in ["hz_a", "hz_b"] {
-        let followed = app
-            .post(
-                &format!("/api/users/{author}/follow"),
-                Some(&reader.access),
-                &json!({}),
-            )
-            .await;
-        assert_eq!(followed.status(), StatusCode::CREATED);
+        created(
+            &app,
+            &reader,
+            &format!("/api/users/{author}/follow"),
+            json!({}),
+        )
+        .await;
     }
     for i in 0..3 {
         post(&app, &a, &format!("a{i}")).await;

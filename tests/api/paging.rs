@@ -10,7 +10,7 @@ use bson::{doc, DateTime, Document};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use crate::helpers::{db_commands, ids_of, path_of, spawn_app, TestApp, TestUser};
+use crate::helpers::{created, db_commands, ids_of, path_of, spawn_app, TestApp, TestUser};
 
 /// A `next` link as a path to request (it is relative; an absolute one is cut down).
 fn next_path(next: &str) -> String {
@@ -24,15 +24,7 @@ use rookery::store::posts::{listed_page_filter, PostFilter};
 use rookery::store::timelines;
 
 async fn post(app: &TestApp, user: &TestUser, content: &str) -> ObjectId {
-    let response = app
-        .post(
-            "/api/posts",
-            Some(&user.access),
-            &json!({ "content": content }),
-        )
-        .await;
-    assert_eq!(response.status(), StatusCode::CREATED, "creating {content}");
-    let body: Value = response.json().await.expect("post");
+    let body = created(app, user, "/api/posts", json!({ "content": content })).await;
     ObjectId::parse_str(body["id"].as_str().expect("id")).expect("an id")
 }
 
@@ -95,14 +87,13 @@ async fn windowed_pages_are_the_pages_an_unbounded_read_gives() {
     let bob = app.create_user("deepbob").await;
     let reader = app.create_user("deepreader").await;
     for author in ["deepann", "deepbob"] {
-        let followed = app
-            .post(
-                &format!("/api/users/{author}/follow"),
-                Some(&reader.access),
-                &json!({}),
-            )
-            .await;
-        assert_eq!(followed.status(), StatusCode::CREATED);
+        created(
+            &app,
+            &reader,
+            &format!("/api/users/{author}/follow"),
+            json!({}),
+        )
+        .await;
     }
     let now = DateTime::now().timestamp_millis();
     const DAY: i64 = 86_400_000;
