@@ -15,7 +15,7 @@ use crate::domain::cursor::Cursor;
 use crate::error::ApiError;
 use crate::store::posts::{self, PostDoc, PostFilter};
 use crate::store::timelines::{self, FeedHorizons, TimelineDoc};
-use crate::store::window::Paces;
+use crate::store::window::FirstPages;
 use crate::store::{date_cursor, follows, groups, likes, users};
 
 /// The feed's parts: the database, its settings, and this instance's caches (who is over
@@ -25,9 +25,8 @@ pub struct Feed {
     pub settings: FeedSettings,
     pub celebrities: CelebrityCache,
     pub horizons: FeedHorizons,
-    /// Each list's pace (time per item) as this instance last read it: timelines and the
-    /// post lists (`store::window`).
-    pub paces: Paces,
+    /// Where each author's and hashtag's last full first page ended (`store::window`).
+    pub first_pages: FirstPages,
 }
 
 impl Feed {
@@ -37,7 +36,7 @@ impl Feed {
             settings,
             celebrities: CelebrityCache::default(),
             horizons: FeedHorizons::default(),
-            paces: Paces::default(),
+            first_pages: FirstPages::default(),
         }
     }
 }
@@ -150,15 +149,7 @@ pub async fn home_feed(
     cursor: Option<Cursor>,
     fetch_limit: i64,
 ) -> Result<FeedPage, ApiError> {
-    let timeline = timelines::page(
-        &feed.db,
-        &feed.horizons,
-        &feed.paces,
-        viewer,
-        cursor,
-        fetch_limit,
-    )
-    .await?;
+    let timeline = timelines::page(&feed.db, &feed.horizons, viewer, cursor, fetch_limit).await?;
     let pace = timeline.pace;
     let entries = timeline.items;
     let ids: Vec<ObjectId> = entries.iter().map(|e| e.post_id).collect();

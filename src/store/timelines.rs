@@ -17,7 +17,7 @@ use crate::domain::cursor::Cursor;
 use crate::error::duplicate_key_index;
 use crate::store::delete_in;
 use crate::store::posts::PostDoc;
-use crate::store::window::{paged, Paces, Paged, Timed, Window};
+use crate::store::window::{paged, Hint, Paged, Timed, Window};
 
 /// How many entries one `insert_many` carries during fan-out.
 pub const FAN_OUT_BATCH: usize = 1000;
@@ -70,24 +70,19 @@ pub async fn insert_many(db: &Db, entries: Vec<TimelineDoc>) -> mongodb::error::
 }
 
 /// One page of an owner's timeline, newest first. The first page is asked for within the
-/// owner's horizon when this instance knows one (`FeedHorizons`); every other page through
-/// a window of time (`store::window`), sized by the cursor's pace or the one this instance
-/// last read the timeline at. Index `owner_published`: {owner_id, published_at, post_id}.
+/// owner's horizon when this instance knows one (`FeedHorizons`); every later page
+/// through a window of time (`store::window`) sized by the cursor's pace. Index
+/// `owner_published`: {owner_id, published_at, post_id}.
 pub async fn page(
     db: &Db,
     horizons: &FeedHorizons,
-    paces: &Paces,
     owner_id: ObjectId,
     cursor: Option<Cursor>,
     limit: i64,
 ) -> mongodb::error::Result<Paged<TimelineDoc>> {
     let first = cursor.is_none();
-    // A horizon that no longer fills the page is a window that came back short: the page
-    // is read without a bound, as after a short window.
-    let mut tried_horizon = false;
     if first {
         if let Some(since) = horizons.get(owner_id) {
-            tried_horizon = true;
             let entries = find_page(
                 db,
                 doc! { "owner_id": owner_id, "published_at": { "$gte": since } },
@@ -101,15 +96,12 @@ pub async fn page(
             horizons.forget(owner_id);
         }
     }
-    let list = format!("feed:{owner_id}");
-    let pace = match tried_horizon {
-        true => None,
-        false => cursor.and_then(|c| c.pace).or_else(|| paces.get(&list)),
-    };
+    // A first page without a horizon (or whose horizon no longer fills it) is read whole;
+    // a later one through the cursor's window.
+    let hint = cursor.and_then(|c| c.pace).map(Hint::Pace);
     let page = window(owner_id)
-        .newest(&collection(db), None, cursor, limit, pace)
+        .newest(&collection(db), None, cursor, limit, hint)
         .await?;
-    paces.learn(list, page.pace);
     if first && page.items.len() as i64 == limit {
         horizons.learn(owner_id, &page.items);
     }

@@ -13,11 +13,11 @@
 //! MongoDB serves the same query from the same index and stops at the limit either way.
 //!
 //! The window's size comes from the list's pace: milliseconds of time per item, carried
-//! in the cursor of the page before (`Cursor::pace`), or as this instance last saw the
-//! list (`Paces`). A guess that is too small costs a command more, not a wrong page: a
-//! short window is widened (`WIDENINGS` times) and then read without a bound. A list
-//! with no known pace (first read here, or short enough to end within a page) is read
-//! without a bound, as before, and its pace learned from the page.
+//! in the cursor of the page before (`Cursor::pace`). A first page starts where this
+//! instance's last full first page of the list ended (`FirstPages`). A guess that is too
+//! small costs a command more, not a wrong page: a short window is widened (`WIDENINGS`
+//! times) and then read without a bound. A list with nothing known (first read here, or
+//! short enough to end within a page) is read without a bound, as before.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -50,7 +50,17 @@ const WIDENINGS: usize = 1;
 /// measured 3 164 and then 1 615 req/s; a short window costs a command more).
 const PAGES_PER_WINDOW: i64 = 4;
 
-/// A page and the pace it showed (ms per item), for the next cursor and the cache.
+/// What sizes a page's window.
+#[derive(Debug, Clone, Copy)]
+pub enum Hint {
+    /// Milliseconds per item (a cursor's pace): the window reaches `PAGES_PER_WINDOW`
+    /// pages back from the cursor.
+    Pace(i64),
+    /// A first page: the window starts where the list's last full first page ended.
+    Since(DateTime),
+}
+
+/// A page and the pace it showed (ms per item), for the next cursor.
 pub struct Paged<T> {
     pub items: Vec<T>,
     /// Milliseconds of the list's time per item across the page; `None` for a short page
@@ -97,16 +107,27 @@ impl Window {
         projection: Option<Document>,
         before: Option<Cursor>,
         limit: i64,
-        pace: Option<i64>,
+        hint: Option<Hint>,
     ) -> mongodb::error::Result<Paged<T>>
     where
         T: DeserializeOwned + Send + Sync + Timed,
     {
         let top = before.and_then(|c| c.key).unwrap_or_else(now_millis);
         let mut reads = 0;
-        // No pace known (a list not read yet on this instance, or one short enough to be
-        // read whole): read it as before, and learn its pace from the page.
-        if let Some(pace) = pace {
+        // A first page since where the list's last full first page ended: new items are
+        // all inside; short (items removed or hidden since) it is read without a bound.
+        if let Some(Hint::Since(since)) = hint {
+            let items = self
+                .find(collection, projection.clone(), before, Some(since), limit)
+                .await?;
+            if items.len() as i64 >= limit {
+                return Ok(paged(items, before, limit, 1));
+            }
+            reads += 1;
+        }
+        // No hint (a list not read yet on this instance, or one short enough to be read
+        // whole): read it as before, and learn its pace from the page.
+        if let Some(Hint::Pace(pace)) = hint {
             let mut pace = pace.max(1);
             for _ in 0..=WIDENINGS {
                 let span = pace
@@ -202,35 +223,39 @@ pub fn pace_of(top: i64, bottom: i64, count: usize) -> i64 {
     (top.saturating_sub(bottom) / count).max(1)
 }
 
-/// How many lists' paces an instance keeps; past that it starts again from none.
-const PACED_LISTS: usize = 100_000;
+/// How many lists' first pages an instance keeps; past that it starts again from none.
+const KEPT_LISTS: usize = 100_000;
 
-/// Each list's pace as this instance last saw it, for pages that come without one (a first
-/// page, a position given by id): keyed by the list (`"author:<id>"`, `"tag:rust"`…).
+/// Where each list's last full first page ended, as this instance read it (the public
+/// list and the feed have their own: `posts::ListHorizon`, `timelines::FeedHorizons`):
+/// keyed by the list (`"author:<id>"`, `"tag:rust"`).
 #[derive(Default)]
-pub struct Paces {
-    learned: Mutex<HashMap<String, i64>>,
+pub struct FirstPages {
+    learned: Mutex<HashMap<String, DateTime>>,
 }
 
-impl Paces {
-    pub fn get(&self, list: &str) -> Option<i64> {
+impl FirstPages {
+    pub fn get(&self, list: &str) -> Option<DateTime> {
         self.learned.lock().ok()?.get(list).copied()
     }
 
-    /// Keeps the pace a page showed, or forgets the list's when it had none (a list read
-    /// to its end is read whole next time).
-    pub fn learn(&self, list: String, pace: Option<i64>) {
+    /// Keeps where a full first page ended, or forgets the list after a short one (read
+    /// whole next time).
+    pub fn learn<T: Timed>(&self, list: String, page: &Paged<T>, limit: i64) {
         let Ok(mut learned) = self.learned.lock() else {
             return;
         };
-        let Some(pace) = pace else {
-            learned.remove(&list);
-            return;
-        };
-        if learned.len() >= PACED_LISTS && !learned.contains_key(&list) {
-            learned.clear();
+        match page.items.last() {
+            Some(last) if page.items.len() as i64 >= limit => {
+                if learned.len() >= KEPT_LISTS && !learned.contains_key(&list) {
+                    learned.clear();
+                }
+                learned.insert(list, last.time());
+            }
+            _ => {
+                learned.remove(&list);
+            }
         }
-        learned.insert(list, pace);
     }
 }
 
@@ -293,13 +318,22 @@ mod tests {
         assert_eq!(pace_of(5, 0, 0), 5);
     }
 
+    struct At(i64);
+
+    impl Timed for At {
+        fn time(&self) -> DateTime {
+            DateTime::from_millis(self.0)
+        }
+    }
+
     #[test]
-    fn paces_are_kept_per_list() {
-        let paces = Paces::default();
-        paces.learn("tag:a".into(), Some(7));
-        paces.learn("tag:b".into(), Some(9));
-        paces.learn("tag:b".into(), None);
-        assert_eq!(paces.get("tag:a"), Some(7));
-        assert_eq!(paces.get("tag:b"), None);
+    fn a_first_page_is_kept_where_it_ended_and_forgotten_when_short() {
+        let lists = FirstPages::default();
+        let full = paged(vec![At(30), At(20), At(10)], None, 3, 1);
+        lists.learn("tag:a".into(), &full, 3);
+        assert_eq!(lists.get("tag:a"), Some(DateTime::from_millis(10)));
+        let short = paged(vec![At(30)], None, 3, 1);
+        lists.learn("tag:a".into(), &short, 3);
+        assert_eq!(lists.get("tag:a"), None);
     }
 }

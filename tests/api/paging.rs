@@ -154,11 +154,12 @@ async fn windowed_pages_are_the_pages_an_unbounded_read_gives() {
 async fn a_page_after_a_cursor_is_one_command_at_an_even_pace() {
     let app = spawn_app().await;
     let author = app.create_user("evenpace").await;
-    let now = DateTime::now().timestamp_millis();
+    // A day old: a first page's window must start at the list, not at the clock.
+    let start = DateTime::now().timestamp_millis() - 86_400_000;
     let mut all = Vec::new();
     for i in 0..24 {
         let id = post(&app, &author, &format!("Even {i} #even")).await;
-        all.push((now - i * 1_000, id));
+        all.push((start - i * 1_000, id));
     }
     app.settle().await;
     for (at, id) in &all {
@@ -175,6 +176,21 @@ async fn a_page_after_a_cursor_is_one_command_at_an_even_pace() {
         // 24 posts, 4 a page: pages 2 to 5 are full windows (the 6th reaches the end).
         assert_eq!(costs.len(), 5, "{first}");
         assert_eq!(&costs[..4], &[cost; 4], "{first}");
+    }
+    // First pages start where this instance's last full first page ended: one read, and
+    // a post published since is inside the window.
+    let newest = post(&app, &author, "Newest #even").await;
+    for (first, cost) in [
+        ("/api/posts?author=evenpace&limit=4", 2),
+        ("/api/posts?hashtag=even&limit=4", 1),
+    ] {
+        let page = app.get(first, None).await;
+        assert_eq!(page.status(), StatusCode::OK);
+        assert_eq!(db_commands(&page), cost, "{first}");
+        let ids = ids_of(&page.json().await.expect("a page"));
+        let mut expected = vec![newest.to_hex()];
+        expected.extend(hex(&all).into_iter().take(3));
+        assert_eq!(ids, expected, "{first}");
     }
 }
 

@@ -141,7 +141,7 @@ async fn posts_page(
     let page = posts::page_listed(
         &state.db,
         &state.list_horizon,
-        &state.feed.paces,
+        &state.feed.first_pages,
         &filter,
         params.cursor,
         params.fetch_limit(),

@@ -10,7 +10,7 @@ use futures::TryStreamExt;
 
 use crate::db::Db;
 use crate::domain::cursor::Cursor;
-use crate::store::window::{paged, Paces, Paged, Timed, Window};
+use crate::store::window::{paged, FirstPages, Hint, Paged, Timed, Window};
 use crate::store::{after_asc, after_desc};
 
 use super::base::*;
@@ -253,12 +253,13 @@ pub fn listed_page_filter(
 /// `page_published` for the lists readers page through: the public list, an author's
 /// posts and a hashtag's. An unfiltered first page is asked for within the horizon first
 /// (`ListHorizon`); every other page one index covers is read through a window of time
-/// (`store::window`) sized by the cursor's pace, or the pace this instance last saw the
-/// list at. Returns the page and its pace, for the next cursor.
+/// (`store::window`) sized by the cursor's pace, or for a first page starting where this
+/// instance's last full first page of the list ended. Returns the page and its pace, for
+/// the next cursor.
 pub async fn page_listed(
     db: &Db,
     horizon: &Arc<ListHorizon>,
-    paces: &Paces,
+    first_pages: &FirstPages,
     filter: &PostFilter,
     cursor: Option<Cursor>,
     limit: i64,
@@ -284,14 +285,17 @@ pub async fn page_listed(
         let page = page_published(db, filter, cursor, None, limit).await?;
         return Ok(paged(page, cursor, limit, 1));
     };
-    let pace = match tried_horizon {
-        true => None,
-        false => cursor.and_then(|c| c.pace).or_else(|| paces.get(&list)),
+    let hint = match cursor {
+        Some(cursor) => cursor.pace.map(Hint::Pace),
+        None if tried_horizon => None,
+        None => first_pages.get(&list).map(Hint::Since),
     };
     let page = window
-        .newest(&collection(db), Some(shown()), cursor, limit, pace)
+        .newest(&collection(db), Some(shown()), cursor, limit, hint)
         .await?;
-    paces.learn(list, page.pace);
+    if cursor.is_none() {
+        first_pages.learn(list, &page, limit);
+    }
     Ok(page)
 }
 
