@@ -125,8 +125,7 @@ impl Window {
             }
             reads += 1;
         }
-        // No hint (a list not read yet on this instance, or one short enough to be read
-        // whole): read it as before, and learn its pace from the page.
+        // A cursor's pace: `PAGES_PER_WINDOW` pages back from the cursor, widened once.
         if let Some(Hint::Pace(pace)) = hint {
             let mut pace = pace.max(1);
             for _ in 0..=WIDENINGS {
@@ -152,6 +151,8 @@ impl Window {
                 pace = pace.saturating_mul(grow);
             }
         }
+        // Nothing known (a list not read yet on this instance, one short enough to be
+        // read whole), or every window came back short: read it as before.
         let items = self
             .find(collection, projection, before, None, limit)
             .await?;
