@@ -14,7 +14,7 @@ use crate::db::Db;
 use crate::domain::cursor::Cursor;
 use crate::error::ApiError;
 use crate::store::posts::{self, PostDoc, PostFilter};
-use crate::store::timelines::{self, FeedHorizons, TimelineDoc};
+use crate::store::timelines::{self, TimelineDoc};
 use crate::store::window::FirstPages;
 use crate::store::{date_cursor, follows, groups, likes, users};
 
@@ -24,8 +24,8 @@ pub struct Feed {
     pub db: Db,
     pub settings: FeedSettings,
     pub celebrities: CelebrityCache,
-    pub horizons: FeedHorizons,
-    /// Where each author's and hashtag's last full first page ended (`store::window`).
+    /// Where each timeline's, author's and hashtag's last full first page ended
+    /// (`store::window`).
     pub first_pages: FirstPages,
 }
 
@@ -35,7 +35,6 @@ impl Feed {
             db,
             settings,
             celebrities: CelebrityCache::default(),
-            horizons: FeedHorizons::default(),
             first_pages: FirstPages::default(),
         }
     }
@@ -149,7 +148,8 @@ pub async fn home_feed(
     cursor: Option<Cursor>,
     fetch_limit: i64,
 ) -> Result<FeedPage, ApiError> {
-    let timeline = timelines::page(&feed.db, &feed.horizons, viewer, cursor, fetch_limit).await?;
+    let timeline =
+        timelines::page(&feed.db, &feed.first_pages, viewer, cursor, fetch_limit).await?;
     let pace = timeline.pace;
     let entries = timeline.items;
     let ids: Vec<ObjectId> = entries.iter().map(|e| e.post_id).collect();
@@ -206,11 +206,7 @@ pub async fn set_hidden(db: &Db, post_id: ObjectId, hidden: bool) -> Result<(), 
     Ok(())
 }
 
-pub fn cursor_of(post: &PostDoc) -> Cursor {
-    date_cursor(post.published_at, post.id)
-}
-
 /// The cursor after `post` on a page read at `pace`.
-pub fn paced_cursor_of(post: &PostDoc, pace: Option<i64>) -> Cursor {
-    cursor_of(post).with_pace(pace)
+pub fn cursor_of(post: &PostDoc, pace: Option<i64>) -> Cursor {
+    date_cursor(post.published_at, post.id).with_pace(pace)
 }

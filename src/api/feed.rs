@@ -5,7 +5,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use crate::api::auth_user::AuthUser;
 use crate::api::state::AppState;
 use crate::error::ApiError;
-use crate::feed::{home_feed, paced_cursor_of};
+use crate::feed::{cursor_of, home_feed};
 use crate::pagination::{Page, PageParams};
 use crate::views::posts::post_views_liked;
 
@@ -35,13 +35,7 @@ pub(crate) async fn get_feed(
     )
     .await?;
     let pace = feed.pace;
-    let page = Page::from_items(
-        &req,
-        params,
-        feed.posts,
-        |p| paced_cursor_of(p, pace),
-        |p| p,
-    );
+    let page = Page::from_items(&req, params, feed.posts, |p| cursor_of(p, pace), |p| p);
     let results = post_views_liked(&state.db, page.results, feed.liked).await?;
     Ok(Page::respond(results, page.next))
 }

@@ -55,9 +55,9 @@ impl GroupInsert {
         });
         let (done, answer) = oneshot::channel();
         if let Err(mpsc::error::SendError(pending)) = sender.send(Pending { job, done }) {
-            // The writer is gone (the runtime is stopping): write it here.
+            // The writer is gone (the runtime is stopping): write it here (counted above and
+            // by the driver: this rare path counts twice).
             return store::insert(&self.db, &pending.job).await;
-            // (Counted above, and by the driver: this rare path counts twice.)
         }
         match answer.await {
             Ok(answer) => answer,

@@ -253,6 +253,7 @@ async fn split(
         let followers = post
             .and_then(|p| accounts.iter().find(|a| a.id == p.author_id))
             .map(|a| a.followers_count);
+        let celebrity = followers.is_some_and(|f| crate::feed::is_celebrity(feed, f));
         match (post, followers) {
             (Some(post), Some(followers))
                 if job.progress.is_none()
@@ -260,12 +261,12 @@ async fn split(
                     && post.publish_at.is_none()
                     && post.mentions.is_empty()
                     && !post.group_private
-                    && (followers <= batch || crate::feed::is_celebrity(feed, followers)) =>
+                    && (followers <= batch || celebrity) =>
             {
                 quick.push(Quick {
                     at,
                     post: post.clone(),
-                    celebrity: crate::feed::is_celebrity(feed, followers),
+                    celebrity,
                 });
             }
             _ => alone.push(at),

@@ -1,12 +1,8 @@
 //! The `timelines` collection: the home feed, fanned out on write. One entry per (owner,
 //! post), keyed for one range scan per page: `(owner_id, published_at, post_id)`.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
-
 use bson::oid::ObjectId;
-use bson::{doc, DateTime, Document};
-use futures::TryStreamExt;
+use bson::{doc, DateTime};
 use mongodb::options::InsertManyOptions;
 use serde::{Deserialize, Serialize};
 
@@ -17,7 +13,7 @@ use crate::domain::cursor::Cursor;
 use crate::error::duplicate_key_index;
 use crate::store::delete_in;
 use crate::store::posts::PostDoc;
-use crate::store::window::{paged, Hint, Paged, Timed, Window};
+use crate::store::window::{FirstPages, Hint, Paged, Timed, Window};
 
 /// How many entries one `insert_many` carries during fan-out.
 pub const FAN_OUT_BATCH: usize = 1000;
@@ -69,41 +65,27 @@ pub async fn insert_many(db: &Db, entries: Vec<TimelineDoc>) -> mongodb::error::
     }
 }
 
-/// One page of an owner's timeline, newest first. The first page is asked for within the
-/// owner's horizon when this instance knows one (`FeedHorizons`); every later page
-/// through a window of time (`store::window`) sized by the cursor's pace. Index
-/// `owner_published`: {owner_id, published_at, post_id}.
+/// One page of an owner's timeline, newest first, through a window of time
+/// (`store::window`): a first page from where this instance's last full first page of the
+/// timeline ended (new entries are all inside), a later one sized by the cursor's pace.
+/// Index `owner_published`: {owner_id, published_at, post_id}.
 pub async fn page(
     db: &Db,
-    horizons: &FeedHorizons,
+    first_pages: &FirstPages,
     owner_id: ObjectId,
     cursor: Option<Cursor>,
     limit: i64,
 ) -> mongodb::error::Result<Paged<TimelineDoc>> {
-    let first = cursor.is_none();
-    if first {
-        if let Some(since) = horizons.get(owner_id) {
-            let entries = find_page(
-                db,
-                doc! { "owner_id": owner_id, "published_at": { "$gte": since } },
-                limit,
-            )
-            .await?;
-            if entries.len() as i64 == limit && entries.iter().all(|e| !e.hidden) {
-                horizons.learn(owner_id, &entries);
-                return Ok(paged(entries, None, limit, 1));
-            }
-            horizons.forget(owner_id);
-        }
-    }
-    // A first page without a horizon (or whose horizon no longer fills it) is read whole;
-    // a later one through the cursor's window.
-    let hint = cursor.and_then(|c| c.pace).map(Hint::Pace);
+    let list = format!("feed:{owner_id}");
+    let hint = match cursor {
+        Some(cursor) => cursor.pace.map(Hint::Pace),
+        None => first_pages.get(&list).map(Hint::Since),
+    };
     let page = window(owner_id)
         .newest(&collection(db), None, cursor, limit, hint)
         .await?;
-    if first && page.items.len() as i64 == limit {
-        horizons.learn(owner_id, &page.items);
+    if cursor.is_none() {
+        first_pages.learn(list, &page, limit);
     }
     Ok(page)
 }
@@ -122,60 +104,6 @@ pub fn window(owner_id: ObjectId) -> Window {
 impl Timed for TimelineDoc {
     fn time(&self) -> DateTime {
         self.published_at
-    }
-}
-
-async fn find_page(
-    db: &Db,
-    filter: Document,
-    limit: i64,
-) -> mongodb::error::Result<Vec<TimelineDoc>> {
-    collection(db)
-        .find(filter)
-        .sort(doc! { "published_at": -1, "post_id": -1 })
-        .limit(limit)
-        .await?
-        .try_collect()
-        .await
-}
-
-/// How many owners' horizons an instance keeps; past that it starts again from none.
-const HORIZON_OWNERS: usize = 100_000;
-
-/// Per owner, where their last full first page ended, as this instance saw it. The next
-/// first page asks only for entries since then, with no other condition, so the one
-/// index `(owner_id, published_at, post_id)` bounds the read. Entries fanned out since
-/// are newer and inside the window; when the window no longer fills a page with entries
-/// that may be shown (an unfollow or a block removed some, a post was hidden, the client
-/// asks for more), the page is asked for again as before and the horizon relearned. This
-/// matters on SecantusDB, which reads every entry a filter matches before applying
-/// `limit` (an owner's whole timeline, without the bound); MongoDB reads the same few
-/// index keys either way.
-#[derive(Default)]
-pub struct FeedHorizons {
-    learned: Mutex<HashMap<ObjectId, DateTime>>,
-}
-
-impl FeedHorizons {
-    fn get(&self, owner: ObjectId) -> Option<DateTime> {
-        self.learned.lock().ok()?.get(&owner).copied()
-    }
-
-    /// From a full first page: where it ended.
-    fn learn(&self, owner: ObjectId, page: &[TimelineDoc]) {
-        let (Some(last), Ok(mut learned)) = (page.last(), self.learned.lock()) else {
-            return;
-        };
-        if learned.len() >= HORIZON_OWNERS && !learned.contains_key(&owner) {
-            learned.clear();
-        }
-        learned.insert(owner, last.published_at);
-    }
-
-    fn forget(&self, owner: ObjectId) {
-        if let Ok(mut learned) = self.learned.lock() {
-            learned.remove(&owner);
-        }
     }
 }
 

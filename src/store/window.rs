@@ -66,8 +66,6 @@ pub struct Paged<T> {
     /// Milliseconds of the list's time per item across the page; `None` for a short page
     /// (the end of the list: the next first page reads it whole).
     pub pace: Option<i64>,
-    /// Commands the page cost (1 unless a window came back short).
-    pub reads: usize,
 }
 
 impl Window {
@@ -113,7 +111,6 @@ impl Window {
         T: DeserializeOwned + Send + Sync + Timed,
     {
         let top = before.and_then(|c| c.key).unwrap_or_else(now_millis);
-        let mut reads = 0;
         // A first page since where the list's last full first page ended: new items are
         // all inside; short (items removed or hidden since) it is read without a bound.
         if let Some(Hint::Since(since)) = hint {
@@ -121,9 +118,8 @@ impl Window {
                 .find(collection, projection.clone(), before, Some(since), limit)
                 .await?;
             if items.len() as i64 >= limit {
-                return Ok(paged(items, before, limit, 1));
+                return Ok(paged(items, before, limit));
             }
-            reads += 1;
         }
         // A cursor's pace: `PAGES_PER_WINDOW` pages back from the cursor, widened once.
         if let Some(Hint::Pace(pace)) = hint {
@@ -136,9 +132,8 @@ impl Window {
                 let items = self
                     .find(collection, projection.clone(), before, Some(since), limit)
                     .await?;
-                reads += 1;
                 if items.len() as i64 >= limit {
-                    return Ok(paged(items, before, limit, reads));
+                    return Ok(paged(items, before, limit));
                 }
                 // Short: the next window holds what this one held, scaled to a full page
                 // twice over (sixteen times when it held nothing).
@@ -156,7 +151,7 @@ impl Window {
         let items = self
             .find(collection, projection, before, None, limit)
             .await?;
-        Ok(paged(items, before, limit, reads + 1))
+        Ok(paged(items, before, limit))
     }
 
     async fn find<T>(
@@ -195,18 +190,9 @@ fn now_millis() -> i64 {
 
 /// A page as read, with the pace it shows when it is full (`limit` items); a short page is
 /// the end of its list, read whole, and has none.
-pub fn paged<T: Timed>(
-    items: Vec<T>,
-    before: Option<Cursor>,
-    limit: i64,
-    reads: usize,
-) -> Paged<T> {
+pub fn paged<T: Timed>(items: Vec<T>, before: Option<Cursor>, limit: i64) -> Paged<T> {
     if (items.len() as i64) < limit {
-        return Paged {
-            items,
-            pace: None,
-            reads,
-        };
+        return Paged { items, pace: None };
     }
     let top = before
         .and_then(|c| c.key)
@@ -215,7 +201,7 @@ pub fn paged<T: Timed>(
         (Some(top), Some(last)) => Some(pace_of(top, last.time().timestamp_millis(), items.len())),
         _ => None,
     };
-    Paged { items, pace, reads }
+    Paged { items, pace }
 }
 
 /// Milliseconds per item when `count` items span `top` down to `bottom`; at least 1.
@@ -228,8 +214,8 @@ pub fn pace_of(top: i64, bottom: i64, count: usize) -> i64 {
 const KEPT_LISTS: usize = 100_000;
 
 /// Where each list's last full first page ended, as this instance read it (the public
-/// list and the feed have their own: `posts::ListHorizon`, `timelines::FeedHorizons`):
-/// keyed by the list (`"author:<id>"`, `"tag:rust"`).
+/// list has its own, learned in the background: `posts::ListHorizon`): keyed by the list
+/// (`"feed:<owner>"`, `"author:<id>"`, `"tag:rust"`).
 #[derive(Default)]
 pub struct FirstPages {
     learned: Mutex<HashMap<String, DateTime>>,
@@ -330,10 +316,10 @@ mod tests {
     #[test]
     fn a_first_page_is_kept_where_it_ended_and_forgotten_when_short() {
         let lists = FirstPages::default();
-        let full = paged(vec![At(30), At(20), At(10)], None, 3, 1);
+        let full = paged(vec![At(30), At(20), At(10)], None, 3);
         lists.learn("tag:a".into(), &full, 3);
         assert_eq!(lists.get("tag:a"), Some(DateTime::from_millis(10)));
-        let short = paged(vec![At(30)], None, 3, 1);
+        let short = paged(vec![At(30)], None, 3);
         lists.learn("tag:a".into(), &short, 3);
         assert_eq!(lists.get("tag:a"), None);
     }

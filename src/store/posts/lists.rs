@@ -221,10 +221,10 @@ fn window_of(filter: &PostFilter) -> Option<(Window, String)> {
         (None, None) => (doc! { "status": "published" }, "public".to_owned()),
         (Some(_), Some(_)) => return None,
     };
-    let mut rest = vec![
-        doc! { "group_private": { "$ne": true } },
-        doc! { "hidden": { "$ne": true } },
-    ];
+    // What `listed()` asks beyond the status the index covers.
+    let mut shown = listed();
+    shown.remove("status");
+    let mut rest = vec![shown];
     if !filter.hidden_authors.is_empty() {
         rest.push(doc! { "author_id": { "$nin": &filter.hidden_authors } });
     }
@@ -276,14 +276,14 @@ pub async fn page_listed(
             tried_horizon = true;
             let page = page_published(db, filter, None, Some(since), limit).await?;
             if page.len() as i64 == limit {
-                return Ok(paged(page, None, limit, 1));
+                return Ok(paged(page, None, limit));
             }
             horizon.forget();
         }
     }
     let Some((window, list)) = window_of(filter) else {
         let page = page_published(db, filter, cursor, None, limit).await?;
-        return Ok(paged(page, cursor, limit, 1));
+        return Ok(paged(page, cursor, limit));
     };
     let hint = match cursor {
         Some(cursor) => cursor.pace.map(Hint::Pace),
