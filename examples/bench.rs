@@ -270,6 +270,7 @@ async fn seed_posts(
                 post_id: id,
                 user_id: world.users[liker],
                 created_at: at,
+                effects: None,
             });
         }
         for _ in 0..comment_n {
@@ -280,6 +281,7 @@ async fn seed_posts(
                 content: "Nice one.".into(),
                 created_at: at,
                 updated_at: at,
+                effects: None,
             });
         }
         posts_count[author] += 1;

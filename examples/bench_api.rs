@@ -754,7 +754,18 @@ async fn main() -> Result<(), BoxError> {
     let deep = deep_pages(&bench.client, &base, &seeded).await?;
     let mut rows = Vec::new();
     let mut create_lag = Lag::default();
+    // `--rows like,comment`: only the rows whose names contain one of these, printed and
+    // not written (while working on one of them).
+    let only: Option<Vec<String>> = map
+        .get("rows")
+        .map(|r| r.split(',').map(str::to_owned).collect());
     for (name, target, request) in scenarios(&base, &seeded, &deep) {
+        if only
+            .as_ref()
+            .is_some_and(|only| !only.iter().any(|o| name.contains(o.as_str())))
+        {
+            continue;
+        }
         let creating = name.starts_with("`POST /api/posts`");
         let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let probe = creating.then(|| {
@@ -777,6 +788,9 @@ async fn main() -> Result<(), BoxError> {
             );
         }
         rows.push((target, measured));
+    }
+    if only.is_some() {
+        return Ok(());
     }
     println!("==> POST /api/posts by follower count");
     let (fan_out, celebrity) = by_follower_count(&bench.client, &base, &db).await?;

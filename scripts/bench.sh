@@ -39,6 +39,7 @@ api_table() {
         --database "$database" \
         --command "$command" \
         --out "$out" \
+        ${BENCH_API_ROWS:+--rows "$BENCH_API_ROWS"} \
         "$@"
     kill "$service_pid" && wait "$service_pid" 2>/dev/null || true
     service_pid=""
@@ -57,7 +58,8 @@ if [ "$scale" = quick ]; then
     else
         api_table rookery_bench_api "${BENCH_OUT:-$out}"
     fi
-    # BENCH_API_ONLY=1: only this table (while working on one of its rows).
+    # BENCH_API_ONLY=1: only this table (while working on one of its rows);
+    # BENCH_API_ROWS=like,comment: only the rows so named, printed, not written.
     [ -n "${BENCH_API_ONLY:-}" ] && exit 0
 else
     # Cost flat with size: the same table with ten times the users, posts and follows,

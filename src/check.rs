@@ -115,7 +115,12 @@ pub async fn run(db: &Db, jobs: &JobSettings, repair: bool) -> mongodb::error::R
             what: "posts with a wrong like_count",
             holder: posts.clone(),
             field: "like_count",
-            actual: counts_by(crate::store::likes::collection(db), "post_id", doc! {}).await?,
+            actual: counts_by(
+                crate::store::likes::collection(db),
+                "post_id",
+                crate::store::deferred::settled(),
+            )
+            .await?,
         }
         .check(repair)
         .await?,
@@ -125,7 +130,12 @@ pub async fn run(db: &Db, jobs: &JobSettings, repair: bool) -> mongodb::error::R
             what: "posts with a wrong comment_count",
             holder: posts.clone(),
             field: "comment_count",
-            actual: counts_by(crate::store::comments::collection(db), "post_id", doc! {}).await?,
+            actual: counts_by(
+                crate::store::comments::collection(db),
+                "post_id",
+                crate::store::deferred::settled(),
+            )
+            .await?,
         }
         .check(repair)
         .await?,

@@ -13,6 +13,7 @@ use crate::config::FeedSettings;
 use crate::db::Db;
 use crate::domain::cursor::Cursor;
 use crate::error::ApiError;
+use crate::store::likes::Liked;
 use crate::store::posts::{self, PostDoc, PostFilter};
 use crate::store::timelines::{self, TimelineDoc};
 use crate::store::window::FirstPages;
@@ -133,7 +134,7 @@ pub async fn backfill(
 /// the timeline page it came from (for the next cursor).
 pub struct FeedPage {
     pub posts: Vec<PostDoc>,
-    pub liked: HashSet<ObjectId>,
+    pub liked: Liked,
     pub pace: Option<i64>,
 }
 

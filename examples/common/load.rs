@@ -213,7 +213,7 @@ impl Bench {
             db_cpu_ms_per_request: db_cpu.map(per),
         };
         println!(
-            "{:<28} c={:<3} {:>7} req {:>8.1} req/s  p50 {:>7.2} ms  p90 {:>7.2}  p99 {:>7.2}  db {:>4}/req  cpu {:>6.3} ms/req  errors {}",
+            "{:<28} c={:<3} {:>7} req {:>8.1} req/s  p50 {:>7.2} ms  p90 {:>7.2}  p99 {:>7.2}  db {:>4}/req  cpu {:>6.3} ms/req  db cpu {} ms/req  errors {}",
             measured.name,
             measured.concurrency,
             measured.requests,
@@ -228,6 +228,9 @@ impl Bench {
                 format!("{:.2}", measured.commands_per_request)
             },
             measured.cpu_ms_per_request,
+            measured
+                .db_cpu_ms_per_request
+                .map_or("-".to_owned(), |ms| format!("{ms:.3}")),
             measured.errors
         );
         measured

@@ -1,4 +1,5 @@
-//! Comments: API.md §4. `comment_count` moves only when an insert or delete happened.
+//! Comments: API.md §4. A comment is one write; `comment_count` moves when a worker writes
+//! its effects (`jobs::effects`), and back only for a counted comment deleted.
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use bson::oid::ObjectId;
@@ -119,26 +120,20 @@ pub(crate) async fn add_comment(
 ) -> Result<CommentDoc, ApiError> {
     let post = action.post_to_interact_with()?;
     let me = action.me.user_id;
-    let comment = comments::insert(&state.db, post.id, me, content).await?;
-    if posts::add_to_counter(&state.db, post.id, "comment_count", 1)
-        .await?
-        .is_none()
-    {
-        // The post was deleted meanwhile: leave no orphan behind.
-        comments::delete(&state.db, comment.id).await?;
-        return Err(ApiError::NotFound);
-    }
+    let id = ObjectId::new();
     let subject = Subject {
         post_id: Some(post.id),
-        comment_id: Some(comment.id),
+        comment_id: Some(id),
         ..Subject::default()
     };
     // The author is notified (a like or comment across a block is refused before it is
-    // written), and the action goes in the actor's log: one job, written before the answer.
+    // written), and the action goes in the actor's log: both on the comment itself, with
+    // the post's `comment_count` (`jobs::effects`).
     let events = Events::new()
         .notify([post.author_id], NotificationType::Comment, me, subject)
-        .record(me, Activity::on("comment.create", "comment", comment.id));
-    state.jobs.events(events).await?;
+        .record(me, Activity::on("comment.create", "comment", id));
+    let comment = comments::insert(&state.db, id, post.id, me, content, events).await?;
+    state.jobs.wake_effects();
     Ok(comment)
 }
 
@@ -207,12 +202,15 @@ pub(crate) async fn remove_comment(
     if !allowed {
         return Err(ApiError::permission_denied());
     }
-    if comments::delete(&state.db, comment.id).await? {
+    if let Some(deleted) = comments::delete(&state.db, comment.id).await? {
         state
             .jobs
             .record(by, Activity::on("comment.delete", "comment", comment.id))
             .await?;
-        posts::add_to_counter(&state.db, post.id, "comment_count", -1).await?;
+        // One whose effects were not written yet was never counted.
+        if deleted.effects.is_none() {
+            posts::add_to_counter(&state.db, post.id, "comment_count", -1).await?;
+        }
     }
     Ok(())
 }

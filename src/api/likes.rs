@@ -1,10 +1,13 @@
 //! Likes: API.md §4, and `GET /api/users/me/liked` of §3. A unique (post, user) index
-//! decides each like; the counter moves only when an insert or delete really happened, so
-//! `like_count` is exact under concurrent requests.
+//! decides each like. A like is one write: the document carries its effects (the post's
+//! `like_count`, the author's notification, the liker's activity entry), which a worker
+//! writes moments later (`jobs::effects`); until then the liker sees their own like in
+//! `like_count` (`likes::Liked`).
 
 use std::collections::HashMap;
 
 use actix_web::{web, HttpRequest, HttpResponse};
+use bson::oid::ObjectId;
 use serde::Serialize;
 
 use crate::api::state::AppState;
@@ -14,6 +17,7 @@ use crate::error::ApiError;
 use crate::events::{Activity, Events};
 use crate::pagination::{Page, PageParams};
 use crate::store::notifications::{NotificationType, Subject};
+use crate::store::posts::PostDoc;
 use crate::store::{date_cursor, likes, posts};
 use crate::views::posts::post_views;
 
@@ -50,33 +54,50 @@ pub(crate) async fn like(
 ) -> Result<(LikeState, bool), ApiError> {
     let post = action.post_to_interact_with()?;
     let me = action.me.user_id;
-    if !likes::insert(&state.db, post.id, me).await? {
-        let like = LikeState {
-            like_count: post.like_count,
-            liked_by_me: true,
-        };
-        return Ok((like, false));
-    }
-    let Some(like_count) = posts::add_to_counter(&state.db, post.id, "like_count", 1).await? else {
-        // The post was deleted between the read and the insert: leave nothing behind.
-        likes::delete(&state.db, post.id, me).await?;
-        return Err(ApiError::NotFound);
-    };
     let subject = Subject {
         post_id: Some(post.id),
         ..Subject::default()
     };
     // The author is notified (a like or comment across a block is refused before it is
-    // written), and the action goes in the actor's log: one job, written before the answer.
+    // written), and the action goes in the actor's log: both on the like itself.
     let events = Events::new()
         .notify([post.author_id], NotificationType::Like, me, subject)
         .record(me, Activity::on("post.like", "post", post.id));
-    state.jobs.events(events).await?;
+    let like = likes::new(ObjectId::new(), post.id, me, events);
+    if !likes::insert(&state.db, &like).await? {
+        let like = LikeState {
+            like_count: count_with_mine(state, post, me).await?,
+            liked_by_me: true,
+        };
+        return Ok((like, false));
+    }
+    state.jobs.wake_effects();
     let like = LikeState {
-        like_count,
+        like_count: post.like_count + 1,
         liked_by_me: true,
     };
     Ok((like, true))
+}
+
+/// The post's `like_count` with the caller's existing like in it: on top of the count
+/// read with the post while no worker has taken it; otherwise as the post has it once this
+/// instance's workers are done with it.
+async fn count_with_mine(
+    state: &AppState,
+    post: &PostDoc,
+    me: ObjectId,
+) -> Result<i64, ApiError> {
+    let mine = likes::find(&state.db, post.id, me).await?;
+    if mine
+        .and_then(|like| like.effects)
+        .is_some_and(|effects| effects.unclaimed())
+    {
+        return Ok(post.like_count + 1);
+    }
+    state.jobs.wait_for_effects().await;
+    Ok(posts::find(&state.db, post.id)
+        .await?
+        .map_or(post.like_count, |p| p.like_count))
 }
 
 /// Take a like back
@@ -100,16 +121,22 @@ pub(crate) async fn unlike_post(
 pub(crate) async fn unlike(state: &AppState, action: &PostAction) -> Result<LikeState, ApiError> {
     let post = action.reachable_post()?;
     let me = action.me.user_id;
-    let like_count = if likes::delete(&state.db, post.id, me).await? {
-        state
-            .jobs
-            .record(me, Activity::on("post.unlike", "post", post.id))
-            .await?;
-        posts::add_to_counter(&state.db, post.id, "like_count", -1)
-            .await?
-            .ok_or(ApiError::NotFound)?
-    } else {
-        post.like_count
+    let like_count = match likes::delete(&state.db, post.id, me).await? {
+        Some(like) => {
+            state
+                .jobs
+                .record(me, Activity::on("post.unlike", "post", post.id))
+                .await?;
+            if like.effects.is_some() {
+                // Never counted (nor its notification written): it goes with the like.
+                post.like_count
+            } else {
+                posts::add_to_counter(&state.db, post.id, "like_count", -1)
+                    .await?
+                    .ok_or(ApiError::NotFound)?
+            }
+        }
+        None => post.like_count,
     };
     Ok(LikeState {
         like_count,

@@ -10,6 +10,7 @@
 //! to recounts, and the fan-out resumes from its last checkpoint.
 
 mod cascade;
+mod effects;
 mod group_insert;
 mod in_flight;
 mod mail;
@@ -175,6 +176,10 @@ pub struct Jobs {
     in_flight: [in_flight::InFlight; 6],
     /// Writes the jobs requests hand in, several to an insert under load.
     inserts: group_insert::GroupInsert,
+    /// Wakes the worker of the effects likes and comments carry (`effects`).
+    effects_wake: Notify,
+    /// Its runs under way here, for `drain`.
+    effects_runs: in_flight::InFlight,
 }
 
 impl Jobs {
@@ -190,6 +195,8 @@ impl Jobs {
             wake: Default::default(),
             in_flight: Default::default(),
             inserts,
+            effects_wake: Notify::new(),
+            effects_runs: Default::default(),
             db,
         }
     }
@@ -204,6 +211,11 @@ impl Jobs {
 
     pub(crate) fn wake(&self, kind: JobKind) {
         self.wake[kind.index()].notify_one();
+    }
+
+    /// A like or comment with effects to write was written here (`effects`).
+    pub fn wake_effects(&self) {
+        self.effects_wake.notify_one();
     }
 
     /// Writes a job to run now.
@@ -278,6 +290,9 @@ impl Jobs {
     /// and the workers go on side by side. A failure is only logged: the read goes on and
     /// the workers retry.
     pub async fn drain(&self, kind: JobKind) {
+        if kind == JobKind::Events {
+            self.drain_effects().await;
+        }
         let runs = &self.in_flight[kind.index()];
         for _ in 0..DRAIN_CLAIMS {
             let ticket = runs.begin();
@@ -304,6 +319,23 @@ impl Jobs {
                 "a read went on before this instance's {} runs ended",
                 kind.as_str()
             );
+        }
+    }
+
+    /// `drain` for the effects of likes and comments: a batch of each here, then a wait
+    /// for the batches this instance had under way.
+    async fn drain_effects(&self) {
+        if let Err(err) = effects::run_all(self).await {
+            log::warn!("writing the effects of likes and comments before a read failed: {err}");
+        }
+        self.wait_for_effects().await;
+    }
+
+    /// Waits (at most `DRAIN_WAIT`) for the effects runs under way here to end.
+    pub async fn wait_for_effects(&self) {
+        let seen = self.effects_runs.latest();
+        if !self.effects_runs.wait_past(seen, DRAIN_WAIT).await {
+            log::debug!("a read went on before this instance's effects runs ended");
         }
     }
 

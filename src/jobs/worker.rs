@@ -24,6 +24,7 @@ pub fn start(jobs: Arc<Jobs>) {
     for kind in JobKind::ALL {
         tokio::spawn(kind_loop(jobs.clone(), kind));
     }
+    tokio::spawn(super::effects::run(jobs.clone()));
     tokio::spawn(poller(jobs));
 }
 

@@ -1,4 +1,7 @@
-//! The `comments` collection.
+//! The `comments` collection. A new comment carries its effects (the post's
+//! `comment_count`, the author's notification, the commenter's activity entry) until a
+//! worker writes them (`store::deferred`, `jobs::effects`); `comment_count` counts the
+//! comments without them.
 
 use bson::oid::ObjectId;
 use bson::{doc, DateTime};
@@ -10,6 +13,8 @@ use mongodb::Collection;
 
 use crate::db::Db;
 use crate::domain::cursor::Cursor;
+use crate::events::Events;
+use crate::store::deferred::Effects;
 use crate::store::delete_in;
 use crate::store::{count_of, oldest_first};
 
@@ -22,22 +27,30 @@ pub struct CommentDoc {
     pub content: String,
     pub created_at: DateTime,
     pub updated_at: DateTime,
+    /// Present until the comment's effects are written (then it counts in
+    /// `comment_count`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub effects: Option<Effects>,
 }
 
+/// Writes a comment under `id` with the effects `events` (named by that id).
 pub async fn insert(
     db: &Db,
+    id: ObjectId,
     post_id: ObjectId,
     author_id: ObjectId,
     content: String,
+    events: Events,
 ) -> mongodb::error::Result<CommentDoc> {
     let now = DateTime::now();
     let comment = CommentDoc {
-        id: ObjectId::new(),
+        id,
         post_id,
         author_id,
         content,
         created_at: now,
         updated_at: now,
+        effects: Some(Effects::new(events)),
     };
     collection(db).insert_one(&comment).await?;
     Ok(comment)
@@ -62,12 +75,9 @@ pub async fn update_content(
 }
 
 /// `true` when this call removed the comment.
-pub async fn delete(db: &Db, id: ObjectId) -> mongodb::error::Result<bool> {
-    Ok(collection(db)
-        .delete_one(doc! { "_id": id })
-        .await?
-        .deleted_count
-        == 1)
+/// The comment this call removed, if it was there.
+pub async fn delete(db: &Db, id: ObjectId) -> mongodb::error::Result<Option<CommentDoc>> {
+    collection(db).find_one_and_delete(doc! { "_id": id }).await
 }
 
 /// A post's comments, oldest first.
@@ -92,7 +102,7 @@ pub async fn counts_by_post_of_author(
     author_id: ObjectId,
 ) -> mongodb::error::Result<Vec<(ObjectId, i64)>> {
     let pipeline = vec![
-        doc! { "$match": { "author_id": author_id } },
+        doc! { "$match": { "author_id": author_id, "effects": { "$exists": false } } },
         doc! { "$group": { "_id": "$post_id", "count": { "$sum": 1 } } },
     ];
     let rows: Vec<bson::Document> = collection(db)

@@ -72,13 +72,18 @@ pub async fn ensure_indexes(
                 "user_created",
                 doc! { "user_id": 1, "created_at": -1, "_id": -1 },
             ),
+            // Likes whose effects are due (`store::deferred::claim`).
+            plain("effects_due", doc! { "effects.due": 1 }),
         ])
         .await?;
     comments::collection(db)
-        .create_indexes([plain(
-            "post_created",
-            doc! { "post_id": 1, "created_at": 1, "_id": 1 },
-        )])
+        .create_indexes([
+            plain(
+                "post_created",
+                doc! { "post_id": 1, "created_at": 1, "_id": 1 },
+            ),
+            plain("effects_due", doc! { "effects.due": 1 }),
+        ])
         .await?;
     follows::collection(db)
         .create_indexes([

@@ -1,10 +1,12 @@
 //! The `likes` collection: one document per (post, user). The unique pair index decides
-//! idempotency, and counters move only when an insert or delete actually happened.
+//! idempotency. A new like carries its effects (the post's `like_count`, the author's
+//! notification, the liker's activity entry) until a worker writes them
+//! (`store::deferred`, `jobs::effects`); `like_count` counts the likes without them.
 
 use std::collections::HashSet;
 
 use bson::oid::ObjectId;
-use bson::{doc, DateTime};
+use bson::{doc, DateTime, Document};
 use futures::TryStreamExt;
 use serde::{Deserialize, Serialize};
 
@@ -13,8 +15,11 @@ use mongodb::Collection;
 use crate::db::Db;
 use crate::domain::cursor::Cursor;
 use crate::error::duplicate_key_index;
+use crate::events::Events;
+use crate::store::deferred::{settled, Effects};
 use crate::store::delete_in;
 use crate::store::newest_first;
+use crate::store::posts::PostDoc;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct LikeDoc {
@@ -23,16 +28,25 @@ pub struct LikeDoc {
     pub post_id: ObjectId,
     pub user_id: ObjectId,
     pub created_at: DateTime,
+    /// Present until the like's effects are written (then it counts in `like_count`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub effects: Option<Effects>,
 }
 
-/// `true` when this call created the like, `false` when it already existed.
-pub async fn insert(db: &Db, post_id: ObjectId, user_id: ObjectId) -> mongodb::error::Result<bool> {
-    let like = LikeDoc {
-        id: ObjectId::new(),
+/// A like with its effects, under the id `id` (the liker's activity entry names nothing
+/// else, so the id is free to choose).
+pub fn new(id: ObjectId, post_id: ObjectId, user_id: ObjectId, events: Events) -> LikeDoc {
+    LikeDoc {
+        id,
         post_id,
         user_id,
         created_at: DateTime::now(),
-    };
+        effects: Some(Effects::new(events)),
+    }
+}
+
+/// `true` when this call created the like, `false` when it already existed.
+pub async fn insert(db: &Db, like: &LikeDoc) -> mongodb::error::Result<bool> {
     match collection(db).insert_one(like).await {
         Ok(_) => Ok(true),
         Err(err) if duplicate_key_index(&err).is_some() => Ok(false),
@@ -40,19 +54,51 @@ pub async fn insert(db: &Db, post_id: ObjectId, user_id: ObjectId) -> mongodb::e
     }
 }
 
-/// `true` when this call removed the like.
-pub async fn delete(db: &Db, post_id: ObjectId, user_id: ObjectId) -> mongodb::error::Result<bool> {
-    let result = collection(db)
-        .delete_one(doc! { "post_id": post_id, "user_id": user_id })
-        .await?;
-    Ok(result.deleted_count == 1)
+/// The like this call removed, if there was one.
+pub async fn delete(
+    db: &Db,
+    post_id: ObjectId,
+    user_id: ObjectId,
+) -> mongodb::error::Result<Option<LikeDoc>> {
+    collection(db)
+        .find_one_and_delete(doc! { "post_id": post_id, "user_id": user_id })
+        .await
 }
 
-pub async fn exists(db: &Db, post_id: ObjectId, user_id: ObjectId) -> mongodb::error::Result<bool> {
-    Ok(collection(db)
+/// The user's like of a post, if there is one.
+pub async fn find(
+    db: &Db,
+    post_id: ObjectId,
+    user_id: ObjectId,
+) -> mongodb::error::Result<Option<LikeDoc>> {
+    collection(db)
         .find_one(doc! { "post_id": post_id, "user_id": user_id })
-        .await?
-        .is_some())
+        .await
+}
+
+/// The posts a reader likes, among some, and which of those likes are surely not counted
+/// yet (their effects not claimed by a worker).
+#[derive(Debug, Default)]
+pub struct Liked {
+    posts: HashSet<ObjectId>,
+    uncounted: HashSet<ObjectId>,
+}
+
+impl Liked {
+    pub fn contains(&self, post_id: &ObjectId) -> bool {
+        self.posts.contains(post_id)
+    }
+
+    pub fn extend(&mut self, other: Liked) {
+        self.posts.extend(other.posts);
+        self.uncounted.extend(other.uncounted);
+    }
+
+    /// The post's `like_count` as its reader should see it: with their own like, if its
+    /// effects are not written yet (read-your-writes).
+    pub fn like_count(&self, post: &PostDoc) -> i64 {
+        post.like_count + i64::from(self.uncounted.contains(&post.id))
+    }
 }
 
 /// Which of `post_ids` the user liked: one `$in` for a whole page.
@@ -60,16 +106,30 @@ pub async fn liked_among(
     db: &Db,
     user_id: ObjectId,
     post_ids: &[ObjectId],
-) -> mongodb::error::Result<HashSet<ObjectId>> {
+) -> mongodb::error::Result<Liked> {
+    let mut liked = Liked::default();
     if post_ids.is_empty() {
-        return Ok(HashSet::new());
+        return Ok(liked);
     }
-    collection(db)
+    let mut found = collection(db)
+        .clone_with_type::<Document>()
         .find(doc! { "user_id": user_id, "post_id": { "$in": post_ids } })
-        .await?
-        .map_ok(|like| like.post_id)
-        .try_collect()
-        .await
+        .projection(doc! { "post_id": 1, "effects.claim": 1 })
+        .await?;
+    while let Some(like) = found.try_next().await? {
+        let Ok(post_id) = like.get_object_id("post_id") else {
+            continue;
+        };
+        liked.posts.insert(post_id);
+        // Claimed, its count may be written already: shown as the post has it.
+        if like
+            .get_document("effects")
+            .is_ok_and(|effects| !effects.contains_key("claim"))
+        {
+            liked.uncounted.insert(post_id);
+        }
+    }
+    Ok(liked)
 }
 
 /// Likes of a post, newest first.
@@ -115,13 +175,16 @@ pub async fn delete_for_posts(db: &Db, post_ids: &[ObjectId]) -> mongodb::error:
     delete_in(collection(db), "post_id", post_ids).await
 }
 
-/// Every post the user liked (each at most once, by the unique index).
+/// Every post the user liked whose `like_count` counts it (each at most once, by the
+/// unique index).
 pub async fn post_ids_liked_by(
     db: &Db,
     user_id: ObjectId,
 ) -> mongodb::error::Result<Vec<ObjectId>> {
+    let mut filter = settled();
+    filter.insert("user_id", user_id);
     collection(db)
-        .find(doc! { "user_id": user_id })
+        .find(filter)
         .await?
         .map_ok(|like| like.post_id)
         .try_collect()

@@ -5,6 +5,7 @@ pub mod activities;
 pub mod blocks;
 pub mod comments;
 pub mod consistency;
+pub mod deferred;
 pub mod follows;
 pub mod groups;
 pub mod idempotency;
@@ -170,23 +171,24 @@ where
         .await
 }
 
-/// Adds `delta` to a counter of each document in `ids`, in one command.
+/// Adds `delta` to a counter of each document in `ids`, in one command; how many of them
+/// were there.
 pub async fn add_to_counter_of_many<T: Send + Sync>(
     collection: Collection<T>,
     ids: &[ObjectId],
     counter: &str,
     delta: i64,
-) -> mongodb::error::Result<()> {
+) -> mongodb::error::Result<u64> {
     if ids.is_empty() {
-        return Ok(());
+        return Ok(0);
     }
-    collection
+    Ok(collection
         .update_many(
             doc! { "_id": { "$in": ids } },
             doc! { "$inc": { counter: delta } },
         )
-        .await?;
-    Ok(())
+        .await?
+        .matched_count)
 }
 
 /// The `_id`s a cursor of projected documents brings.

@@ -10,6 +10,7 @@ use serde::Serialize;
 use crate::db::Db;
 use crate::error::ApiError;
 use crate::store::comments::CommentDoc;
+use crate::store::likes::Liked;
 use crate::store::media::MediaStatus;
 use crate::store::posts::{PostDoc, PostStatus};
 use crate::store::{likes, media, users};
@@ -93,10 +94,10 @@ pub async fn liked_by(
     db: &Db,
     viewer: Option<ObjectId>,
     post_ids: &[ObjectId],
-) -> Result<HashSet<ObjectId>, ApiError> {
+) -> Result<Liked, ApiError> {
     Ok(match viewer {
         Some(viewer) => likes::liked_among(db, viewer, post_ids).await?,
-        None => HashSet::new(),
+        None => Liked::default(),
     })
 }
 
@@ -104,7 +105,7 @@ pub async fn liked_by(
 pub async fn post_views_liked(
     db: &Db,
     posts: Vec<PostDoc>,
-    liked: HashSet<ObjectId>,
+    liked: Liked,
 ) -> Result<Vec<PostView>, ApiError> {
     // Authors come with the posts; only posts stored before that look theirs up. Only pages
     // that show media pay for that lookup. Both are usually no command at all.
@@ -131,7 +132,8 @@ pub async fn post_views_liked(
         .collect();
     Ok(posts
         .into_iter()
-        .filter_map(|post| {
+        .filter_map(|mut post| {
+            post.like_count = liked.like_count(&post);
             let author = match &post.author {
                 Some(snapshot) => UserMini {
                     id: post.author_id.to_hex(),
@@ -162,11 +164,7 @@ pub async fn post_view(
 }
 
 /// `post_view` with the viewer's like already known.
-pub async fn post_view_liked(
-    db: &Db,
-    post: PostDoc,
-    liked: HashSet<ObjectId>,
-) -> Result<PostView, ApiError> {
+pub async fn post_view_liked(db: &Db, post: PostDoc, liked: Liked) -> Result<PostView, ApiError> {
     post_views_liked(db, vec![post], liked)
         .await?
         .pop()

@@ -171,6 +171,7 @@ async fn check_finds_counter_drift_and_orphans_and_repair_fixes_them() {
         )
         .await;
     }
+    app.settle().await;
     let (clean, report) = check(&app.database_name, false);
     assert!(clean, "{report}");
     assert!(report.contains("everything is consistent"), "{report}");

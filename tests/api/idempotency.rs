@@ -141,6 +141,9 @@ async fn comments_and_uploads_honour_the_key_too() {
         .await
         .unwrap();
     assert_eq!(first, again);
+    let comments: Value = app.get(&path, None).await.json().await.unwrap();
+    assert_eq!(comments["results"].as_array().map(Vec::len), Some(1));
+    app.settle().await;
     let post: Value = app
         .get(&format!("/api/posts/{id}"), None)
         .await

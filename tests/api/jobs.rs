@@ -105,8 +105,12 @@ async fn likes_acknowledged_before_a_sigkill_all_notify_after_restart() {
         0,
         "nothing ran yet"
     );
-    // The 50 likes' notifications, and the 6 logins' activity entries.
-    assert_eq!(count(&db, "jobs", doc! { "kind": "events" }).await, 56);
+    // The 50 likes carry their notifications; the 6 logins' activity entries are jobs.
+    assert_eq!(
+        count(&db, "likes", doc! { "effects": { "$exists": true } }).await,
+        50
+    );
+    assert_eq!(count(&db, "jobs", doc! { "kind": "events" }).await, 6);
     first.kill();
 
     // After the restart the author's socket gets all 50, and the list holds them once.
@@ -152,6 +156,9 @@ async fn likes_acknowledged_before_a_sigkill_all_notify_after_restart() {
         .collect();
     assert_eq!(pairs.len(), 50, "one per like");
     assert_eq!(count(&db, "notifications", likes).await, 50);
+    // And each post counts its five likes.
+    wait_for_jobs(&db, 30).await;
+    assert_eq!(count(&db, "posts", doc! { "like_count": 5 }).await, 10);
     second.kill();
 }
 

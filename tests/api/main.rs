@@ -5,6 +5,7 @@ mod cli;
 mod comments;
 mod cors;
 mod docs;
+mod effects;
 mod faults;
 mod feed;
 mod groups;

@@ -7,8 +7,8 @@ use crate::api::state::AppState;
 use crate::api::viewer::visible_post;
 use crate::api::viewer::SignedIn;
 use crate::error::ApiError;
-use crate::store::post_stats;
 use crate::store::users::Role;
+use crate::store::{post_stats, posts};
 
 pub mod accounts;
 pub mod reporting;
@@ -71,6 +71,11 @@ pub(crate) async fn post_analytics(
     // This instance's latest views first (the others' arrive within posts.view_flush_ms).
     crate::jobs::flush_views(&state.jobs, &state.views).await?;
     state.jobs.drain(crate::jobs::JobKind::Views).await;
+    // And the likes and comments written here, counted (`jobs::effects`).
+    state.jobs.drain(crate::jobs::JobKind::Events).await;
+    let post = posts::find(&state.db, post.id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
     let daily = post_stats::daily(&state.db, post.id)
         .await?
         .into_iter()

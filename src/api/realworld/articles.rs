@@ -429,13 +429,13 @@ async fn after_like(
     like_count: i64,
     favorited: bool,
 ) -> Result<HttpResponse, ApiError> {
-    let mut post = action.reachable_post()?.clone();
-    post.like_count = like_count;
+    let post = action.reachable_post()?.clone();
     let mut article = views::articles(state, &action.viewer, vec![post], true)
         .await?
         .pop()
         .ok_or(ApiError::NotFound)?;
     article.favorited = favorited;
+    article.favorites_count = like_count;
     Ok(HttpResponse::Ok().json(ArticleEnvelope { article }))
 }
 

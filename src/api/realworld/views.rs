@@ -11,6 +11,7 @@ use crate::api::viewer::Viewer;
 use crate::domain::rfc3339;
 use crate::error::ApiError;
 use crate::store::comments::CommentDoc;
+use crate::store::likes::Liked;
 use crate::store::posts::PostDoc;
 use crate::store::users::UserDoc;
 use crate::store::{follows, likes, users};
@@ -202,15 +203,17 @@ pub async fn articles(
                 Some(me) => likes::liked_among(&state.db, me, &ids)
                     .await
                     .map_err(ApiError::from),
-                None => Ok(HashSet::new()),
+                None => Ok(Liked::default()),
             }
         },
     )?;
     Ok(posts
         .into_iter()
-        .filter_map(|post| {
+        .filter_map(|mut post| {
             let author = authors.get(&post.author_id)?.clone();
-            let favorited = favorited.contains(&post.id);
+            let favorited_by_me = favorited.contains(&post.id);
+            post.like_count = favorited.like_count(&post);
+            let favorited = favorited_by_me;
             Some(article(post, author, favorited, with_body))
         })
         .collect())

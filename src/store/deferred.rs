@@ -1,0 +1,118 @@
+//! What a like or a comment leaves behind (its post's counter, a notification, an entry in
+//! its author's activity log), kept on the like or comment document itself until a worker
+//! has written it (`jobs::effects`): the request writes one document, not that document
+//! and a job beside it. Claimed as jobs are: a batch marked with a lease and a mark of its
+//! own, read back by the mark; a worker that stops lets its lease run out and another one
+//! takes the batch.
+
+use bson::oid::ObjectId;
+use bson::{doc, DateTime, Document};
+use futures::TryStreamExt;
+use mongodb::Collection;
+use serde::{Deserialize, Serialize};
+
+use crate::db::Db;
+use crate::events::Events;
+use crate::store::ids_in;
+
+/// The `effects` field of a like or comment whose effects are not written yet. Absent
+/// once they are: a document without it is counted in its post's counter.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Effects {
+    /// When a worker may take it: its creation, then the end of each claim's lease.
+    pub due: DateTime,
+    /// The claim that holds it, while one does.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claim: Option<ObjectId>,
+    /// The notifications and activity entries to write (their ids chosen already, so a
+    /// batch written twice writes each once).
+    #[serde(default)]
+    pub events: Events,
+}
+
+impl Effects {
+    /// Surely not written yet: no worker has claimed them (one that has may have moved
+    /// the counter already).
+    pub fn unclaimed(&self) -> bool {
+        self.claim.is_none()
+    }
+
+    /// Effects due at once.
+    pub fn new(events: Events) -> Self {
+        Self {
+            due: DateTime::now(),
+            claim: None,
+            events,
+        }
+    }
+}
+
+/// The filter of documents whose effects are written (what a post's counter counts).
+pub fn settled() -> Document {
+    doc! { "effects": { "$exists": false } }
+}
+
+/// A claimed document: its id, its post and its effects.
+#[derive(Debug, Deserialize)]
+pub struct Claimed {
+    #[serde(rename = "_id")]
+    pub id: ObjectId,
+    pub post_id: ObjectId,
+    pub effects: Effects,
+}
+
+/// Claims up to `limit` documents of `collection` whose effects are due, until
+/// `lease_until` (index `effects_due`).
+pub async fn claim(
+    collection: &Collection<Document>,
+    lease_until: DateTime,
+    limit: i64,
+) -> mongodb::error::Result<(ObjectId, Vec<Claimed>)> {
+    let claim = ObjectId::new();
+    let now = DateTime::now();
+    let ids = collection
+        .find(doc! { "effects.due": { "$lte": now } })
+        .projection(doc! { "_id": 1 })
+        .limit(limit)
+        .await
+        .map(ids_in)?
+        .await?;
+    if ids.is_empty() {
+        return Ok((claim, Vec::new()));
+    }
+    // Another claim that took some of these in between moved their `due` past `now`.
+    collection
+        .update_many(
+            doc! { "_id": { "$in": &ids }, "effects.due": { "$lte": now } },
+            doc! { "$set": { "effects.due": lease_until, "effects.claim": claim } },
+        )
+        .await?;
+    let claimed = collection
+        .clone_with_type::<Claimed>()
+        .find(doc! { "_id": { "$in": &ids }, "effects.claim": claim })
+        .projection(doc! { "post_id": 1, "effects": 1 })
+        .await?
+        .try_collect()
+        .await?;
+    Ok((claim, claimed))
+}
+
+/// Marks the effects of `ids` written, where `claim` still holds them; how many it held.
+pub async fn settle(
+    collection: &Collection<Document>,
+    claim: ObjectId,
+    ids: &[ObjectId],
+) -> mongodb::error::Result<u64> {
+    Ok(collection
+        .update_many(
+            doc! { "_id": { "$in": ids }, "effects.claim": claim },
+            doc! { "$unset": { "effects": "" } },
+        )
+        .await?
+        .modified_count)
+}
+
+/// The `likes` or `comments` collection, untyped.
+pub fn collection(db: &Db, name: &str) -> Collection<Document> {
+    db.collection(name)
+}
