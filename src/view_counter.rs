@@ -1,12 +1,12 @@
-//! Views for post analytics, counted in memory and written in batches.
+//! Views, counted in memory and written in batches.
 //!
-//! A post's `view_count` moves in the same command that reads the post; what analytics
-//! adds on top (views per day, unique viewers) would cost two more commands per read.
+//! Reading a post is reads only: a write per view (the post's `view_count`, then the day's
+//! views and the unique viewers for analytics) would cost more than the read itself.
 //! Instead each instance counts them here and, every `posts.view_flush_ms`, writes what
 //! it counted as one `views` job (`jobs::spawn_view_flusher`), which a worker turns into
-//! one `update` command of upserts per batch and one insert of new viewers. Once the job
-//! is written the views are durable; a crash loses at most the last interval's analytics,
-//! never a post's `view_count`. `GET /api/posts/{id}/analytics` writes and runs this
+//! one `update` command for the posts' `view_count`s, one of upserts for the days and one
+//! insert of new viewers. Once the job is written the views are durable; a crash loses at
+//! most the last interval's views. `GET /api/posts/{id}/analytics` writes and runs this
 //! instance's batch first, so an author sees their own instance's latest views at once.
 
 use std::collections::{HashMap, HashSet};
@@ -93,6 +93,15 @@ impl ViewBatch {
             .map(|(post, date, views)| ((*post, date.clone()), *views))
             .collect();
         let left = post_stats::add_views(db, daily).await?;
+        // The posts' counts move with the days written (those left go with the next job).
+        let mut per_post: HashMap<ObjectId, i64> = HashMap::new();
+        for (post, date, views) in &self.daily {
+            if !left.iter().any(|((p, d), _)| p == post && d == date) {
+                *per_post.entry(*post).or_default() += views;
+            }
+        }
+        let per_post: Vec<(ObjectId, i64)> = per_post.into_iter().collect();
+        crate::store::posts::add_views(db, &per_post).await?;
         post_stats::add_viewers(db, self.viewers.iter().copied()).await?;
         if left.is_empty() {
             return Ok(None);

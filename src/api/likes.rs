@@ -82,11 +82,7 @@ pub(crate) async fn like(
 /// The post's `like_count` with the caller's existing like in it: on top of the count
 /// read with the post while no worker has taken it; otherwise as the post has it once this
 /// instance's workers are done with it.
-async fn count_with_mine(
-    state: &AppState,
-    post: &PostDoc,
-    me: ObjectId,
-) -> Result<i64, ApiError> {
+async fn count_with_mine(state: &AppState, post: &PostDoc, me: ObjectId) -> Result<i64, ApiError> {
     let mine = likes::find(&state.db, post.id, me).await?;
     if mine
         .and_then(|like| like.effects)

@@ -204,16 +204,19 @@ pub(crate) async fn get_post(
     let id = ObjectId::parse_str(path.as_str())?;
     // The viewer's like is asked for alongside the post: one round trip, not two.
     let (ids, hidden, groups) = ([id], viewer.hidden(), viewer.private_groups());
-    let (counted, liked) = futures::try_join!(
-        posts::find_counting_view(&state.db, id, viewer.id(), &hidden, &groups)
-            .err_into::<ApiError>(),
+    let (published, liked) = futures::try_join!(
+        posts::find_published_for(&state.db, id, &hidden, &groups).err_into::<ApiError>(),
         liked_by(&state.db, viewer.id(), &ids),
     )?;
-    let post = match counted {
-        Some(post) => {
+    let post = match published {
+        // A view by anyone but its author counts; `view_count` moves with the instance's
+        // next batch of views (`view_counter`), and this reader sees theirs in it now.
+        Some(mut post) if Some(post.author_id) != viewer.id() => {
             state.views.record(post.id, viewer.id());
+            post.view_count += 1;
             post
         }
+        Some(post) => post,
         None => visible_post(&state, path.as_str(), &viewer).await?,
     };
     Ok(HttpResponse::Ok().json(post_view_liked(&state.db, post, liked).await?))
