@@ -123,9 +123,18 @@ pub(crate) async fn unlike(state: &AppState, action: &PostAction) -> Result<Like
                 .jobs
                 .record(me, Activity::on("post.unlike", "post", post.id))
                 .await?;
-            if like.effects.is_some() {
-                // Never counted (nor its notification written): it goes with the like.
-                post.like_count
+            if let Some(effects) = like.effects {
+                if effects.unclaimed() {
+                    // Never counted (nor its notification written): it goes with the like.
+                    post.like_count
+                } else {
+                    // A worker holds it: its batch counts it out again when it finds it
+                    // gone; the count once this instance's batches are done.
+                    state.jobs.wait_for_effects().await;
+                    posts::find(&state.db, post.id)
+                        .await?
+                        .map_or(post.like_count, |p| p.like_count)
+                }
             } else {
                 posts::add_to_counter(&state.db, post.id, "like_count", -1)
                     .await?

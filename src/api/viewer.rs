@@ -11,6 +11,7 @@ use futures::future::LocalBoxFuture;
 use crate::api::auth_user::{app_state, bearer_token, verify_jwt, AuthUser};
 use crate::api::state::AppState;
 use crate::error::ApiError;
+use crate::store::likes::{self, Liked};
 use crate::store::posts::PostDoc;
 use crate::store::sessions::{self, Also, Relations};
 use crate::store::users::UserDoc;
@@ -272,6 +273,60 @@ impl FromRequest for PostAction {
                 me,
                 account,
                 post,
+            })
+        })
+    }
+}
+
+/// A read of the post its path names (`GET /api/posts/{id}`), signed in or not. For a
+/// signed-in reader the post comes with the session check, and the reader's like of it is
+/// asked for beside it (the JWT names the reader before the session is checked; the answer
+/// is used only once it is): two commands at once, not three one after another.
+pub struct PostRead {
+    pub viewer: Viewer,
+    pub id: ObjectId,
+    /// The post as the session check brought it (signed in), not yet checked against the
+    /// viewer; `None` for an anonymous reader.
+    pub post: Option<PostDoc>,
+    pub liked: Liked,
+}
+
+impl FromRequest for PostRead {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let token = bearer_token(req);
+        let state = app_state(req);
+        let id = req.match_info().get("id").map(ObjectId::parse_str);
+        Box::pin(async move {
+            let id = id.ok_or_else(|| ApiError::internal("route without {id}"))??;
+            let Some(token) = token else {
+                return Ok(PostRead {
+                    viewer: Viewer::default(),
+                    id,
+                    post: None,
+                    liked: Liked::default(),
+                });
+            };
+            let (state, token) = (state?, token?);
+            let me = verify_jwt(&state, &token)?;
+            let also = Also {
+                post: Some(id),
+                me: false,
+            };
+            let ids = [id];
+            let (relations, liked) = futures::try_join!(
+                sessions::find_live_with_relations(&state.db, me.session_id, me.user_id, also),
+                likes::liked_among(&state.db, me.user_id, &ids),
+            )?;
+            let mut relations = relations.ok_or(ApiError::TokenInvalid)?;
+            let viewer = Viewer::with_relations(me, &mut relations);
+            Ok(PostRead {
+                viewer,
+                id,
+                post: relations.post.pop(),
+                liked,
             })
         })
     }

@@ -57,6 +57,8 @@ async fn comments_are_listed_oldest_first_and_counted() {
         .await
         .unwrap();
     assert_eq!(rest["results"][0]["content"], "third");
+    // Counted once the workers wrote the comments' effects.
+    app.settle().await;
     let fresh: Value = app
         .get(
             &format!("/api/posts/{}", post["id"].as_str().unwrap()),
@@ -190,6 +192,7 @@ async fn only_the_author_edits_and_author_post_author_or_staff_delete() {
     )
     .await;
 
+    app.settle().await;
     let fresh: Value = app
         .get(&format!("/api/posts/{post_id}"), None)
         .await

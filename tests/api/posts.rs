@@ -626,12 +626,15 @@ async fn reading_a_page_of_posts_signed_in_costs_three_commands() {
     let list = app.get("/api/posts", Some(&reader.access)).await;
     assert_eq!(db_commands(&list), 3);
     let id = ids_of(&list.json().await.unwrap())[0].clone();
-    // The session, the post, the viewer's like (the view is counted in memory and
-    // written with the instance's next batch of views).
+    // The session with the post, and beside it the viewer's like (the view is counted in
+    // memory and written with the instance's next batch of views).
     let detail = app
         .get(&format!("/api/posts/{id}"), Some(&reader.access))
         .await;
-    assert_eq!(db_commands(&detail), 3);
+    assert_eq!(db_commands(&detail), 2);
+    let anonymous = app.get(&format!("/api/posts/{id}"), None).await;
+    assert_eq!(anonymous.status(), StatusCode::OK);
+    assert_eq!(db_commands(&anonymous), 1);
     assert_eq!(db_commands(&app.get("/api/posts", None).await), 1);
 }
 

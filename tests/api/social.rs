@@ -619,6 +619,7 @@ async fn deleting_an_account_removes_everything_it_owns_and_keeps_others_exact()
         ),
         (Some(0), Some(0))
     );
+    app.settle().await;
     let post = body(&app, &format!("/api/posts/{other_post}"), None).await;
     assert_eq!(
         (post["like_count"].as_i64(), post["comment_count"].as_i64()),

@@ -1,9 +1,9 @@
 //! Reading posts: one post, its history, the public list, search, trending hashtags,
 //! a user's posts and one's scheduled posts.
 
+use crate::api::viewer::PostRead;
+use crate::store::posts::PostStatus;
 use actix_web::{web, HttpRequest, HttpResponse};
-use bson::oid::ObjectId;
-use futures::TryFutureExt;
 use serde::{Deserialize, Serialize};
 
 use crate::api::auth_user::AuthUser;
@@ -13,7 +13,7 @@ use crate::error::{ApiError, FieldErrors};
 use crate::pagination::{Page, PageParams, MAX_LIMIT};
 use crate::store::posts::{self, PostFilter};
 use crate::store::{date_cursor, users};
-use crate::views::posts::{liked_by, post_view_liked, PostView};
+use crate::views::posts::{post_view_liked, PostView};
 use crate::views::rfc3339;
 
 use super::*;
@@ -196,29 +196,28 @@ pub(crate) async fn trending_hashtags(
     ),
     security((), ("bearerAuth" = []))
 )]
-pub(crate) async fn get_post(
-    state: State,
-    viewer: Viewer,
-    path: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
-    let id = ObjectId::parse_str(path.as_str())?;
-    // The viewer's like is asked for alongside the post: one round trip, not two.
-    let (ids, hidden, groups) = ([id], viewer.hidden(), viewer.private_groups());
-    let (published, liked) = futures::try_join!(
-        posts::find_published_for(&state.db, id, &hidden, &groups).err_into::<ApiError>(),
-        liked_by(&state.db, viewer.id(), &ids),
-    )?;
-    let post = match published {
-        // A view by anyone but its author counts; `view_count` moves with the instance's
-        // next batch of views (`view_counter`), and this reader sees theirs in it now.
-        Some(mut post) if Some(post.author_id) != viewer.id() => {
-            state.views.record(post.id, viewer.id());
-            post.view_count += 1;
-            post
-        }
-        Some(post) => post,
-        None => visible_post(&state, path.as_str(), &viewer).await?,
+pub(crate) async fn get_post(state: State, read: PostRead) -> Result<HttpResponse, ApiError> {
+    let PostRead {
+        viewer,
+        id,
+        post,
+        liked,
+    } = read;
+    let post = match post {
+        Some(post) => Some(post),
+        // Anonymous: a published post outside private groups, in one command.
+        None if viewer.id().is_none() => posts::find_published_for(&state.db, id, &[], &[]).await?,
+        None => None,
     };
+    let mut post = post
+        .filter(|post| viewer.can_see_post(post))
+        .ok_or(ApiError::NotFound)?;
+    // A view by anyone but its author counts; `view_count` moves with the instance's next
+    // batch of views (`view_counter`), and this reader sees theirs in it now.
+    if post.status == PostStatus::Published && Some(post.author_id) != viewer.id() {
+        state.views.record(post.id, viewer.id());
+        post.view_count += 1;
+    }
     Ok(HttpResponse::Ok().json(post_view_liked(&state.db, post, liked).await?))
 }
 
