@@ -12,23 +12,49 @@ SECANTUSD="$TOOLS/secantus-mdb-$SECANTUS_RS_VERSION/bin/secantusd-rs"
 # Builds secantusd-rs into $TOOLS, once (about 10 minutes on 2 cores). Its WiredTiger
 # build needs cmake: installed from Debian when missing and we may (root with apt-get),
 # else one line says what to install.
+# apt-get install, quietly, updating the package lists first if that is what it lacks.
+apt_install() {
+    apt-get install -y -qq "$@" >/dev/null 2>&1 ||
+        { apt-get update -qq >/dev/null && apt-get install -y -qq "$@" >/dev/null; }
+}
+
+# Runs "$@" and, while it runs, prints a line every 10 s, so that a long first step
+# (a build, a package install) never looks hung: `with_heartbeat "building x" cmd …`.
+with_heartbeat() {
+    local what="$1"
+    shift
+    local started
+    started=$(date +%s)
+    (
+        while sleep 10; do
+            echo "    ... still $what ($(($(date +%s) - started)) s so far)"
+        done
+    ) &
+    local ticker=$!
+    local rc=0
+    "$@" || rc=$?
+    kill "$ticker" 2>/dev/null || true
+    wait "$ticker" 2>/dev/null || true
+    return "$rc"
+}
+
 ensure_secantus() {
     [ -x "$SECANTUSD" ] && return 0
     if ! command -v cmake >/dev/null 2>&1; then
         if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-            echo "==> installing cmake (Debian) to build secantusd-rs"
-            apt-get install -y -qq cmake >/dev/null 2>&1 ||
-                { apt-get update -qq >/dev/null && apt-get install -y -qq cmake >/dev/null; }
+            echo "==> installing cmake (Debian) to build secantusd-rs (about a minute)"
+            with_heartbeat "installing cmake" apt_install cmake
         else
             echo "secantusd-rs needs cmake to build: install it (Debian/Ubuntu: sudo apt-get install cmake) and run again" >&2
             return 1
         fi
     fi
     local root="${SECANTUSD%/bin/secantusd-rs}"
-    echo "==> building secantusd-rs $SECANTUS_RS_VERSION into $root (once; about 10 minutes)"
+    echo "==> building secantusd-rs $SECANTUS_RS_VERSION into $root (once; about 10 minutes on 2 cores)"
     rm -rf "$root.partial"
-    cargo install secantus-mdb --version "$SECANTUS_RS_VERSION" --locked --ignore-rust-version \
-        --quiet --root "$root.partial" --target-dir "$TOOLS/build"
+    with_heartbeat "building secantusd-rs" \
+        cargo install secantus-mdb --version "$SECANTUS_RS_VERSION" --locked --ignore-rust-version \
+        --root "$root.partial" --target-dir "$TOOLS/build"
     rm -rf "$root" "$TOOLS/build"
     mv "$root.partial" "$root"
 }
@@ -42,9 +68,8 @@ ensure_ffmpeg() {
         return 0
     fi
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-        echo "==> installing ffmpeg (Debian) to process videos"
-        if apt-get install -y -qq ffmpeg >/dev/null 2>&1 ||
-            { apt-get update -qq >/dev/null && apt-get install -y -qq ffmpeg >/dev/null; }; then
+        echo "==> installing ffmpeg (Debian) to process videos (a minute or two)"
+        if with_heartbeat "installing ffmpeg" apt_install ffmpeg; then
             export ROOKERY_TEST_FFMPEG=1
             return 0
         fi

@@ -19,4 +19,10 @@ if [ -z "${MONGODB_URI:-}" ]; then
     fi
     export MONGODB_URI="mongodb://127.0.0.1:$db_port"
 fi
-cargo run --release --quiet -- serve
+# The first build takes about 8 minutes on 2 cores: cargo shows its progress, and a line
+# every 10 s says it is still going; later builds take seconds.
+if [ ! -x target/release/rookery ]; then
+    echo "==> building Rookery (release; the first build takes about 8 minutes on 2 cores)"
+fi
+with_heartbeat "building Rookery" cargo build --release --bin rookery
+./target/release/rookery serve
