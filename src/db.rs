@@ -62,7 +62,9 @@ impl Db {
         options.connect_timeout = Some(timeout);
         options.command_event_handler = settings.command_monitoring.then(|| {
             EventHandler::callback(move |event| match event {
-                CommandEvent::Started(_) => crate::telemetry::count_db_command(),
+                CommandEvent::Started(started) => {
+                    crate::telemetry::count_db_command(&started.command_name, &started.command)
+                }
                 CommandEvent::Succeeded(done) => {
                     metrics.observe_command(&done.command_name, true, done.duration)
                 }

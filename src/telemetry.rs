@@ -18,11 +18,15 @@ pub const REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-request-id"
 
 pub const DB_COMMANDS_HEADER: HeaderName = HeaderName::from_static("x-db-commands");
 
+pub const DB_QUERIES_HEADER: HeaderName = HeaderName::from_static("x-db-queries");
+
 /// What the task serving a request knows about it: its id (read by the log formatter) and
 /// how many database commands it issued (counted by the driver's command monitoring).
 struct RequestScope {
     id: String,
     db_commands: AtomicU32,
+    /// The shape of each command (`query_shape`), kept only with the debug headers on.
+    db_queries: Option<std::sync::Mutex<Vec<String>>>,
 }
 
 /// What the request middleware reports to: the metrics, and whether answers carry the
@@ -36,9 +40,105 @@ tokio::task_local! {
     static REQUEST: Arc<RequestScope>;
 }
 
-/// Called by the driver for every command started; counts it against the current request.
-pub fn count_db_command() {
-    let _ = REQUEST.try_with(|scope| scope.db_commands.fetch_add(1, Ordering::Relaxed));
+/// Called by the driver for every command started; counts it against the current request
+/// and, with the debug headers on, notes its shape for `X-Db-Queries`.
+pub fn count_db_command(name: &str, command: &bson::Document) {
+    let _ = REQUEST.try_with(|scope| {
+        scope.db_commands.fetch_add(1, Ordering::Relaxed);
+        if let Some(queries) = &scope.db_queries {
+            if let Ok(mut queries) = queries.lock() {
+                queries.extend(query_shapes(name, command));
+            }
+        }
+    });
+}
+
+/// What a command asks of which collections, as `"<command> <collection> <field>,…"`: the
+/// fields its filter names at the top level (through `$and`, and those every branch of an
+/// `$or` names), which say whether a sharded
+/// cluster can send it to one shard (`docs/SCALING.md`). An aggregation adds a line per
+/// `$lookup` (`lookup <collection> <foreignField>`). Commands that filter nothing
+/// (`getMore`, handshakes) give none; an insert gives `insert <collection>` (an insert
+/// goes to the shard its document's key names).
+pub fn query_shapes(name: &str, command: &bson::Document) -> Vec<String> {
+    use bson::{Bson, Document};
+    fn fields(filter: &Document, out: &mut Vec<String>) {
+        for (key, value) in filter {
+            match (key.as_str(), value) {
+                ("$and", Bson::Array(parts)) => {
+                    for part in parts {
+                        if let Bson::Document(part) = part {
+                            fields(part, out);
+                        }
+                    }
+                }
+                // A field every branch names is named (each branch goes to its shards).
+                ("$or", Bson::Array(branches)) => {
+                    let mut each = branches.iter().filter_map(Bson::as_document).map(|b| {
+                        let mut names = Vec::new();
+                        fields(b, &mut names);
+                        names
+                    });
+                    if let Some(first) = each.next() {
+                        let rest: Vec<Vec<String>> = each.collect();
+                        for name in first {
+                            if rest.iter().all(|r| r.contains(&name)) && !out.contains(&name) {
+                                out.push(name);
+                            }
+                        }
+                    }
+                }
+                (key, _) if !key.starts_with('$') && !out.iter().any(|k| k == key) => {
+                    out.push(key.to_owned())
+                }
+                _ => {}
+            }
+        }
+    }
+    let shape = |collection: &str, filter: Option<&Document>| {
+        let mut names = Vec::new();
+        if let Some(filter) = filter {
+            fields(filter, &mut names);
+        }
+        format!("{name} {collection} {}", names.join(","))
+    };
+    let Ok(collection) = command.get_str(name) else {
+        return Vec::new();
+    };
+    let first = |list: &str, key: &str| {
+        command
+            .get_array(list)
+            .ok()
+            .and_then(|a| a.first())
+            .and_then(Bson::as_document)
+            .and_then(|d| d.get_document(key).ok())
+    };
+    match name {
+        "find" => vec![shape(collection, command.get_document("filter").ok())],
+        "count" | "findAndModify" | "distinct" => {
+            vec![shape(collection, command.get_document("query").ok())]
+        }
+        "update" => vec![shape(collection, first("updates", "q"))],
+        "delete" => vec![shape(collection, first("deletes", "q"))],
+        "insert" => vec![format!("insert {collection}")],
+        "aggregate" => {
+            let stages: Vec<&Document> = command
+                .get_array("pipeline")
+                .map(|p| p.iter().filter_map(Bson::as_document).collect())
+                .unwrap_or_default();
+            let matched = stages.first().and_then(|s| s.get_document("$match").ok());
+            let mut shapes = vec![shape(collection, matched)];
+            for lookup in stages.iter().filter_map(|s| s.get_document("$lookup").ok()) {
+                if let (Ok(from), Ok(field)) =
+                    (lookup.get_str("from"), lookup.get_str("foreignField"))
+                {
+                    shapes.push(format!("lookup {from} {field}"));
+                }
+            }
+            shapes
+        }
+        _ => Vec::new(),
+    }
 }
 
 /// The request id as stored in the request's extensions.
@@ -89,6 +189,7 @@ pub async fn request_context(
     let scope = Arc::new(RequestScope {
         id,
         db_commands: AtomicU32::new(0),
+        db_queries: debug_headers.then(Default::default),
     });
 
     REQUEST
@@ -118,6 +219,13 @@ pub async fn request_context(
                 response
                     .headers_mut()
                     .insert(DB_COMMANDS_HEADER, HeaderValue::from(db_commands));
+                let queries = scope
+                    .db_queries
+                    .as_ref()
+                    .and_then(|q| q.lock().ok().map(|q| q.join("; ")));
+                if let Some(Ok(value)) = queries.map(HeaderValue::try_from) {
+                    response.headers_mut().insert(DB_QUERIES_HEADER, value);
+                }
             }
             log::info!(
                 "{method} {path} {} {:.1}ms db={db_commands}",
@@ -165,4 +273,43 @@ fn with_json_error_body(response: ServiceResponse<BoxBody>) -> ServiceResponse<B
     }
     let replacement = error_for_status(status).error_response();
     response.into_response(replacement)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::query_shapes;
+    use bson::doc;
+
+    #[test]
+    fn a_query_shape_names_the_filter_fields_through_and_and_common_or_branches() {
+        let find = doc! {
+            "find": "posts",
+            "filter": { "$and": [ { "author_id": 1, "published_at": { "$gte": 1 } },
+                                  { "$or": [ { "_id": 1, "x": 1 }, { "_id": 2 } ] } ] },
+        };
+        assert_eq!(
+            query_shapes("find", &find),
+            ["find posts author_id,published_at,_id"]
+        );
+        let aggregate = doc! {
+            "aggregate": "sessions",
+            "pipeline": [ { "$match": { "_id": 1 } },
+                          { "$lookup": { "from": "posts", "localField": "p", "foreignField": "_id", "as": "post" } } ],
+        };
+        assert_eq!(
+            query_shapes("aggregate", &aggregate),
+            ["aggregate sessions _id", "lookup posts _id"]
+        );
+        let delete =
+            doc! { "delete": "likes", "deletes": [ { "q": { "post_id": 1, "user_id": 2 } } ] };
+        assert_eq!(
+            query_shapes("delete", &delete),
+            ["delete likes post_id,user_id"]
+        );
+        assert_eq!(
+            query_shapes("insert", &doc! { "insert": "likes" }),
+            ["insert likes"]
+        );
+        assert!(query_shapes("getMore", &doc! { "getMore": 1_i64 }).is_empty());
+    }
 }

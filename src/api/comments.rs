@@ -202,7 +202,7 @@ pub(crate) async fn remove_comment(
     if !allowed {
         return Err(ApiError::permission_denied());
     }
-    if let Some(deleted) = comments::delete(&state.db, comment.id).await? {
+    if let Some(deleted) = comments::delete(&state.db, comment.post_id, comment.id).await? {
         state
             .jobs
             .record(by, Activity::on("comment.delete", "comment", comment.id))

@@ -16,7 +16,8 @@ pub struct ServerSettings {
     #[serde(default = "default_body_timeout_secs")]
     pub body_timeout_secs: u64,
     pub shutdown_timeout_secs: u64,
-    /// Adds `X-Db-Commands` (database commands the request issued) to every response.
+    /// Adds `X-Db-Commands` (database commands the request issued) and `X-Db-Queries`
+    /// (each command's collection and filter fields) to every response.
     #[serde(default)]
     pub debug_headers: bool,
     /// Browser origins allowed to call the API (CORS): empty for none (no CORS headers,

@@ -46,7 +46,7 @@ impl GroupInsert {
     /// Writes `job` with whatever other jobs are waiting; whether it was new.
     pub async fn insert(&self, job: JobDoc) -> Answer {
         if self.counted {
-            crate::telemetry::count_db_command();
+            crate::telemetry::count_db_command("insert", &bson::doc! { "insert": "jobs" });
         }
         let sender = self.sender.get_or_init(|| {
             let (sender, receiver) = mpsc::unbounded_channel();

@@ -75,9 +75,15 @@ pub async fn update_content(
 }
 
 /// `true` when this call removed the comment.
-/// The comment this call removed, if it was there.
-pub async fn delete(db: &Db, id: ObjectId) -> mongodb::error::Result<Option<CommentDoc>> {
-    collection(db).find_one_and_delete(doc! { "_id": id }).await
+/// The comment this call removed, if it was there (the post named too: the shard key).
+pub async fn delete(
+    db: &Db,
+    post_id: ObjectId,
+    id: ObjectId,
+) -> mongodb::error::Result<Option<CommentDoc>> {
+    collection(db)
+        .find_one_and_delete(doc! { "post_id": post_id, "_id": id })
+        .await
 }
 
 /// A post's comments, oldest first.

@@ -19,6 +19,7 @@ pub mod posts;
 pub mod rate_limits;
 pub mod reports;
 pub mod sessions;
+pub mod sharding;
 pub mod timelines;
 pub mod tokens;
 pub mod users;

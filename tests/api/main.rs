@@ -26,6 +26,7 @@ mod realtime;
 mod realworld;
 mod security;
 mod sessions;
+mod sharding;
 mod social;
 mod users;
 mod visibility;
