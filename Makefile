@@ -1,5 +1,5 @@
 # Rookery: `make run` serves on :8080, `make test` runs every check. See README.md.
-.PHONY: run test e2e realworld fuzz soak postman openapi api-doc migrate fmt lint clean bench bench-quick bench-media
+.PHONY: run test e2e realworld fuzz soak postman openapi api-doc config-doc migrate fmt lint clean bench bench-quick bench-media
 
 run:
 	bash scripts/run.sh
@@ -19,6 +19,10 @@ realworld:
 postman:
 	python3 postman/build.py
 	python3 postman/realworld.py
+
+# Rewrites docs/CONFIGURATION.md's settings table from config/default.toml.
+config-doc:
+	python3 scripts/config_doc.py
 
 # Prints the OpenAPI document (also served at /api/openapi.json).
 openapi:

@@ -9,6 +9,9 @@ ensure_secantus
 ensure_node_tools
 ensure_python_tool openapi-spec-validator==0.9.0 openapi-spec-validator
 python3 postman/build.py --check
+echo "==> docs: every link in README.md and docs/ resolves"
+python3 scripts/docs_check.py
+python3 scripts/config_doc.py --check
 
 echo "==> cargo build"
 cargo build --quiet
@@ -25,6 +28,17 @@ export ROOKERY__EMAIL__DEV_OUTBOX=true
 ROOKERY_ADMIN_PASSWORD="$admin_password" ./target/debug/rookery create-admin \
     --username admin --email admin@example.com
 start_service ./target/debug/rookery
+
+# The README's tour, as a reader pastes it: its last answer, the feed (the only one with
+# `results`), shows the post.
+echo "==> the README's tour, as pasted, against 127.0.0.1:$port"
+python3 scripts/docs_check.py --tour >"$work/tour.sh"
+ROOKERY="http://127.0.0.1:$port" bash -e "$work/tour.sh" >"$work/tour.out"
+if ! grep -qE '"results":\[\{.*"content":"Hello from the tour #rookery"' "$work/tour.out"; then
+    echo "the tour's feed does not show its post:" >&2
+    cat "$work/tour.out" >&2
+    exit 1
+fi
 
 echo "==> newman: postman/rookery.postman_collection.json against 127.0.0.1:$port"
 status=0

@@ -400,7 +400,7 @@ pub struct Rule {
     pub window_secs: u64,
 }
 
-/// The job queue (README "Background jobs").
+/// The job queue (docs/OPERATIONS.md "Background jobs").
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default)]
 pub struct JobSettings {

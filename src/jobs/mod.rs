@@ -1,4 +1,4 @@
-//! Background work on a durable queue in MongoDB (README "Background jobs").
+//! Background work on a durable queue in MongoDB (docs/OPERATIONS.md "Background jobs").
 //!
 //! A request writes a job (`jobs` collection) before it answers, then leaves the work to
 //! the workers every instance runs (`worker`): they claim due jobs with a lease, run them,

@@ -1,4 +1,4 @@
-//! The `jobs` collection: the durable queue of background work (README "Background
+//! The `jobs` collection: the durable queue of background work (docs/OPERATIONS.md "Background
 //! jobs"). A job is `queued` until a worker claims it (`running`, with an `owner` and a
 //! `lease_until` its heartbeats push forward), then deleted when done, put back `queued`
 //! with a later `due_at` when it failed, or left `dead` with its `last_error` once it has
