@@ -90,15 +90,7 @@ async fn run_batch(jobs: &Jobs, deferred: &Deferred) -> mongodb::error::Result<u
     let mut batch = batch;
     if matched < counts.len() as u64 {
         let ids: Vec<ObjectId> = counts.keys().copied().collect();
-        let live: HashSet<ObjectId> = posts
-            .clone_with_type::<bson::Document>()
-            .find(doc! { "_id": { "$in": &ids } })
-            .projection(doc! { "_id": 1 })
-            .await
-            .map(ids_in)?
-            .await?
-            .into_iter()
-            .collect();
+        let live = ids_where(&posts.clone_with_type(), doc! { "_id": { "$in": &ids } }).await?;
         let (kept, orphans): (Vec<Claimed>, Vec<Claimed>) =
             batch.into_iter().partition(|c| live.contains(&c.post_id));
         let orphan_ids: Vec<ObjectId> = orphans.iter().map(|c| c.id).collect();
@@ -117,14 +109,8 @@ async fn run_batch(jobs: &Jobs, deferred: &Deferred) -> mongodb::error::Result<u
     if settled < ids.len() as u64 {
         // Taken back (or taken over) while the batch ran: counted back out here, since
         // whoever took it back saw its effects unwritten and left the counter alone.
-        let done: HashSet<ObjectId> = collection
-            .find(doc! { "_id": { "$in": &ids }, "effects": { "$exists": false } })
-            .projection(doc! { "_id": 1 })
-            .await
-            .map(ids_in)?
-            .await?
-            .into_iter()
-            .collect();
+        let written = doc! { "_id": { "$in": &ids }, "effects": { "$exists": false } };
+        let done = ids_where(&collection, written).await?;
         let undone: Vec<Claimed> = batch
             .into_iter()
             .filter(|c| !done.contains(&c.id))
@@ -134,6 +120,20 @@ async fn run_batch(jobs: &Jobs, deferred: &Deferred) -> mongodb::error::Result<u
         }
     }
     Ok(ids.len())
+}
+
+/// The ids of the documents `filter` matches.
+async fn ids_where(
+    collection: &mongodb::Collection<bson::Document>,
+    filter: bson::Document,
+) -> mongodb::error::Result<HashSet<ObjectId>> {
+    let found = collection
+        .find(filter)
+        .projection(doc! { "_id": 1 })
+        .await
+        .map(ids_in)?
+        .await?;
+    Ok(found.into_iter().collect())
 }
 
 /// How many of the batch each post has.
