@@ -64,6 +64,40 @@ add `errors`, every offending field with all its messages:
 
 SAMPLE_ID = "6740a1b2c3d4e5f6a7b8c9d0"
 SAMPLE_TIME = "2026-11-22T10:15:30.123Z"
+SAMPLE_KEY = "k9Qz3VtYbW2xR7mN4pL8sA"
+# The fields whose sample fell back to their own name (a placeholder): none allowed.
+PLACEHOLDERS = set()
+
+# Example values for fields whose schema has none, by field name: what a real answer or
+# request carries (a ready JPEG, Alice's account…), never the field's own name. `--check`
+# fails on a sample string equal to its field's name.
+EXAMPLES = {
+    "username": "alice", "full_name": "Alice Martin", "bio": "Photographer in Lisbon.",
+    "email": "alice@example.com", "login": "alice", "password": "s3cure-pass",
+    "password2": "s3cure-pass", "current_password": "s3cure-pass",
+    "old_password": "s3cure-pass", "new_password": "n3w-s3cure-pass",
+    "access": "eyJ0eXAiOiJKV1QiLCJhbGciOiJIUzI1NiJ9.eyJzdWIiOiI2NzQwYTFiMmMzZDRlNWY2YTdiOGM5ZDAifQ.c2lnbmF0dXJl",
+    "refresh": "yjYv4CAzC-LKTNS5KdVS3oZ2QeWm9xTp", "token": "Xq3vN8sLw2RzT5yKp7mB1cHd",
+    "content": "Sunset over the Tagus #lisbon", "body": "Sunset over the Tagus, from the Alfama.",
+    "title": "Sunset over the Tagus", "description": "An evening walk along the river.",
+    "slug": "sunset-over-the-tagus-6740a1b2c3d4e5f6a7b8c9d0", "image": "https://example.com/alice.jpg",
+    "name": "Lisbon photographers", "tag": "lisbon", "detail": "Done.",
+    "details": "Spam: the same link posted in every thread.", "reason": "Followed by 3 people you follow",
+    "content_type": "image/jpeg", "blurhash": "LKO2?U%2Tw=w]~RBVZRi};RPxuwH",
+    "video_codec": None, "audio_codec": None, "failure": None,
+    "action": "post.like", "target_type": "post", "date": "2026-11-22",
+    "ip": "203.0.113.7", "user_agent": "Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X)",
+    "to": "alice@example.com", "subject": "Confirm your email address",
+    "createdAt": SAMPLE_TIME, "updatedAt": SAMPLE_TIME,
+    "size": 48213, "width": 1280, "height": 960, "duration_secs": None,
+    "like_count": 12, "comment_count": 3, "view_count": 140, "followers_count": 42,
+    "following_count": 17, "posts_count": 23, "member_count": 8, "favoritesCount": 12,
+    "articlesCount": 1, "count": 4, "posts": 7, "views": 140, "unique_viewers": 96,
+    "likes": 12, "comments": 3,
+    # The items of string arrays, by the array's name.
+    "hashtags": "lisbon", "tagList": "lisbon", "tags": "lisbon", "interests": "photography",
+    "mentions": "bob", "ids": SAMPLE_ID,
+}
 
 
 class Doc:
@@ -81,6 +115,11 @@ class Doc:
         schema = self.resolve(schema)
         if "example" in schema:
             return schema["example"]
+        kind = schema.get("type")
+        if name in EXAMPLES and kind not in ("object", "array") and "properties" not in schema:
+            return EXAMPLES[name]
+        if name == "status" and "enum" in schema and "ready" in schema["enum"]:
+            return "ready"
         if "allOf" in schema:
             merged = {}
             for part in schema["allOf"]:
@@ -117,7 +156,8 @@ class Doc:
             if name.endswith("_at"):
                 return SAMPLE_TIME
             if name == "url" or name.endswith("_url"):
-                return f"/api/media/{SAMPLE_ID}"
+                return f"/api/media/{SAMPLE_ID}?key={SAMPLE_KEY}"
+            PLACEHOLDERS.add(name or "string")
             return name or "string"
         if kind == "integer":
             return schema.get("minimum", 0)
@@ -268,6 +308,9 @@ def main():
         sys.exit(__doc__)
     spec = json.loads(Path(args[0]).read_text())
     text = render(spec)
+    if PLACEHOLDERS:
+        sys.exit("docs/API.md would show placeholders (a field's name as its value) for: "
+                 + ", ".join(sorted(PLACEHOLDERS)) + "; give them an example (EXAMPLES or the schema)")
     if "--check" in sys.argv:
         if not OUT.exists() or OUT.read_text() != text:
             sys.exit("docs/API.md is stale: run `make api-doc`")

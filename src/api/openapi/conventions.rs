@@ -234,6 +234,11 @@ pub(super) fn add_path_parameters(path: &str, operation: &mut Map<String, Value>
         let description = match name {
             "user" => "The user's id or username.",
             "file" => "A file of the documentation page.",
+            "variant" => {
+                "A variant of the file: `preview`, `avatar_64`, `avatar_128`, `avatar_256`, `poster` or `video`."
+            }
+            "slug" => "The article's slug, as its `slug` field gives it.",
+            "username" => "A username.",
             _ => "An id: 24 lowercase hex characters.",
         };
         params.push(json!({
