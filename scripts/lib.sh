@@ -18,7 +18,7 @@ apt_install() {
         { apt-get update -qq >/dev/null && apt-get install -y -qq "$@" >/dev/null; }
 }
 
-# Runs "$@" and, while it runs, prints a line every 10 s, so that a long first step
+# Runs "$@" and, while it runs, prints a line every 8 s, so that a long first step
 # (a build, a package install) never looks hung: `with_heartbeat "building x" cmd …`.
 with_heartbeat() {
     local what="$1"
@@ -26,7 +26,7 @@ with_heartbeat() {
     local started
     started=$(date +%s)
     (
-        while sleep 10; do
+        while sleep 8; do
             echo "    ... still $what ($(($(date +%s) - started)) s so far)"
         done
     ) &

@@ -20,7 +20,7 @@ if [ -z "${MONGODB_URI:-}" ]; then
     export MONGODB_URI="mongodb://127.0.0.1:$db_port"
 fi
 # The first build takes about 8 minutes on 2 cores: cargo shows its progress, and a line
-# every 10 s says it is still going; later builds take seconds.
+# every 8 s says it is still going; later builds take seconds.
 if [ ! -x target/release/rookery ]; then
     echo "==> building Rookery (release; the first build takes about 8 minutes on 2 cores)"
 fi
