@@ -90,6 +90,12 @@ async fn count_with_mine(state: &AppState, post: &PostDoc, me: ObjectId) -> Resu
     {
         return Ok(post.like_count + 1);
     }
+    count_once_written(state, post).await
+}
+
+/// The post's `like_count` once this instance's effects batches under way are done: what
+/// a like a worker holds (or has just counted) leaves it at.
+async fn count_once_written(state: &AppState, post: &PostDoc) -> Result<i64, ApiError> {
     state.jobs.wait_for_effects().await;
     Ok(posts::find(&state.db, post.id)
         .await?
@@ -129,11 +135,8 @@ pub(crate) async fn unlike(state: &AppState, action: &PostAction) -> Result<Like
                     post.like_count
                 } else {
                     // A worker holds it: its batch counts it out again when it finds it
-                    // gone; the count once this instance's batches are done.
-                    state.jobs.wait_for_effects().await;
-                    posts::find(&state.db, post.id)
-                        .await?
-                        .map_or(post.like_count, |p| p.like_count)
+                    // gone.
+                    count_once_written(state, post).await?
                 }
             } else {
                 posts::add_to_counter(&state.db, post.id, "like_count", -1)

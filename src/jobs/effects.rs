@@ -76,7 +76,7 @@ pub(super) async fn run_all(jobs: &Jobs) -> mongodb::error::Result<usize> {
 async fn run_batch(jobs: &Jobs, deferred: &Deferred) -> mongodb::error::Result<usize> {
     let collection = deferred::collection(&jobs.db, deferred.collection);
     let limit = jobs.settings.jobs.events_batch.max(1);
-    let (claim, batch) = deferred::claim(&collection, jobs.lease_until(), limit).await?;
+    let (claim, mut batch) = deferred::claim(&collection, jobs.lease_until(), limit).await?;
     if batch.is_empty() {
         return Ok(0);
     }
@@ -87,7 +87,6 @@ async fn run_batch(jobs: &Jobs, deferred: &Deferred) -> mongodb::error::Result<u
         matched += add_to_counter_of_many(posts.clone(), &ids, deferred.counter, delta).await?;
     }
     // A post deleted after the like or comment was written: it goes too, with its events.
-    let mut batch = batch;
     if matched < counts.len() as u64 {
         let ids: Vec<ObjectId> = counts.keys().copied().collect();
         let live = ids_where(&posts.clone_with_type(), doc! { "_id": { "$in": &ids } }).await?;

@@ -74,7 +74,6 @@ pub async fn update_content(
         .await
 }
 
-/// `true` when this call removed the comment.
 /// The comment this call removed, if it was there (the post named too: the shard key).
 pub async fn delete(
     db: &Db,

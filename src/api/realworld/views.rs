@@ -196,7 +196,7 @@ pub async fn articles(
     with_body: bool,
 ) -> Result<Vec<Article>, ApiError> {
     let ids: Vec<ObjectId> = posts.iter().map(|p| p.id).collect();
-    let (authors, favorited) = futures::try_join!(
+    let (authors, liked) = futures::try_join!(
         profiles(state, viewer, posts.iter().map(|p| p.author_id)),
         async {
             match viewer.id() {
@@ -211,9 +211,8 @@ pub async fn articles(
         .into_iter()
         .filter_map(|mut post| {
             let author = authors.get(&post.author_id)?.clone();
-            let favorited_by_me = favorited.contains(&post.id);
-            post.like_count = favorited.like_count(&post);
-            let favorited = favorited_by_me;
+            let favorited = liked.contains(&post.id);
+            post.like_count = liked.like_count(&post);
             Some(article(post, author, favorited, with_body))
         })
         .collect())
