@@ -134,6 +134,7 @@ impl Application {
                 .wrap(from_fn(crate::api::rate_limit::limit_requests))
                 .wrap(NormalizePath::new(TrailingSlash::Trim))
                 .wrap(from_fn(api::realworld::realworld_errors))
+                .wrap(from_fn(api::mastodon::errors::mastodon_errors))
                 .wrap(from_fn(request_context))
                 .wrap(api::cors::middleware(&cors_origins))
                 // No answer is ever sniffed into another type (an uploaded file served

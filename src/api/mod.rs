@@ -14,6 +14,7 @@ pub mod feed;
 pub mod groups;
 pub mod idempotency;
 pub mod likes;
+pub mod mastodon;
 pub mod media;
 pub mod moderation;
 pub mod notifications;

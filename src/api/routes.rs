@@ -59,6 +59,9 @@ pub struct Route {
     handler: Handler,
     /// Adds the handler's operation (and the schemas it names) to the document.
     document: Option<fn(&mut OpenApi)>,
+    /// A Mastodon API route's summary: its contract is Mastodon's documentation, so the
+    /// document lists it under the `mastodon` tag with no schema of its own.
+    mastodon: Option<&'static str>,
 }
 
 /// What `#[utoipa::path]` generates for a handler.
@@ -111,6 +114,7 @@ fn route(method: &'static str, path: &str, handler: Handler) -> Route {
         idempotent: false,
         handler,
         document: None,
+        mastodon: None,
     }
 }
 
@@ -137,6 +141,11 @@ impl Route {
         self
     }
 
+    fn mastodon(mut self, summary: &'static str) -> Self {
+        self.mastodon = Some(summary);
+        self
+    }
+
     fn idempotent(mut self) -> Self {
         self.idempotent = true;
         self
@@ -158,9 +167,68 @@ pub fn find(method: &str, pattern: &str) -> Option<&'static Route> {
 
 /// Adds every documented operation, in table order.
 pub fn document_all(openapi: &mut OpenApi) {
-    for document in table().iter().filter_map(|r| r.document) {
-        document(openapi);
+    for r in table() {
+        if let Some(document) = r.document {
+            document(openapi);
+        } else if let Some(summary) = r.mastodon {
+            document_mastodon(openapi, r, summary);
+        }
     }
+}
+
+/// A Mastodon API route in the document: its summary, its path parameters, and where its
+/// contract is written.
+fn document_mastodon(openapi: &mut OpenApi, r: &Route, summary: &str) {
+    use utoipa::openapi::path::{OperationBuilder, ParameterBuilder, ParameterIn};
+    use utoipa::openapi::{ObjectBuilder, Required, ResponseBuilder, Type};
+    let id: String = format!("mastodon_{}{}", r.method, r.path)
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect();
+    let mut operation = OperationBuilder::new()
+        .operation_id(Some(id))
+        .summary(Some(summary))
+        .description(Some(
+            "Mastodon client API: the request and answer are Mastodon's (docs/MASTODON.md \
+             says what Rookery does with them).",
+        ))
+        .tag("mastodon")
+        .response(
+            "200",
+            ResponseBuilder::new().description("As Mastodon answers."),
+        );
+    for name in r
+        .path
+        .split('/')
+        .filter_map(|s| s.strip_prefix('{')?.strip_suffix('}'))
+    {
+        operation = operation.parameter(
+            ParameterBuilder::new()
+                .name(name)
+                .parameter_in(ParameterIn::Path)
+                .required(Required::True)
+                .schema(Some(ObjectBuilder::new().schema_type(Type::String))),
+        );
+    }
+    // Everything under /api/ reads a token when one is sent.
+    if r.path.starts_with("/api/") {
+        operation = operation
+            .security(utoipa::openapi::security::SecurityRequirement::default())
+            .security(utoipa::openapi::security::SecurityRequirement::new(
+                "mastodonToken",
+                Vec::<String>::new(),
+            ));
+    }
+    let method = match r.method {
+        "post" => HttpMethod::Post,
+        "put" => HttpMethod::Put,
+        "patch" => HttpMethod::Patch,
+        "delete" => HttpMethod::Delete,
+        _ => HttpMethod::Get,
+    };
+    openapi
+        .paths
+        .add_path_operation(&r.path, vec![method], operation.build());
 }
 
 /// Registers every route: one actix resource per path, in the order of their first
@@ -365,7 +433,65 @@ fn build() -> Vec<Route> {
         op::<moderation::accounts::__path_set_status>(|r| r.to(moderation::accounts::set_status)),
     ];
     routes.extend(realworld_routes());
+    routes.extend(mastodon_routes());
     routes
+}
+
+/// The Mastodon client API (`api::mastodon`), documented in docs/MASTODON.md rather than
+/// in the OpenAPI document (its contract is Mastodon's).
+fn mastodon_routes() -> Vec<Route> {
+    use crate::api::mastodon::{accounts, instance, oauth};
+    vec![
+        route("post", "/api/v1/apps", |r| r.to(oauth::create_app))
+            .limited(Bucket::Register, By::Address)
+            .mastodon("Register an app"),
+        route("get", "/api/v1/apps/verify_credentials", |r| {
+            r.to(oauth::verify_app)
+        })
+        .mastodon("The calling app"),
+        route("get", "/oauth/authorize", |r| r.to(oauth::authorize_page))
+            .mastodon("The authorization page (HTML)"),
+        route("post", "/oauth/authorize", |r| {
+            r.to(oauth::authorize_submit)
+        })
+        .limited(Bucket::Login, By::Address)
+        .mastodon("Sign in and approve (the page's forms)"),
+        route("post", "/oauth/token", |r| r.to(oauth::token))
+            .limited(Bucket::Login, By::Address)
+            .mastodon("Obtain a token"),
+        route("post", "/oauth/revoke", |r| r.to(oauth::revoke)).mastodon("Revoke a token"),
+        route("get", "/.well-known/oauth-authorization-server", |r| {
+            r.to(oauth::metadata)
+        })
+        .mastodon("OAuth server metadata (RFC 8414)"),
+        route("get", "/.well-known/nodeinfo", |r| {
+            r.to(instance::nodeinfo_index)
+        })
+        .mastodon("NodeInfo links"),
+        route("get", "/nodeinfo/2.0", |r| r.to(instance::nodeinfo)).mastodon("NodeInfo 2.0"),
+        route("get", "/api/v1/instance", |r| r.to(instance::v1)).mastodon("The instance (v1)"),
+        route("get", "/api/v1/instance/peers", |r| r.to(instance::peers))
+            .mastodon("Known peers (none: Rookery does not federate)"),
+        route("get", "/api/v2/instance", |r| r.to(instance::v2)).mastodon("The instance"),
+        route("get", accounts::DEFAULT_AVATAR, |r| {
+            r.to(accounts::default_image)
+        })
+        .mastodon("The default avatar image"),
+        route("get", accounts::DEFAULT_HEADER, |r| {
+            r.to(accounts::default_image)
+        })
+        .mastodon("The default header image"),
+        route("get", "/api/v1/accounts/verify_credentials", |r| {
+            r.to(accounts::verify_credentials)
+        })
+        .mastodon("One's own account"),
+        route("get", "/api/v1/accounts/lookup", |r| r.to(accounts::lookup))
+            .mastodon("An account by username"),
+        route("get", "/api/v1/accounts/{id}", |r| {
+            r.to(accounts::get_account)
+        })
+        .mastodon("An account"),
+    ]
 }
 
 /// The RealWorld API (`api::realworld`), with the limits of the native routes it shares

@@ -13,7 +13,7 @@ use crate::api::state::AppState;
 use crate::error::ApiError;
 use crate::store::likes::{self, Liked};
 use crate::store::posts::PostDoc;
-use crate::store::sessions::{self, Also, Relations};
+use crate::store::sessions::{self, Also, Proof, Relations};
 use crate::store::users::UserDoc;
 use crate::store::{follows, posts, users};
 use crate::views::{Relation, UserView};
@@ -38,8 +38,19 @@ impl Viewer {
         also: Also,
     ) -> Result<(Self, Relations), ApiError> {
         let me = verify_jwt(state, token)?;
+        Self::of_session(state, me, Proof::Jwt, also).await
+    }
+
+    /// The viewer whose session `me` names, proved by `proof`, with their relations and
+    /// what `also` asks for: one command. (The Mastodon API's OAuth tokens come here.)
+    pub async fn of_session(
+        state: &AppState,
+        me: AuthUser,
+        proof: Proof<'_>,
+        also: Also,
+    ) -> Result<(Self, Relations), ApiError> {
         let mut relations =
-            sessions::find_live_with_relations(&state.db, me.session_id, me.user_id, also)
+            sessions::find_live_with_relations(&state.db, me.session_id, me.user_id, proof, also)
                 .await?
                 .ok_or(ApiError::TokenInvalid)?;
         Ok((Self::with_relations(me, &mut relations), relations))
@@ -317,7 +328,13 @@ impl FromRequest for PostRead {
             };
             let ids = [id];
             let (relations, liked) = futures::try_join!(
-                sessions::find_live_with_relations(&state.db, me.session_id, me.user_id, also),
+                sessions::find_live_with_relations(
+                    &state.db,
+                    me.session_id,
+                    me.user_id,
+                    Proof::Jwt,
+                    also
+                ),
                 likes::liked_among(&state.db, me.user_id, &ids),
             )?;
             let mut relations = relations.ok_or(ApiError::TokenInvalid)?;

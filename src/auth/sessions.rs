@@ -84,6 +84,7 @@ async fn insert_session(
         expires_at: secs_after(now, issuer.refresh_ttl_secs),
         user_agent: client.user_agent,
         ip: client.ip,
+        oauth: None,
     };
     sessions::insert(issuer.db, &session).await?;
     Ok(session)

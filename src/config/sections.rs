@@ -118,6 +118,16 @@ pub struct AuthSettings {
     /// without giving the current password again: "sudo mode".
     #[serde(default = "default_reauth_window")]
     pub reauth_window_secs: i64,
+    /// How long a Mastodon app's OAuth session lives.
+    #[serde(default = "default_oauth_ttl")]
+    pub oauth_token_ttl_secs: i64,
+    /// Whether `POST /oauth/token` accepts `grant_type=password`.
+    #[serde(default)]
+    pub oauth_password_grant: bool,
+}
+
+fn default_oauth_ttl() -> i64 {
+    315_360_000
 }
 
 fn default_reauth_window() -> i64 {
@@ -145,6 +155,8 @@ impl std::fmt::Debug for AuthSettings {
                 &self.require_email_verification,
             )
             .field("reauth_window_secs", &self.reauth_window_secs)
+            .field("oauth_token_ttl_secs", &self.oauth_token_ttl_secs)
+            .field("oauth_password_grant", &self.oauth_password_grant)
             .finish()
     }
 }

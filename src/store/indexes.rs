@@ -8,7 +8,7 @@ use mongodb::IndexModel;
 
 use crate::db::Db;
 use crate::store::{
-    activities, blocks, comments, follows, groups, idempotency, jobs, likes, notifications,
+    activities, blocks, comments, follows, groups, idempotency, jobs, likes, notifications, oauth,
     post_stats, posts, rate_limits, reports, sessions, timelines, tokens, users,
 };
 
@@ -29,6 +29,18 @@ pub async fn ensure_indexes(
             unique("hash_unique", doc! { "hash": 1 }),
             plain("user_kind", doc! { "user_id": 1, "kind": 1 }),
             plain("session", doc! { "session_id": 1 }),
+            expiring("expires", doc! { "expires_at": 1 }),
+        ])
+        .await?;
+    oauth::apps(db)
+        .create_indexes([unique("client_id_unique", doc! { "client_id": 1 })])
+        .await?;
+    // Hashes of 256-bit secrets: unique in practice, and absent while not yet (or no
+    // longer) in use, which a unique index would count as one shared value.
+    oauth::grants(db)
+        .create_indexes([
+            plain("ticket", doc! { "ticket_hash": 1 }),
+            plain("code", doc! { "code_hash": 1 }),
             expiring("expires", doc! { "expires_at": 1 }),
         ])
         .await?;

@@ -14,6 +14,7 @@ pub mod jobs;
 pub mod likes;
 pub mod media;
 pub mod notifications;
+pub mod oauth;
 pub mod post_stats;
 pub mod posts;
 pub mod rate_limits;

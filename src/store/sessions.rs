@@ -24,6 +24,37 @@ pub struct SessionDoc {
     pub user_agent: String,
     #[serde(default)]
     pub ip: String,
+    /// A session an OAuth app signed into (the Mastodon API): its app, scopes and tokens.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oauth: Option<OAuthSession>,
+}
+
+/// What an OAuth app holds of a session: opaque tokens (`auth::oauth`), stored hashed.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct OAuthSession {
+    pub app_id: ObjectId,
+    pub app_name: String,
+    pub scopes: Vec<String>,
+    pub token_hash: String,
+    pub refresh_hash: String,
+}
+
+/// How a request proved its session: a signed JWT names it, an opaque OAuth token names it
+/// and must also hash to the session's `oauth.token_hash`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Proof<'a> {
+    Jwt,
+    OAuth(&'a str),
+}
+
+/// The filter of a live session `id` of `user_id`, proved by `proof`: one `_id` lookup.
+fn live(id: ObjectId, user_id: ObjectId, proof: Proof<'_>) -> bson::Document {
+    let mut filter =
+        doc! { "_id": id, "user_id": user_id, "expires_at": { "$gt": DateTime::now() } };
+    if let Proof::OAuth(hash) = proof {
+        filter.insert("oauth.token_hash", hash);
+    }
+    filter
 }
 
 pub async fn insert(db: &Db, session: &SessionDoc) -> mongodb::error::Result<()> {
@@ -37,9 +68,59 @@ pub async fn find_live(
     id: ObjectId,
     user_id: ObjectId,
 ) -> mongodb::error::Result<Option<SessionDoc>> {
+    collection(db).find_one(live(id, user_id, Proof::Jwt)).await
+}
+
+/// The live session an OAuth access token names, when the token is its current one.
+pub async fn find_oauth(
+    db: &Db,
+    id: ObjectId,
+    user_id: ObjectId,
+    token_hash: &str,
+) -> mongodb::error::Result<Option<SessionDoc>> {
     collection(db)
-        .find_one(doc! { "_id": id, "user_id": user_id, "expires_at": { "$gt": DateTime::now() } })
+        .find_one(live(id, user_id, Proof::OAuth(token_hash)))
         .await
+}
+
+/// Replaces an OAuth session's tokens, if `refresh_hash` is still its refresh token's:
+/// of two uses of one refresh token, one succeeds.
+pub async fn rotate_oauth(
+    db: &Db,
+    id: ObjectId,
+    refresh_hash: &str,
+    token_hash: &str,
+    new_refresh_hash: &str,
+) -> mongodb::error::Result<Option<SessionDoc>> {
+    collection(db)
+        .find_one_and_update(
+            doc! { "_id": id, "oauth.refresh_hash": refresh_hash, "expires_at": { "$gt": DateTime::now() } },
+            doc! { "$set": {
+                "oauth.token_hash": token_hash,
+                "oauth.refresh_hash": new_refresh_hash,
+                "last_used_at": DateTime::now(),
+            } },
+        )
+        .return_document(mongodb::options::ReturnDocument::After)
+        .await
+}
+
+/// Ends the OAuth session whose access or refresh token hashes to `hash`, if it belongs
+/// to `app_id`; whether one ended.
+pub async fn delete_oauth(
+    db: &Db,
+    id: ObjectId,
+    app_id: ObjectId,
+    hash: &str,
+) -> mongodb::error::Result<bool> {
+    let result = collection(db)
+        .delete_one(doc! {
+            "_id": id,
+            "oauth.app_id": app_id,
+            "$or": [{ "oauth.token_hash": hash }, { "oauth.refresh_hash": hash }],
+        })
+        .await?;
+    Ok(result.deleted_count == 1)
 }
 
 /// Who a viewer must not see and which private groups they see: their blocks both ways
@@ -52,6 +133,8 @@ pub struct Relations {
     pub post: Vec<PostDoc>,
     /// With [`Also::me`]: the user's own account.
     pub me: Vec<UserDoc>,
+    /// The session's OAuth scopes, for a session an app signed into.
+    pub scopes: Option<Vec<String>>,
 }
 
 /// What else an action needs, joined onto the session check so that it costs no command
@@ -95,6 +178,8 @@ struct Joined {
     post: Vec<PostDoc>,
     #[serde(default)]
     me: Vec<UserDoc>,
+    #[serde(default)]
+    scopes: Option<Vec<String>>,
 }
 
 impl From<Joined> for Relations {
@@ -115,6 +200,7 @@ impl From<Joined> for Relations {
                 .collect(),
             post: joined.post,
             me: joined.me,
+            scopes: joined.scopes,
         }
     }
 }
@@ -132,7 +218,8 @@ fn join(from: &str, local: &str, foreign: &str, to: &str) -> bson::Document {
 /// `blocker_blocked_unique`, `blocked`), memberships (`user_private`), the post and the
 /// account (`_id`).
 fn relation_joins(user_id: ObjectId, also: Also) -> Vec<bson::Document> {
-    let mut refs = doc! { "user": { "$literal": user_id } };
+    // On a session, its OAuth scopes come along (absent elsewhere).
+    let mut refs = doc! { "user": { "$literal": user_id }, "scopes": "$oauth.scopes" };
     if let Some(post) = also.post {
         refs.insert("post_ref", doc! { "$literal": post });
     }
@@ -166,11 +253,10 @@ pub async fn find_live_with_relations(
     db: &Db,
     id: ObjectId,
     user_id: ObjectId,
+    proof: Proof<'_>,
     also: Also,
 ) -> mongodb::error::Result<Option<Relations>> {
-    let mut pipeline = vec![
-        doc! { "$match": { "_id": id, "user_id": user_id, "expires_at": { "$gt": DateTime::now() } } },
-    ];
+    let mut pipeline = vec![doc! { "$match": live(id, user_id, proof) }];
     pipeline.extend(relation_joins(user_id, also));
     first_joined(collection(db).aggregate(pipeline).await?).await
 }

@@ -15,6 +15,7 @@ mod idempotency;
 mod jobs;
 mod likes;
 mod limits;
+mod mastodon;
 mod media;
 mod media_pipeline;
 mod media_privacy;

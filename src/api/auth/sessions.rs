@@ -183,6 +183,9 @@ pub(crate) struct SessionView {
     last_used_at: String,
     user_agent: String,
     ip: String,
+    /// The app signed in with this session (the Mastodon API's OAuth), if any.
+    #[schema(example = "Tusky")]
+    app: Option<String>,
     current: bool,
 }
 
@@ -209,6 +212,7 @@ pub(crate) async fn list_sessions(state: State, auth: AuthUser) -> Result<HttpRe
             last_used_at: rfc3339(s.last_used_at),
             user_agent: s.user_agent,
             ip: s.ip,
+            app: s.oauth.map(|o| o.app_name),
             current: s.id == auth.session_id,
         })
         .collect();

@@ -101,6 +101,7 @@ pub(super) fn add_conventions(doc: &mut Value) {
             // public routes.
             let reads_token = operation.contains_key("security");
             let realworld = path.starts_with("/realworld/");
+            let mastodon = operation["tags"][0] == "mastodon";
             let needs_database = realworld
                 || path.starts_with("/api/")
                     && !path.starts_with("/api/docs")
@@ -141,6 +142,8 @@ pub(super) fn add_conventions(doc: &mut Value) {
             for (status, response) in responses.iter_mut() {
                 if status.starts_with(['4', '5']) && realworld {
                     realworld_error_content(response);
+                } else if status.starts_with(['4', '5']) && mastodon {
+                    mastodon_error_content(response);
                 } else if status.starts_with(['4', '5']) {
                     error_content(status, response);
                 }
@@ -336,6 +339,20 @@ pub(super) fn error_content(status: &str, response: &mut Value) {
         "application/json": {
             "schema": {"$ref": "#/components/schemas/ErrorBody"},
             "example": {"detail": detail, "code": code}
+        }
+    });
+}
+
+/// A Mastodon API error response: `{"error": "…"}` (the OAuth endpoints add
+/// `error_description`, as RFC 6749 says).
+fn mastodon_error_content(response: &mut Value) {
+    if response.get("content").is_some() {
+        return;
+    }
+    response["content"] = json!({
+        "application/json": {
+            "schema": {"$ref": "#/components/schemas/MastodonError"},
+            "example": {"error": "Record not found"}
         }
     });
 }

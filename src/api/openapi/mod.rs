@@ -48,6 +48,7 @@ pub use conventions::*;
         (name = "moderation", description = "Reports, roles, account status, analytics"),
         (name = "ops", description = "Health, readiness, metrics and this documentation"),
         (name = "realworld", description = "The RealWorld (Conduit) API, for RealWorld front ends: `APIURL` is `/realworld/api`. An article is a post, a favourite a like, a profile a user, tags are hashtags: everything is visible through both APIs. Send `Authorization: Token <token>` (`Bearer` works too). Bodies are wrapped (`{\"user\": …}`, `{\"article\": …}`), fields are camelCase, lists take `limit` and `offset` and answer `articlesCount`, and errors are `{\"errors\": {field: [message]}}`, with `422` for bad input"),
+        (name = "mastodon", description = "The Mastodon client API, for Mastodon apps: register an app at `POST /api/v1/apps`, sign the user in through the authorization page `/oauth/authorize` (OAuth 2 with PKCE), exchange the code at `POST /oauth/token`, then send `Authorization: Bearer <access_token>`. Requests and answers are Mastodon's; errors are `{\"error\": \"…\"}`. docs/MASTODON.md lists what is served and how Rookery's data maps onto Mastodon's"),
     )
 )]
 pub(crate) struct ApiDoc;
@@ -76,7 +77,20 @@ fn build() -> Value {
     });
     add_conventions(&mut doc);
     add_aliases(&mut doc);
+    doc["components"]["schemas"]["MastodonError"] = json!({
+        "type": "object",
+        "required": ["error"],
+        "properties": {
+            "error": {"type": "string"},
+            "error_description": {"type": "string"}
+        }
+    });
     doc["components"]["securitySchemes"] = json!({
+        "mastodonToken": {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "A Mastodon app's `access_token` from `POST /oauth/token` (a native access token works too, with every scope)."
+        },
         "realWorldToken": {
             "type": "apiKey",
             "in": "header",
@@ -188,7 +202,7 @@ mod tests {
             }
         }
         assert_eq!(
-            limited, 28,
+            limited, 31,
             "every rate-limited route of the table is documented"
         );
         let reads = [

@@ -81,7 +81,7 @@ pub async fn realworld_errors(
     }
 }
 
-fn rewrite<B>(
+pub(crate) fn rewrite<B>(
     response: HttpResponse<B>,
     (status, body): (StatusCode, serde_json::Value),
 ) -> HttpResponse<BoxBody> {
