@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# `make e2e`: the Postman collection, run by newman (from ./node_modules) top to bottom
-# against the real service and a fresh SecantusDB, both started here and stopped after.
+# `make e2e`: the Postman collection, run by newman (from ./node_modules) top to bottom,
+# the README's tour and the masto.js check of the Mastodon API, against the real service
+# and a fresh SecantusDB, both started here and stopped after.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
@@ -37,6 +38,15 @@ ROOKERY="http://127.0.0.1:$port" bash -e "$work/tour.sh" >"$work/tour.out"
 if ! grep -qE '"results":\[\{.*"content":"Hello from the tour #rookery"' "$work/tour.out"; then
     echo "the tour's feed does not show its post:" >&2
     cat "$work/tour.out" >&2
+    exit 1
+fi
+
+# The Mastodon API as masto.js (a Mastodon client library) drives it: OAuth through the
+# authorization page's forms, PKCE, the account, revocation.
+echo "==> masto.js: scripts/mastodon_check.mjs against 127.0.0.1:$port"
+if ! node scripts/mastodon_check.mjs "http://127.0.0.1:$port"; then
+    echo "==> the service's log:" >&2
+    tail -n 50 "$work/service.log" >&2
     exit 1
 fi
 

@@ -107,8 +107,8 @@ wait_for_port() {
 
 # Installs the Node tools of package-lock.json into ./node_modules, once.
 ensure_node_tools() {
-    if [ ! -x node_modules/.bin/newman ]; then
-        echo "==> installing Node tools (newman) into node_modules"
+    if [ ! -x node_modules/.bin/newman ] || [ ! -f node_modules/masto/package.json ]; then
+        echo "==> installing Node tools (newman, masto) into node_modules"
         npm ci --no-audit --no-fund --loglevel=error
     fi
 }
