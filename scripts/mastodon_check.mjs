@@ -2,7 +2,8 @@
 // package, pinned in package.json), nobody's code here. A new user's app registers,
 // sends the user through the authorization page (its forms submitted as a browser
 // would: the CSRF cookie, sign-in, approval), exchanges the code with PKCE, reads the
-// account and the instance, refreshes, and revokes the token.
+// account and the instance; a second user follows the first, pages the home timeline
+// through `Link`, favourites; the first deletes; the token is revoked.
 //
 //   node scripts/mastodon_check.mjs http://127.0.0.1:8080
 //
@@ -13,8 +14,6 @@ import { createOAuthAPIClient, createRestAPIClient } from "masto";
 const base = process.argv[2];
 if (!base) throw new Error("usage: mastodon_check.mjs <base url>");
 const redirectUri = "https://app.example/callback";
-const name = `masto${Date.now()}`;
-const email = `${name}@example.com`;
 const password = `Masto-${randomBytes(6).toString("hex")}`;
 
 function check(ok, what) {
@@ -29,51 +28,21 @@ async function json(response, what) {
   return text ? JSON.parse(text) : null;
 }
 
-// The account, made and verified through the native API as its user would.
-await json(
-  await fetch(`${base}/api/auth/register`, {
-    method: "POST",
-    headers: { "Content-Type": "application/json" },
-    body: JSON.stringify({ username: name, email, password }),
-  }),
-  "register natively",
-);
-const outbox = await json(await fetch(`${base}/api/dev/outbox?to=${encodeURIComponent(email)}`), "read the outbox");
-await json(await fetch(`${base}/api/auth/verify-email?token=${outbox.results[0].token}`), "verify the address");
-
-// 1. The app registers.
-const anonymous = createRestAPIClient({ url: base });
-const app = await anonymous.v1.apps.create({
-  clientName: "masto.js check",
-  redirectUris: redirectUri,
-  scopes: "read write follow",
-  website: "https://app.example",
-});
-check(app.clientId && app.clientSecret, "masto registers an app");
-
-const instance = await anonymous.v2.instance.fetch();
-check(instance.version.includes("compatible; Rookery"), `v2 instance: ${instance.version}`);
-check(instance.configuration.urls.streaming.startsWith("ws"), "the streaming URL");
-
-// 2. The authorization page, as a browser submits it.
-const verifier = randomBytes(32).toString("base64url");
-const challenge = createHash("sha256").update(verifier).digest("base64url");
-const state = randomBytes(8).toString("hex");
-const authorize = new URL(`${base}/oauth/authorize`);
-for (const [k, v] of Object.entries({
-  response_type: "code",
-  client_id: app.clientId,
-  redirect_uri: redirectUri,
-  scope: "read write follow",
-  state,
-  code_challenge: challenge,
-  code_challenge_method: "S256",
-})) {
-  authorize.searchParams.set(k, v);
+/** A new account, made and verified through the native API as its user would. */
+async function account(name) {
+  const email = `${name}@example.com`;
+  await json(
+    await fetch(`${base}/api/auth/register`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ username: name, email, password }),
+    }),
+    `register ${name} natively`,
+  );
+  const outbox = await json(await fetch(`${base}/api/dev/outbox?to=${encodeURIComponent(email)}`), "read the outbox");
+  await json(await fetch(`${base}/api/auth/verify-email?token=${outbox.results[0].token}`), `verify ${email}`);
+  return email;
 }
-const page = await fetch(authorize);
-check(page.status === 200, "the authorization page opens");
-const cookie = page.headers.get("set-cookie").split(";")[0];
 
 /** The fields of the page's form, as a browser would send them. */
 function formOf(html) {
@@ -85,58 +54,153 @@ function formOf(html) {
   return fields;
 }
 
-async function submit(fields) {
-  return fetch(`${base}/oauth/authorize`, {
-    method: "POST",
-    redirect: "manual",
-    headers: { "Content-Type": "application/x-www-form-urlencoded", Cookie: cookie },
-    body: fields,
-  });
+/** Signs `email` in on the authorization page and approves: the redirect's code. */
+async function authorizeOnPage(app, email, verifier) {
+  const challenge = createHash("sha256").update(verifier).digest("base64url");
+  const state = randomBytes(8).toString("hex");
+  const authorize = new URL(`${base}/oauth/authorize`);
+  for (const [k, v] of Object.entries({
+    response_type: "code",
+    client_id: app.clientId,
+    redirect_uri: redirectUri,
+    scope: "read write follow",
+    state,
+    code_challenge: challenge,
+    code_challenge_method: "S256",
+  })) {
+    authorize.searchParams.set(k, v);
+  }
+  const page = await fetch(authorize);
+  check(page.status === 200, "the authorization page opens");
+  const cookie = page.headers.get("set-cookie").split(";")[0];
+  const submit = (fields) =>
+    fetch(`${base}/oauth/authorize`, {
+      method: "POST",
+      redirect: "manual",
+      headers: { "Content-Type": "application/x-www-form-urlencoded", Cookie: cookie },
+      body: fields,
+    });
+  const signIn = formOf(await page.text());
+  signIn.set("step", "sign_in");
+  signIn.set("email", email);
+  signIn.set("password", password);
+  const approval = await submit(signIn);
+  const approvalHtml = await approval.text();
+  check(approval.status === 200 && approvalHtml.includes("Authorize"), "sign-in shows the approval page");
+  const approve = formOf(approvalHtml);
+  approve.set("step", "approve");
+  const redirected = await submit(approve);
+  check(redirected.status === 303, "approving redirects to the app");
+  const back = new URL(redirected.headers.get("location"));
+  check(back.origin + back.pathname === redirectUri && back.searchParams.get("state") === state, "back at the redirect URI with the state");
+  return back.searchParams.get("code");
 }
 
-const signIn = formOf(await page.text());
-signIn.set("step", "sign_in");
-signIn.set("email", email);
-signIn.set("password", password);
-const approval = await submit(signIn);
-const approvalHtml = await approval.text();
-check(approval.status === 200 && approvalHtml.includes("Authorize"), "sign-in shows the approval page");
-const approve = formOf(approvalHtml);
-approve.set("step", "approve");
-const redirected = await submit(approve);
-check(redirected.status === 303, "approving redirects to the app");
-const back = new URL(redirected.headers.get("location"));
-check(back.origin + back.pathname === redirectUri && back.searchParams.get("state") === state, "back at the redirect URI with the state");
-const code = back.searchParams.get("code");
-
-// 3. The code for a token, with PKCE, through masto's OAuth client.
+const anonymous = createRestAPIClient({ url: base });
 const oauth = createOAuthAPIClient({ url: base });
-const token = await oauth.token.create({
-  grantType: "authorization_code",
-  clientId: app.clientId,
-  clientSecret: app.clientSecret,
-  redirectUri,
-  code,
-  codeVerifier: verifier,
-});
-check(token.accessToken && token.scope === "read write follow", "masto exchanges the code (PKCE)");
 
-// 4. Signed in.
-const masto = createRestAPIClient({ url: base, accessToken: token.accessToken });
-const me = await masto.v1.accounts.verifyCredentials();
-check(me.username === name && me.source.privacy === "public", `verify_credentials: @${me.acct}`);
-const same = await masto.v1.accounts.$select(me.id).fetch();
-check(same.id === me.id, "the account by id");
-const found = await masto.v1.accounts.lookup({ acct: name });
-check(found.id === me.id, "the account by lookup");
-const verified = await masto.v1.apps.verifyCredentials();
+// 1. The app registers; the instance describes itself.
+const app = await anonymous.v1.apps.create({
+  clientName: "masto.js check",
+  redirectUris: redirectUri,
+  scopes: "read write follow",
+  website: "https://app.example",
+});
+check(app.clientId && app.clientSecret, "masto registers an app");
+const instance = await anonymous.v2.instance.fetch();
+check(instance.version.includes("compatible; Rookery"), `v2 instance: ${instance.version}`);
+check(instance.configuration.urls.streaming.startsWith("ws"), "the streaming URL");
+
+/** A signed-in masto client for a new account `name`, by the whole OAuth flow. */
+async function signedIn(name) {
+  const email = await account(name);
+  const verifier = randomBytes(32).toString("base64url");
+  const code = await authorizeOnPage(app, email, verifier);
+  const token = await oauth.token.create({
+    grantType: "authorization_code",
+    clientId: app.clientId,
+    clientSecret: app.clientSecret,
+    redirectUri,
+    code,
+    codeVerifier: verifier,
+  });
+  check(token.accessToken && token.scope === "read write follow", `masto exchanges ${name}'s code (PKCE)`);
+  const client = createRestAPIClient({ url: base, accessToken: token.accessToken });
+  const me = await client.v1.accounts.verifyCredentials();
+  check(me.username === name && me.source.privacy === "public", `verify_credentials: @${me.acct}`);
+  return { client, me, token: token.accessToken, email };
+}
+
+// 2. Two people sign in through the page.
+const stamp = Date.now();
+const author = await signedIn(`ann${stamp}`);
+const reader = await signedIn(`ben${stamp}`);
+const same = await reader.client.v1.accounts.$select(author.me.id).fetch();
+check(same.id === author.me.id, "the account by id");
+const found = await reader.client.v1.accounts.lookup({ acct: author.me.username });
+check(found.id === author.me.id, "the account by lookup");
+const verified = await author.client.v1.apps.verifyCredentials();
 check(verified.name === "masto.js check", "the app by the user's token");
 
-// 5. Revoked: the token stops working.
-await oauth.revoke({ clientId: app.clientId, clientSecret: app.clientSecret, token: token.accessToken });
+// 3. The reader follows the author (natively, until Mastodon's follow is served); the
+// author posts three statuses; the reader pages the home timeline two at a time through
+// the Link headers.
+const login = await json(
+  await fetch(`${base}/api/auth/login`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ login: reader.email, password }),
+  }),
+  "the reader logs in natively",
+);
+await json(
+  await fetch(`${base}/api/users/${author.me.id}/follow`, { method: "POST", headers: { Authorization: `Bearer ${login.access}` } }),
+  "the reader follows the author",
+);
+const posted = [];
+for (const i of [1, 2, 3]) {
+  const status = await author.client.v1.statuses.create({ status: `Status ${i} from masto.js #mastocheck` });
+  check(status.content.includes("#<span>mastocheck</span>"), `status ${i} posted, its hashtag linked`);
+  posted.push(status.id);
+}
+let seen = [];
+for (let tries = 0; tries < 50; tries += 1) {
+  seen = [];
+  let pages = 0;
+  for await (const page of reader.client.v1.timelines.home.list({ limit: 2 })) {
+    seen.push(...page.map((s) => s.id));
+    pages += 1;
+    if (pages > 5) break;
+  }
+  if (posted.every((id) => seen.includes(id))) break;
+  await new Promise((resolve) => setTimeout(resolve, 100));
+}
+check(JSON.stringify(seen.slice(0, 3)) === JSON.stringify([...posted].reverse()), "the home timeline, paged through Link, holds the three, newest first");
+
+// 4. The reader favourites one; the author sees the count.
+const faved = await reader.client.v1.statuses.$select(posted[0]).favourite();
+check(faved.favourited === true && faved.favouritesCount === 1, "favourited");
+const reply = await reader.client.v1.statuses.create({ status: "Nice one", inReplyToId: posted[0] });
+check(reply.inReplyToId === posted[0], "a reply");
+const context = await author.client.v1.statuses.$select(posted[0]).context.fetch();
+check(context.descendants.some((s) => s.id === reply.id), "the reply is in the context");
+
+// 5. The author deletes a status; it is gone.
+const deleted = await author.client.v1.statuses.$select(posted[2]).remove();
+check(deleted.text === "Status 3 from masto.js #mastocheck", "deleted, with its text to redraft");
+let gone = false;
+try {
+  await reader.client.v1.statuses.$select(posted[2]).fetch();
+} catch (err) {
+  gone = err.statusCode === 404;
+}
+check(gone, "a deleted status is 404");
+
+// 6. Revoked: the token stops working.
+await oauth.revoke({ clientId: app.clientId, clientSecret: app.clientSecret, token: author.token });
 let refused = false;
 try {
-  await masto.v1.accounts.verifyCredentials();
+  await author.client.v1.accounts.verifyCredentials();
 } catch (err) {
   refused = err.statusCode === 401;
 }

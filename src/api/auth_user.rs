@@ -104,6 +104,24 @@ pub async fn authenticate(state: &AppState, token: &str) -> Result<AuthUser, Api
     Ok(user)
 }
 
+/// The account a token belongs to, for what counts per account before the handler runs
+/// (rate limits, idempotency keys): a JWT by its signature, a Mastodon app's opaque token
+/// (which names its account unsigned) only once its session is found, one `_id` lookup,
+/// so that nobody can act on another's count with a made-up token.
+pub async fn token_user(state: &AppState, token: &str) -> Option<ObjectId> {
+    match crate::auth::oauth::parse(token) {
+        Some(t) if t.kind == crate::auth::oauth::Kind::Access => {
+            sessions::find_oauth(&state.db, t.first, t.second, &t.hash)
+                .await
+                .ok()
+                .flatten()
+                .map(|s| s.user_id)
+        }
+        Some(_) => None,
+        None => verify_jwt(state, token).ok().map(|u| u.user_id),
+    }
+}
+
 /// The JWT's signature and expiry alone; its session still has to be checked.
 pub fn verify_jwt(state: &AppState, token: &str) -> Result<AuthUser, ApiError> {
     let identity = state.jwt.verify(token).map_err(|e| match e {

@@ -21,7 +21,7 @@ use actix_web::{web, HttpMessage, HttpResponse};
 use futures::StreamExt;
 use sha2::{Digest, Sha256};
 
-use crate::api::auth_user::{bearer_token, verify_jwt};
+use crate::api::auth_user::{bearer_token, token_user};
 use crate::api::state::AppState;
 use crate::error::{ApiError, FieldErrors};
 use crate::store::idempotency::{self, StoredAnswer};
@@ -137,13 +137,14 @@ pub async fn idempotent_requests(
     };
     let key = parse_key(&key)?;
     // Without a good token the route answers 401 by itself; keys belong to users.
-    let Some(user) = bearer_token(req.request())
-        .and_then(Result::ok)
-        .and_then(|token| verify_jwt(&state, &token).ok())
-    else {
+    let user = match bearer_token(req.request()).and_then(Result::ok) {
+        Some(token) => token_user(&state, &token).await,
+        None => None,
+    };
+    let Some(user_id) = user else {
         return Ok(next.call(req).await?.map_into_boxed_body());
     };
-    let id = hex_digest(Sha256::new().chain_update(format!("{}\n{key}", user.user_id.to_hex())));
+    let id = hex_digest(Sha256::new().chain_update(format!("{}\n{key}", user_id.to_hex())));
     let fingerprint = Fingerprint::new(&req);
 
     if !claim(&state, &id).await? {

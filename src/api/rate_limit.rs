@@ -309,13 +309,14 @@ pub async fn limit_requests(
         return next.call(req).await;
     };
     let user = match by {
-        By::User => bearer_token(req.request())
-            .and_then(Result::ok)
-            .and_then(|token| verify_jwt(&state, &token).ok()),
+        By::User => match bearer_token(req.request()).and_then(Result::ok) {
+            Some(token) => crate::api::auth_user::token_user(&state, &token).await,
+            None => None,
+        },
         By::Address => None,
     };
     let key = match user {
-        Some(user) => format!("user:{}", user.user_id.to_hex()),
+        Some(user_id) => format!("user:{}", user_id.to_hex()),
         None => format!(
             "address:{}",
             client_address(req.request(), &state.settings.rate_limit)

@@ -440,7 +440,7 @@ fn build() -> Vec<Route> {
 /// The Mastodon client API (`api::mastodon`), documented in docs/MASTODON.md rather than
 /// in the OpenAPI document (its contract is Mastodon's).
 fn mastodon_routes() -> Vec<Route> {
-    use crate::api::mastodon::{accounts, instance, oauth};
+    use crate::api::mastodon::{accounts, instance, oauth, statuses, timelines};
     vec![
         route("post", "/api/v1/apps", |r| r.to(oauth::create_app))
             .limited(Bucket::Register, By::Address)
@@ -487,6 +487,44 @@ fn mastodon_routes() -> Vec<Route> {
         .mastodon("One's own account"),
         route("get", "/api/v1/accounts/lookup", |r| r.to(accounts::lookup))
             .mastodon("An account by username"),
+        route("post", "/api/v1/statuses", |r| {
+            r.to(statuses::create_status)
+        })
+        .limited(Bucket::Posts, By::User)
+        .idempotent()
+        .mastodon("Post a status (or a reply: a comment)"),
+        route("get", "/api/v1/statuses/{id}", |r| {
+            r.to(statuses::get_status)
+        })
+        .mastodon("A status"),
+        route("delete", "/api/v1/statuses/{id}", |r| {
+            r.to(statuses::delete_status)
+        })
+        .mastodon("Delete a status"),
+        route("get", "/api/v1/statuses/{id}/context", |r| {
+            r.to(statuses::context)
+        })
+        .mastodon("A status's replies, or a reply's post"),
+        route("post", "/api/v1/statuses/{id}/favourite", |r| {
+            r.to(statuses::favourite)
+        })
+        .limited(Bucket::Likes, By::User)
+        .mastodon("Favourite (like) a status"),
+        route("post", "/api/v1/statuses/{id}/unfavourite", |r| {
+            r.to(statuses::unfavourite)
+        })
+        .limited(Bucket::Likes, By::User)
+        .mastodon("Take a favourite back"),
+        route("get", "/api/v1/timelines/home", |r| r.to(timelines::home))
+            .mastodon("The home timeline"),
+        route("get", "/api/v1/timelines/public", |r| {
+            r.to(timelines::public)
+        })
+        .mastodon("The public timeline"),
+        route("get", "/api/v1/timelines/tag/{hashtag}", |r| {
+            r.to(timelines::tag)
+        })
+        .mastodon("A hashtag's timeline"),
         route("get", "/api/v1/accounts/{id}", |r| {
             r.to(accounts::get_account)
         })

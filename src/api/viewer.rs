@@ -242,6 +242,16 @@ pub struct PostAction {
 }
 
 impl PostAction {
+    /// An action whose parts were read elsewhere (the Mastodon API's session check).
+    pub fn new(viewer: Viewer, me: AuthUser, account: UserDoc, post: Option<PostDoc>) -> Self {
+        Self {
+            viewer,
+            me,
+            account,
+            post,
+        }
+    }
+
     /// The post, if the caller may like or comment on it: `404` when they may not see it,
     /// `403 blocked` across a block (API.md §3).
     pub fn post_to_interact_with(&self) -> Result<&PostDoc, ApiError> {

@@ -16,6 +16,7 @@ mod jobs;
 mod likes;
 mod limits;
 mod mastodon;
+mod mastodon_statuses;
 mod media;
 mod media_pipeline;
 mod media_privacy;

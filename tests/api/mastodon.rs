@@ -15,7 +15,7 @@ fn challenge(verifier: &str) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
 }
 
-async fn json_of(response: Response) -> (StatusCode, Value) {
+pub(crate) async fn json_of(response: Response) -> (StatusCode, Value) {
     let status = response.status();
     let text = response.text().await.expect("body read");
     let body =
@@ -164,7 +164,7 @@ async fn exchange(
 }
 
 /// A user's Mastodon token (and refresh token) with `scope`, by the whole flow.
-async fn mastodon_token(
+pub(crate) async fn mastodon_token(
     app: &TestApp,
     username: &str,
     scope: &str,

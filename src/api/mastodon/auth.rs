@@ -96,7 +96,7 @@ pub fn token_of(req: &HttpRequest) -> Option<Result<String, ApiError>> {
     })
 }
 
-fn caller_future(
+pub(super) fn caller_future(
     req: &HttpRequest,
     also: Also,
 ) -> LocalBoxFuture<'static, Result<Caller, ApiError>> {

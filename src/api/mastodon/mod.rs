@@ -10,6 +10,8 @@
 //! - `instance`: what the server is and allows (`/api/v1/instance`, `/api/v2/instance`,
 //!   NodeInfo).
 //! - `accounts`: the `Account` entity and the account endpoints.
+//! - `statuses`: posts and their replies (comments) as statuses; favourites.
+//! - `timelines`: home, public and hashtag timelines with `Link` paging.
 //! - `errors`: `{"error": "…"}` answers.
 //!
 //! Ids are the 24-hex-digit ObjectIds, which sort by time as Mastodon's ids do.
@@ -20,6 +22,8 @@ pub mod errors;
 pub mod instance;
 pub mod oauth;
 pub mod params;
+pub mod statuses;
+pub mod timelines;
 
 use crate::api::state::AppState;
 

@@ -73,7 +73,7 @@ pub(crate) async fn post_text(
 }
 
 /// `media_ids` as sent: each must name one of the author's own uploads (API.md §5).
-async fn parse_media_ids(
+pub(crate) async fn parse_media_ids(
     state: &AppState,
     errors: &mut FieldErrors,
     author: ObjectId,

@@ -40,7 +40,7 @@ pub(crate) struct CreatePostRequest {
     publish_at: Option<String>,
 }
 
-pub(super) fn parse_publish_at(raw: &str) -> Result<DateTime, String> {
+pub(crate) fn parse_publish_at(raw: &str) -> Result<DateTime, String> {
     let at = chrono::DateTime::parse_from_rfc3339(raw.trim())
         .map_err(|_| "Enter a valid RFC 3339 date-time, e.g. 2026-11-22T10:15:30Z.".to_owned())?;
     let at = DateTime::from_chrono(at.with_timezone(&chrono::Utc));

@@ -1,0 +1,503 @@
+//! The Mastodon API's statuses and timelines: the same posts, comments, likes and rules
+//! as the native API and RealWorld, seen both ways.
+
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+use crate::helpers::{created, spawn_app, TestApp};
+use crate::mastodon::{json_of, mastodon_token};
+
+async fn post_status(app: &TestApp, token: &str, form: &[(&str, &str)]) -> (StatusCode, Value) {
+    let response = app
+        .request(Method::POST, "/api/v1/statuses")
+        .bearer_auth(token)
+        .form(form)
+        .send()
+        .await
+        .expect("status sent");
+    json_of(response).await
+}
+
+async fn get(app: &TestApp, path: &str, token: Option<&str>) -> (StatusCode, Value) {
+    json_of(app.get(path, token).await).await
+}
+
+/// The path and query of an absolute `Link` URL.
+fn link_path(link: &str, rel: &str) -> Option<String> {
+    link.split(", ")
+        .find(|l| l.ends_with(&format!("rel=\"{rel}\"")))
+        .map(|l| {
+            let url = l.trim_start_matches('<').split('>').next().expect("a URL");
+            let url = url::Url::parse(url).expect("an absolute URL");
+            format!("{}?{}", url.path(), url.query().unwrap_or_default())
+        })
+}
+
+#[tokio::test]
+async fn a_status_is_a_post_both_ways() {
+    let app = spawn_app().await;
+    let (me, token, _, _) = mastodon_token(&app, "ada", "read write").await;
+
+    let (status, posted) = post_status(
+        &app,
+        &token,
+        &[("status", "Hello <world> from #Rookery and @ada")],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{posted}");
+    let id = posted["id"].as_str().expect("id").to_owned();
+    assert_eq!(posted["account"]["id"], me.id);
+    assert_eq!(posted["visibility"], "public");
+    let html = posted["content"].as_str().expect("content");
+    assert!(html.starts_with("<p>Hello &lt;world&gt; from "), "{html}");
+    assert!(
+        html.contains("class=\"mention hashtag\" rel=\"tag\">#<span>Rookery</span></a>"),
+        "{html}"
+    );
+    assert_eq!(posted["tags"][0]["name"], "rookery");
+    assert!(posted["media_attachments"]
+        .as_array()
+        .is_some_and(Vec::is_empty));
+
+    // Natively and through RealWorld it is the same post.
+    let native: Value = app
+        .get(&format!("/api/posts/{id}"), None)
+        .await
+        .json()
+        .await
+        .expect("post");
+    assert_eq!(native["content"], "Hello <world> from #Rookery and @ada");
+    let (status, article) = get(&app, &format!("/realworld/api/articles/{id}"), None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        article["article"]["body"],
+        "Hello <world> from #Rookery and @ada"
+    );
+
+    // A native post is a status.
+    let post = created(
+        &app,
+        &me,
+        "/api/posts",
+        json!({ "content": "native words" }),
+    )
+    .await;
+    let (status, shown) = get(
+        &app,
+        &format!("/api/v1/statuses/{}", post["id"].as_str().expect("id")),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(shown["content"], "<p>native words</p>");
+    assert_eq!(shown["account"]["username"], "ada");
+
+    for bad in ["000000000000000000000000", "nope"] {
+        let (status, body) = get(&app, &format!("/api/v1/statuses/{bad}"), None).await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (StatusCode::NOT_FOUND, Some("Record not found"))
+        );
+    }
+}
+
+#[tokio::test]
+async fn what_rookery_has_no_meaning_for_is_refused_clearly() {
+    let app = spawn_app().await;
+    let (_, token, _, _) = mastodon_token(&app, "bea", "read write").await;
+    for form in [
+        vec![("status", "x"), ("visibility", "private")],
+        vec![("status", "x"), ("visibility", "direct")],
+        vec![("status", "x"), ("spoiler_text", "cw")],
+        vec![("status", "x"), ("sensitive", "true")],
+        vec![
+            ("status", "x"),
+            ("poll[options][]", "a"),
+            ("poll[expires_in]", "60"),
+        ],
+        vec![("status", "")],
+        vec![("status", "x"), ("media_ids[]", "000000000000000000000000")],
+        vec![("status", "x"), ("scheduled_at", "2001-01-01T00:00:00Z")],
+    ] {
+        let (status, body) = post_status(&app, &token, &form).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{form:?}: {body}");
+        assert!(
+            body["error"]
+                .as_str()
+                .expect("error")
+                .starts_with("Validation failed"),
+            "{body}"
+        );
+    }
+    let (status, body) = post_status(
+        &app,
+        &token,
+        &[
+            ("status", "x"),
+            ("visibility", "public"),
+            ("sensitive", "false"),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+
+    // A token without write:statuses may not post.
+    let (_, read_only, _, _) = mastodon_token(&app, "cai", "read").await;
+    let (status, body) = post_status(&app, &read_only, &[("status", "x")]).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (
+            StatusCode::FORBIDDEN,
+            Some("This action is outside the authorized scopes")
+        )
+    );
+}
+
+#[tokio::test]
+async fn the_home_timeline_pages_through_link_headers() {
+    let app = spawn_app().await;
+    let (_, token, _, _) = mastodon_token(&app, "dan", "read write follow").await;
+    let eve = app.create_user("eve").await;
+    let response = app
+        .post(
+            "/api/users/eve/follow",
+            Some(&mastodon_native(&app, "dan").await),
+            &json!({}),
+        )
+        .await;
+    assert!(response.status().is_success(), "{}", response.status());
+    let mut ids = Vec::new();
+    for i in 0..5 {
+        let post = created(
+            &app,
+            &eve,
+            "/api/posts",
+            json!({ "content": format!("eve {i}") }),
+        )
+        .await;
+        ids.push(post["id"].as_str().expect("id").to_owned());
+    }
+    app.settle().await;
+    ids.reverse();
+
+    let mut seen = Vec::new();
+    let mut path = "/api/v1/timelines/home?limit=2".to_owned();
+    let mut pages = 0;
+    loop {
+        let response = app.get(&path, Some(&token)).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        let link = response
+            .headers()
+            .get("link")
+            .map(|l| l.to_str().expect("link").to_owned());
+        let page: Vec<Value> = response.json().await.expect("statuses");
+        seen.extend(
+            page.iter()
+                .map(|s| s["id"].as_str().expect("id").to_owned()),
+        );
+        pages += 1;
+        match link.as_deref().and_then(|l| link_path(l, "next")) {
+            Some(next) => path = next,
+            None => break,
+        }
+        assert!(pages < 10, "paging does not end");
+    }
+    assert_eq!(seen, ids, "every status once, newest first");
+    assert_eq!(pages, 3);
+
+    // A client's own max_id (a status id) and since_id work too.
+    let (status, older) = get(
+        &app,
+        &format!("/api/v1/timelines/home?max_id={}", ids[1]),
+        Some(&token),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let older: Vec<&str> = older
+        .as_array()
+        .expect("array")
+        .iter()
+        .map(|s| s["id"].as_str().expect("id"))
+        .collect();
+    assert_eq!(
+        older,
+        ids[2..].iter().map(String::as_str).collect::<Vec<_>>()
+    );
+    let (_, newer) = get(
+        &app,
+        &format!("/api/v1/timelines/home?since_id={}", ids[2]),
+        Some(&token),
+    )
+    .await;
+    let newer: Vec<&str> = newer
+        .as_array()
+        .expect("array")
+        .iter()
+        .map(|s| s["id"].as_str().expect("id"))
+        .collect();
+    assert_eq!(
+        newer,
+        ids[..2].iter().map(String::as_str).collect::<Vec<_>>()
+    );
+
+    let (status, _) = get(&app, "/api/v1/timelines/home", None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (status, _) = get(&app, "/api/v1/timelines/home?limit=abc", Some(&token)).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+/// A native token of the account, signed in by its password.
+async fn mastodon_native(app: &TestApp, username: &str) -> String {
+    app.log_in_as(username, &format!("{username}@example.com"))
+        .await
+        .access
+}
+
+#[tokio::test]
+async fn a_block_made_natively_hides_statuses_from_mastodon_reads() {
+    let app = spawn_app().await;
+    let (_, token, _, _) = mastodon_token(&app, "fay", "read write").await;
+    let gus = app.create_user("gus").await;
+    let post = created(
+        &app,
+        &gus,
+        "/api/posts",
+        json!({ "content": "gus says #hello" }),
+    )
+    .await;
+    let id = post["id"].as_str().expect("id");
+
+    let public_ids = |body: &Value| -> Vec<String> {
+        body.as_array()
+            .expect("array")
+            .iter()
+            .map(|s| s["id"].as_str().expect("id").to_owned())
+            .collect()
+    };
+    let (_, public) = get(&app, "/api/v1/timelines/public", Some(&token)).await;
+    assert!(public_ids(&public).contains(&id.to_owned()));
+    let (_, tagged) = get(&app, "/api/v1/timelines/tag/hello", Some(&token)).await;
+    assert!(public_ids(&tagged).contains(&id.to_owned()));
+
+    let response = app
+        .post("/api/users/fay/block", Some(&gus.access), &json!({}))
+        .await;
+    assert!(response.status().is_success());
+    let (_, public) = get(&app, "/api/v1/timelines/public", Some(&token)).await;
+    assert!(
+        !public_ids(&public).contains(&id.to_owned()),
+        "gus blocked fay"
+    );
+    let (_, tagged) = get(&app, "/api/v1/timelines/tag/hello", Some(&token)).await;
+    assert!(!public_ids(&tagged).contains(&id.to_owned()));
+    let (status, _) = get(&app, &format!("/api/v1/statuses/{id}"), Some(&token)).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let response = app
+        .request(Method::POST, &format!("/api/v1/statuses/{id}/favourite"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("favourite");
+    // The native rule: a like across a block is refused.
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    // Anonymous readers still see it.
+    let (_, public) = get(&app, "/api/v1/timelines/public", None).await;
+    assert!(public_ids(&public).contains(&id.to_owned()));
+}
+
+#[tokio::test]
+async fn replies_are_comments_and_favourites_are_likes() {
+    let app = spawn_app().await;
+    let (_, token, _, _) = mastodon_token(&app, "hal", "read write").await;
+    let ida = app.create_user("ida").await;
+    let post = created(&app, &ida, "/api/posts", json!({ "content": "ida's post" })).await;
+    let id = post["id"].as_str().expect("id").to_owned();
+
+    let (status, reply) = post_status(
+        &app,
+        &token,
+        &[("status", "a reply"), ("in_reply_to_id", &id)],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{reply}");
+    assert_eq!(reply["in_reply_to_id"], id);
+    assert_eq!(reply["in_reply_to_account_id"], ida.id);
+    let reply_id = reply["id"].as_str().expect("id").to_owned();
+    // A reply to the reply is one more comment on the post.
+    let (status, second) = post_status(
+        &app,
+        &token,
+        &[("status", "again"), ("in_reply_to_id", &reply_id)],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{second}");
+    assert_eq!(second["in_reply_to_id"], id);
+    app.settle().await;
+
+    let comments: Value = app
+        .get(&format!("/api/posts/{id}/comments"), None)
+        .await
+        .json()
+        .await
+        .expect("comments");
+    let contents: Vec<&str> = comments["results"]
+        .as_array()
+        .expect("results")
+        .iter()
+        .map(|c| c["content"].as_str().expect("content"))
+        .collect();
+    assert_eq!(contents, ["a reply", "again"]);
+    let (_, context) = get(&app, &format!("/api/v1/statuses/{id}/context"), None).await;
+    assert_eq!(
+        context["descendants"]
+            .as_array()
+            .expect("descendants")
+            .len(),
+        2
+    );
+    let (_, context) = get(&app, &format!("/api/v1/statuses/{reply_id}/context"), None).await;
+    assert_eq!(context["ancestors"][0]["id"], id);
+    let (status, shown) = get(&app, &format!("/api/v1/statuses/{reply_id}"), None).await;
+    assert_eq!(
+        (status, shown["content"].as_str()),
+        (StatusCode::OK, Some("<p>a reply</p>"))
+    );
+
+    let fav = |path: String| app.request(Method::POST, &path).bearer_auth(&token).send();
+    let (status, faved) = json_of(
+        fav(format!("/api/v1/statuses/{id}/favourite"))
+            .await
+            .expect("fav"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{faved}");
+    assert_eq!(
+        (
+            faved["favourited"].as_bool(),
+            faved["favourites_count"].as_i64()
+        ),
+        (Some(true), Some(1))
+    );
+    app.settle().await;
+    let native: Value = app
+        .get(&format!("/api/posts/{id}"), Some(&ida.access))
+        .await
+        .json()
+        .await
+        .expect("post");
+    assert_eq!(native["like_count"], 1);
+    let (_, again) = json_of(
+        fav(format!("/api/v1/statuses/{id}/favourite"))
+            .await
+            .expect("fav"),
+    )
+    .await;
+    assert_eq!(
+        again["favourites_count"], 1,
+        "a second favourite changes nothing"
+    );
+    let (status, unfaved) = json_of(
+        fav(format!("/api/v1/statuses/{id}/unfavourite"))
+            .await
+            .expect("unfav"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        (
+            unfaved["favourited"].as_bool(),
+            unfaved["favourites_count"].as_i64()
+        ),
+        (Some(false), Some(0))
+    );
+    let (status, body) = json_of(
+        fav(format!("/api/v1/statuses/{reply_id}/favourite"))
+            .await
+            .expect("fav"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    let (status, _) = json_of(
+        fav("/api/v1/statuses/000000000000000000000000/favourite".into())
+            .await
+            .expect("fav"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    // Deleting: only one's own (or on one's post); the answer carries the text.
+    let response = app
+        .request(Method::DELETE, &format!("/api/v1/statuses/{id}"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("delete");
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    let response = app
+        .request(Method::DELETE, &format!("/api/v1/statuses/{reply_id}"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("delete");
+    let (status, deleted) = json_of(response).await;
+    assert_eq!(
+        (status, deleted["text"].as_str()),
+        (StatusCode::OK, Some("a reply"))
+    );
+    let (status, _) = get(&app, &format!("/api/v1/statuses/{reply_id}"), None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn scheduled_statuses_and_idempotent_posting() {
+    let app = spawn_app().await;
+    let (me, token, _, _) = mastodon_token(&app, "jon", "read write").await;
+    let (status, scheduled) = post_status(
+        &app,
+        &token,
+        &[
+            ("status", "later"),
+            ("scheduled_at", "2031-01-01T00:00:00.000Z"),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{scheduled}");
+    assert_eq!(scheduled["scheduled_at"], "2031-01-01T00:00:00.000Z");
+    assert_eq!(scheduled["params"]["text"], "later");
+    let (status, _) = get(
+        &app,
+        &format!("/api/v1/statuses/{}", scheduled["id"].as_str().expect("id")),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "not published yet");
+
+    let send = || {
+        app.request(Method::POST, "/api/v1/statuses")
+            .bearer_auth(&token)
+            .header("Idempotency-Key", "masto-key-1")
+            .form(&[("status", "once")])
+            .send()
+    };
+    let (first, a) = json_of(send().await.expect("first")).await;
+    let (second, b) = json_of(send().await.expect("second")).await;
+    assert_eq!((first, second), (StatusCode::OK, StatusCode::OK));
+    assert_eq!(
+        a["id"], b["id"],
+        "the retry is answered with the first status"
+    );
+    app.settle().await;
+    let mine: Value = app
+        .get(&format!("/api/users/{}/posts", me.id), None)
+        .await
+        .json()
+        .await
+        .expect("posts");
+    let onces = mine["results"]
+        .as_array()
+        .expect("results")
+        .iter()
+        .filter(|p| p["content"] == "once")
+        .count();
+    assert_eq!(onces, 1);
+}
