@@ -440,7 +440,9 @@ fn build() -> Vec<Route> {
 /// The Mastodon client API (`api::mastodon`), documented in docs/MASTODON.md rather than
 /// in the OpenAPI document (its contract is Mastodon's).
 fn mastodon_routes() -> Vec<Route> {
-    use crate::api::mastodon::{accounts, instance, oauth, statuses, timelines};
+    use crate::api::mastodon::{
+        accounts, instance, misc, notifications, oauth, statuses, timelines,
+    };
     vec![
         route("post", "/api/v1/apps", |r| r.to(oauth::create_app))
             .limited(Bucket::Register, By::Address)
@@ -481,10 +483,71 @@ fn mastodon_routes() -> Vec<Route> {
             r.to(accounts::default_image)
         })
         .mastodon("The default header image"),
+        route("get", "/api/v1/notifications", |r| {
+            r.to(notifications::list)
+        })
+        .mastodon("Notifications"),
+        route("get", "/api/v1/notifications/unread_count", |r| {
+            r.to(notifications::unread_count)
+        })
+        .mastodon("How many notifications are unread"),
+        route("post", "/api/v1/notifications/clear", |r| {
+            r.to(notifications::clear)
+        })
+        .mastodon("Dismiss every notification"),
+        route("get", "/api/v1/notifications/{id}", |r| {
+            r.to(notifications::get)
+        })
+        .mastodon("A notification"),
+        route("post", "/api/v1/notifications/{id}/dismiss", |r| {
+            r.to(notifications::dismiss)
+        })
+        .mastodon("Dismiss a notification"),
+        route("get", "/api/v1/markers", |r| r.to(misc::get_markers))
+            .mastodon("Where reading stopped"),
+        route("post", "/api/v1/markers", |r| r.to(misc::set_markers))
+            .mastodon("Keep where reading stopped"),
+        route("get", "/api/v2/search", |r| r.to(misc::search))
+            .mastodon("Search accounts, statuses and hashtags"),
+        route("get", "/api/v1/preferences", |r| r.to(misc::preferences))
+            .mastodon("Posting and reading preferences"),
+        route("get", "/api/v1/trends/tags", |r| r.to(misc::trending_tags))
+            .mastodon("Trending hashtags"),
+        route("get", "/api/v1/trends", |r| r.to(misc::trending_tags))
+            .mastodon("Trending hashtags (the old path)"),
+        route("get", "/api/v1/lists", |r| r.to(misc::empty_list))
+            .mastodon("Lists (none: Rookery has no lists)"),
+        route("get", "/api/v1/filters", |r| r.to(misc::empty_list)).mastodon("Filters (none)"),
+        route("get", "/api/v2/filters", |r| r.to(misc::empty_list)).mastodon("Filters (none)"),
+        route("get", "/api/v1/custom_emojis", |r| r.to(misc::empty_list))
+            .mastodon("Custom emojis (none)"),
+        route("get", "/api/v1/announcements", |r| r.to(misc::empty_list))
+            .mastodon("Announcements (none)"),
+        route("get", "/api/v1/follow_requests", |r| r.to(misc::empty_list))
+            .mastodon("Follow requests (none: accounts are never locked)"),
+        route("get", "/api/v1/mutes", |r| r.to(misc::empty_list))
+            .mastodon("Muted accounts (none: Rookery has blocks)"),
+        route("get", "/api/v1/domain_blocks", |r| r.to(misc::empty_list))
+            .mastodon("Blocked domains (none: Rookery does not federate)"),
+        route("get", "/api/v1/bookmarks", |r| r.to(misc::empty_list)).mastodon("Bookmarks (none)"),
+        route("get", "/api/v1/conversations", |r| r.to(misc::empty_list))
+            .mastodon("Direct conversations (none)"),
+        route("get", "/api/v1/featured_tags", |r| r.to(misc::empty_list))
+            .mastodon("Featured tags (none)"),
+        route("get", "/api/v1/followed_tags", |r| r.to(misc::empty_list))
+            .mastodon("Followed tags (none)"),
+        route("get", "/api/v1/instance/rules", |r| r.to(misc::empty_list))
+            .mastodon("Server rules (none)"),
         route("get", "/api/v1/accounts/verify_credentials", |r| {
             r.to(accounts::verify_credentials)
         })
         .mastodon("One's own account"),
+        route("get", "/api/v1/accounts/relationships", |r| {
+            r.to(accounts::relationships)
+        })
+        .mastodon("Relationships to accounts"),
+        route("get", "/api/v1/accounts/search", |r| r.to(accounts::search))
+            .mastodon("Search accounts"),
         route("get", "/api/v1/accounts/lookup", |r| r.to(accounts::lookup))
             .mastodon("An account by username"),
         route("post", "/api/v1/statuses", |r| {
@@ -525,6 +588,36 @@ fn mastodon_routes() -> Vec<Route> {
             r.to(timelines::tag)
         })
         .mastodon("A hashtag's timeline"),
+        route("get", "/api/v1/accounts/{id}/statuses", |r| {
+            r.to(accounts::statuses)
+        })
+        .mastodon("An account's statuses"),
+        route("get", "/api/v1/accounts/{id}/followers", |r| {
+            r.to(accounts::followers)
+        })
+        .mastodon("An account's followers"),
+        route("get", "/api/v1/accounts/{id}/following", |r| {
+            r.to(accounts::following)
+        })
+        .mastodon("The accounts an account follows"),
+        route("post", "/api/v1/accounts/{id}/follow", |r| {
+            r.to(accounts::follow)
+        })
+        .limited(Bucket::Follows, By::User)
+        .mastodon("Follow an account"),
+        route("post", "/api/v1/accounts/{id}/unfollow", |r| {
+            r.to(accounts::unfollow)
+        })
+        .limited(Bucket::Follows, By::User)
+        .mastodon("Unfollow an account"),
+        route("post", "/api/v1/accounts/{id}/block", |r| {
+            r.to(accounts::block)
+        })
+        .mastodon("Block an account"),
+        route("post", "/api/v1/accounts/{id}/unblock", |r| {
+            r.to(accounts::unblock)
+        })
+        .mastodon("Unblock an account"),
         route("get", "/api/v1/accounts/{id}", |r| {
             r.to(accounts::get_account)
         })

@@ -242,18 +242,30 @@ pub(crate) async fn block(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let target = named_user(&state, &path).await?;
-    not_yourself(auth.user_id, target.id, "block")?;
-    let created = blocks::insert(&state.db, auth.user_id, target.id).await?;
+    let created = add_block(&state, &mut viewer, auth.user_id, target.id).await?;
+    answer_with_user(&state, &viewer, target.id, created).await
+}
+
+/// `me` blocks `target` (once: `false` when they already had), ending the follows both
+/// ways: the one path of the native and the Mastodon API.
+pub(crate) async fn add_block(
+    state: &AppState,
+    viewer: &mut Viewer,
+    me: ObjectId,
+    target: ObjectId,
+) -> Result<bool, ApiError> {
+    not_yourself(me, target, "block")?;
+    let created = blocks::insert(&state.db, me, target).await?;
     if created {
         state
             .jobs
-            .record(auth.user_id, Activity::on("user.block", "user", target.id))
+            .record(me, Activity::on("user.block", "user", target))
             .await?;
     }
-    remove_follow(&state, auth.user_id, target.id).await?;
-    remove_follow(&state, target.id, auth.user_id).await?;
-    viewer.add_block(target.id);
-    answer_with_user(&state, &viewer, target.id, created).await
+    remove_follow(state, me, target).await?;
+    remove_follow(state, target, me).await?;
+    viewer.add_block(target);
+    Ok(created)
 }
 
 /// Unblock a user
@@ -272,15 +284,22 @@ pub(crate) async fn unblock(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let target = named_user(&state, &path).await?;
-    blocks::delete(&state.db, auth.user_id, target.id).await?;
+    drop_block(&state, auth.user_id, target.id).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// `me` no longer blocks `target` (also when they did not), logged.
+pub(crate) async fn drop_block(
+    state: &AppState,
+    me: ObjectId,
+    target: ObjectId,
+) -> Result<(), ApiError> {
+    blocks::delete(&state.db, me, target).await?;
     state
         .jobs
-        .record(
-            auth.user_id,
-            Activity::on("user.unblock", "user", target.id),
-        )
+        .record(me, Activity::on("user.unblock", "user", target))
         .await?;
-    Ok(HttpResponse::NoContent().finish())
+    Ok(())
 }
 
 /// The accounts the viewer blocked, newest first

@@ -94,6 +94,11 @@ impl Viewer {
         self.blocked.insert(user);
     }
 
+    /// A block the viewer has just taken back, for the rest of this request.
+    pub fn remove_block(&mut self, user: ObjectId) {
+        self.blocked.remove(&user);
+    }
+
     pub fn has_blocked(&self, user: ObjectId) -> bool {
         self.blocked.contains(&user)
     }

@@ -60,6 +60,18 @@ pub async fn find(db: &Db, id: ObjectId) -> mongodb::error::Result<Option<Commen
     collection(db).find_one(doc! { "_id": id }).await
 }
 
+/// The comments of `ids` that exist (`_id`).
+pub async fn find_many(db: &Db, ids: &[ObjectId]) -> mongodb::error::Result<Vec<CommentDoc>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    collection(db)
+        .find(doc! { "_id": { "$in": ids } })
+        .await?
+        .try_collect()
+        .await
+}
+
 pub async fn update_content(
     db: &Db,
     id: ObjectId,

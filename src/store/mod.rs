@@ -12,6 +12,7 @@ pub mod idempotency;
 pub mod indexes;
 pub mod jobs;
 pub mod likes;
+pub mod markers;
 pub mod media;
 pub mod notifications;
 pub mod oauth;

@@ -144,6 +144,48 @@ pub async fn after(
         .await
 }
 
+/// A recipient's notifications of `kinds`, newest first, between `after` and `before`
+/// (ids; the Mastodon API's `min_id`/`since_id` and `max_id`). Index `user_newest`.
+pub async fn page_of_kinds(
+    db: &Db,
+    user_id: ObjectId,
+    kinds: &[NotificationType],
+    before: Option<ObjectId>,
+    after: Option<ObjectId>,
+    limit: i64,
+) -> mongodb::error::Result<Vec<NotificationDoc>> {
+    let kinds: Vec<bson::Bson> = kinds.iter().filter_map(|k| bson::to_bson(k).ok()).collect();
+    let mut filter = doc! { "user_id": user_id, "type": { "$in": kinds } };
+    if let Some(after) = after {
+        filter.insert("_id", doc! { "$gt": after });
+    }
+    newest_by_id(collection(db), filter, before, limit).await
+}
+
+/// One of the recipient's notifications.
+pub async fn find_for(
+    db: &Db,
+    user_id: ObjectId,
+    id: ObjectId,
+) -> mongodb::error::Result<Option<NotificationDoc>> {
+    collection(db)
+        .find_one(doc! { "_id": id, "user_id": user_id })
+        .await
+}
+
+/// Deletes one (`Some`) or all of the recipient's notifications; how many went.
+pub async fn dismiss(
+    db: &Db,
+    user_id: ObjectId,
+    id: Option<ObjectId>,
+) -> mongodb::error::Result<u64> {
+    let mut filter = doc! { "user_id": user_id };
+    if let Some(id) = id {
+        filter.insert("_id", id);
+    }
+    Ok(collection(db).delete_many(filter).await?.deleted_count)
+}
+
 pub async fn unread_count(db: &Db, user_id: ObjectId) -> mongodb::error::Result<u64> {
     collection(db)
         .count_documents(doc! { "user_id": user_id, "read": false })

@@ -501,3 +501,320 @@ async fn scheduled_statuses_and_idempotent_posting() {
         .count();
     assert_eq!(onces, 1);
 }
+
+#[tokio::test]
+async fn notifications_read_in_mastodon_types_and_dismiss() {
+    let app = spawn_app().await;
+    let (me, token, _, _) = mastodon_token(&app, "kim", "read write").await;
+    let (status, posted) = post_status(&app, &token, &[("status", "notice me")]).await;
+    assert_eq!(status, StatusCode::OK);
+    let id = posted["id"].as_str().expect("id").to_owned();
+    let lee = app.create_user("lee").await;
+    for (path, body) in [
+        (format!("/api/posts/{id}/like"), json!({})),
+        ("/api/users/kim/follow".to_owned(), json!({})),
+        (
+            format!("/api/posts/{id}/comments"),
+            json!({ "content": "hi kim" }),
+        ),
+    ] {
+        let response = app.post(&path, Some(&lee.access), &body).await;
+        assert!(
+            response.status().is_success(),
+            "{path}: {}",
+            response.status()
+        );
+    }
+    app.settle().await;
+
+    let (status, all) = get(&app, "/api/v1/notifications", Some(&token)).await;
+    assert_eq!(status, StatusCode::OK, "{all}");
+    let types: Vec<&str> = all
+        .as_array()
+        .expect("array")
+        .iter()
+        .map(|n| n["type"].as_str().expect("type"))
+        .collect();
+    assert_eq!(types, ["mention", "follow", "favourite"], "newest first");
+    let mention = &all[0];
+    assert_eq!(mention["account"]["username"], "lee");
+    assert_eq!(mention["status"]["in_reply_to_id"], id);
+    assert_eq!(mention["status"]["content"], "<p>hi kim</p>");
+    assert_eq!(all[2]["status"]["id"], id);
+    assert!(all[1].get("status").is_none(), "a follow has no status");
+
+    let (_, follows) = get(&app, "/api/v1/notifications?types[]=follow", Some(&token)).await;
+    assert_eq!(follows.as_array().expect("array").len(), 1);
+    let (_, rest) = get(
+        &app,
+        "/api/v1/notifications?exclude_types[]=mention&exclude_types[]=follow",
+        Some(&token),
+    )
+    .await;
+    assert_eq!(rest[0]["type"], "favourite");
+    assert_eq!(rest.as_array().expect("array").len(), 1);
+
+    // Someone else's notification is not there for them; one's own dismisses.
+    let nid = all[0]["id"].as_str().expect("id").to_owned();
+    let (_, other_token, _, _) = mastodon_token(&app, "max", "read write").await;
+    let (status, _) = get(
+        &app,
+        &format!("/api/v1/notifications/{nid}"),
+        Some(&other_token),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let dismiss = |token: &str, path: String| {
+        app.request(Method::POST, &path)
+            .bearer_auth(token.to_owned())
+            .send()
+    };
+    let response = dismiss(&other_token, format!("/api/v1/notifications/{nid}/dismiss"))
+        .await
+        .expect("dismiss");
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    let (status, one) = get(&app, &format!("/api/v1/notifications/{nid}"), Some(&token)).await;
+    assert_eq!(
+        (status, one["type"].as_str()),
+        (StatusCode::OK, Some("mention"))
+    );
+    let response = dismiss(&token, format!("/api/v1/notifications/{nid}/dismiss"))
+        .await
+        .expect("dismiss");
+    assert_eq!(response.status(), StatusCode::OK);
+    let (status, _) = get(&app, &format!("/api/v1/notifications/{nid}"), Some(&token)).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let response = dismiss(&token, "/api/v1/notifications/clear".into())
+        .await
+        .expect("clear");
+    assert_eq!(response.status(), StatusCode::OK);
+    let (_, none) = get(&app, "/api/v1/notifications", Some(&token)).await;
+    assert_eq!(none, json!([]));
+    let (status, _) = get(&app, "/api/v1/notifications", None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let _ = me;
+}
+
+#[tokio::test]
+async fn markers_keep_their_place_and_empty_lists_answer() {
+    let app = spawn_app().await;
+    let (_, token, _, _) = mastodon_token(&app, "ned", "read write").await;
+    let set = |form: Vec<(&'static str, &'static str)>| {
+        app.request(Method::POST, "/api/v1/markers")
+            .bearer_auth(&token)
+            .form(&form)
+            .send()
+    };
+    let (status, body) = json_of(
+        set(vec![("home[last_read_id]", "5f0000000000000000000001")])
+            .await
+            .expect("marker"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        (
+            body["home"]["last_read_id"].as_str(),
+            body["home"]["version"].as_i64()
+        ),
+        (Some("5f0000000000000000000001"), Some(1))
+    );
+    let (_, body) = json_of(
+        set(vec![("home[last_read_id]", "5f0000000000000000000002")])
+            .await
+            .expect("marker"),
+    )
+    .await;
+    assert_eq!(body["home"]["version"], 2);
+    let (status, markers) = get(
+        &app,
+        "/api/v1/markers?timeline[]=home&timeline[]=notifications",
+        Some(&token),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(markers["home"]["last_read_id"], "5f0000000000000000000002");
+    assert!(markers.get("notifications").is_none(), "never set");
+    let (status, _) = json_of(
+        set(vec![("home[last_read_id]", "not an id")])
+            .await
+            .expect("marker"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+
+    for path in [
+        "/api/v1/lists",
+        "/api/v2/filters",
+        "/api/v1/custom_emojis",
+        "/api/v1/follow_requests",
+        "/api/v1/bookmarks",
+        "/api/v1/trends/tags",
+    ] {
+        let (status, body) = get(&app, path, Some(&token)).await;
+        assert_eq!((status, body.is_array()), (StatusCode::OK, true), "{path}");
+    }
+    let (status, prefs) = get(&app, "/api/v1/preferences", Some(&token)).await;
+    assert_eq!(
+        (status, prefs["posting:default:visibility"].as_str()),
+        (StatusCode::OK, Some("public"))
+    );
+}
+
+#[tokio::test]
+async fn follows_blocks_relationships_and_search_are_the_native_ones() {
+    let app = spawn_app().await;
+    let (me, token, _, _) = mastodon_token(&app, "ola", "read write follow").await;
+    let pat = app.create_user("pat").await;
+    let act = |path: String| app.request(Method::POST, &path).bearer_auth(&token).send();
+
+    let (status, rel) = json_of(
+        act(format!("/api/v1/accounts/{}/follow", pat.id))
+            .await
+            .expect("follow"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{rel}");
+    assert_eq!(
+        (rel["following"].as_bool(), rel["blocking"].as_bool()),
+        (Some(true), Some(false))
+    );
+    let native: Value = app
+        .get("/api/users/pat", Some(&pat.access))
+        .await
+        .json()
+        .await
+        .expect("pat");
+    assert_eq!(native["followers_count"], 1, "the native follow");
+    let (_, followers) = get(
+        &app,
+        &format!("/api/v1/accounts/{}/followers", pat.id),
+        None,
+    )
+    .await;
+    assert_eq!(followers[0]["id"], me.id);
+    let (_, following) = get(&app, &format!("/api/v1/accounts/{}/following", me.id), None).await;
+    assert_eq!(following[0]["id"], pat.id);
+    let (status, body) = json_of(
+        act(format!("/api/v1/accounts/{}/follow", me.id))
+            .await
+            .expect("self"),
+    )
+    .await;
+    assert_eq!(
+        status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "following oneself: {body}"
+    );
+
+    let (status, rels) = get(
+        &app,
+        &format!(
+            "/api/v1/accounts/relationships?id[]={}&id[]={}&id[]=000000000000000000000000",
+            pat.id, me.id
+        ),
+        Some(&token),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        rels.as_array().expect("array").len(),
+        2,
+        "an unknown id is left out"
+    );
+    assert_eq!(rels[0]["following"], true);
+
+    let post = created(
+        &app,
+        &pat,
+        "/api/posts",
+        json!({ "content": "pat writes #words" }),
+    )
+    .await;
+    let (_, theirs) = get(
+        &app,
+        &format!("/api/v1/accounts/{}/statuses", pat.id),
+        Some(&token),
+    )
+    .await;
+    assert_eq!(theirs[0]["id"], post["id"]);
+    let (_, pinned) = get(
+        &app,
+        &format!("/api/v1/accounts/{}/statuses?pinned=true", pat.id),
+        Some(&token),
+    )
+    .await;
+    assert_eq!(pinned, json!([]));
+
+    let (status, found) = get(&app, "/api/v2/search?q=pat", Some(&token)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(found["accounts"]
+        .as_array()
+        .expect("accounts")
+        .iter()
+        .any(|a| a["id"] == pat.id.as_str()));
+    let (_, found) = get(&app, "/api/v2/search?q=writes&type=statuses", Some(&token)).await;
+    assert_eq!(found["statuses"][0]["id"], post["id"]);
+    assert_eq!(found["accounts"], json!([]));
+    let (_, found) = get(&app, "/api/v2/search?q=%23words", Some(&token)).await;
+    assert_eq!(found["hashtags"][0]["name"], "words");
+    let (_, found) = get(&app, "/api/v1/accounts/search?q=@pat", Some(&token)).await;
+    assert_eq!(found[0]["id"], pat.id);
+
+    // A block ends the follow and hides the account and its statuses.
+    let (status, rel) = json_of(
+        act(format!("/api/v1/accounts/{}/block", pat.id))
+            .await
+            .expect("block"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        (rel["following"].as_bool(), rel["blocking"].as_bool()),
+        (Some(false), Some(true))
+    );
+    let blocks: Value = app
+        .get("/api/users/me/blocks", Some(&me.access))
+        .await
+        .json()
+        .await
+        .expect("blocks");
+    assert_eq!(blocks["results"][0]["id"], pat.id);
+    let (_, found) = get(&app, "/api/v2/search?q=pat", Some(&token)).await;
+    assert!(!found["accounts"]
+        .as_array()
+        .expect("accounts")
+        .iter()
+        .any(|a| a["id"] == pat.id.as_str()));
+    let (_, rel) = json_of(
+        act(format!("/api/v1/accounts/{}/unblock", pat.id))
+            .await
+            .expect("unblock"),
+    )
+    .await;
+    assert_eq!(rel["blocking"], false);
+    let (_, rel) = json_of(
+        act(format!("/api/v1/accounts/{}/unfollow", pat.id))
+            .await
+            .expect("unfollow"),
+    )
+    .await;
+    assert_eq!(rel["following"], false);
+    let (status, _) = json_of(
+        act("/api/v1/accounts/000000000000000000000000/follow".into())
+            .await
+            .expect("unknown"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    // Without the follow scope, no follows.
+    let (_, read_only, _, _) = mastodon_token(&app, "quy", "read").await;
+    let response = app
+        .request(Method::POST, &format!("/api/v1/accounts/{}/follow", pat.id))
+        .bearer_auth(&read_only)
+        .send()
+        .await
+        .expect("follow");
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+}

@@ -8,13 +8,20 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::auth::{Caller, UserWithAccount};
+use bson::oid::ObjectId;
+
+use super::auth::{Caller, User, UserWithAccount};
 use super::params::{self, Params};
 use super::{absolute, domain};
+use crate::api::social::{add_block, add_follow, drop_block, drop_follow};
 use crate::api::state::AppState;
 use crate::api::viewer::visible_user;
+use crate::domain::cursor::Cursor;
 use crate::domain::rfc3339;
-use crate::error::ApiError;
+use crate::error::{ApiError, FieldErrors};
+use crate::store::date_cursor;
+use crate::store::follows;
+use crate::store::posts::PostFilter;
 use crate::store::users::{self, UserDoc};
 
 type State = web::Data<AppState>;
@@ -198,4 +205,325 @@ mod tests {
     fn the_default_image_is_a_png() {
         assert!(default_png().starts_with(b"\x89PNG"));
     }
+}
+
+/// Mastodon's `Relationship` of the caller to each of `ids`, in order.
+pub async fn relationships_of(
+    state: &AppState,
+    viewer: &crate::api::viewer::Viewer,
+    me: ObjectId,
+    ids: &[ObjectId],
+) -> Result<Vec<Value>, ApiError> {
+    let (following, followed_by) = follows::relations(&state.db, me, ids).await?;
+    Ok(ids
+        .iter()
+        .map(|id| {
+            json!({
+                "id": id.to_hex(),
+                "following": following.contains(id),
+                "showing_reblogs": following.contains(id),
+                "notifying": false,
+                "languages": null,
+                "followed_by": followed_by.contains(id),
+                "blocking": viewer.has_blocked(*id),
+                "blocked_by": viewer.is_blocked_by(*id),
+                "muting": false,
+                "muting_notifications": false,
+                "requested": false,
+                "requested_by": false,
+                "domain_blocking": false,
+                "endorsed": false,
+                "note": "",
+            })
+        })
+        .collect())
+}
+
+fn account_id(raw: &str) -> Result<ObjectId, ApiError> {
+    ObjectId::parse_str(raw.trim()).map_err(|_| ApiError::NotFound)
+}
+
+/// `GET /api/v1/accounts/relationships?id[]=…` (`read:follows`).
+pub async fn relationships(
+    state: State,
+    req: HttpRequest,
+    user: User,
+) -> Result<HttpResponse, ApiError> {
+    user.need("read:follows")?;
+    let query = Params::of_query(&req).0;
+    let raw: Vec<String> = match query.get("id") {
+        Some(Value::Array(items)) => items
+            .iter()
+            .filter_map(|v| v.as_str().map(str::to_owned))
+            .collect(),
+        Some(Value::String(one)) => vec![one.clone()],
+        _ => Vec::new(),
+    };
+    if raw.len() > 100 {
+        return Err(FieldErrors::single("id", "at most 100 ids"));
+    }
+    // Ids that name nobody are left out, as Mastodon does.
+    let ids: Vec<ObjectId> = raw
+        .iter()
+        .filter_map(|r| ObjectId::parse_str(r.trim()).ok())
+        .collect();
+    let found: Vec<ObjectId> = users::find_many(&state.db, &ids)
+        .await?
+        .iter()
+        .map(|u| u.id)
+        .collect();
+    let ids: Vec<ObjectId> = ids.into_iter().filter(|i| found.contains(i)).collect();
+    let body = relationships_of(&state, &user.viewer, user.me.user_id, &ids).await?;
+    Ok(HttpResponse::Ok().json(body))
+}
+
+/// What a follow, unfollow, block or unblock does, then the `Relationship` after it.
+#[derive(Clone, Copy)]
+enum Act {
+    Follow,
+    Unfollow,
+    Block,
+    Unblock,
+}
+
+async fn act(
+    state: &AppState,
+    user: User,
+    raw: &str,
+    action: Act,
+) -> Result<HttpResponse, ApiError> {
+    let scope = match action {
+        Act::Follow | Act::Unfollow => "write:follows",
+        Act::Block | Act::Unblock => "write:blocks",
+    };
+    user.need(scope)?;
+    let target = users::find_by_id(&state.db, account_id(raw)?)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    let me = user.me.user_id;
+    let mut viewer = user.viewer;
+    match action {
+        Act::Follow => {
+            add_follow(state, &viewer, me, &target).await?;
+        }
+        Act::Unfollow => drop_follow(state, me, target.id).await?,
+        Act::Block => {
+            add_block(state, &mut viewer, me, target.id).await?;
+        }
+        Act::Unblock => {
+            drop_block(state, me, target.id).await?;
+            viewer.remove_block(target.id);
+        }
+    }
+    let relationship = relationships_of(state, &viewer, me, &[target.id])
+        .await?
+        .pop()
+        .ok_or_else(|| ApiError::internal("no relationship"))?;
+    Ok(HttpResponse::Ok().json(relationship))
+}
+
+/// `POST /api/v1/accounts/{id}/follow` (`write:follows`).
+pub async fn follow(
+    state: State,
+    user: User,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    act(&state, user, &path, Act::Follow).await
+}
+
+/// `POST /api/v1/accounts/{id}/unfollow` (`write:follows`).
+pub async fn unfollow(
+    state: State,
+    user: User,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    act(&state, user, &path, Act::Unfollow).await
+}
+
+/// `POST /api/v1/accounts/{id}/block` (`write:blocks`).
+pub async fn block(
+    state: State,
+    user: User,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    act(&state, user, &path, Act::Block).await
+}
+
+/// `POST /api/v1/accounts/{id}/unblock` (`write:blocks`).
+pub async fn unblock(
+    state: State,
+    user: User,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    act(&state, user, &path, Act::Unblock).await
+}
+
+/// `GET /api/v1/accounts/{id}/statuses`: public; the account's published posts, as a
+/// timeline (`only_media`, `tagged`; `pinned=true` is `[]`: nothing is pinned;
+/// `exclude_replies` changes nothing: replies are comments, never in this list).
+pub async fn statuses(
+    state: State,
+    req: HttpRequest,
+    caller: Caller,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let viewer = caller.viewer();
+    let user = visible_user(&state, &account_id(&path)?.to_hex(), &viewer).await?;
+    let query = Params::of_query(&req).0;
+    let flag = |name: &str| {
+        query
+            .get(name)
+            .and_then(Value::as_str)
+            .is_some_and(|v| v == "true" || v == "1")
+    };
+    if flag("pinned") {
+        return Ok(HttpResponse::Ok().json(json!([])));
+    }
+    let hashtag = query
+        .get("tagged")
+        .and_then(Value::as_str)
+        .and_then(crate::domain::posts::normalise_tag);
+    let filter = PostFilter {
+        author_id: Some(user.id),
+        hashtag,
+        ..PostFilter::default()
+    };
+    super::timelines::listed(&state, &req, &caller, filter).await
+}
+
+/// A page of follows as accounts, with `Link` through the native cursor.
+async fn follow_page(
+    state: &AppState,
+    req: &HttpRequest,
+    caller: &Caller,
+    raw: &str,
+    followers: bool,
+) -> Result<HttpResponse, ApiError> {
+    let viewer = caller.viewer();
+    let user = visible_user(state, &account_id(raw)?.to_hex(), &viewer).await?;
+    let query = Params::of_query(req).0;
+    let limit = query
+        .get("limit")
+        .and_then(Value::as_str)
+        .map(|l| {
+            l.parse::<i64>()
+                .map_err(|_| FieldErrors::single("limit", "is not a number"))
+        })
+        .transpose()?
+        .unwrap_or(40)
+        .clamp(1, 80);
+    let cursor = match query.get("cursor").and_then(Value::as_str) {
+        Some(raw) => {
+            Some(Cursor::decode(raw).ok_or_else(|| FieldErrors::single("cursor", "is not valid"))?)
+        }
+        None => None,
+    };
+    let hidden = viewer.hidden();
+    let items = if followers {
+        follows::page_followers(&state.db, user.id, &hidden, cursor, limit + 1).await?
+    } else {
+        follows::page_following(&state.db, user.id, &hidden, cursor, limit + 1).await?
+    };
+    let more = items.len() as i64 > limit;
+    let items = &items[..items.len().min(usize::try_from(limit).unwrap_or(40))];
+    let ids: Vec<ObjectId> = items
+        .iter()
+        .map(|f| {
+            if followers {
+                f.follower_id
+            } else {
+                f.followee_id
+            }
+        })
+        .collect();
+    let found = users::find_many(&state.db, &ids).await?;
+    let body: Vec<Value> = ids
+        .iter()
+        .filter_map(|id| found.iter().find(|u| u.id == *id))
+        .map(|u| account(state, u))
+        .collect();
+    let mut response = HttpResponse::Ok();
+    if let (true, Some(last)) = (more, items.last()) {
+        let next = date_cursor(last.created_at, last.id);
+        response.insert_header((
+            header::LINK,
+            format!(
+                "<{}{}?limit={limit}&max_id={}&cursor={}>; rel=\"next\"",
+                super::base_url(state),
+                req.path(),
+                last.id.to_hex(),
+                next.encode()
+            ),
+        ));
+    }
+    Ok(response.json(body))
+}
+
+/// `GET /api/v1/accounts/{id}/followers`: public, newest first.
+pub async fn followers(
+    state: State,
+    req: HttpRequest,
+    caller: Caller,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    follow_page(&state, &req, &caller, &path, true).await
+}
+
+/// `GET /api/v1/accounts/{id}/following`: public, newest first.
+pub async fn following(
+    state: State,
+    req: HttpRequest,
+    caller: Caller,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    follow_page(&state, &req, &caller, &path, false).await
+}
+
+#[derive(Deserialize)]
+struct Search {
+    #[serde(default, deserialize_with = "params::text")]
+    q: Option<String>,
+    #[serde(default, deserialize_with = "params::text")]
+    limit: Option<String>,
+}
+
+/// `GET /api/v1/accounts/search?q=`: accounts by username or name, as the native search
+/// finds them (`resolve` changes nothing: there are no remote accounts).
+pub async fn search(
+    state: State,
+    req: HttpRequest,
+    caller: Caller,
+) -> Result<HttpResponse, ApiError> {
+    let query: Search = Params::of_query(&req).take()?;
+    let limit = query
+        .limit
+        .as_deref()
+        .and_then(|l| l.parse::<i64>().ok())
+        .unwrap_or(40)
+        .clamp(1, 80);
+    let found = search_accounts(
+        &state,
+        &caller,
+        query.q.as_deref().unwrap_or_default(),
+        limit,
+    )
+    .await?;
+    Ok(HttpResponse::Ok().json(found))
+}
+
+/// Accounts matching `term` (after a leading `@`, before a `@this-host`), for the caller.
+pub async fn search_accounts(
+    state: &AppState,
+    caller: &Caller,
+    term: &str,
+    limit: i64,
+) -> Result<Vec<Value>, ApiError> {
+    let term = term.trim().trim_start_matches('@');
+    let term = term.split('@').next().unwrap_or_default();
+    if term.is_empty() || term.chars().count() > 100 {
+        return Ok(Vec::new());
+    }
+    let viewer = caller.viewer();
+    let users = users::search_page(&state.db, term, &viewer.hidden(), None, limit).await?;
+    Ok(users.iter().map(|u| account(state, u)).collect())
 }

@@ -12,6 +12,8 @@
 //! - `accounts`: the `Account` entity and the account endpoints.
 //! - `statuses`: posts and their replies (comments) as statuses; favourites.
 //! - `timelines`: home, public and hashtag timelines with `Link` paging.
+//! - `notifications`: notifications with Mastodon's types; dismissing.
+//! - `misc`: markers, preferences, trends, and empty lists for what Rookery lacks.
 //! - `errors`: `{"error": "…"}` answers.
 //!
 //! Ids are the 24-hex-digit ObjectIds, which sort by time as Mastodon's ids do.
@@ -20,6 +22,8 @@ pub mod accounts;
 pub mod auth;
 pub mod errors;
 pub mod instance;
+pub mod misc;
+pub mod notifications;
 pub mod oauth;
 pub mod params;
 pub mod statuses;

@@ -172,7 +172,7 @@ pub async fn home(state: State, req: HttpRequest, user: User) -> Result<HttpResp
 }
 
 /// A page of the public list through `filter`, as the native list reads it.
-async fn listed(
+pub(super) async fn listed(
     state: &AppState,
     req: &HttpRequest,
     caller: &Caller,
