@@ -192,11 +192,62 @@ fn document_mastodon(openapi: &mut OpenApi, r: &Route, summary: &str) {
             "Mastodon client API: the request and answer are Mastodon's (docs/MASTODON.md \
              says what Rookery does with them).",
         ))
-        .tag("mastodon")
-        .response(
+        .tag("mastodon");
+    if r.path == "/oauth/authorize" {
+        // The authorization page: HTML, whatever happens; a redirect back to the app.
+        let page = |what: &str| {
+            ResponseBuilder::new().description(what).content(
+                "text/html",
+                utoipa::openapi::ContentBuilder::new()
+                    .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
+                    .build(),
+            )
+        };
+        operation = operation
+            .response("200", page("The page (a form, or the code out of band)."))
+            .response(
+                "303",
+                ResponseBuilder::new().description("Back to the app's redirect URI."),
+            )
+            .response(
+                "400",
+                page("The request names no known app or redirect URI, or the page expired."),
+            )
+            .response("401", page("Wrong email address or password."))
+            .response(
+                "403",
+                page("The form's CSRF value is missing, or the account may not sign in."),
+            )
+            .response("422", page("A field is missing."))
+            .response("429", page("Too many attempts."))
+            .response("503", page("The database did not answer."));
+    } else {
+        operation = operation.response(
             "200",
             ResponseBuilder::new().description("As Mastodon answers."),
         );
+        for (status, what) in [
+            (
+                "400",
+                "Malformed (the OAuth endpoints' `invalid_request`, `invalid_grant`…).",
+            ),
+            (
+                "401",
+                "No valid token, or (OAuth) client authentication failed.",
+            ),
+            (
+                "403",
+                "Outside the token's scopes, not allowed, or another app's token.",
+            ),
+            ("404", "Record not found, or not for the caller to see."),
+            (
+                "422",
+                "Validation failed, or what Rookery has no meaning for.",
+            ),
+        ] {
+            operation = operation.response(status, ResponseBuilder::new().description(what));
+        }
+    }
     for name in r
         .path
         .split('/')
