@@ -193,7 +193,12 @@ enum Target {
     PerSecond(f64),
     /// Within 1.5× of the public list's first page, in req/s and in database CPU.
     AsListPage1,
+    /// At least this share of the native home feed's (20 a page) req/s.
+    OfFeed20(f64),
 }
+
+/// The native row the Mastodon home timeline is held against.
+const FEED_20: &str = "`GET /api/feed?limit=20`";
 
 /// Cost flat with depth: a deep or filtered page costs at most this much more than the
 /// public list's first page.
@@ -234,6 +239,8 @@ async fn page_url(
 /// The deep pages the depth rows read: the same for every client where the list is one
 /// (the public list, the prolific author), one per reader or tag otherwise.
 struct Deep {
+    /// A Mastodon app's OAuth token for each seeded account, in order.
+    mastodon_tokens: Vec<String>,
     list: String,
     /// (token, path) of 16 readers' feed pages.
     feeds: Vec<(String, String)>,
@@ -262,6 +269,7 @@ async fn deep_pages(
         tags.push(page_url(client, base, &first, None, DEEP_PAGE).await?);
     }
     Ok(Deep {
+        mastodon_tokens: Vec::new(),
         list,
         feeds,
         author,
@@ -322,6 +330,24 @@ fn scenarios(base: &str, seeded: &Seeded, deep: &Deep) -> Vec<Scenario> {
                 c.get(format!("{b}{path}")).bearer_auth(token)
             })
         }),
+        (FEED_20.into(), Target::PerSecond(0.0), {
+            let (b, tk) = (b.clone(), tokens.clone());
+            Arc::new(move |c, _, i| {
+                c.get(format!("{b}/api/feed?limit=20"))
+                    .bearer_auth(token(&tk, i))
+            })
+        }),
+        (
+            "`GET /api/v1/timelines/home?limit=20` (Mastodon, OAuth token)".into(),
+            Target::OfFeed20(0.8),
+            {
+                let (b, tk) = (b.clone(), Arc::new(deep.mastodon_tokens.clone()));
+                Arc::new(move |c, _, i| {
+                    c.get(format!("{b}/api/v1/timelines/home?limit=20"))
+                        .bearer_auth(token(&tk, i))
+                })
+            },
+        ),
         (
             "`GET /api/posts?author=…&limit=10` (99 authors)".into(),
             Target::AsListPage1,
@@ -388,6 +414,43 @@ fn scenarios(base: &str, seeded: &Seeded, deep: &Deep) -> Vec<Scenario> {
             },
         ),
     ]
+}
+
+/// An OAuth session, as `POST /oauth/token` opens one, for each account: a Mastodon app's
+/// token for each, written directly (the bench measures reads, not the sign-in page).
+async fn oauth_tokens(db: &Db, usernames: &[String]) -> Result<Vec<String>, BoxError> {
+    use rookery::auth::oauth::{issue, Kind};
+    use rookery::store::sessions::{self, OAuthSession, SessionDoc};
+    let app_id = ObjectId::new();
+    let mut tokens = Vec::with_capacity(usernames.len());
+    for name in usernames {
+        let user = rookery::store::users::find_by_ref(db, name)
+            .await?
+            .ok_or("a seeded account is gone")?;
+        let session_id = ObjectId::new();
+        let (token, token_hash) = issue(Kind::Access, session_id, user.id);
+        let (_, refresh_hash) = issue(Kind::Refresh, session_id, user.id);
+        let now = bson::DateTime::now();
+        let session = SessionDoc {
+            id: session_id,
+            user_id: user.id,
+            created_at: now,
+            last_used_at: now,
+            expires_at: bson::DateTime::from_millis(now.timestamp_millis() + 86_400_000),
+            user_agent: "bench".into(),
+            ip: String::new(),
+            oauth: Some(OAuthSession {
+                app_id,
+                app_name: "bench".into(),
+                scopes: vec!["read".into(), "write".into(), "follow".into()],
+                token_hash,
+                refresh_hash,
+            }),
+        };
+        sessions::insert(db, &session).await?;
+        tokens.push(token);
+    }
+    Ok(tokens)
 }
 
 /// Gives `user` `count` followers (made-up ids) directly in the database.
@@ -667,9 +730,15 @@ fn render(command: &str, seeded: &Seeded, rows: &[(Target, Measured)]) -> String
         seeded.post_ids.len(),
     );
     let list_page1 = rows.first().map(|(_, m)| m);
+    let feed_20 = rows.iter().map(|(_, m)| m).find(|m| m.name == FEED_20);
     for (target, m) in rows {
         let (wanted, met) = match target {
+            Target::PerSecond(n) if *n == 0.0 => ("(the next row's base)".to_owned(), true),
             Target::PerSecond(n) => (format!("≥ {n:.0} req/s"), m.throughput >= *n),
+            Target::OfFeed20(share) => (
+                format!("≥ {share}× the native feed"),
+                feed_20.is_some_and(|f| m.throughput >= f.throughput * share),
+            ),
             Target::AsListPage1 => {
                 let met = list_page1.is_some_and(|p1| {
                     m.throughput * DEPTH_FACTOR >= p1.throughput
@@ -751,7 +820,8 @@ async fn main() -> Result<(), BoxError> {
     // The feeds are whole once the seeding's fan-out has run.
     until_idle(&db).await?;
     println!("==> following next to page {DEEP_PAGE}");
-    let deep = deep_pages(&bench.client, &base, &seeded).await?;
+    let mut deep = deep_pages(&bench.client, &base, &seeded).await?;
+    deep.mastodon_tokens = oauth_tokens(&db, &seeded.usernames).await?;
     let mut rows = Vec::new();
     let mut create_lag = Lag::default();
     // `--rows like,comment`: only the rows whose names contain one of these, printed and

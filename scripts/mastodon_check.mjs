@@ -2,8 +2,9 @@
 // package, pinned in package.json), nobody's code here. A new user's app registers,
 // sends the user through the authorization page (its forms submitted as a browser
 // would: the CSRF cookie, sign-in, approval), exchanges the code with PKCE, reads the
-// account and the instance; a second user follows the first, pages the home timeline
-// through `Link`, favourites; the first deletes; the token is revoked.
+// account and the instance; posts a picture; a second user follows the first, pages the
+// home timeline through `Link`, favourites, replies; the first deletes; the token is
+// revoked.
 //
 //   node scripts/mastodon_check.mjs http://127.0.0.1:8080
 //
@@ -157,6 +158,19 @@ await json(
   await fetch(`${base}/api/users/${author.me.id}/follow`, { method: "POST", headers: { Authorization: `Bearer ${login.access}` } }),
   "the reader follows the author",
 );
+// The first status carries a picture: uploaded through masto (the server's own default
+// avatar, a real PNG), with alternative text, and waited for until it is processed.
+const png = await (await fetch(`${base}/avatars/original/missing.png`)).blob();
+let media = await author.client.v2.media.create({ file: png, description: "A grey square" });
+for (let tries = 0; tries < 50 && !media.url; tries += 1) {
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  media = await author.client.v1.media.$select(media.id).fetch();
+}
+check(media.type === "image" && media.url && media.description === "A grey square", "masto uploads a picture with its description");
+const picture = await author.client.v1.statuses.create({ status: "A picture from masto.js", mediaIds: [media.id] });
+check(picture.mediaAttachments[0]?.id === media.id, "a status with the picture");
+const loaded = await fetch(picture.mediaAttachments[0].url);
+check(loaded.ok && (await loaded.blob()).size > 0, "its URL loads");
 const posted = [];
 for (const i of [1, 2, 3]) {
   const status = await author.client.v1.statuses.create({ status: `Status ${i} from masto.js #mastocheck` });

@@ -219,8 +219,10 @@ fn document_mastodon(openapi: &mut OpenApi, r: &Route, summary: &str) {
                 page("The form's CSRF value is missing, or the account may not sign in."),
             )
             .response("422", page("A field is missing."))
-            .response("429", page("Too many attempts."))
             .response("503", page("The database did not answer."));
+        if r.limit.is_some() {
+            operation = operation.response("429", page("Too many attempts."));
+        }
     } else {
         operation = operation.response(
             "200",
@@ -492,7 +494,7 @@ fn build() -> Vec<Route> {
 /// in the OpenAPI document (its contract is Mastodon's).
 fn mastodon_routes() -> Vec<Route> {
     use crate::api::mastodon::{
-        accounts, instance, misc, notifications, oauth, statuses, timelines,
+        accounts, instance, media, misc, notifications, oauth, statuses, timelines,
     };
     vec![
         route("post", "/api/v1/apps", |r| r.to(oauth::create_app))
@@ -534,6 +536,16 @@ fn mastodon_routes() -> Vec<Route> {
             r.to(accounts::default_image)
         })
         .mastodon("The default header image"),
+        route("post", "/api/v2/media", |r| r.to(media::upload))
+            .limited(Bucket::Uploads, By::User)
+            .mastodon("Upload an image or a video"),
+        route("post", "/api/v1/media", |r| r.to(media::upload_v1))
+            .limited(Bucket::Uploads, By::User)
+            .mastodon("Upload an image or a video (the older path)"),
+        route("get", "/api/v1/media/{id}", |r| r.to(media::get))
+            .mastodon("One's upload, once processed"),
+        route("put", "/api/v1/media/{id}", |r| r.to(media::update))
+            .mastodon("Change an upload's description"),
         route("get", "/api/v1/notifications", |r| {
             r.to(notifications::list)
         })

@@ -40,6 +40,9 @@ pub struct MediaMeta {
     pub failure: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub blurhash: Option<String>,
+    /// Alternative text for those who cannot see it (the Mastodon API's `description`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
     /// A video's length in seconds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub duration: Option<f64>,
@@ -68,6 +71,7 @@ impl MediaMeta {
             status: MediaStatus::Ready,
             failure: None,
             blurhash: None,
+            description: None,
             duration: None,
             video_codec: None,
             audio_codec: None,
@@ -195,6 +199,23 @@ pub async fn open_upload(
 
 pub async fn find(db: &Db, id: ObjectId) -> mongodb::error::Result<Option<MediaDoc>> {
     files(db).find_one(doc! { "_id": id }).await
+}
+
+/// Sets (or with `None` clears) the alternative text of `owner`'s file `id`; the file
+/// after, or `None` when it is not theirs.
+pub async fn set_description(
+    db: &Db,
+    id: ObjectId,
+    owner: ObjectId,
+    description: Option<&str>,
+) -> mongodb::error::Result<Option<MediaDoc>> {
+    files(db)
+        .find_one_and_update(
+            doc! { "_id": id, "metadata.owner_id": owner },
+            doc! { "$set": { "metadata.description": description } },
+        )
+        .return_document(mongodb::options::ReturnDocument::After)
+        .await
 }
 
 /// Media by id, in any order: one `$in` for all the media of a page of posts.

@@ -130,6 +130,10 @@ pub struct MediaView {
     /// A BlurHash placeholder to paint while the image or poster loads.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub blurhash: Option<String>,
+    /// Alternative text, when its owner gave one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(example = "A heron at the river's edge")]
+    pub description: Option<String>,
     /// A video's length in seconds.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub duration: Option<f64>,
@@ -187,6 +191,7 @@ impl MediaView {
             status: meta.status,
             failure: meta.failure.clone(),
             blurhash: meta.blurhash.clone(),
+            description: meta.description.clone(),
             duration: meta.duration,
             video_codec: meta.video_codec.clone(),
             audio_codec: meta.audio_codec.clone(),

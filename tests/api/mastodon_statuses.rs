@@ -818,3 +818,156 @@ async fn follows_blocks_relationships_and_search_are_the_native_ones() {
         .expect("follow");
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
 }
+
+#[tokio::test]
+async fn the_mastodon_home_timeline_costs_the_native_feeds_commands() {
+    let app = spawn_app().await;
+    let (me, token, _, _) = mastodon_token(&app, "rae", "read write follow").await;
+    let sol = app.create_user("sol").await;
+    let response = app
+        .post("/api/users/sol/follow", Some(&me.access), &json!({}))
+        .await;
+    assert!(response.status().is_success());
+    for i in 0..25 {
+        created(
+            &app,
+            &sol,
+            "/api/posts",
+            json!({ "content": format!("sol {i}") }),
+        )
+        .await;
+    }
+    app.settle().await;
+    // Warm both (the first page's horizon is learned on the first read).
+    for _ in 0..2 {
+        assert_eq!(
+            app.get("/api/feed?limit=20", Some(&me.access))
+                .await
+                .status(),
+            StatusCode::OK
+        );
+        assert_eq!(
+            app.get("/api/v1/timelines/home?limit=20", Some(&token))
+                .await
+                .status(),
+            StatusCode::OK
+        );
+    }
+    let native = app.get("/api/feed?limit=20", Some(&me.access)).await;
+    assert_eq!(native.status(), StatusCode::OK);
+    let mastodon = app
+        .get("/api/v1/timelines/home?limit=20", Some(&token))
+        .await;
+    assert_eq!(mastodon.status(), StatusCode::OK);
+    let native_commands = crate::helpers::db_commands(&native);
+    assert_eq!(
+        crate::helpers::db_commands(&mastodon),
+        native_commands,
+        "the same commands as the native feed"
+    );
+    let statuses: Vec<Value> = mastodon.json().await.expect("statuses");
+    assert_eq!(statuses.len(), 20);
+}
+
+async fn upload(
+    app: &TestApp,
+    token: &str,
+    bytes: Vec<u8>,
+    description: Option<&str>,
+) -> (StatusCode, Value) {
+    let mut form = reqwest::multipart::Form::new().part(
+        "file",
+        reqwest::multipart::Part::bytes(bytes)
+            .file_name("photo.png")
+            .mime_str("image/png")
+            .expect("mime"),
+    );
+    if let Some(text) = description {
+        form = form.text("description", text.to_owned());
+    }
+    let response = app
+        .request(Method::POST, "/api/v2/media")
+        .bearer_auth(token)
+        .multipart(form)
+        .send()
+        .await
+        .expect("upload");
+    json_of(response).await
+}
+
+#[tokio::test]
+async fn media_uploads_with_alt_text_attach_to_statuses() {
+    let app = spawn_app().await;
+    let (_, token, _, _) = mastodon_token(&app, "uli", "read write").await;
+    let png = crate::media::png(64, 48, 0);
+    let (status, media) = upload(&app, &token, png.clone(), Some("A grey square")).await;
+    assert_eq!(status, StatusCode::OK, "{media}");
+    assert_eq!(media["type"], "image");
+    assert_eq!(media["description"], "A grey square");
+    assert_eq!(media["meta"]["original"]["width"], 64);
+    assert!(media["blurhash"].is_string());
+    let url = media["url"].as_str().expect("url");
+    assert!(url.starts_with("http"), "{url}");
+    let file = app
+        .get(
+            &url::Url::parse(url).expect("url")[url::Position::BeforePath..],
+            None,
+        )
+        .await;
+    assert_eq!(
+        file.status(),
+        StatusCode::OK,
+        "the URL loads without a token"
+    );
+    let preview = media["preview_url"].as_str().expect("preview");
+    assert!(preview.starts_with("http"));
+    let id = media["id"].as_str().expect("id").to_owned();
+
+    let response = app
+        .request(Method::PUT, &format!("/api/v1/media/{id}"))
+        .bearer_auth(&token)
+        .json(&json!({ "description": "A grey rectangle" }))
+        .send()
+        .await
+        .expect("put");
+    let (status, changed) = json_of(response).await;
+    assert_eq!(
+        (status, changed["description"].as_str()),
+        (StatusCode::OK, Some("A grey rectangle"))
+    );
+    let (status, shown) = get(&app, &format!("/api/v1/media/{id}"), Some(&token)).await;
+    assert_eq!(
+        (status, shown["id"].as_str()),
+        (StatusCode::OK, Some(id.as_str()))
+    );
+
+    let (status, posted) = post_status(
+        &app,
+        &token,
+        &[("status", "with a picture"), ("media_ids[]", &id)],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{posted}");
+    assert_eq!(posted["media_attachments"][0]["id"], id);
+    assert_eq!(
+        posted["media_attachments"][0]["description"],
+        "A grey rectangle"
+    );
+
+    // Someone else's upload is not theirs to read, change or attach.
+    let (_, other, _, _) = mastodon_token(&app, "val", "read write").await;
+    let (status, _) = get(&app, &format!("/api/v1/media/{id}"), Some(&other)).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) =
+        post_status(&app, &other, &[("status", "stolen"), ("media_ids[]", &id)]).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+
+    // Bytes that are no image are refused, whatever they claim; so is a long description.
+    let (status, body) = upload(&app, &token, b"<svg onload=alert(1)>".to_vec(), None).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    let (status, _) = upload(&app, &token, png, Some(&"x".repeat(1501))).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let (_, read_only, _, _) = mastodon_token(&app, "wyn", "read").await;
+    let (status, _) = upload(&app, &read_only, crate::media::png(8, 8, 0), None).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+}

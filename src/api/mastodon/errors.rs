@@ -51,6 +51,10 @@ pub fn mastodon_error(err: &ApiError) -> (StatusCode, serde_json::Value) {
             "The access token is invalid".to_owned(),
         ),
         ApiError::NotFound => (StatusCode::NOT_FOUND, "Record not found".to_owned()),
+        ApiError::UnsupportedMediaType => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Validation failed: File content type is invalid".to_owned(),
+        ),
         ApiError::RateLimited { .. } => (
             StatusCode::TOO_MANY_REQUESTS,
             "Too many requests".to_owned(),

@@ -12,6 +12,7 @@
 //! - `accounts`: the `Account` entity and the account endpoints.
 //! - `statuses`: posts and their replies (comments) as statuses; favourites.
 //! - `timelines`: home, public and hashtag timelines with `Link` paging.
+//! - `media`: uploads through the native pipeline, with alternative text.
 //! - `notifications`: notifications with Mastodon's types; dismissing.
 //! - `misc`: markers, preferences, trends, and empty lists for what Rookery lacks.
 //! - `errors`: `{"error": "…"}` answers.
@@ -22,6 +23,7 @@ pub mod accounts;
 pub mod auth;
 pub mod errors;
 pub mod instance;
+pub mod media;
 pub mod misc;
 pub mod notifications;
 pub mod oauth;

@@ -163,7 +163,7 @@ pub fn attachment(state: &AppState, media: &MediaView) -> Value {
         "preview_remote_url": null,
         "text_url": null,
         "meta": meta,
-        "description": null,
+        "description": media.description,
         "blurhash": media.blurhash,
     })
 }

@@ -28,6 +28,9 @@ type State = web::Data<AppState>;
 /// The longest text field accepted beside the file.
 const TEXT_FIELD_BYTES: usize = 1024;
 
+/// The longest alternative text, in bytes (Mastodon's 1 500 characters, in UTF-8).
+pub(crate) const DESCRIPTION_BYTES: usize = 6000;
+
 fn multipart_error(err: actix_multipart::MultipartError) -> ApiError {
     ApiError::BadRequest(format!(
         "Send the upload as multipart/form-data with the file in a field named \"file\" ({err})."
@@ -227,11 +230,13 @@ async fn store_file(
 
 /// A whole upload request: the stored file, and the text fields beside it.
 pub(crate) struct Upload {
-    media: MediaDoc,
+    pub media: MediaDoc,
     post_id: Option<String>,
+    /// Alternative text sent beside the file (`description`, as Mastodon apps send it).
+    pub description: Option<String>,
 }
 
-async fn receive_upload(
+pub(crate) async fn receive_upload(
     state: &AppState,
     req: &HttpRequest,
     owner: ObjectId,
@@ -254,6 +259,7 @@ async fn receive_upload(
     }
     let mut stored: Option<MediaDoc> = None;
     let mut post_id = None;
+    let mut description = None;
     let idle = body_timeout(req);
     let result: Result<(), ApiError> = async {
         while let Some(field) = next_chunk(&mut form, idle)
@@ -272,6 +278,11 @@ async fn receive_upload(
                     field.fill(&mut text, TEXT_FIELD_BYTES + 1).await?;
                     post_id = Some(String::from_utf8_lossy(&text).trim().to_owned());
                 }
+                "description" => {
+                    let mut text = Vec::new();
+                    field.fill(&mut text, DESCRIPTION_BYTES + 1).await?;
+                    description = Some(String::from_utf8_lossy(&text).trim().to_owned());
+                }
                 _ => {}
             }
             field.drain().await?;
@@ -280,7 +291,11 @@ async fn receive_upload(
     }
     .await;
     match (result, stored) {
-        (Ok(()), Some(media)) => Ok(Upload { media, post_id }),
+        (Ok(()), Some(media)) => Ok(Upload {
+            media,
+            post_id,
+            description,
+        }),
         (Ok(()), None) => Err(FieldErrors::single("file", "This field is required.")),
         (Err(err), Some(media)) => {
             media::delete(&state.db, media.id).await?;

@@ -202,7 +202,7 @@ mod tests {
             }
         }
         assert_eq!(
-            limited, 36,
+            limited, 38,
             "every rate-limited route of the table is documented"
         );
         let reads = [
