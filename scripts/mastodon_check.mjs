@@ -3,14 +3,14 @@
 // sends the user through the authorization page (its forms submitted as a browser
 // would: the CSRF cookie, sign-in, approval), exchanges the code with PKCE, reads the
 // account and the instance; posts a picture; a second user follows the first, pages the
-// home timeline through `Link`, favourites, replies; the first deletes; the token is
-// revoked.
+// home timeline through `Link`, favourites (the first hears it on the streaming socket),
+// replies; the first deletes; the token is revoked.
 //
 //   node scripts/mastodon_check.mjs http://127.0.0.1:8080
 //
 // Needs the service with `email.dev_outbox` on (the verification link is read there).
 import { createHash, randomBytes } from "node:crypto";
-import { createOAuthAPIClient, createRestAPIClient } from "masto";
+import { createOAuthAPIClient, createRestAPIClient, createStreamingAPIClient } from "masto";
 
 const base = process.argv[2];
 if (!base) throw new Error("usage: mastodon_check.mjs <base url>");
@@ -191,9 +191,46 @@ for (let tries = 0; tries < 50; tries += 1) {
 }
 check(JSON.stringify(seen.slice(0, 3)) === JSON.stringify([...posted].reverse()), "the home timeline, paged through Link, holds the three, newest first");
 
-// 4. The reader favourites one; the author sees the count.
+// 4. The author listens on the streaming socket; the reader favourites one; the author
+// gets the notification live.
+const streaming = createStreamingAPIClient({
+  streamingApiUrl: instance.configuration.urls.streaming,
+  accessToken: author.token,
+  retry: false,
+});
+const events = streaming.user.subscribe()[Symbol.asyncIterator]();
+// The socket opens when the stream is first read: the read is kept pending across waits.
+let pending = events.next();
+/** The next event of the user stream that `wanted` accepts, within `ms`; or null. */
+async function nextEvent(wanted, ms) {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    const next = await Promise.race([
+      pending,
+      new Promise((resolve) => setTimeout(() => resolve({ timedOut: true }), deadline - Date.now())),
+    ]);
+    if (next.timedOut) return null;
+    if (next.done) throw new Error("failed: the streaming socket closed");
+    pending = events.next();
+    if (wanted(next.value)) return next.value;
+  }
+  return null;
+}
+// Live once one of the author's own new statuses streams back to them (the socket and its
+// subscription are under way while the first is written, so one a second until one does).
+const markers = new Set();
+let heard = null;
+for (let tries = 0; tries < 15 && !heard; tries += 1) {
+  const marker = await author.client.v1.statuses.create({ status: `Listening ${tries}` });
+  markers.add(marker.id);
+  heard = await nextEvent((e) => e.event === "update" && markers.has(e.payload.id), 1000);
+}
+check(heard !== null, "the streaming socket is live (an own status streamed back)");
 const faved = await reader.client.v1.statuses.$select(posted[0]).favourite();
 check(faved.favourited === true && faved.favouritesCount === 1, "favourited");
+const notification = (await nextEvent((e) => e.event === "notification", 15000))?.payload;
+check(notification?.type === "favourite" && notification.status.id === posted[0] && notification.account.id === reader.me.id, "the favourite arrives on the streaming socket");
+streaming.close();
 const reply = await reader.client.v1.statuses.create({ status: "Nice one", inReplyToId: posted[0] });
 check(reply.inReplyToId === posted[0], "a reply");
 const context = await author.client.v1.statuses.$select(posted[0]).context.fetch();

@@ -30,6 +30,9 @@ use crate::views::{ActivityView, NotificationView};
 pub enum Channel {
     Notifications,
     Activity,
+    /// A Mastodon streaming socket: told the ids of its user's new notifications (it
+    /// builds Mastodon's entity itself).
+    Mastodon,
 }
 
 /// What a socket task is told.
@@ -52,6 +55,8 @@ struct Subscriber {
 pub struct Hub {
     subscribers: Mutex<HashMap<(ObjectId, Channel), Vec<Subscriber>>>,
     next_id: AtomicU64,
+    /// The Mastodon sockets' statuses and deletions (`api::mastodon::streaming`).
+    pub mastodon: Arc<crate::api::mastodon::streaming::Streams>,
 }
 
 impl Hub {
@@ -199,6 +204,11 @@ pub async fn start(db: Db, hub: Arc<Hub>) -> mongodb::error::Result<()> {
                 let Some(doc) = event.full_document else {
                     return;
                 };
+                if state.hub.is_listening(doc.user_id, Channel::Mastodon) {
+                    state
+                        .hub
+                        .deliver(doc.user_id, Channel::Mastodon, doc.id, "");
+                }
                 if !state.hub.is_listening(doc.user_id, Channel::Notifications) {
                     return;
                 }

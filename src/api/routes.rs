@@ -494,7 +494,7 @@ fn build() -> Vec<Route> {
 /// in the OpenAPI document (its contract is Mastodon's).
 fn mastodon_routes() -> Vec<Route> {
     use crate::api::mastodon::{
-        accounts, instance, media, misc, notifications, oauth, statuses, timelines,
+        accounts, instance, media, misc, notifications, oauth, statuses, streaming, timelines,
     };
     vec![
         route("post", "/api/v1/apps", |r| r.to(oauth::create_app))
@@ -566,6 +566,12 @@ fn mastodon_routes() -> Vec<Route> {
             r.to(notifications::dismiss)
         })
         .mastodon("Dismiss a notification"),
+        route("get", "/api/v1/streaming/health", |r| {
+            r.to(streaming::health)
+        })
+        .mastodon("Whether streaming works"),
+        route("get", "/api/v1/streaming", |r| r.to(streaming::socket))
+            .mastodon("The streaming WebSocket"),
         route("get", "/api/v1/markers", |r| r.to(misc::get_markers))
             .mastodon("Where reading stopped"),
         route("post", "/api/v1/markers", |r| r.to(misc::set_markers))

@@ -17,6 +17,7 @@ mod likes;
 mod limits;
 mod mastodon;
 mod mastodon_statuses;
+mod mastodon_streaming;
 mod media;
 mod media_pipeline;
 mod media_privacy;

@@ -15,6 +15,7 @@
 //! - `media`: uploads through the native pipeline, with alternative text.
 //! - `notifications`: notifications with Mastodon's types; dismissing.
 //! - `misc`: markers, preferences, trends, and empty lists for what Rookery lacks.
+//! - `streaming`: the streaming WebSocket (`update`, `notification`, `delete`).
 //! - `errors`: `{"error": "…"}` answers.
 //!
 //! Ids are the 24-hex-digit ObjectIds, which sort by time as Mastodon's ids do.
@@ -29,6 +30,7 @@ pub mod notifications;
 pub mod oauth;
 pub mod params;
 pub mod statuses;
+pub mod streaming;
 pub mod timelines;
 
 use crate::api::state::AppState;

@@ -76,7 +76,7 @@ fn id_param(field: &str, raw: Option<&str>) -> Result<Option<ObjectId>, ApiError
 }
 
 /// The entities of `docs`, in order (one whose actor or status is gone is left out).
-async fn entities(
+pub(super) async fn entities(
     state: &AppState,
     me: ObjectId,
     docs: &[NotificationDoc],
