@@ -12,7 +12,7 @@ use actix_web::dev::Payload;
 use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
 use bson::oid::ObjectId;
 use futures::future::LocalBoxFuture;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use super::accounts::{escape, DEFAULT_AVATAR};
@@ -87,44 +87,79 @@ pub fn status_html(base: &str, text: &str, hashtags: &[String], mentions: &[Stri
 
 /// The `Account` of a status's author, from what the post carries of them (no lookup):
 /// its counts are not there (`0`); `GET /api/v1/accounts/{id}` has them.
+#[derive(Debug, Serialize)]
+pub struct MiniAccount {
+    id: String,
+    username: String,
+    acct: String,
+    display_name: String,
+    locked: bool,
+    bot: bool,
+    discoverable: bool,
+    group: bool,
+    created_at: String,
+    note: &'static str,
+    url: String,
+    uri: String,
+    avatar: String,
+    avatar_static: String,
+    header: String,
+    header_static: String,
+    followers_count: i64,
+    following_count: i64,
+    statuses_count: i64,
+    last_status_at: Option<()>,
+    emojis: Vec<Value>,
+    fields: Vec<Value>,
+}
+
+impl MiniAccount {
+    fn new(base: &str, author: &UserMini) -> Self {
+        let avatar = match author.avatar_url.as_deref() {
+            Some(url) if url.starts_with("http://") || url.starts_with("https://") => {
+                url.to_owned()
+            }
+            Some(path) => format!("{base}/{}", path.trim_start_matches('/')),
+            None => format!("{base}{DEFAULT_AVATAR}"),
+        };
+        let header = format!("{base}{}", super::accounts::DEFAULT_HEADER);
+        let created_at = ObjectId::parse_str(&author.id)
+            .map(|id| rfc3339(id.timestamp()))
+            .unwrap_or_default();
+        let display_name = if author.full_name.trim().is_empty() {
+            author.username.clone()
+        } else {
+            author.full_name.clone()
+        };
+        MiniAccount {
+            id: author.id.clone(),
+            username: author.username.clone(),
+            acct: author.username.clone(),
+            display_name,
+            locked: false,
+            bot: false,
+            discoverable: true,
+            group: false,
+            created_at,
+            note: "",
+            url: format!("{base}/@{}", author.username),
+            uri: format!("{base}/users/{}", author.username),
+            avatar_static: avatar.clone(),
+            avatar,
+            header_static: header.clone(),
+            header,
+            followers_count: 0,
+            following_count: 0,
+            statuses_count: 0,
+            last_status_at: None,
+            emojis: Vec::new(),
+            fields: Vec::new(),
+        }
+    }
+}
+
 pub fn mini_account(state: &AppState, author: &UserMini) -> Value {
-    let avatar = absolute(
-        state,
-        author.avatar_url.as_deref().unwrap_or(DEFAULT_AVATAR),
-    );
-    let header = absolute(state, super::accounts::DEFAULT_HEADER);
-    let created_at = ObjectId::parse_str(&author.id)
-        .map(|id| rfc3339(id.timestamp()))
-        .unwrap_or_default();
-    let display_name = if author.full_name.trim().is_empty() {
-        author.username.clone()
-    } else {
-        author.full_name.clone()
-    };
-    json!({
-        "id": author.id,
-        "username": author.username,
-        "acct": author.username,
-        "display_name": display_name,
-        "locked": false,
-        "bot": false,
-        "discoverable": true,
-        "group": false,
-        "created_at": created_at,
-        "note": "",
-        "url": absolute(state, &format!("/@{}", author.username)),
-        "uri": absolute(state, &format!("/users/{}", author.username)),
-        "avatar": avatar,
-        "avatar_static": avatar,
-        "header": header,
-        "header_static": header,
-        "followers_count": 0,
-        "following_count": 0,
-        "statuses_count": 0,
-        "last_status_at": null,
-        "emojis": [],
-        "fields": [],
-    })
+    serde_json::to_value(MiniAccount::new(&base_url(state), author)).unwrap_or_default()
 }
 
 /// A `MediaAttachment` of a ready file.
@@ -176,50 +211,109 @@ fn visibility_of(group_private: bool) -> &'static str {
     }
 }
 
-/// The `Status` of a post, as the native view shows it to the viewer.
+#[derive(Debug, Serialize)]
+pub struct TagRef {
+    name: String,
+    url: String,
+}
+
+/// The `Status` of a post, as the native view shows it to the viewer: a typed entity, so
+/// that a page of them is written straight out.
+#[derive(Debug, Serialize)]
+pub struct StatusEntity {
+    id: String,
+    uri: String,
+    url: String,
+    created_at: String,
+    edited_at: Option<String>,
+    account: MiniAccount,
+    content: String,
+    visibility: &'static str,
+    sensitive: bool,
+    spoiler_text: &'static str,
+    media_attachments: Vec<Value>,
+    application: Option<()>,
+    mentions: Vec<Value>,
+    tags: Vec<TagRef>,
+    emojis: Vec<Value>,
+    reblogs_count: i64,
+    favourites_count: i64,
+    replies_count: i64,
+    in_reply_to_id: Option<()>,
+    in_reply_to_account_id: Option<()>,
+    reblog: Option<()>,
+    poll: Option<()>,
+    card: Option<()>,
+    language: Option<()>,
+    text: Option<()>,
+    favourited: bool,
+    reblogged: bool,
+    muted: bool,
+    bookmarked: bool,
+    pinned: bool,
+    filtered: Vec<Value>,
+}
+
+impl StatusEntity {
+    pub fn new(state: &AppState, base: &str, view: &PostView, group_private: bool) -> Self {
+        let content = if view.title.trim().is_empty() {
+            status_html(base, &view.content, &view.hashtags, &view.mentions)
+        } else {
+            let text = format!("{}\n\n{}", view.title, view.content);
+            status_html(base, &text, &view.hashtags, &view.mentions)
+        };
+        let url = format!("{base}/@{}/{}", view.author.username, view.id);
+        StatusEntity {
+            id: view.id.clone(),
+            uri: url.clone(),
+            url,
+            created_at: view.created_at.clone(),
+            edited_at: view.edited.then(|| view.updated_at.clone()),
+            account: MiniAccount::new(base, &view.author),
+            content,
+            visibility: visibility_of(group_private),
+            sensitive: false,
+            spoiler_text: "",
+            media_attachments: view.media.iter().map(|m| attachment(state, m)).collect(),
+            application: None,
+            mentions: Vec::new(),
+            tags: view
+                .hashtags
+                .iter()
+                .map(|t| TagRef {
+                    name: t.clone(),
+                    url: format!("{base}/tags/{t}"),
+                })
+                .collect(),
+            emojis: Vec::new(),
+            reblogs_count: 0,
+            favourites_count: view.like_count.max(0),
+            replies_count: view.comment_count.max(0),
+            in_reply_to_id: None,
+            in_reply_to_account_id: None,
+            reblog: None,
+            poll: None,
+            card: None,
+            language: None,
+            text: None,
+            favourited: view.liked_by_me,
+            reblogged: false,
+            muted: false,
+            bookmarked: false,
+            pinned: false,
+            filtered: Vec::new(),
+        }
+    }
+}
+
 pub fn status(state: &AppState, view: &PostView, group_private: bool) -> Value {
-    let base = base_url(state);
-    let text = if view.title.trim().is_empty() {
-        view.content.clone()
-    } else {
-        format!("{}\n\n{}", view.title, view.content)
-    };
-    let url = absolute(state, &format!("/@{}/{}", view.author.username, view.id));
-    json!({
-        "id": view.id,
-        "uri": url,
-        "url": url,
-        "created_at": view.created_at,
-        "edited_at": if view.edited { json!(view.updated_at) } else { Value::Null },
-        "account": mini_account(state, &view.author),
-        "content": status_html(&base, &text, &view.hashtags, &view.mentions),
-        "visibility": visibility_of(group_private),
-        "sensitive": false,
-        "spoiler_text": "",
-        "media_attachments": view.media.iter().map(|m| attachment(state, m)).collect::<Vec<_>>(),
-        "application": null,
-        "mentions": [],
-        "tags": view.hashtags.iter().map(|t| json!({
-            "name": t, "url": format!("{base}/tags/{t}"),
-        })).collect::<Vec<_>>(),
-        "emojis": [],
-        "reblogs_count": 0,
-        "favourites_count": view.like_count.max(0),
-        "replies_count": view.comment_count.max(0),
-        "in_reply_to_id": null,
-        "in_reply_to_account_id": null,
-        "reblog": null,
-        "poll": null,
-        "card": null,
-        "language": null,
-        "text": null,
-        "favourited": view.liked_by_me,
-        "reblogged": false,
-        "muted": false,
-        "bookmarked": false,
-        "pinned": false,
-        "filtered": [],
-    })
+    serde_json::to_value(StatusEntity::new(
+        state,
+        &base_url(state),
+        view,
+        group_private,
+    ))
+    .unwrap_or_default()
 }
 
 /// The `Status` of a comment: a reply to its post.
@@ -285,11 +379,26 @@ pub async fn statuses_liked(
     posts: Vec<PostDoc>,
     liked: Option<Liked>,
 ) -> Result<Vec<Value>, ApiError> {
+    Ok(status_entities(state, viewer, posts, liked)
+        .await?
+        .into_iter()
+        .filter_map(|s| serde_json::to_value(s).ok())
+        .collect())
+}
+
+/// The typed statuses of `posts`, in order (a post whose author is gone is left out).
+pub async fn status_entities(
+    state: &AppState,
+    viewer: Option<ObjectId>,
+    posts: Vec<PostDoc>,
+    liked: Option<Liked>,
+) -> Result<Vec<StatusEntity>, ApiError> {
     let private: HashMap<ObjectId, bool> = posts.iter().map(|p| (p.id, p.group_private)).collect();
     let views = match liked {
         Some(liked) => post_views_liked(&state.db, posts, liked).await?,
         None => post_views(&state.db, viewer, posts).await?,
     };
+    let base = base_url(state);
     Ok(views
         .iter()
         .map(|v| {
@@ -297,7 +406,7 @@ pub async fn statuses_liked(
                 .ok()
                 .and_then(|id| private.get(&id).copied())
                 .unwrap_or(false);
-            status(state, v, private)
+            StatusEntity::new(state, &base, v, private)
         })
         .collect())
 }

@@ -13,11 +13,10 @@ use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use bson::oid::ObjectId;
 use serde::Deserialize;
-use serde_json::Value;
 
-use super::auth::{Caller, User};
+use super::auth::{Caller, Session};
 use super::params::{self, Params};
-use super::statuses::statuses_liked;
+use super::statuses::status_entities;
 use crate::api::state::AppState;
 use crate::domain::cursor::Cursor;
 use crate::domain::posts::normalise_tag;
@@ -140,7 +139,7 @@ async fn respond(
             first.id.to_hex()
         ));
     }
-    let body: Vec<Value> = statuses_liked(state, viewer, items, liked).await?;
+    let body = status_entities(state, viewer, items, liked).await?;
     let mut response = HttpResponse::Ok();
     if !links.is_empty() {
         response.insert_header((header::LINK, links.join(", ")));
@@ -149,7 +148,7 @@ async fn respond(
 }
 
 /// `GET /api/v1/timelines/home` (`read:statuses`).
-pub async fn home(state: State, req: HttpRequest, user: User) -> Result<HttpResponse, ApiError> {
+pub async fn home(state: State, req: HttpRequest, user: Session) -> Result<HttpResponse, ApiError> {
     user.need("read:statuses")?;
     let paging = paging(&state, &req).await?;
     let fetch = if paging.after.is_some() || paging.only_media {
