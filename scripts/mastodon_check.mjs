@@ -4,7 +4,8 @@
 // would: the CSRF cookie, sign-in, approval), exchanges the code with PKCE, reads the
 // account and the instance; posts a picture; a second user follows the first, pages the
 // home timeline through `Link`, favourites (the first hears it on the streaming socket),
-// replies; the first deletes; the token is revoked.
+// replies; the first edits (heard on the socket; the history holds both) and deletes;
+// the token is revoked.
 //
 //   node scripts/mastodon_check.mjs http://127.0.0.1:8080
 //
@@ -230,6 +231,19 @@ const faved = await reader.client.v1.statuses.$select(posted[0]).favourite();
 check(faved.favourited === true && faved.favouritesCount === 1, "favourited");
 const notification = (await nextEvent((e) => e.event === "notification", 15000))?.payload;
 check(notification?.type === "favourite" && notification.status.id === posted[0] && notification.account.id === reader.me.id, "the favourite arrives on the streaming socket");
+// The author edits the picture's status from its source: the socket hears status.update,
+// and the history holds both versions.
+const source = await author.client.v1.statuses.$select(picture.id).source.fetch();
+check(source.text === "A picture from masto.js", "the source text to edit");
+const edited = await author.client.v1.statuses.$select(picture.id).update({
+  status: "A picture from masto.js, edited",
+  mediaIds: [media.id],
+});
+check(edited.editedAt && edited.content.includes("edited") && edited.mediaAttachments[0]?.id === media.id, "edited, keeping the picture");
+const heardEdit = (await nextEvent((e) => e.event === "status.update" && e.payload.id === picture.id, 15000))?.payload;
+check(heardEdit?.content.includes("edited"), "the edit arrives on the streaming socket");
+const versions = await author.client.v1.statuses.$select(picture.id).history.list();
+check(versions.length === 2 && versions[0].content.includes("A picture from masto.js</p>") && versions[1].content.includes("edited"), "the history: the first version, then the edit");
 streaming.close();
 const reply = await reader.client.v1.statuses.create({ status: "Nice one", inReplyToId: posted[0] });
 check(reply.inReplyToId === posted[0], "a reply");

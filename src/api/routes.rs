@@ -494,7 +494,8 @@ fn build() -> Vec<Route> {
 /// in the OpenAPI document (its contract is Mastodon's).
 fn mastodon_routes() -> Vec<Route> {
     use crate::api::mastodon::{
-        accounts, instance, media, misc, notifications, oauth, statuses, streaming, timelines,
+        accounts, edits, instance, media, misc, notifications, oauth, statuses, streaming,
+        timelines,
     };
     vec![
         route("post", "/api/v1/apps", |r| r.to(oauth::create_app))
@@ -633,6 +634,16 @@ fn mastodon_routes() -> Vec<Route> {
             r.to(statuses::delete_status)
         })
         .mastodon("Delete a status"),
+        route("put", "/api/v1/statuses/{id}", |r| r.to(edits::edit_status))
+            .mastodon("Edit a status"),
+        route("get", "/api/v1/statuses/{id}/history", |r| {
+            r.to(edits::history)
+        })
+        .mastodon("A status's versions, oldest first"),
+        route("get", "/api/v1/statuses/{id}/source", |r| {
+            r.to(edits::source)
+        })
+        .mastodon("A status's plain text, to edit"),
         route("get", "/api/v1/statuses/{id}/context", |r| {
             r.to(statuses::context)
         })

@@ -971,3 +971,163 @@ async fn media_uploads_with_alt_text_attach_to_statuses() {
     let (status, _) = upload(&app, &read_only, crate::media::png(8, 8, 0), None).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
 }
+
+async fn put_status(
+    app: &TestApp,
+    token: &str,
+    id: &str,
+    form: &[(&str, &str)],
+) -> (StatusCode, Value) {
+    let response = app
+        .request(Method::PUT, &format!("/api/v1/statuses/{id}"))
+        .bearer_auth(token)
+        .form(form)
+        .send()
+        .await
+        .expect("edit sent");
+    json_of(response).await
+}
+
+#[tokio::test]
+async fn edits_keep_their_history_and_source_and_only_the_author_edits() {
+    let app = spawn_app().await;
+    let (me, token, _, _) = mastodon_token(&app, "eda", "read write").await;
+    let (_, other, _, _) = mastodon_token(&app, "fin", "read write").await;
+
+    // A native post with a title: its status text is the title, a blank line, the content.
+    let post = created(
+        &app,
+        &me,
+        "/api/posts",
+        json!({ "title": "Morning", "content": "Tea by the #river" }),
+    )
+    .await;
+    let id = post["id"].as_str().expect("id").to_owned();
+    let (status, source) = get(&app, &format!("/api/v1/statuses/{id}/source"), Some(&token)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(source["text"], "Morning\n\nTea by the #river");
+    assert_eq!(source["spoiler_text"], "");
+
+    let (status, edited) = put_status(
+        &app,
+        &token,
+        &id,
+        &[("status", "Morning\n\nCoffee by the #river")],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{edited}");
+    assert!(edited["edited_at"].is_string(), "{edited}");
+    assert!(edited["content"]
+        .as_str()
+        .is_some_and(|c| c.contains("<p>Coffee by the ")));
+    // Natively the title stayed and the content changed, with the earlier text kept.
+    let native: Value = app
+        .get(&format!("/api/posts/{id}"), None)
+        .await
+        .json()
+        .await
+        .expect("post");
+    assert_eq!(
+        (native["title"].as_str(), native["content"].as_str()),
+        (Some("Morning"), Some("Coffee by the #river"))
+    );
+
+    let (status, edited) = put_status(&app, &token, &id, &[("status", "Evening wine")]).await;
+    assert_eq!(status, StatusCode::OK, "{edited}");
+    let (status, history) = get(&app, &format!("/api/v1/statuses/{id}/history"), None).await;
+    assert_eq!(status, StatusCode::OK);
+    let versions = history.as_array().expect("versions");
+    let contents: Vec<&str> = versions
+        .iter()
+        .map(|v| v["content"].as_str().expect("content"))
+        .collect();
+    assert_eq!(contents.len(), 3, "{history}");
+    assert!(contents[0].starts_with("<p>Morning</p><p>Tea by the "));
+    assert!(contents[1].starts_with("<p>Morning</p><p>Coffee by the "));
+    assert_eq!(contents[2], "<p>Evening wine</p>");
+    assert_eq!(versions[0]["created_at"], post["created_at"]);
+    assert!(versions
+        .windows(2)
+        .all(|w| w[0]["created_at"].as_str() <= w[1]["created_at"].as_str()));
+    assert_eq!(versions[2]["account"]["username"], "eda");
+
+    // Someone else may read it but not edit it; bad ids and unsupported fields are clear.
+    let (status, body) = put_status(&app, &other, &id, &[("status", "mine now")]).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert!(body["error"].is_string());
+    let (status, body) = put_status(
+        &app,
+        &token,
+        &id,
+        &[("status", "x"), ("spoiler_text", "careful")],
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    let (status, body) = put_status(&app, &token, &id, &[("status", "")]).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    let (status, _) =
+        put_status(&app, &token, "000000000000000000000000", &[("status", "x")]).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (_, reader, _, _) = mastodon_token(&app, "gus", "read").await;
+    let (status, _) = put_status(&app, &reader, &id, &[("status", "x")]).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "a read-only token");
+
+    // A reply (a comment) is edited too; its history is its one version.
+    let (status, reply) =
+        post_status(&app, &other, &[("status", "nice"), ("in_reply_to_id", &id)]).await;
+    assert_eq!(status, StatusCode::OK, "{reply}");
+    let reply_id = reply["id"].as_str().expect("id").to_owned();
+    let (status, body) = put_status(&app, &token, &reply_id, &[("status", "not yours")]).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    let (status, edited) = put_status(&app, &other, &reply_id, &[("status", "very nice")]).await;
+    assert_eq!(status, StatusCode::OK, "{edited}");
+    assert_eq!(edited["content"], "<p>very nice</p>");
+    assert_eq!(edited["in_reply_to_id"], id.as_str());
+    let (status, history) = get(&app, &format!("/api/v1/statuses/{reply_id}/history"), None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(history.as_array().map(Vec::len), Some(1));
+    let (_, source) = get(&app, &format!("/api/v1/statuses/{reply_id}/source"), None).await;
+    assert_eq!(source["text"], "very nice");
+}
+
+#[tokio::test]
+async fn an_edit_changes_the_files_and_rekeys_the_removed_one() {
+    let app = spawn_app().await;
+    let (_, token, _, _) = mastodon_token(&app, "hal", "read write").await;
+    let (status, media) = upload(&app, &token, crate::media::png(32, 32, 0), None).await;
+    assert_eq!(status, StatusCode::OK, "{media}");
+    let media_id = media["id"].as_str().expect("id").to_owned();
+    let (status, posted) = post_status(
+        &app,
+        &token,
+        &[("status", "a picture"), ("media_ids[]", &media_id)],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{posted}");
+    let id = posted["id"].as_str().expect("id").to_owned();
+    let old_url = posted["media_attachments"][0]["url"]
+        .as_str()
+        .expect("url")
+        .to_owned();
+
+    // The same files sent back keep them; none sent leaves none, as on Mastodon.
+    let (status, kept) = put_status(
+        &app,
+        &token,
+        &id,
+        &[("status", "still a picture"), ("media_ids[]", &media_id)],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{kept}");
+    assert_eq!(kept["media_attachments"][0]["id"], media_id.as_str());
+    let (status, bare) = put_status(&app, &token, &id, &[("status", "no picture")]).await;
+    assert_eq!(status, StatusCode::OK, "{bare}");
+    assert_eq!(bare["media_attachments"], json!([]));
+    let path = &url::Url::parse(&old_url).expect("url")[url::Position::BeforePath..];
+    let gone = app.get(path, None).await;
+    assert_eq!(
+        gone.status(),
+        StatusCode::NOT_FOUND,
+        "the URL handed out with the post no longer loads"
+    );
+}

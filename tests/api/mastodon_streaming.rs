@@ -1,4 +1,4 @@
-//! The Mastodon streaming socket: statuses, notifications and deletions as they happen,
+//! The Mastodon streaming socket: statuses, notifications, edits and deletions as they happen,
 //! across instances, for what the socket's user may see.
 
 use std::time::Duration;
@@ -144,6 +144,34 @@ async fn statuses_notifications_and_deletes_stream_across_instances() {
     let notification: Value = serde_json::from_str(&payload).expect("a notification");
     assert_eq!(notification["type"], "favourite");
     assert_eq!(notification["status"]["id"], mine["id"]);
+
+    // An edit (native here) is a status.update on both streams, with the new text; the
+    // like above sent none.
+    let edited = first
+        .request(reqwest::Method::PATCH, &format!("/api/posts/{id}"))
+        .bearer_auth(&uma.access)
+        .json(&json!({ "content": "hello again #tea" }))
+        .send()
+        .await
+        .expect("edit");
+    assert_eq!(edited.status(), StatusCode::OK);
+    let mut updates = Vec::new();
+    while updates.len() < 2 {
+        let (stream, event, payload) = next_event(&mut socket).await.expect("an edit");
+        assert_eq!(event, "status.update");
+        let status: Value = serde_json::from_str(&payload).expect("a status");
+        assert_eq!(status["id"], id.as_str());
+        assert!(status["edited_at"].is_string(), "{status}");
+        assert!(
+            status["content"]
+                .as_str()
+                .is_some_and(|c| c.starts_with("<p>hello again ")),
+            "{status}"
+        );
+        updates.push(stream);
+    }
+    assert!(updates.contains(&json!(["hashtag", "tea"])), "{updates:?}");
+
     let deleted = first
         .request(reqwest::Method::DELETE, &format!("/api/posts/{id}"))
         .bearer_auth(&uma.access)

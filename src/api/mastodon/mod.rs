@@ -11,6 +11,7 @@
 //!   NodeInfo).
 //! - `accounts`: the `Account` entity and the account endpoints.
 //! - `statuses`: posts and their replies (comments) as statuses; favourites.
+//! - `edits`: editing a status, its versions and its source text.
 //! - `timelines`: home, public and hashtag timelines with `Link` paging.
 //! - `media`: uploads through the native pipeline, with alternative text.
 //! - `notifications`: notifications with Mastodon's types; dismissing.
@@ -22,6 +23,7 @@
 
 pub mod accounts;
 pub mod auth;
+pub mod edits;
 pub mod errors;
 pub mod instance;
 pub mod media;

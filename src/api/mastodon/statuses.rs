@@ -256,12 +256,8 @@ pub struct StatusEntity {
 
 impl StatusEntity {
     pub fn new(state: &AppState, base: &str, view: &PostView, group_private: bool) -> Self {
-        let content = if view.title.trim().is_empty() {
-            status_html(base, &view.content, &view.hashtags, &view.mentions)
-        } else {
-            let text = format!("{}\n\n{}", view.title, view.content);
-            status_html(base, &text, &view.hashtags, &view.mentions)
-        };
+        let text = super::edits::post_text(&view.title, &view.content);
+        let content = status_html(base, &text, &view.hashtags, &view.mentions);
         let url = format!("{base}/@{}/{}", view.author.username, view.id);
         StatusEntity {
             id: view.id.clone(),
@@ -411,7 +407,7 @@ pub async fn status_entities(
         .collect())
 }
 
-async fn comment_statuses(
+pub(super) async fn comment_statuses(
     state: &AppState,
     comments: &[CommentDoc],
     post: &PostDoc,
@@ -428,12 +424,16 @@ async fn comment_statuses(
 }
 
 /// What a status id names, as the viewer may see it.
-enum Found {
+pub(super) enum Found {
     Post(PostDoc),
     Comment(CommentDoc, PostDoc),
 }
 
-async fn find_status(state: &AppState, id: &str, viewer: &Viewer) -> Result<Found, ApiError> {
+pub(super) async fn find_status(
+    state: &AppState,
+    id: &str,
+    viewer: &Viewer,
+) -> Result<Found, ApiError> {
     let id = ObjectId::parse_str(id).map_err(|_| ApiError::NotFound)?;
     if let Some(post) = posts::find(&state.db, id).await? {
         return if viewer.can_see_post(&post) && post.status == PostStatus::Published {
@@ -536,8 +536,47 @@ struct NewStatus {
 }
 
 /// `422` with Mastodon's sentence.
-fn unprocessable(field: &str, message: &str) -> ApiError {
+pub(super) fn unprocessable(field: &str, message: &str) -> ApiError {
     FieldErrors::single(field, message)
+}
+
+/// What a status may ask for that Rookery has no meaning for.
+pub(super) struct Unsupported<'a> {
+    pub visibility: Option<&'a str>,
+    pub poll: Option<&'a Value>,
+    pub sensitive: Option<bool>,
+    pub spoiler_text: Option<&'a str>,
+    pub quoted: bool,
+}
+
+/// `422` for any visibility but public, a poll, a content warning or a quote: refused,
+/// never dropped.
+pub(super) fn refuse_unsupported(what: &Unsupported) -> Result<(), ApiError> {
+    if let Some(visibility) = what.visibility.filter(|v| *v != "public") {
+        return Err(unprocessable(
+            "visibility",
+            &format!("is {visibility}: Rookery statuses are public (only public is supported)"),
+        ));
+    }
+    if what.poll.is_some_and(|p| !p.is_null()) {
+        return Err(unprocessable(
+            "poll",
+            "is not supported: Rookery has no polls",
+        ));
+    }
+    if what.sensitive == Some(true) || what.spoiler_text.is_some_and(|s| !s.trim().is_empty()) {
+        return Err(unprocessable(
+            "spoiler_text",
+            "is not supported: Rookery has no content warnings (send sensitive=false and no spoiler_text)",
+        ));
+    }
+    if what.quoted {
+        return Err(unprocessable(
+            "quoted_status_id",
+            "is not supported: Rookery has no quotes",
+        ));
+    }
+    Ok(())
 }
 
 /// `POST /api/v1/statuses` (`write:statuses`): a post, a reply (a comment on the post
@@ -551,35 +590,13 @@ pub async fn create_status(
 ) -> Result<HttpResponse, ApiError> {
     me.user.need("write:statuses")?;
     let body: NewStatus = form.take()?;
-    if let Some(visibility) = body.visibility.as_deref().filter(|v| *v != "public") {
-        return Err(unprocessable(
-            "visibility",
-            &format!("is {visibility}: Rookery statuses are public (only public is supported)"),
-        ));
-    }
-    if body.poll.as_ref().is_some_and(|p| !p.is_null()) {
-        return Err(unprocessable(
-            "poll",
-            "is not supported: Rookery has no polls",
-        ));
-    }
-    if body.sensitive == Some(true)
-        || body
-            .spoiler_text
-            .as_deref()
-            .is_some_and(|s| !s.trim().is_empty())
-    {
-        return Err(unprocessable(
-            "spoiler_text",
-            "is not supported: Rookery has no content warnings (send sensitive=false and no spoiler_text)",
-        ));
-    }
-    if body.quoted_status_id.is_some() {
-        return Err(unprocessable(
-            "quoted_status_id",
-            "is not supported: Rookery has no quotes",
-        ));
-    }
+    refuse_unsupported(&Unsupported {
+        visibility: body.visibility.as_deref(),
+        poll: body.poll.as_ref(),
+        sensitive: body.sensitive,
+        spoiler_text: body.spoiler_text.as_deref(),
+        quoted: body.quoted_status_id.is_some(),
+    })?;
     let text = body.status.unwrap_or_default();
     if let Some(reply_to) = body.in_reply_to_id.filter(|r| !r.trim().is_empty()) {
         if !body.media_ids.is_empty() || body.scheduled_at.is_some() {

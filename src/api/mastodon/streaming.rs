@@ -1,15 +1,16 @@
 //! Mastodon's streaming API: `GET /api/v1/streaming/health` and the WebSocket
 //! `/api/v1/streaming`, with the streams `user`, `user:notification`, `public`,
 //! `public:local` and `hashtag` (`tag`), chosen by `stream` at the handshake or by
-//! `subscribe` and `unsubscribe` messages. Events are `update` (a status), `notification`
-//! and `delete` (a status id), each `{"stream": [...], "event": …, "payload": "<JSON>"}`.
+//! `subscribe` and `unsubscribe` messages. Events are `update` (a status), `notification`,
+//! `delete` (a status id) and `status.update` (an edited status), each `{"stream": [...], "event": …, "payload": "<JSON>"}`.
 //!
 //! Where the events come from, on every instance (as the native sockets do):
 //! - notifications: the native hub's change stream on `notifications`;
 //! - `update`: a change stream on `timelines` inserts. An entry in X's timeline is a new
 //!   status in X's home (`user`); the entry in its author's own timeline, written once
 //!   per post, is a new public status (`public`, `hashtag`);
-//! - `delete`: a change stream on `posts` deletes.
+//! - `delete` and `status.update`: a change stream on `posts` deletes, and on the
+//!   updates of an edit (the only ones that set `edited`).
 //!
 //! The two change streams open with the first Mastodon socket of the instance, so an
 //! instance nobody streams from pays nothing for them. A status is shown as its author's
@@ -26,7 +27,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use actix_ws::{CloseCode, CloseReason, Message, MessageStream, Session};
 use bson::oid::ObjectId;
 use futures::StreamExt;
-use mongodb::change_stream::event::ChangeStreamEvent;
+use mongodb::change_stream::event::{ChangeStreamEvent, OperationType};
 use serde_json::{json, Value};
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
 
@@ -51,6 +52,8 @@ pub enum Event {
     },
     /// `post` was deleted.
     Delete { post: ObjectId },
+    /// `post` was edited.
+    Edit { post: ObjectId },
 }
 
 /// The Mastodon sockets of this instance.
@@ -96,9 +99,16 @@ impl Streams {
                     .pipeline([bson::doc! { "$match": { "operationType": "insert" } }])
                     .await?;
                 let posts = posts::collection(db);
-                let mut deletes = posts
+                // Deletes, and the updates of an edit (which alone set `edited`).
+                let mut changes = posts
                     .watch()
-                    .pipeline([bson::doc! { "$match": { "operationType": "delete" } }])
+                    .pipeline([bson::doc! { "$match": { "$or": [
+                        { "operationType": "delete" },
+                        {
+                            "operationType": "update",
+                            "updateDescription.updatedFields.edited": { "$exists": true },
+                        },
+                    ] } }])
                     .await?;
                 let on_insert = streams.clone();
                 tokio::spawn(async move {
@@ -125,14 +135,19 @@ impl Streams {
                     log::warn!("the timelines change stream for Mastodon sockets ended");
                 });
                 tokio::spawn(async move {
-                    while let Some(event) = deletes.next().await {
-                        if let Some(id) = event
-                            .ok()
-                            .and_then(|e| e.document_key)
+                    while let Some(event) = changes.next().await {
+                        let Ok(event) = event else { continue };
+                        let Some(id) = event
+                            .document_key
+                            .as_ref()
                             .and_then(|key| key.get_object_id("_id").ok())
-                        {
-                            streams.send(Event::Delete { post: id });
-                        }
+                        else {
+                            continue;
+                        };
+                        streams.send(match event.operation_type {
+                            OperationType::Delete => Event::Delete { post: id },
+                            _ => Event::Edit { post: id },
+                        });
                     }
                     log::warn!("the posts change stream for Mastodon sockets ended");
                 });
@@ -264,33 +279,55 @@ async fn frames_for(
                     Stream::UserNotification => false,
                 })
                 .collect();
-            if wanted.is_empty() {
-                return Vec::new();
-            }
-            let Ok(Some(post)) = posts::find(&state.db, post).await else {
-                return Vec::new();
-            };
-            if post.status != PostStatus::Published || !user.viewer.can_list_post(&post) {
-                return Vec::new();
-            }
-            let hashtags = post.hashtags.clone();
-            let Ok(mut shown) = super::statuses::statuses(state, Some(me), vec![post]).await else {
-                return Vec::new();
-            };
-            let Some(status) = shown.pop() else {
-                return Vec::new();
-            };
-            let text = status.to_string();
-            wanted
-                .into_iter()
-                .filter(|s| match s {
-                    Stream::Hashtag(tag) => hashtags.iter().any(|h| h == tag),
-                    _ => true,
-                })
-                .map(|s| frame(s, "update", &text))
-                .collect()
+            status_frames(state, user, wanted, post, "update").await
+        }
+        // An edit goes to every stream but notifications, for whoever may see the status:
+        // apps change the status where they show it and ignore it elsewhere.
+        Event::Edit { post } => {
+            let wanted: Vec<&Stream> = streams
+                .iter()
+                .filter(|s| **s != Stream::UserNotification)
+                .collect();
+            status_frames(state, user, wanted, post, "status.update").await
         }
     }
+}
+
+/// The `event` frames, with status `post` as the user may see it, for the streams
+/// `wanted` (a hashtag stream only when the status carries its tag).
+async fn status_frames(
+    state: &AppState,
+    user: &User,
+    wanted: Vec<&Stream>,
+    post: ObjectId,
+    event: &str,
+) -> Vec<String> {
+    if wanted.is_empty() {
+        return Vec::new();
+    }
+    let Ok(Some(post)) = posts::find(&state.db, post).await else {
+        return Vec::new();
+    };
+    if post.status != PostStatus::Published || !user.viewer.can_list_post(&post) {
+        return Vec::new();
+    }
+    let hashtags = post.hashtags.clone();
+    let me = user.me.user_id;
+    let Ok(mut shown) = super::statuses::statuses(state, Some(me), vec![post]).await else {
+        return Vec::new();
+    };
+    let Some(status) = shown.pop() else {
+        return Vec::new();
+    };
+    let text = status.to_string();
+    wanted
+        .into_iter()
+        .filter(|s| match s {
+            Stream::Hashtag(tag) => hashtags.iter().any(|h| h == tag),
+            _ => true,
+        })
+        .map(|s| frame(s, event, &text))
+        .collect()
 }
 
 /// The `notification` frames of notification `id` for the socket's user.

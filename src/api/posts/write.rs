@@ -239,22 +239,32 @@ pub(crate) async fn update_post(
         return Err(ApiError::internal("validated edit lost a field"));
     };
     let description = post.description.clone();
-    let mut updated = post;
-    if let Some(media_ids) = media_ids.filter(|ids| *ids != updated.media_ids) {
-        let removed: Vec<ObjectId> = updated
-            .media_ids
-            .iter()
-            .filter(|id| !media_ids.contains(id))
-            .copied()
-            .collect();
-        updated = posts::set_media(&state.db, updated.id, media_ids)
-            .await?
-            .ok_or(ApiError::NotFound)?;
-        // Whoever was handed a removed file's URL through this post loses it.
-        crate::media_keys::rekey(&state.db, &removed).await?;
-    }
+    let updated = change_media(&state, post, media_ids).await?;
     let updated = edit_post(&state, &viewer, updated, title, content, description).await?;
     Ok(HttpResponse::Ok().json(post_view(&state.db, Some(auth.user_id), updated).await?))
+}
+
+/// Sets a post's files to `media_ids` (checked by the caller) when they differ; the files
+/// it no longer shows get new keys, so whoever was handed their URL through it loses them.
+pub(crate) async fn change_media(
+    state: &AppState,
+    post: PostDoc,
+    media_ids: Option<Vec<ObjectId>>,
+) -> Result<PostDoc, ApiError> {
+    let Some(media_ids) = media_ids.filter(|ids| *ids != post.media_ids) else {
+        return Ok(post);
+    };
+    let removed: Vec<ObjectId> = post
+        .media_ids
+        .iter()
+        .filter(|id| !media_ids.contains(id))
+        .copied()
+        .collect();
+    let updated = posts::set_media(&state.db, post.id, media_ids)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    crate::media_keys::rekey(&state.db, &removed).await?;
+    Ok(updated)
 }
 
 /// Changes a post's text (its author's edit, checked by the caller), keeping the earlier
