@@ -616,6 +616,14 @@ fn mastodon_routes() -> Vec<Route> {
             r.to(accounts::relationships)
         })
         .mastodon("Relationships to accounts"),
+        route("get", "/api/v1/accounts/familiar_followers", |r| {
+            r.to(accounts::familiar_followers)
+        })
+        .mastodon("Followed accounts that follow these (none: not worked out)"),
+        route("get", "/api/v1/accounts/{id}/featured_tags", |r| {
+            r.to(accounts::featured_tags)
+        })
+        .mastodon("An account's featured tags (none)"),
         route("get", "/api/v1/accounts/search", |r| r.to(accounts::search))
             .mastodon("Search accounts"),
         route("get", "/api/v1/accounts/lookup", |r| r.to(accounts::lookup))

@@ -1131,3 +1131,45 @@ async fn an_edit_changes_the_files_and_rekeys_the_removed_one() {
         "the URL handed out with the post no longer loads"
     );
 }
+
+#[tokio::test]
+async fn profile_extras_answer_empty_for_visible_accounts() {
+    let app = spawn_app().await;
+    let (me, token, _, _) = mastodon_token(&app, "ivy", "read").await;
+    let other = app.create_user("jon").await;
+    let blocked = app
+        .post("/api/users/ivy/block", Some(&other.access), &json!({}))
+        .await;
+    assert!(blocked.status().is_success());
+
+    let (status, tags) = get(
+        &app,
+        &format!("/api/v1/accounts/{}/featured_tags", me.id),
+        None,
+    )
+    .await;
+    assert_eq!((status, tags), (StatusCode::OK, json!([])));
+    for hidden in [other.id.as_str(), "000000000000000000000000", "nope"] {
+        let (status, _) = get(
+            &app,
+            &format!("/api/v1/accounts/{hidden}/featured_tags"),
+            Some(&token),
+        )
+        .await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{hidden}");
+    }
+
+    let (status, familiar) = get(
+        &app,
+        &format!(
+            "/api/v1/accounts/familiar_followers?id[]={}&id[]=nope",
+            other.id
+        ),
+        Some(&token),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(familiar, json!([{ "id": other.id, "accounts": [] }]));
+    let (status, _) = get(&app, "/api/v1/accounts/familiar_followers", None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+}

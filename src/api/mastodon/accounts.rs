@@ -134,6 +134,19 @@ pub async fn get_account(
     Ok(HttpResponse::Ok().json(account(&state, &user)))
 }
 
+/// `GET /api/v1/accounts/{id}/featured_tags`: `[]` (Rookery has no featured tags) for an
+/// account the caller may see, `404` otherwise.
+pub async fn featured_tags(
+    state: State,
+    caller: Caller,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = path.into_inner();
+    bson::oid::ObjectId::parse_str(&id).map_err(|_| ApiError::NotFound)?;
+    visible_user(&state, &id, &caller.viewer()).await?;
+    Ok(HttpResponse::Ok().json(json!([])))
+}
+
 #[derive(Deserialize)]
 struct Lookup {
     #[serde(default, deserialize_with = "params::text")]
@@ -250,7 +263,21 @@ pub async fn relationships(
     user: User,
 ) -> Result<HttpResponse, ApiError> {
     user.need("read:follows")?;
-    let query = Params::of_query(&req).0;
+    let ids = query_ids(&req)?;
+    let found: Vec<ObjectId> = users::find_many(&state.db, &ids)
+        .await?
+        .iter()
+        .map(|u| u.id)
+        .collect();
+    let ids: Vec<ObjectId> = ids.into_iter().filter(|i| found.contains(i)).collect();
+    let body = relationships_of(&state, &user.viewer, user.me.user_id, &ids).await?;
+    Ok(HttpResponse::Ok().json(body))
+}
+
+/// The ids of `id[]` (or one `id`) in the query: at most 100; those that are no id are
+/// left out, as Mastodon leaves out ids that name nobody.
+fn query_ids(req: &HttpRequest) -> Result<Vec<ObjectId>, ApiError> {
+    let query = Params::of_query(req).0;
     let raw: Vec<String> = match query.get("id") {
         Some(Value::Array(items)) => items
             .iter()
@@ -262,18 +289,21 @@ pub async fn relationships(
     if raw.len() > 100 {
         return Err(FieldErrors::single("id", "at most 100 ids"));
     }
-    // Ids that name nobody are left out, as Mastodon does.
-    let ids: Vec<ObjectId> = raw
+    Ok(raw
         .iter()
         .filter_map(|r| ObjectId::parse_str(r.trim()).ok())
-        .collect();
-    let found: Vec<ObjectId> = users::find_many(&state.db, &ids)
-        .await?
+        .collect())
+}
+
+/// `GET /api/v1/accounts/familiar_followers?id[]=…` (`read:follows`): for each account,
+/// `accounts: []`. Rookery does not work out which of one's follows follow someone;
+/// apps ask on every profile, so the answer is empty rather than an error.
+pub async fn familiar_followers(req: HttpRequest, user: User) -> Result<HttpResponse, ApiError> {
+    user.need("read:follows")?;
+    let body: Vec<Value> = query_ids(&req)?
         .iter()
-        .map(|u| u.id)
+        .map(|id| json!({ "id": id.to_hex(), "accounts": [] }))
         .collect();
-    let ids: Vec<ObjectId> = ids.into_iter().filter(|i| found.contains(i)).collect();
-    let body = relationships_of(&state, &user.viewer, user.me.user_id, &ids).await?;
     Ok(HttpResponse::Ok().json(body))
 }
 
