@@ -656,6 +656,10 @@ fn mastodon_routes() -> Vec<Route> {
             r.to(statuses::context)
         })
         .mastodon("A status's replies, or a reply's post"),
+        route("get", "/api/v1/statuses/{id}/favourited_by", |r| {
+            r.to(statuses::favourited_by)
+        })
+        .mastodon("Who favourited a status"),
         route("post", "/api/v1/statuses/{id}/favourite", |r| {
             r.to(statuses::favourite)
         })

@@ -1173,3 +1173,108 @@ async fn profile_extras_answer_empty_for_visible_accounts() {
     let (status, _) = get(&app, "/api/v1/accounts/familiar_followers", None).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 }
+
+#[tokio::test]
+async fn favourited_by_pages_the_likers_the_caller_may_see() {
+    let app = spawn_app().await;
+    let (_, token, _, _) = mastodon_token(&app, "hal", "read").await;
+    let (_, write_only, _, _) = mastodon_token(&app, "hex", "write").await;
+    let ida = app.create_user("ida").await;
+    let post = created(&app, &ida, "/api/posts", json!({ "content": "like me" })).await;
+    let id = post["id"].as_str().expect("id").to_owned();
+    let mut likers = Vec::new();
+    for name in ["kim", "lea", "max"] {
+        let user = app.create_user(name).await;
+        let liked = app
+            .post(
+                &format!("/api/posts/{id}/like"),
+                Some(&user.access),
+                &json!({}),
+            )
+            .await;
+        assert!(liked.status().is_success(), "{name} likes");
+        likers.push(user);
+    }
+    let reply = created(
+        &app,
+        &ida,
+        &format!("/api/posts/{id}/comments"),
+        json!({ "content": "a reply" }),
+    )
+    .await;
+
+    // Newest first, two a page, the next page through `Link`.
+    let response = app
+        .get(
+            &format!("/api/v1/statuses/{id}/favourited_by?limit=2"),
+            Some(&token),
+        )
+        .await;
+    let link = response
+        .headers()
+        .get("link")
+        .map(|l| l.to_str().expect("ascii").to_owned());
+    let (status, first) = json_of(response).await;
+    assert_eq!(status, StatusCode::OK, "{first}");
+    let names = |page: &Value| -> Vec<String> {
+        page.as_array()
+            .expect("accounts")
+            .iter()
+            .map(|a| a["username"].as_str().expect("username").to_owned())
+            .collect()
+    };
+    assert_eq!(names(&first), ["max", "lea"]);
+    let next = link_path(&link.expect("a Link header"), "next").expect("a next link");
+    let (status, second) = get(&app, &next, Some(&token)).await;
+    assert_eq!(status, StatusCode::OK, "{second}");
+    assert_eq!(names(&second), ["kim"]);
+
+    // One who blocked the caller is not shown to them; anonymous readers see everyone.
+    let blocked = app
+        .post("/api/users/hal/block", Some(&likers[1].access), &json!({}))
+        .await;
+    assert!(blocked.status().is_success());
+    let (_, page) = get(
+        &app,
+        &format!("/api/v1/statuses/{id}/favourited_by"),
+        Some(&token),
+    )
+    .await;
+    assert_eq!(names(&page), ["max", "kim"]);
+    let (_, page) = get(&app, &format!("/api/v1/statuses/{id}/favourited_by"), None).await;
+    assert_eq!(names(&page), ["max", "lea", "kim"]);
+
+    // A reply has nobody; unknown ids are 404; the scope is read:statuses.
+    let reply_id = reply["id"].as_str().expect("id");
+    let (status, page) = get(
+        &app,
+        &format!("/api/v1/statuses/{reply_id}/favourited_by"),
+        None,
+    )
+    .await;
+    assert_eq!((status, page), (StatusCode::OK, json!([])));
+    for unknown in ["000000000000000000000000", "nope"] {
+        let (status, body) = get(
+            &app,
+            &format!("/api/v1/statuses/{unknown}/favourited_by"),
+            None,
+        )
+        .await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+        assert!(body["error"].is_string(), "{body}");
+    }
+    let (status, _) = get(
+        &app,
+        &format!("/api/v1/statuses/{id}/favourited_by"),
+        Some(&write_only),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _) = get(
+        &app,
+        &format!("/api/v1/statuses/{id}/favourited_by?limit=many"),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+}

@@ -421,16 +421,8 @@ pub async fn statuses(
     super::timelines::listed(&state, &req, &caller, filter).await
 }
 
-/// A page of follows as accounts, with `Link` through the native cursor.
-async fn follow_page(
-    state: &AppState,
-    req: &HttpRequest,
-    caller: &Caller,
-    raw: &str,
-    followers: bool,
-) -> Result<HttpResponse, ApiError> {
-    let viewer = caller.viewer();
-    let user = visible_user(state, &account_id(raw)?.to_hex(), &viewer).await?;
+/// The `limit` (40 unless asked, 1 to 80) and native `cursor` of a page of accounts.
+pub fn page_params(req: &HttpRequest) -> Result<(i64, Option<Cursor>), ApiError> {
     let query = Params::of_query(req).0;
     let limit = query
         .get("limit")
@@ -448,24 +440,23 @@ async fn follow_page(
         }
         None => None,
     };
-    let hidden = viewer.hidden();
-    let items = if followers {
-        follows::page_followers(&state.db, user.id, &hidden, cursor, limit + 1).await?
-    } else {
-        follows::page_following(&state.db, user.id, &hidden, cursor, limit + 1).await?
-    };
+    Ok((limit, cursor))
+}
+
+/// A page of accounts from `items` (read with `limit + 1` to know whether more follow):
+/// the account `user_id` names for each, in order, and a `Link` to the next page through
+/// the native cursor of the last item (`at`: its date and id).
+pub async fn accounts_page<T>(
+    state: &AppState,
+    req: &HttpRequest,
+    limit: i64,
+    items: Vec<T>,
+    user_id: impl Fn(&T) -> ObjectId,
+    at: impl Fn(&T) -> (bson::DateTime, ObjectId),
+) -> Result<HttpResponse, ApiError> {
     let more = items.len() as i64 > limit;
     let items = &items[..items.len().min(usize::try_from(limit).unwrap_or(40))];
-    let ids: Vec<ObjectId> = items
-        .iter()
-        .map(|f| {
-            if followers {
-                f.follower_id
-            } else {
-                f.followee_id
-            }
-        })
-        .collect();
+    let ids: Vec<ObjectId> = items.iter().map(&user_id).collect();
     let found = users::find_many(&state.db, &ids).await?;
     let body: Vec<Value> = ids
         .iter()
@@ -474,19 +465,53 @@ async fn follow_page(
         .collect();
     let mut response = HttpResponse::Ok();
     if let (true, Some(last)) = (more, items.last()) {
-        let next = date_cursor(last.created_at, last.id);
+        let (date, id) = at(last);
         response.insert_header((
             header::LINK,
             format!(
                 "<{}{}?limit={limit}&max_id={}&cursor={}>; rel=\"next\"",
                 super::base_url(state),
                 req.path(),
-                last.id.to_hex(),
-                next.encode()
+                id.to_hex(),
+                date_cursor(date, id).encode()
             ),
         ));
     }
     Ok(response.json(body))
+}
+
+/// A page of follows as accounts, newest first.
+async fn follow_page(
+    state: &AppState,
+    req: &HttpRequest,
+    caller: &Caller,
+    raw: &str,
+    followers: bool,
+) -> Result<HttpResponse, ApiError> {
+    let viewer = caller.viewer();
+    let user = visible_user(state, &account_id(raw)?.to_hex(), &viewer).await?;
+    let (limit, cursor) = page_params(req)?;
+    let hidden = viewer.hidden();
+    let items = if followers {
+        follows::page_followers(&state.db, user.id, &hidden, cursor, limit + 1).await?
+    } else {
+        follows::page_following(&state.db, user.id, &hidden, cursor, limit + 1).await?
+    };
+    accounts_page(
+        state,
+        req,
+        limit,
+        items,
+        |f| {
+            if followers {
+                f.follower_id
+            } else {
+                f.followee_id
+            }
+        },
+        |f| (f.created_at, f.id),
+    )
+    .await
 }
 
 /// `GET /api/v1/accounts/{id}/followers`: public, newest first.

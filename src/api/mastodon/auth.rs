@@ -127,6 +127,15 @@ impl Caller {
             _ => Viewer::default(),
         }
     }
+
+    /// The viewer for a public read that a user's token needs `scope` for (`403` without
+    /// it); an app or no token reads as nobody.
+    pub fn reader(&self, scope: &str) -> Result<Viewer, ApiError> {
+        if let Caller::User(user) = self {
+            user.need(scope)?;
+        }
+        Ok(self.viewer())
+    }
 }
 
 impl FromRequest for User {

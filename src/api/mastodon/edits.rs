@@ -147,10 +147,7 @@ pub async fn history(
     caller: Caller,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    if let Caller::User(user) = &caller {
-        user.need("read:statuses")?;
-    }
-    let viewer = caller.viewer();
+    let viewer = caller.reader("read:statuses")?;
     let (post, current) = match find_status(&state, &path, &viewer).await? {
         Found::Post(post) => {
             let current = statuses(&state, viewer.id(), vec![post.clone()])
@@ -207,10 +204,7 @@ pub async fn source(
     caller: Caller,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    if let Caller::User(user) = &caller {
-        user.need("read:statuses")?;
-    }
-    let viewer = caller.viewer();
+    let viewer = caller.reader("read:statuses")?;
     let (id, text) = match find_status(&state, &path, &viewer).await? {
         Found::Post(post) => (post.id, post_text(&post.title, &post.content)),
         Found::Comment(comment, _) => (comment.id, comment.content),

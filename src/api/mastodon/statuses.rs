@@ -480,10 +480,7 @@ pub async fn get_status(
     caller: Caller,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    if let Caller::User(user) = &caller {
-        user.need("read:statuses")?;
-    }
-    let viewer = caller.viewer();
+    let viewer = caller.reader("read:statuses")?;
     let found = find_status(&state, &path, &viewer).await?;
     Ok(HttpResponse::Ok().json(found_status(&state, &found, viewer.id()).await?))
 }
@@ -495,10 +492,7 @@ pub async fn context(
     caller: Caller,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    if let Caller::User(user) = &caller {
-        user.need("read:statuses")?;
-    }
-    let viewer = caller.viewer();
+    let viewer = caller.reader("read:statuses")?;
     match find_status(&state, &path, &viewer).await? {
         Found::Post(post) => {
             let replies =
@@ -791,6 +785,35 @@ pub async fn unfavourite(
     }
     let liked = unlike(&state, &fav.action).await?;
     fav.answer(&state, false, liked.like_count).await
+}
+
+/// `GET /api/v1/statuses/{id}/favourited_by`: who liked a post, most recent first, with
+/// `Link` paging (a reply, which cannot be liked, has nobody); `404` for what the caller
+/// may not see.
+pub async fn favourited_by(
+    state: State,
+    req: HttpRequest,
+    caller: Caller,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let viewer = caller.reader("read:statuses")?;
+    let (limit, cursor) = super::accounts::page_params(&req)?;
+    let post = match find_status(&state, &path, &viewer).await? {
+        Found::Post(post) => post,
+        Found::Comment(..) => return Ok(HttpResponse::Ok().json(json!([]))),
+    };
+    let items =
+        crate::store::likes::page_for_post(&state.db, post.id, &viewer.hidden(), cursor, limit + 1)
+            .await?;
+    super::accounts::accounts_page(
+        &state,
+        &req,
+        limit,
+        items,
+        |l| l.user_id,
+        |l| (l.created_at, l.id),
+    )
+    .await
 }
 
 /// `422` for a reply the caller can see (it exists but cannot be liked), `404` otherwise.
