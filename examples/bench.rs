@@ -171,6 +171,8 @@ async fn seed_users_and_follows(
             bio: String::new(),
             avatar_url: None,
             avatar_media_id: None,
+            header_url: None,
+            header_media_id: None,
             interests: vec![format!("tag{}", i % 50)],
             role: Role::User,
             email_verified: true,

@@ -168,6 +168,21 @@ for (let tries = 0; tries < 50 && !media.url; tries += 1) {
   media = await author.client.v1.media.$select(media.id).fetch();
 }
 check(media.type === "image" && media.url && media.description === "A grey square", "masto uploads a picture with its description");
+// The author sets a display name, a note and an avatar (masto sends a multipart form).
+const profile = await author.client.v1.accounts.updateCredentials({
+  displayName: "Ann Author",
+  note: "Writes <things>",
+  avatar: png,
+  source: { privacy: "public" },
+});
+check(
+  profile.displayName === "Ann Author" &&
+    profile.note === "<p>Writes &lt;things&gt;</p>" &&
+    profile.source.note === "Writes <things>" &&
+    !profile.avatar.endsWith("missing.png") &&
+    (await fetch(profile.avatar)).ok,
+  "update_credentials: display name, note and avatar",
+);
 const picture = await author.client.v1.statuses.create({ status: "A picture from masto.js", mediaIds: [media.id] });
 check(picture.mediaAttachments[0]?.id === media.id, "a status with the picture");
 const loaded = await fetch(picture.mediaAttachments[0].url);

@@ -10,10 +10,11 @@ use bson::oid::ObjectId;
 
 use crate::db::Db;
 use crate::domain::media::{media_url, new_media_key};
-use crate::store::{media, posts, users};
+use crate::store::users::{self, Picture};
+use crate::store::{media, posts};
 
 /// Gives each file a new key. An avatar's URL, stored on its owner's account and posts,
-/// follows.
+/// follows, as does a header's on the account.
 pub async fn rekey(db: &Db, ids: &[ObjectId]) -> mongodb::error::Result<()> {
     for id in ids {
         let key = new_media_key();
@@ -22,8 +23,10 @@ pub async fn rekey(db: &Db, ids: &[ObjectId]) -> mongodb::error::Result<()> {
         };
         let owner = before.metadata.owner_id;
         let url = media_url(*id, &key);
-        if users::set_avatar_url(db, owner, *id, &url).await? {
+        if users::set_picture_url(db, owner, Picture::Avatar, *id, &url).await? {
             posts::replace_author_avatar(db, owner, &before.url(), Some(&url)).await?;
+        } else {
+            users::set_picture_url(db, owner, Picture::Header, *id, &url).await?;
         }
     }
     Ok(())

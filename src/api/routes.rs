@@ -494,7 +494,7 @@ fn build() -> Vec<Route> {
 /// in the OpenAPI document (its contract is Mastodon's).
 fn mastodon_routes() -> Vec<Route> {
     use crate::api::mastodon::{
-        accounts, edits, instance, media, misc, notifications, oauth, statuses, streaming,
+        accounts, edits, instance, media, misc, notifications, oauth, profile, statuses, streaming,
         timelines,
     };
     vec![
@@ -609,9 +609,14 @@ fn mastodon_routes() -> Vec<Route> {
         route("get", "/api/v1/instance/rules", |r| r.to(misc::empty_list))
             .mastodon("Server rules (none)"),
         route("get", "/api/v1/accounts/verify_credentials", |r| {
-            r.to(accounts::verify_credentials)
+            r.to(profile::verify_credentials)
         })
         .mastodon("One's own account"),
+        route("patch", "/api/v1/accounts/update_credentials", |r| {
+            r.to(profile::update_credentials)
+        })
+        .limited(Bucket::Uploads, By::User)
+        .mastodon("Change one's display name, note, avatar or header"),
         route("get", "/api/v1/accounts/relationships", |r| {
             r.to(accounts::relationships)
         })

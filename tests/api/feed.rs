@@ -161,6 +161,8 @@ async fn seed_followees(app: &TestApp, follower: &str, count: usize) {
             bio: String::new(),
             avatar_url: None,
             avatar_media_id: None,
+            header_url: None,
+            header_media_id: None,
             interests: Vec::new(),
             role: Role::User,
             email_verified: true,

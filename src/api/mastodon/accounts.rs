@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 
 use bson::oid::ObjectId;
 
-use super::auth::{Caller, User, UserWithAccount};
+use super::auth::{Caller, User};
 use super::params::{self, Params};
 use super::{absolute, domain};
 use crate::api::social::{add_block, add_follow, drop_block, drop_follow};
@@ -59,7 +59,7 @@ pub fn escape(text: &str) -> String {
 /// The `Account` entity of `user`.
 pub fn account(state: &AppState, user: &UserDoc) -> Value {
     let avatar = absolute(state, user.avatar_url.as_deref().unwrap_or(DEFAULT_AVATAR));
-    let header = absolute(state, DEFAULT_HEADER);
+    let header = absolute(state, user.header_url.as_deref().unwrap_or(DEFAULT_HEADER));
     let display_name = if user.full_name.trim().is_empty() {
         user.username.clone()
     } else {
@@ -92,32 +92,6 @@ pub fn account(state: &AppState, user: &UserDoc) -> Value {
         "fields": [],
         "roles": [],
     })
-}
-
-/// `GET /api/v1/accounts/verify_credentials` (`read:accounts`): one's own account, with
-/// `source` (the plain text behind `note`).
-pub async fn verify_credentials(
-    state: State,
-    me: UserWithAccount,
-) -> Result<HttpResponse, ApiError> {
-    me.user.need("read:accounts")?;
-    let mut body = account(&state, &me.account);
-    body["source"] = json!({
-        "note": me.account.bio,
-        "fields": [],
-        "privacy": "public",
-        "sensitive": false,
-        "language": null,
-        "follow_requests_count": 0,
-    });
-    body["role"] = json!({
-        "id": "-99",
-        "name": "",
-        "permissions": "0",
-        "color": "",
-        "highlighted": false,
-    });
-    Ok(HttpResponse::Ok().json(body))
 }
 
 /// `GET /api/v1/accounts/{id}`: public, `404` for an unknown id or one who blocked the

@@ -10,6 +10,7 @@
 //! - `instance`: what the server is and allows (`/api/v1/instance`, `/api/v2/instance`,
 //!   NodeInfo).
 //! - `accounts`: the `Account` entity and the account endpoints.
+//! - `profile`: one's own account (`verify_credentials`, `update_credentials`).
 //! - `statuses`: posts and their replies (comments) as statuses; favourites.
 //! - `edits`: editing a status, its versions and its source text.
 //! - `timelines`: home, public and hashtag timelines with `Link` paging.
@@ -31,6 +32,7 @@ pub mod misc;
 pub mod notifications;
 pub mod oauth;
 pub mod params;
+pub mod profile;
 pub mod statuses;
 pub mod streaming;
 pub mod timelines;

@@ -8,7 +8,8 @@ use crate::api::state::AppState;
 use crate::domain::image_variants::Purpose;
 use crate::domain::media::MediaKind;
 use crate::error::ApiError;
-use crate::store::media::{self};
+use crate::store::media::{self, MediaDoc};
+use crate::store::users::Picture;
 use crate::store::{posts, users};
 use crate::views::MeView;
 
@@ -47,9 +48,7 @@ pub(crate) async fn set_avatar(
         Purpose::Avatar,
     )
     .await?;
-    let url = upload.media.url();
-    let before = users::set_avatar(&state.db, auth.user_id, Some((upload.media.id, url))).await?;
-    let user = replace_avatar(&state, auth, before).await?;
+    let user = change_picture(&state, auth, Picture::Avatar, Some(&upload.media)).await?;
     Ok(HttpResponse::Ok().json(MeView::new(&user)))
 }
 
@@ -64,21 +63,36 @@ pub(crate) async fn set_avatar(
     security(("bearerAuth" = []))
 )]
 pub(crate) async fn remove_avatar(state: State, auth: AuthUser) -> Result<HttpResponse, ApiError> {
-    let before = users::set_avatar(&state.db, auth.user_id, None).await?;
-    let user = replace_avatar(&state, auth, before).await?;
+    let user = change_picture(&state, auth, Picture::Avatar, None).await?;
     Ok(HttpResponse::Ok().json(MeView::new(&user)))
 }
 
-/// Deletes the avatar that was replaced, and returns the account as it is now.
-pub(super) async fn replace_avatar(
+/// Sets (or with `None` removes) one of the caller's pictures, deletes the file it
+/// replaced, and returns the account as it is now; an avatar's change reaches the posts
+/// that show it.
+pub(crate) async fn change_picture(
     state: &AppState,
     auth: AuthUser,
-    before: Option<users::UserDoc>,
+    picture: Picture,
+    file: Option<&MediaDoc>,
 ) -> Result<users::UserDoc, ApiError> {
-    let before = before.ok_or(ApiError::TokenInvalid)?;
+    let before = users::set_picture(
+        &state.db,
+        auth.user_id,
+        picture,
+        file.map(|m| (m.id, m.url())),
+    )
+    .await?
+    .ok_or(ApiError::TokenInvalid)?;
     let user = auth.load(state).await?;
-    posts::refresh_author(&state.db, &user).await?;
-    if let Some(old) = before.avatar_media_id {
+    let replaced = match picture {
+        Picture::Avatar => {
+            posts::refresh_author(&state.db, &user).await?;
+            before.avatar_media_id
+        }
+        Picture::Header => before.header_media_id,
+    };
+    if let Some(old) = replaced.filter(|old| file.is_none_or(|m| m.id != *old)) {
         media::delete(&state.db, old).await?;
     }
     Ok(user)

@@ -240,10 +240,73 @@ pub(crate) async fn receive_upload(
     state: &AppState,
     req: &HttpRequest,
     owner: ObjectId,
-    mut form: Multipart,
+    form: Multipart,
     allowed: &[MediaKind],
     purpose: Purpose,
 ) -> Result<Upload, ApiError> {
+    let mut received = receive_form(
+        state,
+        req,
+        owner,
+        form,
+        &[FileField {
+            name: "file",
+            allowed,
+            purpose,
+        }],
+        |name| match name {
+            "post_id" => Some(TEXT_FIELD_BYTES),
+            "description" => Some(DESCRIPTION_BYTES),
+            _ => None,
+        },
+    )
+    .await?;
+    let text = |name: &str| {
+        received
+            .texts
+            .iter()
+            .rfind(|(n, _)| n == name)
+            .map(|(_, t)| t.trim().to_owned())
+    };
+    let (post_id, description) = (text("post_id"), text("description"));
+    match received.files.pop() {
+        Some((_, media)) => Ok(Upload {
+            media,
+            post_id,
+            description,
+        }),
+        None => Err(FieldErrors::single("file", "This field is required.")),
+    }
+}
+
+/// A file a multipart form may carry: its field's name, the kinds accepted (checked by
+/// content) and the variants to make.
+pub(crate) struct FileField<'a> {
+    pub name: &'a str,
+    pub allowed: &'a [MediaKind],
+    pub purpose: Purpose,
+}
+
+/// What a multipart form carried: each file stored (by field name, the first of each
+/// name), and each text field kept (in order, names repeated as sent).
+pub(crate) struct ReceivedForm {
+    pub files: Vec<(String, MediaDoc)>,
+    pub texts: Vec<(String, String)>,
+}
+
+/// Reads a multipart form: each of `files` through the upload pipeline (the type read
+/// from the bytes, metadata stripped, variants made), each text field `text_bytes` names
+/// a limit for (read up to one byte more, so a caller can tell an overlong one); other
+/// fields are skipped. Each field waits at most the body timeout for its next bytes. On
+/// any failure the files already stored are deleted.
+pub(crate) async fn receive_form(
+    state: &AppState,
+    req: &HttpRequest,
+    owner: ObjectId,
+    mut form: Multipart,
+    files: &[FileField<'_>],
+    text_bytes: impl Fn(&str) -> Option<usize>,
+) -> Result<ReceivedForm, ApiError> {
     let declared = req
         .headers()
         .get(header::CONTENT_LENGTH)
@@ -254,12 +317,14 @@ pub(crate) async fn receive_upload(
         .media
         .max_image_bytes
         .max(state.settings.media.max_video_bytes);
-    if declared.is_some_and(|len| len > largest + 64 * 1024) {
+    let most_files = u64::try_from(files.len()).unwrap_or(1).max(1);
+    if declared.is_some_and(|len| len > largest * most_files + 64 * 1024) {
         return Err(ApiError::PayloadTooLarge);
     }
-    let mut stored: Option<MediaDoc> = None;
-    let mut post_id = None;
-    let mut description = None;
+    let mut received = ReceivedForm {
+        files: Vec::new(),
+        texts: Vec::new(),
+    };
     let idle = body_timeout(req);
     let result: Result<(), ApiError> = async {
         while let Some(field) = next_chunk(&mut form, idle)
@@ -269,39 +334,34 @@ pub(crate) async fn receive_upload(
         {
             let name = field.name().unwrap_or_default().to_owned();
             let mut field = Incoming::new(field, idle);
-            match name.as_str() {
-                "file" if stored.is_none() => {
-                    stored = Some(store_file(state, owner, &mut field, allowed, purpose).await?);
-                }
-                "post_id" => {
-                    let mut text = Vec::new();
-                    field.fill(&mut text, TEXT_FIELD_BYTES + 1).await?;
-                    post_id = Some(String::from_utf8_lossy(&text).trim().to_owned());
-                }
-                "description" => {
-                    let mut text = Vec::new();
-                    field.fill(&mut text, DESCRIPTION_BYTES + 1).await?;
-                    description = Some(String::from_utf8_lossy(&text).trim().to_owned());
-                }
-                _ => {}
+            let wanted = files
+                .iter()
+                .find(|f| f.name == name)
+                .filter(|_| received.files.iter().all(|(n, _)| *n != name));
+            if let Some(file) = wanted {
+                let media =
+                    store_file(state, owner, &mut field, file.allowed, file.purpose).await?;
+                received.files.push((name, media));
+            } else if let Some(limit) = text_bytes(&name) {
+                let mut text = Vec::new();
+                field.fill(&mut text, limit + 1).await?;
+                received
+                    .texts
+                    .push((name, String::from_utf8_lossy(&text).into_owned()));
             }
             field.drain().await?;
         }
         Ok(())
     }
     .await;
-    match (result, stored) {
-        (Ok(()), Some(media)) => Ok(Upload {
-            media,
-            post_id,
-            description,
-        }),
-        (Ok(()), None) => Err(FieldErrors::single("file", "This field is required.")),
-        (Err(err), Some(media)) => {
-            media::delete(&state.db, media.id).await?;
+    match result {
+        Ok(()) => Ok(received),
+        Err(err) => {
+            for (_, media) in &received.files {
+                media::delete(&state.db, media.id).await?;
+            }
             Err(err)
         }
-        (Err(err), None) => Err(err),
     }
 }
 
@@ -406,7 +466,7 @@ pub(crate) async fn delete_media(
         return Err(ApiError::permission_denied());
     }
     posts::detach_media(&state.db, id).await?;
-    users::clear_avatar_media(&state.db, id).await?;
+    users::clear_picture_media(&state.db, id).await?;
     posts::replace_author_avatar(&state.db, auth.user_id, &media.url(), None).await?;
     media::delete(&state.db, id).await?;
     Ok(HttpResponse::NoContent().finish())

@@ -52,6 +52,12 @@ pub struct UserDoc {
     /// The media file behind `avatar_url`.
     #[serde(default)]
     pub avatar_media_id: Option<ObjectId>,
+    /// The profile's header image (Mastodon apps show it above the profile).
+    #[serde(default)]
+    pub header_url: Option<String>,
+    /// The media file behind `header_url`.
+    #[serde(default)]
+    pub header_media_id: Option<ObjectId>,
     #[serde(default)]
     pub interests: Vec<String>,
     #[serde(default)]
@@ -100,6 +106,8 @@ pub async fn insert(db: &Db, new: NewUser) -> mongodb::error::Result<UserDoc> {
         bio: String::new(),
         avatar_url: None,
         avatar_media_id: None,
+        header_url: None,
+        header_media_id: None,
         interests: Vec::new(),
         role: new.role,
         email_verified: new.email_verified,

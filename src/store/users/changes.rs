@@ -94,51 +94,76 @@ pub async fn promote_to_admin(
     Ok(())
 }
 
-/// Sets (or with `None` clears) the avatar; returns the account as it was before.
-pub async fn set_avatar(
+/// An account's pictures: each an image file and its URL, kept on the account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Picture {
+    Avatar,
+    Header,
+}
+
+impl Picture {
+    pub const ALL: [Picture; 2] = [Picture::Avatar, Picture::Header];
+
+    /// The account's fields for the file and for its URL.
+    fn fields(self) -> (&'static str, &'static str) {
+        match self {
+            Picture::Avatar => ("avatar_media_id", "avatar_url"),
+            Picture::Header => ("header_media_id", "header_url"),
+        }
+    }
+}
+
+/// Sets (or with `None` clears) a picture; returns the account as it was before.
+pub async fn set_picture(
     db: &Db,
     id: ObjectId,
-    avatar: Option<(ObjectId, String)>,
+    picture: Picture,
+    file: Option<(ObjectId, String)>,
 ) -> mongodb::error::Result<Option<UserDoc>> {
-    let update = match avatar {
-        Some((media_id, url)) => {
-            doc! { "$set": { "avatar_media_id": media_id, "avatar_url": url, "updated_at": DateTime::now() } }
-        }
-        None => {
-            doc! { "$set": { "avatar_media_id": null, "avatar_url": null, "updated_at": DateTime::now() } }
-        }
+    let (media_field, url_field) = picture.fields();
+    let (media_id, url) = match file {
+        Some((media_id, url)) => (bson::Bson::ObjectId(media_id), bson::Bson::String(url)),
+        None => (bson::Bson::Null, bson::Bson::Null),
     };
     collection(db)
-        .find_one_and_update(doc! { "_id": id }, update)
+        .find_one_and_update(
+            doc! { "_id": id },
+            doc! { "$set": { media_field: media_id, url_field: url, "updated_at": DateTime::now() } },
+        )
         .return_document(ReturnDocument::Before)
         .await
 }
 
-/// Points the account whose avatar is `media_id` at the file's new URL (it got a new key);
-/// `false` when the file is not that account's avatar.
-pub async fn set_avatar_url(
+/// Points the account whose `picture` is `media_id` at the file's new URL (it got a new
+/// key); `false` when the file is not that picture of that account.
+pub async fn set_picture_url(
     db: &Db,
     user: ObjectId,
+    picture: Picture,
     media_id: ObjectId,
     url: &str,
 ) -> mongodb::error::Result<bool> {
+    let (media_field, url_field) = picture.fields();
     let result = collection(db)
         .update_one(
-            doc! { "_id": user, "avatar_media_id": media_id },
-            doc! { "$set": { "avatar_url": url } },
+            doc! { "_id": user, media_field: media_id },
+            doc! { "$set": { url_field: url } },
         )
         .await?;
     Ok(result.matched_count == 1)
 }
 
-/// Forgets an avatar whose file is being deleted.
-pub async fn clear_avatar_media(db: &Db, media_id: ObjectId) -> mongodb::error::Result<()> {
-    collection(db)
-        .update_many(
-            doc! { "avatar_media_id": media_id },
-            doc! { "$set": { "avatar_media_id": null, "avatar_url": null } },
-        )
-        .await?;
+/// Forgets a picture whose file is being deleted.
+pub async fn clear_picture_media(db: &Db, media_id: ObjectId) -> mongodb::error::Result<()> {
+    for picture in Picture::ALL {
+        let (media_field, url_field) = picture.fields();
+        collection(db)
+            .update_many(
+                doc! { media_field: media_id },
+                doc! { "$set": { media_field: null, url_field: null } },
+            )
+            .await?;
+    }
     Ok(())
 }
 
