@@ -494,8 +494,8 @@ fn build() -> Vec<Route> {
 /// in the OpenAPI document (its contract is Mastodon's).
 fn mastodon_routes() -> Vec<Route> {
     use crate::api::mastodon::{
-        accounts, edits, instance, media, misc, notifications, oauth, profile, statuses, streaming,
-        timelines,
+        accounts, edits, instance, media, misc, notifications, oauth, profile, reports, statuses,
+        streaming, timelines,
     };
     vec![
         route("post", "/api/v1/apps", |r| r.to(oauth::create_app))
@@ -675,6 +675,8 @@ fn mastodon_routes() -> Vec<Route> {
         })
         .limited(Bucket::Likes, By::User)
         .mastodon("Take a favourite back"),
+        route("post", "/api/v1/reports", |r| r.to(reports::create))
+            .mastodon("Report an account's statuses"),
         route("get", "/api/v1/timelines/home", |r| r.to(timelines::home))
             .mastodon("The home timeline"),
         route("get", "/api/v1/timelines/public", |r| {

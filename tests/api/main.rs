@@ -16,6 +16,7 @@ mod jobs;
 mod likes;
 mod limits;
 mod mastodon;
+mod mastodon_extras;
 mod mastodon_profile;
 mod mastodon_statuses;
 mod mastodon_streaming;

@@ -100,34 +100,60 @@ pub(crate) async fn report_post(
 ) -> Result<HttpResponse, ApiError> {
     let post = visible_post(&state, &path, &viewer).await?;
     let mut errors = FieldErrors::new();
-    let reason = required(&mut errors, "reason", &body.reason).and_then(|raw| {
-        let reason = raw.trim().to_lowercase();
-        errors.check(
-            "reason",
-            if REASONS.contains(&reason.as_str()) {
-                Ok(reason)
-            } else {
-                Err(format!("Choose one of: {}.", REASONS.join(", ")))
-            },
-        )
-    });
+    let reason = required(&mut errors, "reason", &body.reason)
+        .and_then(|raw| errors.check("reason", parse_reason(raw)));
     let details = errors.check(
         "details",
         parse_text(body.details.as_deref().unwrap_or(""), DETAILS_MAX),
     );
-    if post.author_id == auth.user_id {
-        errors.add("post", "You cannot report your own post.");
-    }
     errors.into_result()?;
     let (Some(reason), Some(details)) = (reason, details) else {
         return Err(ApiError::internal("validated report lost a field"));
     };
-    let (report, created) =
-        reports::file(&state.db, post.id, auth.user_id, reason, details).await?;
+    let (report, created) = file_report(&state, auth.user_id, &post, reason, details).await?;
+    let receipt = ReportReceipt {
+        id: report.id.to_hex(),
+        status: report.status,
+    };
+    Ok(created_or_ok(created).json(receipt))
+}
+
+/// A report's reason: one of `REASONS`, any case.
+pub(crate) fn parse_reason(raw: &str) -> Result<String, String> {
+    let reason = raw.trim().to_lowercase();
+    if REASONS.contains(&reason.as_str()) {
+        Ok(reason)
+    } else {
+        Err(format!("Choose one of: {}.", REASONS.join(", ")))
+    }
+}
+
+/// The longest details of a report, in characters.
+pub(crate) const REPORT_DETAILS_MAX: usize = DETAILS_MAX;
+
+/// Files `reporter`'s report on `post` (a reason from `parse_reason`, details checked),
+/// or returns the one they filed before (`false`). A new report is recorded as the
+/// reporter's activity, and once `moderation.hide_after_reports` distinct users have open
+/// reports on the post it leaves the lists until a moderator decides. One's own post
+/// cannot be reported (`422`).
+pub(crate) async fn file_report(
+    state: &AppState,
+    reporter: ObjectId,
+    post: &crate::store::posts::PostDoc,
+    reason: String,
+    details: String,
+) -> Result<(ReportDoc, bool), ApiError> {
+    if post.author_id == reporter {
+        return Err(FieldErrors::single(
+            "post",
+            "You cannot report your own post.",
+        ));
+    }
+    let (report, created) = reports::file(&state.db, post.id, reporter, reason, details).await?;
     if created {
         state
             .jobs
-            .record(auth.user_id, Activity::on("post.report", "post", post.id))
+            .record(reporter, Activity::on("post.report", "post", post.id))
             .await?;
         if reports::open_reporters(&state.db, post.id).await?
             >= state.settings.moderation.hide_after_reports
@@ -135,11 +161,7 @@ pub(crate) async fn report_post(
             feed::set_hidden(&state.db, post.id, true).await?;
         }
     }
-    let receipt = ReportReceipt {
-        id: report.id.to_hex(),
-        status: report.status,
-    };
-    Ok(created_or_ok(created).json(receipt))
+    Ok((report, created))
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
