@@ -494,8 +494,8 @@ fn build() -> Vec<Route> {
 /// in the OpenAPI document (its contract is Mastodon's).
 fn mastodon_routes() -> Vec<Route> {
     use crate::api::mastodon::{
-        accounts, edits, instance, media, misc, notifications, oauth, profile, reports, statuses,
-        streaming, timelines,
+        accounts, edits, instance, media, misc, notifications, oauth, profile, reports, scheduled,
+        statuses, streaming, timelines,
     };
     vec![
         route("post", "/api/v1/apps", |r| r.to(oauth::create_app))
@@ -675,6 +675,22 @@ fn mastodon_routes() -> Vec<Route> {
         })
         .limited(Bucket::Likes, By::User)
         .mastodon("Take a favourite back"),
+        route("get", "/api/v1/scheduled_statuses", |r| {
+            r.to(scheduled::list)
+        })
+        .mastodon("One's scheduled statuses, soonest first"),
+        route("get", "/api/v1/scheduled_statuses/{id}", |r| {
+            r.to(scheduled::get)
+        })
+        .mastodon("A scheduled status"),
+        route("put", "/api/v1/scheduled_statuses/{id}", |r| {
+            r.to(scheduled::update)
+        })
+        .mastodon("Move a scheduled status to another time"),
+        route("delete", "/api/v1/scheduled_statuses/{id}", |r| {
+            r.to(scheduled::cancel)
+        })
+        .mastodon("Cancel a scheduled status"),
         route("post", "/api/v1/reports", |r| r.to(reports::create))
             .mastodon("Report an account's statuses"),
         route("get", "/api/v1/timelines/home", |r| r.to(timelines::home))

@@ -107,6 +107,18 @@ pub async fn insert(db: &Db, job: &JobDoc) -> mongodb::error::Result<bool> {
     }
 }
 
+/// Moves a queued job to `due_at`; `false` when it is not queued (running, finished or
+/// dead).
+pub async fn set_due(db: &Db, id: ObjectId, due_at: DateTime) -> mongodb::error::Result<bool> {
+    let result = collection(db)
+        .update_one(
+            doc! { "_id": id, "state": "queued" },
+            doc! { "$set": { "due_at": due_at } },
+        )
+        .await?;
+    Ok(result.matched_count == 1)
+}
+
 fn is_duplicate(err: &mongodb::error::Error) -> bool {
     matches!(
         err.kind.as_ref(),

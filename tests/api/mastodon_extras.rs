@@ -127,3 +127,168 @@ async fn reports_file_native_reports_on_the_accounts_posts() {
     .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
 }
+
+async fn schedule(app: &TestApp, token: &str, text: &str, at: &str) -> String {
+    let response = app
+        .request(Method::POST, "/api/v1/statuses")
+        .bearer_auth(token)
+        .form(&[("status", text), ("scheduled_at", at)])
+        .send()
+        .await
+        .expect("status sent");
+    let (status, body) = json_of(response).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    body["id"].as_str().expect("id").to_owned()
+}
+
+async fn send(
+    app: &TestApp,
+    method: Method,
+    path: &str,
+    token: &str,
+    form: &[(&str, &str)],
+) -> (StatusCode, Value) {
+    let response = app
+        .request(method, path)
+        .bearer_auth(token)
+        .form(form)
+        .send()
+        .await
+        .expect("sent");
+    json_of(response).await
+}
+
+#[tokio::test]
+async fn scheduled_statuses_list_move_and_cancel_the_native_scheduled_posts() {
+    let app = spawn_app().await;
+    let (me, token, _, _) = mastodon_token(&app, "vic", "read write").await;
+    let (_, read_only, _, _) = mastodon_token(&app, "wes", "read").await;
+    let (_, other, _, _) = mastodon_token(&app, "xia", "read write").await;
+    let later = schedule(&app, &token, "Title\n\nlater", "2031-01-01T00:00:00.000Z").await;
+    let sooner = schedule(&app, &token, "sooner", "2030-01-01T00:00:00.000Z").await;
+    let third = schedule(&app, &token, "third", "2032-01-01T00:00:00.000Z").await;
+    schedule(&app, &other, "not yours", "2030-06-01T00:00:00.000Z").await;
+
+    // Soonest first, one's own only, paged through Link.
+    let response = app
+        .get("/api/v1/scheduled_statuses?limit=2", Some(&token))
+        .await;
+    let link = response
+        .headers()
+        .get("link")
+        .map(|l| l.to_str().expect("ascii").to_owned())
+        .expect("a Link header");
+    let (status, page) = json_of(response).await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    let ids = |page: &Value| -> Vec<String> {
+        page.as_array()
+            .expect("list")
+            .iter()
+            .map(|s| s["id"].as_str().expect("id").to_owned())
+            .collect()
+    };
+    assert_eq!(ids(&page), [sooner.clone(), later.clone()]);
+    assert_eq!(page[1]["params"]["text"], "Title\n\nlater");
+    assert_eq!(page[1]["scheduled_at"], "2031-01-01T00:00:00.000Z");
+    let url = link
+        .trim_start_matches('<')
+        .split('>')
+        .next()
+        .expect("a URL");
+    let next = url::Url::parse(url).expect("absolute");
+    let (status, page) = json_of(
+        app.get(
+            &format!("{}?{}", next.path(), next.query().unwrap_or_default()),
+            Some(&token),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert_eq!(ids(&page), [third.as_str()]);
+
+    let (status, one) = json_of(
+        app.get(&format!("/api/v1/scheduled_statuses/{later}"), Some(&token))
+            .await,
+    )
+    .await;
+    assert_eq!(
+        (status, one["id"].as_str()),
+        (StatusCode::OK, Some(later.as_str()))
+    );
+    for (who, id) in [
+        (&other, later.as_str()),
+        (&token, "000000000000000000000000"),
+        (&token, "nope"),
+    ] {
+        let (status, _) = json_of(
+            app.get(&format!("/api/v1/scheduled_statuses/{id}"), Some(who))
+                .await,
+        )
+        .await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{id}");
+    }
+
+    // Moved: refused into the past, without the scope or for someone else; then moved to
+    // a moment from now, and published then (its job moved with it).
+    let path = format!("/api/v1/scheduled_statuses/{later}");
+    let (status, body) = send(
+        &app,
+        Method::PUT,
+        &path,
+        &token,
+        &[("scheduled_at", "2001-01-01T00:00:00Z")],
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    let soon = (chrono::Utc::now() + chrono::Duration::seconds(2))
+        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    let (status, _) = send(
+        &app,
+        Method::PUT,
+        &path,
+        &read_only,
+        &[("scheduled_at", &soon)],
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _) = send(&app, Method::PUT, &path, &other, &[("scheduled_at", &soon)]).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, moved) = send(&app, Method::PUT, &path, &token, &[("scheduled_at", &soon)]).await;
+    assert_eq!(status, StatusCode::OK, "{moved}");
+    assert_eq!(moved["scheduled_at"], json!(soon));
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let (status, shown) =
+            json_of(app.get(&format!("/api/v1/statuses/{later}"), None).await).await;
+        if status == StatusCode::OK {
+            assert_eq!(shown["account"]["id"], json!(me.id));
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "published in time");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let (status, _) = json_of(app.get(&path, Some(&token)).await).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "no longer scheduled");
+
+    // Cancelled: gone natively too.
+    let path = format!("/api/v1/scheduled_statuses/{third}");
+    let (status, _) = send(&app, Method::DELETE, &path, &other, &[]).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, body) = send(&app, Method::DELETE, &path, &token, &[]).await;
+    assert_eq!((status, body), (StatusCode::OK, json!({})));
+    app.settle().await;
+    let mine: Value = app
+        .get("/api/users/me/scheduled", Some(&me.access))
+        .await
+        .json()
+        .await
+        .expect("scheduled");
+    let left: Vec<&str> = mine["results"]
+        .as_array()
+        .expect("results")
+        .iter()
+        .map(|p| p["id"].as_str().expect("id"))
+        .collect();
+    assert_eq!(left, [sooner.as_str()]);
+}

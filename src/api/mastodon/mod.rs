@@ -16,6 +16,7 @@
 //! - `timelines`: home, public and hashtag timelines with `Link` paging.
 //! - `media`: uploads through the native pipeline, with alternative text.
 //! - `notifications`: notifications with Mastodon's types; dismissing.
+//! - `scheduled`: one's scheduled statuses (listed, moved, cancelled).
 //! - `reports`: reports of statuses, as native reports of posts.
 //! - `misc`: markers, preferences, trends, and empty lists for what Rookery lacks.
 //! - `streaming`: the streaming WebSocket (`update`, `notification`, `delete`).
@@ -35,6 +36,7 @@ pub mod oauth;
 pub mod params;
 pub mod profile;
 pub mod reports;
+pub mod scheduled;
 pub mod statuses;
 pub mod streaming;
 pub mod timelines;

@@ -623,24 +623,11 @@ pub async fn create_status(
     };
     let post = write_post(&state, &me.user.viewer, &me.account, draft).await?;
     if post.status == PostStatus::Scheduled {
-        return Ok(HttpResponse::Ok().json(json!({
-            "id": post.id.to_hex(),
-            "scheduled_at": post.publish_at.map(rfc3339),
-            "params": {
-                "text": post.content,
-                "visibility": "public",
-                "media_ids": post.media_ids.iter().map(|m| m.to_hex()).collect::<Vec<_>>(),
-                "sensitive": false,
-                "spoiler_text": null,
-                "in_reply_to_id": null,
-                "scheduled_at": null,
-                "poll": null,
-                "idempotency": null,
-                "application_id": null,
-                "with_rate_limit": false,
-            },
-            "media_attachments": [],
-        })));
+        let shown = super::scheduled::scheduled_statuses(&state, me.account.id, vec![post])
+            .await?
+            .pop()
+            .ok_or_else(|| ApiError::internal("a new scheduled post without a view"))?;
+        return Ok(HttpResponse::Ok().json(shown));
     }
     let status = statuses(&state, Some(me.account.id), vec![post])
         .await?

@@ -316,6 +316,24 @@ pub(crate) async fn delete_post(
     Ok(HttpResponse::NoContent().finish())
 }
 
+/// Moves one's scheduled post to `at` (checked by `parse_publish_at`), and its
+/// publication job with it; `404` for a post that is not one's own or no longer
+/// scheduled. A job already running when it moves finds the post not yet due and runs
+/// again later.
+pub(crate) async fn reschedule_post(
+    state: &AppState,
+    by: ObjectId,
+    id: ObjectId,
+    at: DateTime,
+) -> Result<PostDoc, ApiError> {
+    let post = posts::reschedule(&state.db, id, by, at)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    // The publication job is keyed by the post (`publish::enqueue`).
+    crate::store::jobs::set_due(&state.db, post.id, at).await?;
+    Ok(post)
+}
+
 /// Deletes a post with everything that hangs on it, when `by` is its author or staff.
 pub(crate) async fn remove_post(
     state: &AppState,

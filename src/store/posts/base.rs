@@ -414,6 +414,23 @@ pub fn counted_for_author() -> Document {
     doc! { "status": "published", "group_private": { "$ne": true } }
 }
 
+/// Moves `author_id`'s scheduled post `id` to `at` (its publication time, and the time it
+/// shows as posted); `None` when it is not theirs or no longer scheduled.
+pub async fn reschedule(
+    db: &Db,
+    id: ObjectId,
+    author_id: ObjectId,
+    at: DateTime,
+) -> mongodb::error::Result<Option<PostDoc>> {
+    collection(db)
+        .find_one_and_update(
+            doc! { "_id": id, "author_id": author_id, "status": "scheduled" },
+            doc! { "$set": { "publish_at": at, "published_at": at, "updated_at": DateTime::now() } },
+        )
+        .return_document(ReturnDocument::After)
+        .await
+}
+
 /// Publishes a scheduled post whose time has come, atomically: of several runs of its
 /// publication job, one sees the change. `None` when it is not (or no longer) scheduled
 /// and due.
