@@ -520,6 +520,14 @@ fn mastodon_routes() -> Vec<Route> {
             r.to(oauth::metadata)
         })
         .mastodon("OAuth server metadata (RFC 8414)"),
+        route("get", "/.well-known/host-meta", |r| {
+            r.to(instance::host_meta)
+        })
+        .mastodon("Where WebFinger is (XRD)"),
+        route("get", "/.well-known/webfinger", |r| {
+            r.to(instance::webfinger)
+        })
+        .mastodon("A local account by its address (JRD)"),
         route("get", "/.well-known/nodeinfo", |r| {
             r.to(instance::nodeinfo_index)
         })
@@ -581,6 +589,10 @@ fn mastodon_routes() -> Vec<Route> {
             .mastodon("Search accounts, statuses and hashtags"),
         route("get", "/api/v1/preferences", |r| r.to(misc::preferences))
             .mastodon("Posting and reading preferences"),
+        route("get", "/api/v2/suggestions", |r| r.to(misc::suggestions))
+            .mastodon("Accounts to follow, and why"),
+        route("get", "/api/v1/suggestions", |r| r.to(misc::suggestions_v1))
+            .mastodon("Accounts to follow (the older path)"),
         route("get", "/api/v1/trends/tags", |r| r.to(misc::trending_tags))
             .mastodon("Trending hashtags"),
         route("get", "/api/v1/trends", |r| r.to(misc::trending_tags))

@@ -292,3 +292,146 @@ async fn scheduled_statuses_list_move_and_cancel_the_native_scheduled_posts() {
         .collect();
     assert_eq!(left, [sooner.as_str()]);
 }
+
+#[tokio::test]
+async fn suggestions_are_the_native_ranking_with_mastodon_sources() {
+    let app = spawn_app().await;
+    let (me, token, _, _) = mastodon_token(&app, "yan", "read").await;
+    let (_, write_only, _, _) = mastodon_token(&app, "yul", "write").await;
+    let friend = app.create_user("zed").await;
+    app.create_user("fof").await;
+    let fan = app.create_user("rustfan").await;
+    let blocker = app.create_user("blocker").await;
+    let ok = |r: reqwest::Response| assert!(r.status().is_success(), "{}", r.status());
+    ok(app
+        .post("/api/users/zed/follow", Some(&me.access), &json!({}))
+        .await);
+    ok(app
+        .post("/api/users/fof/follow", Some(&friend.access), &json!({}))
+        .await);
+    ok(app
+        .post(
+            "/api/users/blocker/follow",
+            Some(&friend.access),
+            &json!({}),
+        )
+        .await);
+    ok(app
+        .post("/api/users/yan/block", Some(&blocker.access), &json!({}))
+        .await);
+    ok(app
+        .send_json(
+            Method::PATCH,
+            "/api/users/me",
+            Some(&fan.access),
+            &json!({ "interests": ["rust"] }),
+        )
+        .await);
+    created(
+        &app,
+        &me,
+        "/api/posts",
+        json!({ "content": "I love #rust" }),
+    )
+    .await;
+
+    let (status, v2) = json_of(app.get("/api/v2/suggestions", Some(&token)).await).await;
+    assert_eq!(status, StatusCode::OK, "{v2}");
+    let list = v2.as_array().expect("suggestions");
+    let names: Vec<&str> = list
+        .iter()
+        .map(|s| s["account"]["username"].as_str().expect("username"))
+        .collect();
+    assert_eq!(names[..2], ["fof", "rustfan"], "{names:?}");
+    assert_eq!(list[0]["sources"], json!(["friends_of_friends"]));
+    assert_eq!(list[1]["sources"], json!(["similar_to_recently_followed"]));
+    for excluded in ["yan", "zed", "blocker"] {
+        assert!(!names.contains(&excluded), "{excluded} in {names:?}");
+    }
+    let (status, v1) = json_of(app.get("/api/v1/suggestions?limit=1", Some(&token)).await).await;
+    assert_eq!(status, StatusCode::OK, "{v1}");
+    assert_eq!(v1.as_array().map(Vec::len), Some(1));
+    assert_eq!(v1[0]["username"], "fof");
+
+    let (status, _) = json_of(app.get("/api/v2/suggestions", Some(&write_only)).await).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _) = json_of(app.get("/api/v2/suggestions", None).await).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (status, _) = json_of(
+        app.get("/api/v2/suggestions?limit=lots", Some(&token))
+            .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+#[tokio::test]
+async fn host_meta_points_at_webfinger_which_finds_local_accounts() {
+    let app = spawn_app().await;
+    app.create_user("zoe").await;
+    let response = app.get("/.well-known/host-meta", None).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(response.headers()["content-type"]
+        .to_str()
+        .expect("ascii")
+        .starts_with("application/xrd+xml"));
+    let xrd = response.text().await.expect("body");
+    let template = xrd
+        .split("template=\"")
+        .nth(1)
+        .and_then(|t| t.split('"').next())
+        .expect("an lrdd template");
+    let url = url::Url::parse(&template.replace("{uri}", "acct%3Azoe")).expect("a URL");
+    assert_eq!(url.path(), "/.well-known/webfinger");
+    let host = url::Url::parse(&app.settings.server.public_url)
+        .expect("public URL")
+        .host_str()
+        .expect("host")
+        .to_owned();
+    let port = url::Url::parse(&app.settings.server.public_url)
+        .expect("public URL")
+        .port()
+        .map(|p| format!(":{p}"))
+        .unwrap_or_default();
+
+    for resource in [
+        "acct:zoe",
+        "acct:ZOE",
+        &format!("acct:zoe@{host}{port}"),
+        "@zoe",
+    ] {
+        let response = app
+            .get(
+                &format!(
+                    "/.well-known/webfinger?resource={}",
+                    url::form_urlencoded::byte_serialize(resource.as_bytes()).collect::<String>()
+                ),
+                None,
+            )
+            .await;
+        let (status, jrd) = json_of(response).await;
+        assert_eq!(status, StatusCode::OK, "{resource}: {jrd}");
+        assert_eq!(jrd["subject"], json!(format!("acct:zoe@{host}{port}")));
+        assert!(jrd["links"][0]["href"]
+            .as_str()
+            .expect("profile")
+            .ends_with("/@zoe"));
+    }
+    for resource in [
+        "acct:zoe@elsewhere.example",
+        "acct:nobody",
+        "",
+        "acct:000000000000000000000000",
+    ] {
+        let response = app
+            .get(
+                &format!(
+                    "/.well-known/webfinger?resource={}",
+                    url::form_urlencoded::byte_serialize(resource.as_bytes()).collect::<String>()
+                ),
+                None,
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::NOT_FOUND, "{resource}");
+    }
+}

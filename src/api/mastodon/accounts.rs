@@ -135,20 +135,28 @@ pub async fn lookup(
 ) -> Result<HttpResponse, ApiError> {
     let query: Lookup = Params::of_query(&req).take()?;
     let acct = query.acct.unwrap_or_default();
-    let acct = acct.trim().trim_start_matches('@');
-    let name = match acct.split_once('@') {
-        Some((name, host)) if host.eq_ignore_ascii_case(&domain(&state)) => name,
-        Some(_) => return Err(ApiError::NotFound),
-        None => acct,
-    };
-    if name.is_empty() || bson::oid::ObjectId::parse_str(name).is_ok() {
-        return Err(ApiError::NotFound);
-    }
+    let name = local_username(&state, &acct).ok_or(ApiError::NotFound)?;
     let user = users::find_by_ref(&state.db, name)
         .await?
         .filter(|u| !caller.viewer().is_blocked_by(u.id))
         .ok_or(ApiError::NotFound)?;
     Ok(HttpResponse::Ok().json(account(&state, &user)))
+}
+
+/// The username an account address names on this instance: `name`, `@name`,
+/// `name@<this host>`, with or without `acct:`; `None` for another host, or an id.
+pub fn local_username<'a>(state: &AppState, acct: &'a str) -> Option<&'a str> {
+    let acct = acct.trim();
+    let acct = acct
+        .strip_prefix("acct:")
+        .unwrap_or(acct)
+        .trim_start_matches('@');
+    let name = match acct.split_once('@') {
+        Some((name, host)) if host.eq_ignore_ascii_case(&domain(state)) => name,
+        Some(_) => return None,
+        None => acct,
+    };
+    (!name.is_empty() && bson::oid::ObjectId::parse_str(name).is_err()).then_some(name)
 }
 
 /// A plain square PNG in Rookery's grey, made once: the default avatar and header.

@@ -3,7 +3,7 @@
 
 use std::future::IntoFuture;
 
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::{json, Value};
 
 use super::{absolute, base_url, domain, version};
@@ -138,6 +138,49 @@ pub async fn v1(state: State) -> Result<HttpResponse, ApiError> {
 /// `GET /api/v1/instance/peers`: Rookery does not federate.
 pub async fn peers() -> HttpResponse {
     HttpResponse::Ok().json(json!([]))
+}
+
+/// `GET /.well-known/host-meta`: where WebFinger is (XRD, as Mastodon serves it).
+pub async fn host_meta(state: State) -> HttpResponse {
+    let template = absolute(&state, "/.well-known/webfinger?resource={uri}");
+    HttpResponse::Ok()
+        .content_type("application/xrd+xml; charset=utf-8")
+        .body(format!(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n\
+             <XRD xmlns=\"http://docs.oasis-open.org/ns/xri/xrd-1.0\">\n  \
+             <Link rel=\"lrdd\" template=\"{}\"/>\n</XRD>\n",
+            super::accounts::escape(&template)
+        ))
+}
+
+#[derive(serde::Deserialize)]
+struct WebFingerQuery {
+    #[serde(default, deserialize_with = "super::params::text")]
+    resource: Option<String>,
+}
+
+/// `GET /.well-known/webfinger?resource=acct:name@host`: a local account's address and
+/// profile page (JRD); `404` for anyone else. Rookery does not federate, so there is no
+/// ActivityPub actor link.
+pub async fn webfinger(state: State, req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    let query: WebFingerQuery = super::params::Params::of_query(&req).take()?;
+    let resource = query.resource.unwrap_or_default();
+    let name = super::accounts::local_username(&state, &resource).ok_or(ApiError::NotFound)?;
+    let user = users::find_by_ref(&state.db, name)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    let profile = absolute(&state, &format!("/@{}", user.username));
+    Ok(HttpResponse::Ok()
+        .content_type("application/jrd+json; charset=utf-8")
+        .json(json!({
+            "subject": format!("acct:{}@{}", user.username, domain(&state)),
+            "aliases": [profile],
+            "links": [{
+                "rel": "http://webfinger.net/rel/profile-page",
+                "type": "text/html",
+                "href": profile,
+            }],
+        })))
 }
 
 /// `GET /.well-known/nodeinfo`: where the NodeInfo document is.

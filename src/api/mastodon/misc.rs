@@ -1,14 +1,17 @@
 //! The rest of what apps ask at start and in passing: markers, preferences, trending tags,
-//! and the empty-but-valid answers for what Rookery does not have (lists, filters, custom
-//! emojis, announcements, follow requests, mutes, domain blocks, bookmarks, conversations,
-//! featured and followed tags), so that apps do not break on them.
+//! suggestions, and the empty-but-valid answers for what Rookery does not have (lists,
+//! filters, custom emojis, announcements, follow requests, mutes, domain blocks,
+//! bookmarks, conversations, featured and followed tags), so that apps do not break on
+//! them.
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use bson::Document;
 use serde_json::{json, Map, Value};
 
-use super::auth::User;
+use super::accounts::account;
+use super::auth::{User, UserWithAccount};
 use super::params::Params;
+use crate::api::discover::{suggest, Ranked, SuggestionSource};
 use crate::api::state::AppState;
 use crate::domain::rfc3339;
 use crate::error::{ApiError, FieldErrors};
@@ -203,4 +206,67 @@ pub async fn search(
         "statuses": statuses,
         "hashtags": hashtags,
     })))
+}
+
+/// `limit` (40 unless asked, 1 to 80) of the suggestions.
+fn suggestions_limit(req: &HttpRequest) -> Result<usize, ApiError> {
+    let query = Params::of_query(req).0;
+    let limit = match query.get("limit").and_then(Value::as_str) {
+        Some(raw) => raw
+            .parse::<i64>()
+            .map_err(|_| FieldErrors::single("limit", "is not a number"))?,
+        None => 40,
+    };
+    Ok(usize::try_from(limit.clamp(1, 80)).unwrap_or(40))
+}
+
+/// The native suggestions (`discover::suggest`) for the caller.
+async fn suggested(
+    state: &AppState,
+    req: &HttpRequest,
+    me: &UserWithAccount,
+) -> Result<Vec<Ranked>, ApiError> {
+    me.user.need("read")?;
+    let limit = suggestions_limit(req)?;
+    suggest(state, &me.user.viewer, &me.account, limit).await
+}
+
+/// `GET /api/v2/suggestions` (`read`): accounts to follow, best first, as the native
+/// suggestions rank them; `sources` says why (`friends_of_friends`,
+/// `similar_to_recently_followed` for shared interests, `most_followed`).
+pub async fn suggestions(
+    state: State,
+    req: HttpRequest,
+    me: UserWithAccount,
+) -> Result<HttpResponse, ApiError> {
+    let ranked = suggested(&state, &req, &me).await?;
+    let body: Vec<Value> = ranked
+        .iter()
+        .map(|r| {
+            let (source, sources) = match r.source {
+                SuggestionSource::FriendsOfFriends => ("past_interactions", "friends_of_friends"),
+                SuggestionSource::Interests => {
+                    ("past_interactions", "similar_to_recently_followed")
+                }
+                SuggestionSource::Popular => ("global", "most_followed"),
+            };
+            json!({
+                "source": source,
+                "sources": [sources],
+                "account": account(&state, &r.user),
+            })
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(body))
+}
+
+/// `GET /api/v1/suggestions` (`read`): the same accounts, without why.
+pub async fn suggestions_v1(
+    state: State,
+    req: HttpRequest,
+    me: UserWithAccount,
+) -> Result<HttpResponse, ApiError> {
+    let ranked = suggested(&state, &req, &me).await?;
+    let body: Vec<Value> = ranked.iter().map(|r| account(&state, &r.user)).collect();
+    Ok(HttpResponse::Ok().json(body))
 }
