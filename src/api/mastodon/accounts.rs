@@ -16,7 +16,6 @@ use super::{absolute, domain};
 use crate::api::social::{add_block, add_follow, drop_block, drop_follow};
 use crate::api::state::AppState;
 use crate::api::viewer::visible_user;
-use crate::domain::cursor::Cursor;
 use crate::domain::rfc3339;
 use crate::error::{ApiError, FieldErrors};
 use crate::store::date_cursor;
@@ -403,28 +402,6 @@ pub async fn statuses(
     super::timelines::listed(&state, &req, &caller, filter).await
 }
 
-/// The `limit` (40 unless asked, 1 to 80) and native `cursor` of a page of accounts.
-pub fn page_params(req: &HttpRequest) -> Result<(i64, Option<Cursor>), ApiError> {
-    let query = Params::of_query(req).0;
-    let limit = query
-        .get("limit")
-        .and_then(Value::as_str)
-        .map(|l| {
-            l.parse::<i64>()
-                .map_err(|_| FieldErrors::single("limit", "is not a number"))
-        })
-        .transpose()?
-        .unwrap_or(40)
-        .clamp(1, 80);
-    let cursor = match query.get("cursor").and_then(Value::as_str) {
-        Some(raw) => {
-            Some(Cursor::decode(raw).ok_or_else(|| FieldErrors::single("cursor", "is not valid"))?)
-        }
-        None => None,
-    };
-    Ok((limit, cursor))
-}
-
 /// A page of accounts from `items` (read with `limit + 1` to know whether more follow):
 /// the account `user_id` names for each, in order, and a `Link` to the next page through
 /// the native cursor of the last item (`at`: its date and id).
@@ -472,7 +449,7 @@ async fn follow_page(
 ) -> Result<HttpResponse, ApiError> {
     let viewer = caller.viewer();
     let user = visible_user(state, &account_id(raw)?.to_hex(), &viewer).await?;
-    let (limit, cursor) = page_params(req)?;
+    let (limit, cursor) = params::page_params(req, 40, 80)?;
     let hidden = viewer.hidden();
     let items = if followers {
         follows::page_followers(&state.db, user.id, &hidden, cursor, limit + 1).await?

@@ -208,18 +208,6 @@ pub async fn search(
     })))
 }
 
-/// `limit` (40 unless asked, 1 to 80) of the suggestions.
-fn suggestions_limit(req: &HttpRequest) -> Result<usize, ApiError> {
-    let query = Params::of_query(req).0;
-    let limit = match query.get("limit").and_then(Value::as_str) {
-        Some(raw) => raw
-            .parse::<i64>()
-            .map_err(|_| FieldErrors::single("limit", "is not a number"))?,
-        None => 40,
-    };
-    Ok(usize::try_from(limit.clamp(1, 80)).unwrap_or(40))
-}
-
 /// The native suggestions (`discover::suggest`) for the caller.
 async fn suggested(
     state: &AppState,
@@ -227,7 +215,8 @@ async fn suggested(
     me: &UserWithAccount,
 ) -> Result<Vec<Ranked>, ApiError> {
     me.user.need("read")?;
-    let limit = suggestions_limit(req)?;
+    let (limit, _) = super::params::page_params(req, 40, 80)?;
+    let limit = usize::try_from(limit).unwrap_or(40);
     suggest(state, &me.user.viewer, &me.account, limit).await
 }
 

@@ -177,6 +177,32 @@ pub fn flag<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
     })
 }
 
+/// A page's `limit` (`default` unless asked, from 1 to `most`) and the native `cursor`
+/// that `Link` URLs carry; `422` for either unreadable.
+pub fn page_params(
+    req: &HttpRequest,
+    default: i64,
+    most: i64,
+) -> Result<(i64, Option<crate::domain::cursor::Cursor>), ApiError> {
+    let query = Params::of_query(req).0;
+    let limit = match query.get("limit").and_then(Value::as_str) {
+        Some(raw) => raw
+            .trim()
+            .parse::<i64>()
+            .map_err(|_| crate::error::FieldErrors::single("limit", "is not a number"))?,
+        None => default,
+    }
+    .clamp(1, most);
+    let cursor = match query.get("cursor").and_then(Value::as_str) {
+        Some(raw) => Some(
+            crate::domain::cursor::Cursor::decode(raw)
+                .ok_or_else(|| crate::error::FieldErrors::single("cursor", "is not valid"))?,
+        ),
+        None => None,
+    };
+    Ok((limit, cursor))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

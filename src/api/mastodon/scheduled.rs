@@ -14,7 +14,6 @@ use super::params::{self, Params};
 use super::statuses::attachment;
 use crate::api::posts::write::{parse_publish_at, remove_post, reschedule_post};
 use crate::api::state::AppState;
-use crate::domain::cursor::Cursor;
 use crate::error::{ApiError, FieldErrors};
 use crate::store::date_cursor;
 use crate::store::posts::{self, PostDoc, PostStatus};
@@ -78,20 +77,7 @@ async fn one(state: &AppState, user: &User, post: PostDoc) -> Result<HttpRespons
 /// first; `limit` 1–40 (default 20), `Link` to the next page.
 pub async fn list(state: State, req: HttpRequest, user: User) -> Result<HttpResponse, ApiError> {
     user.need("read:statuses")?;
-    let query = Params::of_query(&req).0;
-    let limit = match query.get("limit").and_then(Value::as_str) {
-        Some(raw) => raw
-            .parse::<i64>()
-            .map_err(|_| FieldErrors::single("limit", "is not a number"))?,
-        None => 20,
-    }
-    .clamp(1, 40);
-    let cursor = match query.get("cursor").and_then(Value::as_str) {
-        Some(raw) => {
-            Some(Cursor::decode(raw).ok_or_else(|| FieldErrors::single("cursor", "is not valid"))?)
-        }
-        None => None,
-    };
+    let (limit, cursor) = params::page_params(&req, 20, 40)?;
     let mut items = posts::page_scheduled(&state.db, user.me.user_id, cursor, limit + 1).await?;
     let more = items.len() as i64 > limit;
     items.truncate(usize::try_from(limit).unwrap_or(20));

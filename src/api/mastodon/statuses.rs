@@ -784,7 +784,7 @@ pub async fn favourited_by(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let viewer = caller.reader("read:statuses")?;
-    let (limit, cursor) = super::accounts::page_params(&req)?;
+    let (limit, cursor) = params::page_params(&req, 40, 80)?;
     let post = match find_status(&state, &path, &viewer).await? {
         Found::Post(post) => post,
         Found::Comment(..) => return Ok(HttpResponse::Ok().json(json!([]))),
