@@ -5,6 +5,7 @@ pub mod cascade;
 pub mod check;
 pub mod cli;
 pub mod config;
+pub mod core;
 pub mod db;
 pub mod domain;
 pub mod email;

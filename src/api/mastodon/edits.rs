@@ -17,8 +17,8 @@ use super::statuses::{
     comment_statuses, find_status, refuse_unsupported, status_html, statuses, unprocessable, Found,
     Unsupported,
 };
-use crate::api::posts::write::{change_media, edit_post};
 use crate::api::state::AppState;
+use crate::core::posts::{change_media, edit_post};
 use crate::domain::posts::{hashtags, parse_body, COMMENT_MAX, CONTENT_MAX};
 use crate::domain::rfc3339;
 use crate::error::{ApiError, FieldErrors};
@@ -89,7 +89,7 @@ pub async fn edit_status(
             let content = errors.check("status", parse_body(&content, CONTENT_MAX));
             let ids = Some(body.media_ids.clone());
             let media_ids =
-                crate::api::posts::parse_media_ids(&state, &mut errors, author, &ids).await?;
+                crate::core::posts::parse_media_ids(&state, &mut errors, author, &ids).await?;
             errors.into_result()?;
             let content = content.ok_or_else(|| ApiError::internal("validated edit lost"))?;
             let description = post.description.clone();

@@ -21,9 +21,9 @@ use super::params::{self, Params};
 use super::{absolute, base_url};
 use crate::api::comments::{add_comment, remove_comment};
 use crate::api::likes::{like, unlike};
-use crate::api::posts::write::{parse_publish_at, remove_post, write_post, Draft};
 use crate::api::state::AppState;
 use crate::api::viewer::{PostAction, Viewer};
+use crate::core::posts::{parse_publish_at, remove_post, write_post, Draft};
 use crate::domain::posts::{parse_body, COMMENT_MAX, CONTENT_MAX};
 use crate::domain::rfc3339;
 use crate::error::{ApiError, FieldErrors};
@@ -605,7 +605,7 @@ pub async fn create_status(
     let content = errors.check("status", parse_body(&text, CONTENT_MAX));
     let ids = (!body.media_ids.is_empty()).then(|| body.media_ids.clone());
     let media_ids =
-        crate::api::posts::parse_media_ids(&state, &mut errors, me.account.id, &ids).await?;
+        crate::core::posts::parse_media_ids(&state, &mut errors, me.account.id, &ids).await?;
     let publish_at = body
         .scheduled_at
         .as_deref()

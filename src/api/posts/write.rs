@@ -1,27 +1,20 @@
 //! Creating, editing and deleting posts.
 
 use actix_web::{web, HttpResponse};
-use bson::oid::ObjectId;
-use bson::DateTime;
 use serde::Deserialize;
 
 use crate::api::extract::required;
 use crate::api::extract::Json;
-use crate::api::state::AppState;
-use crate::api::viewer::Viewer;
-use crate::api::viewer::{is_staff, visible_post, SignedIn, SignedInAccount};
+use crate::api::viewer::{visible_post, SignedIn, SignedInAccount};
 use crate::domain::posts::{parse_body, parse_title, CONTENT_MAX};
 use crate::error::{ApiError, FieldErrors};
-use crate::events::{Activity, Events};
-use crate::jobs::{publish, Cascade};
-use crate::store::groups;
-use crate::store::groups::Visibility;
-use crate::store::posts::{self, AuthorSnapshot, PostDoc, PostStatus};
-use crate::store::timelines::{self, TimelineDoc};
-use crate::store::users::{self, UserDoc};
 use crate::views::posts::{post_view, post_view_liked};
 
 use super::*;
+use crate::core::posts::{
+    change_media, edit_post, member_group, parse_media_ids, parse_publish_at, remove_post,
+    write_post, Draft,
+};
 
 #[derive(Deserialize, utoipa::ToSchema)]
 pub(crate) struct CreatePostRequest {
@@ -38,16 +31,6 @@ pub(crate) struct CreatePostRequest {
     /// RFC 3339, in the future: the post stays `scheduled` until then.
     #[schema(example = "2030-01-01T09:00:00Z")]
     publish_at: Option<String>,
-}
-
-pub(crate) fn parse_publish_at(raw: &str) -> Result<DateTime, String> {
-    let at = chrono::DateTime::parse_from_rfc3339(raw.trim())
-        .map_err(|_| "Enter a valid RFC 3339 date-time, e.g. 2026-11-22T10:15:30Z.".to_owned())?;
-    let at = DateTime::from_chrono(at.with_timezone(&chrono::Utc));
-    if at <= DateTime::now() {
-        return Err("The publication time must be in the future.".into());
-    }
-    Ok(at)
 }
 
 /// Write a post
@@ -104,95 +87,6 @@ pub(crate) async fn create_post(
     Ok(HttpResponse::Created().json(view))
 }
 
-/// A new post, validated.
-pub(crate) struct Draft {
-    pub title: String,
-    pub content: String,
-    pub description: String,
-    pub tags: Vec<String>,
-    pub media_ids: Vec<ObjectId>,
-    pub group: Option<groups::GroupDoc>,
-    pub publish_at: Option<DateTime>,
-}
-
-/// Writes a validated post and what publishing it needs: the one path of the native and
-/// the RealWorld API.
-pub(crate) async fn write_post(
-    state: &AppState,
-    author: &Viewer,
-    author_doc: &UserDoc,
-    draft: Draft,
-) -> Result<PostDoc, ApiError> {
-    let Draft {
-        title,
-        content,
-        description,
-        tags,
-        media_ids,
-        group,
-        publish_at,
-    } = draft;
-    let author_id = author_doc.id;
-    let text = post_text(state, author, title, content, description, &tags).await?;
-    let now = DateTime::now();
-    let post = PostDoc {
-        id: ObjectId::new(),
-        author_id,
-        title: text.title,
-        content: text.content,
-        description: text.description,
-        tags,
-        hashtags: text.hashtags,
-        mentions: text.mentions,
-        terms: text.terms,
-        media_ids,
-        group_id: group.as_ref().map(|g| g.id),
-        group_private: group
-            .as_ref()
-            .is_some_and(|g| g.visibility == Visibility::Private),
-        hidden: false,
-        status: if publish_at.is_some() {
-            PostStatus::Scheduled
-        } else {
-            PostStatus::Published
-        },
-        publish_at,
-        published_at: publish_at.unwrap_or(now),
-        like_count: 0,
-        comment_count: 0,
-        view_count: 0,
-        created_at: now,
-        updated_at: now,
-        edited: false,
-        author: Some(AuthorSnapshot::of(author_doc)),
-        fanned_out: false,
-    };
-    // The publication job (count, fan-out, notifications; for a scheduled post at its
-    // time) is written first, so no failure can leave the post without it. The author's
-    // own timeline entry is written here, so one sees one's post at once.
-    let created = Events::new().record(author_id, Activity::on("post.create", "post", post.id));
-    publish::enqueue(&state.jobs, &post, created).await?;
-    posts::insert(&state.db, &post).await?;
-    if let Some(group) = &group {
-        groups::share(&state.db, group.id, post.id, author_id).await?;
-    }
-    if post.status == PostStatus::Published {
-        // Read-your-writes: the author's feed and count show the post on their next read
-        // (the publication job sets the count to a recount after, which agrees).
-        let counted = crate::cascade::counts_for_author(&post);
-        futures::try_join!(
-            timelines::insert_many(&state.db, vec![TimelineDoc::new(post.author_id, &post)]),
-            async {
-                if counted {
-                    users::add_to_posts_count(&state.db, author_id, 1).await?;
-                }
-                Ok(())
-            },
-        )?;
-    }
-    Ok(post)
-}
-
 #[derive(Deserialize, utoipa::ToSchema)]
 pub(crate) struct UpdatePostRequest {
     title: Option<String>,
@@ -244,55 +138,6 @@ pub(crate) async fn update_post(
     Ok(HttpResponse::Ok().json(post_view(&state.db, Some(auth.user_id), updated).await?))
 }
 
-/// Sets a post's files to `media_ids` (checked by the caller) when they differ; the files
-/// it no longer shows get new keys, so whoever was handed their URL through it loses them.
-pub(crate) async fn change_media(
-    state: &AppState,
-    post: PostDoc,
-    media_ids: Option<Vec<ObjectId>>,
-) -> Result<PostDoc, ApiError> {
-    let Some(media_ids) = media_ids.filter(|ids| *ids != post.media_ids) else {
-        return Ok(post);
-    };
-    let removed: Vec<ObjectId> = post
-        .media_ids
-        .iter()
-        .filter(|id| !media_ids.contains(id))
-        .copied()
-        .collect();
-    let updated = posts::set_media(&state.db, post.id, media_ids)
-        .await?
-        .ok_or(ApiError::NotFound)?;
-    crate::media_keys::rekey(&state.db, &removed).await?;
-    Ok(updated)
-}
-
-/// Changes a post's text (its author's edit, checked by the caller), keeping the earlier
-/// version, and logs the edit: the one path of the native and the RealWorld API.
-pub(crate) async fn edit_post(
-    state: &AppState,
-    viewer: &Viewer,
-    post: PostDoc,
-    title: String,
-    content: String,
-    description: String,
-) -> Result<PostDoc, ApiError> {
-    let author_id = post.author_id;
-    let mut updated = post;
-    if title != updated.title || content != updated.content || description != updated.description {
-        let tags = updated.tags.clone();
-        let text = post_text(state, viewer, title, content, description, &tags).await?;
-        updated = posts::update_text(&state.db, &updated, text)
-            .await?
-            .ok_or(ApiError::NotFound)?;
-    }
-    state
-        .jobs
-        .record(author_id, Activity::on("post.update", "post", updated.id))
-        .await?;
-    Ok(updated)
-}
-
 /// Delete a post
 ///
 /// Its author, a moderator or an admin may; its likes, comments and versions go with it.
@@ -314,42 +159,4 @@ pub(crate) async fn delete_post(
     let post = visible_post(&state, &path, &viewer).await?;
     remove_post(&state, auth.user_id, &post).await?;
     Ok(HttpResponse::NoContent().finish())
-}
-
-/// Moves one's scheduled post to `at` (checked by `parse_publish_at`), and its
-/// publication job with it; `404` for a post that is not one's own or no longer
-/// scheduled. A job already running when it moves finds the post not yet due and runs
-/// again later.
-pub(crate) async fn reschedule_post(
-    state: &AppState,
-    by: ObjectId,
-    id: ObjectId,
-    at: DateTime,
-) -> Result<PostDoc, ApiError> {
-    let post = posts::reschedule(&state.db, id, by, at)
-        .await?
-        .ok_or(ApiError::NotFound)?;
-    // The publication job is keyed by the post (`publish::enqueue`).
-    crate::store::jobs::set_due(&state.db, post.id, at).await?;
-    Ok(post)
-}
-
-/// Deletes a post with everything that hangs on it, when `by` is its author or staff.
-pub(crate) async fn remove_post(
-    state: &AppState,
-    by: ObjectId,
-    post: &PostDoc,
-) -> Result<(), ApiError> {
-    if post.author_id != by && !is_staff(state, by).await? {
-        return Err(ApiError::permission_denied());
-    }
-    let ids = vec![post.id];
-    if state.jobs.cascade(Cascade::Posts { ids }).await? == 0 {
-        return Err(ApiError::NotFound);
-    }
-    state
-        .jobs
-        .record(by, Activity::on("post.delete", "post", post.id))
-        .await?;
-    Ok(())
 }
