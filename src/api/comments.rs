@@ -8,16 +8,14 @@ use serde::Deserialize;
 use crate::api::extract::required;
 use crate::api::extract::Json;
 use crate::api::state::AppState;
-use crate::api::viewer::{is_staff, visible_post};
+use crate::api::viewer::visible_post;
 use crate::api::viewer::{PostAction, SignedIn, Viewer};
+use crate::core::comments::{add_comment, edit_comment, remove_comment};
 use crate::domain::posts::{parse_body, COMMENT_MAX};
 use crate::error::{ApiError, FieldErrors};
-use crate::events::{Activity, Events};
 use crate::pagination::{Page, PageParams};
 use crate::store::comments::{self, CommentDoc};
-use crate::store::notifications::{NotificationType, Subject};
-use crate::store::posts::PostDoc;
-use crate::store::{date_cursor, posts};
+use crate::store::date_cursor;
 use crate::views::posts::{comment_views, CommentView};
 use crate::views::UserMini;
 
@@ -111,32 +109,6 @@ pub(crate) async fn create_comment(
     Ok(HttpResponse::Created().json(view))
 }
 
-/// Writes a validated comment on the action's post and notifies its author: the one path
-/// of the native and the RealWorld API.
-pub(crate) async fn add_comment(
-    state: &AppState,
-    action: &PostAction,
-    content: String,
-) -> Result<CommentDoc, ApiError> {
-    let post = action.post_to_interact_with()?;
-    let me = action.me.user_id;
-    let id = ObjectId::new();
-    let subject = Subject {
-        post_id: Some(post.id),
-        comment_id: Some(id),
-        ..Subject::default()
-    };
-    // The author is notified (a like or comment across a block is refused before it is
-    // written), and the action goes in the actor's log: both on the comment itself, with
-    // the post's `comment_count` (`jobs::effects`).
-    let events = Events::new()
-        .notify([post.author_id], NotificationType::Comment, me, subject)
-        .record(me, Activity::on("comment.create", "comment", id));
-    let comment = comments::insert(&state.db, id, post.id, me, content, events).await?;
-    state.jobs.wake_effects();
-    Ok(comment)
-}
-
 /// Edit a comment (its author only)
 #[utoipa::path(
     patch,
@@ -157,13 +129,8 @@ pub(crate) async fn update_comment(
 ) -> Result<HttpResponse, ApiError> {
     let comment = find_comment(&state, &path).await?;
     visible_post(&state, &comment.post_id.to_hex(), &viewer).await?;
-    if comment.author_id != auth.user_id {
-        return Err(ApiError::permission_denied());
-    }
     let content = parse_comment(&body)?;
-    let updated = comments::update_content(&state.db, comment.id, &content)
-        .await?
-        .ok_or(ApiError::NotFound)?;
+    let updated = edit_comment(&state, auth.user_id, &comment, &content).await?;
     Ok(HttpResponse::Ok().json(one_view(&state, updated).await?))
 }
 
@@ -189,28 +156,4 @@ pub(crate) async fn delete_comment(
     let post = visible_post(&state, &comment.post_id.to_hex(), &viewer).await?;
     remove_comment(&state, auth.user_id, &post, &comment).await?;
     Ok(HttpResponse::NoContent().finish())
-}
-
-/// Deletes `comment` of `post` when `by` wrote either or is staff.
-pub(crate) async fn remove_comment(
-    state: &AppState,
-    by: ObjectId,
-    post: &PostDoc,
-    comment: &CommentDoc,
-) -> Result<(), ApiError> {
-    let allowed = comment.author_id == by || post.author_id == by || is_staff(state, by).await?;
-    if !allowed {
-        return Err(ApiError::permission_denied());
-    }
-    if let Some(deleted) = comments::delete(&state.db, comment.post_id, comment.id).await? {
-        state
-            .jobs
-            .record(by, Activity::on("comment.delete", "comment", comment.id))
-            .await?;
-        // One whose effects were not written yet was never counted.
-        if deleted.effects.is_none() {
-            posts::add_to_counter(&state.db, post.id, "comment_count", -1).await?;
-        }
-    }
-    Ok(())
 }

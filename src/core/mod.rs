@@ -7,4 +7,6 @@
 //! They still take the app state and the viewer from `api` (the next step is the
 //! narrower set of services each uses).
 
+pub mod comments;
+pub mod likes;
 pub mod posts;

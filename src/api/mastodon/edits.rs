@@ -18,11 +18,11 @@ use super::statuses::{
     Unsupported,
 };
 use crate::api::state::AppState;
+use crate::core::comments::edit_comment;
 use crate::core::posts::{change_media, edit_post};
 use crate::domain::posts::{hashtags, parse_body, COMMENT_MAX, CONTENT_MAX};
 use crate::domain::rfc3339;
 use crate::error::{ApiError, FieldErrors};
-use crate::store::comments;
 use crate::store::posts;
 
 type State = web::Data<AppState>;
@@ -103,9 +103,6 @@ pub async fn edit_status(
             Ok(HttpResponse::Ok().json(shown))
         }
         Found::Comment(comment, post) => {
-            if comment.author_id != author {
-                return Err(ApiError::permission_denied());
-            }
             if !body.media_ids.is_empty() {
                 return Err(unprocessable(
                     "media_ids",
@@ -114,9 +111,7 @@ pub async fn edit_status(
             }
             let content =
                 parse_body(&text, COMMENT_MAX).map_err(|m| unprocessable("status", &m))?;
-            let comment = comments::update_content(&state.db, comment.id, &content)
-                .await?
-                .ok_or(ApiError::NotFound)?;
+            let comment = edit_comment(&state, author, &comment, &content).await?;
             let shown = comment_statuses(&state, std::slice::from_ref(&comment), &post)
                 .await?
                 .pop()

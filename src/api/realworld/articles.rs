@@ -13,9 +13,9 @@ use bson::oid::ObjectId;
 use serde::Deserialize;
 
 use crate::api::extract::{required, Json};
-use crate::api::likes::{like, unlike};
 use crate::api::state::AppState;
 use crate::api::viewer::{visible_post, PostAction, SignedIn, SignedInAccount, Viewer};
+use crate::core::likes::{like, unlike};
 use crate::core::posts::{edit_post, remove_post, write_post, Draft};
 use crate::domain::accounts::parse_text;
 use crate::domain::posts::{parse_body, parse_title, CONTENT_MAX};

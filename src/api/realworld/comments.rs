@@ -5,10 +5,10 @@ use actix_web::{web, HttpResponse};
 use bson::oid::ObjectId;
 use serde::Deserialize;
 
-use crate::api::comments::{add_comment, remove_comment};
 use crate::api::extract::{required, Json};
 use crate::api::state::AppState;
 use crate::api::viewer::{visible_post, PostAction, SignedIn, Viewer};
+use crate::core::comments::{add_comment, remove_comment};
 use crate::domain::posts::{parse_body, COMMENT_MAX};
 use crate::error::{ApiError, FieldErrors};
 use crate::store::comments;
