@@ -202,7 +202,7 @@ mod tests {
             }
         }
         assert_eq!(
-            limited, 38,
+            limited, 39,
             "every rate-limited route of the table is documented"
         );
         let reads = [
