@@ -1,6 +1,4 @@
-//! Follows and blocks: API.md §3. Unique pair indexes make both idempotent; counters move
-//! only when an insert or delete happened, so `followers_count` and `following_count` stay
-//! exact.
+//! Follows and blocks: API.md §3, over `core::social`.
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use bson::oid::ObjectId;
@@ -11,39 +9,13 @@ use crate::api::state::AppState;
 use crate::api::viewer::{
     named_user, ordered_user_views, user_view, visible_user, SignedIn, Viewer,
 };
-use crate::error::{ApiError, FieldErrors};
-use crate::events::{Activity, Events};
-use crate::feed;
+use crate::error::ApiError;
 use crate::pagination::{Page, PageParams};
-use crate::store::notifications::{NotificationType, Subject};
-use crate::store::users::UserDoc;
-use crate::store::{blocks, date_cursor, follows, timelines, users};
+use crate::store::{blocks, date_cursor, follows, users};
+
+use crate::core::social::{add_block, add_follow, drop_block, drop_follow};
 
 type State = web::Data<AppState>;
-
-fn not_yourself(me: ObjectId, other: ObjectId, action: &str) -> Result<(), ApiError> {
-    if me == other {
-        Err(FieldErrors::single(
-            "user",
-            format!("You cannot {action} yourself."),
-        ))
-    } else {
-        Ok(())
-    }
-}
-
-/// Removes a follow, if there is one, with its counters and its timeline entries.
-pub async fn remove_follow(
-    state: &AppState,
-    follower: ObjectId,
-    followee: ObjectId,
-) -> Result<(), ApiError> {
-    if follows::delete(&state.db, follower, followee).await? {
-        users::count_follow(&state.db, follower, followee, -1).await?;
-    }
-    timelines::remove_author(&state.db, follower, followee).await?;
-    Ok(())
-}
 
 /// The account acted on, as it is now (its counters moved): `201` when the action was new,
 /// `200` when it was already done.
@@ -83,35 +55,6 @@ pub(crate) async fn follow(
     answer_with_user(&state, &viewer, target.id, created).await
 }
 
-/// Makes `me` follow `target` (once: `false` when they already did), with the feed's
-/// backfill and the notification: the one path of the native and the RealWorld API.
-pub(crate) async fn add_follow(
-    state: &AppState,
-    viewer: &Viewer,
-    me: ObjectId,
-    target: &UserDoc,
-) -> Result<bool, ApiError> {
-    not_yourself(me, target.id, "follow")?;
-    viewer.ensure_not_blocked(target.id)?;
-    let created = follows::insert(&state.db, me, target.id).await?;
-    if created {
-        users::count_follow(&state.db, me, target.id, 1).await?;
-        feed::backfill(&state.feed, me, target.id, target.followers_count + 1).await?;
-        let events = Events::new()
-            .notify_unless_blocked(
-                &state.db,
-                target.id,
-                NotificationType::Follow,
-                me,
-                Subject::default(),
-            )
-            .await?
-            .record(me, Activity::on("user.follow", "user", target.id));
-        state.jobs.events(events).await?;
-    }
-    Ok(created)
-}
-
 /// Unfollow a user
 #[utoipa::path(
     delete,
@@ -130,20 +73,6 @@ pub(crate) async fn unfollow(
     let target = named_user(&state, &path).await?;
     drop_follow(&state, auth.user_id, target.id).await?;
     Ok(HttpResponse::NoContent().finish())
-}
-
-/// `me` no longer follows `target` (also when they did not), logged.
-pub(crate) async fn drop_follow(
-    state: &AppState,
-    me: ObjectId,
-    target: ObjectId,
-) -> Result<(), ApiError> {
-    remove_follow(state, me, target).await?;
-    state
-        .jobs
-        .record(me, Activity::on("user.unfollow", "user", target))
-        .await?;
-    Ok(())
 }
 
 async fn follow_list(
@@ -246,28 +175,6 @@ pub(crate) async fn block(
     answer_with_user(&state, &viewer, target.id, created).await
 }
 
-/// `me` blocks `target` (once: `false` when they already had), ending the follows both
-/// ways: the one path of the native and the Mastodon API.
-pub(crate) async fn add_block(
-    state: &AppState,
-    viewer: &mut Viewer,
-    me: ObjectId,
-    target: ObjectId,
-) -> Result<bool, ApiError> {
-    not_yourself(me, target, "block")?;
-    let created = blocks::insert(&state.db, me, target).await?;
-    if created {
-        state
-            .jobs
-            .record(me, Activity::on("user.block", "user", target))
-            .await?;
-    }
-    remove_follow(state, me, target).await?;
-    remove_follow(state, target, me).await?;
-    viewer.add_block(target);
-    Ok(created)
-}
-
 /// Unblock a user
 #[utoipa::path(
     delete,
@@ -286,20 +193,6 @@ pub(crate) async fn unblock(
     let target = named_user(&state, &path).await?;
     drop_block(&state, auth.user_id, target.id).await?;
     Ok(HttpResponse::NoContent().finish())
-}
-
-/// `me` no longer blocks `target` (also when they did not), logged.
-pub(crate) async fn drop_block(
-    state: &AppState,
-    me: ObjectId,
-    target: ObjectId,
-) -> Result<(), ApiError> {
-    blocks::delete(&state.db, me, target).await?;
-    state
-        .jobs
-        .record(me, Activity::on("user.unblock", "user", target))
-        .await?;
-    Ok(())
 }
 
 /// The accounts the viewer blocked, newest first

@@ -9,4 +9,8 @@
 
 pub mod comments;
 pub mod likes;
+pub mod pictures;
 pub mod posts;
+pub mod reports;
+pub mod social;
+pub mod suggestions;

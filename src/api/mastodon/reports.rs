@@ -12,9 +12,9 @@ use super::accounts::account;
 use super::auth::User;
 use super::params::{self, Params};
 use super::statuses::{find_status, Found};
-use crate::api::moderation::reporting::{file_report, parse_reason, REPORT_DETAILS_MAX};
 use crate::api::state::AppState;
 use crate::api::viewer::visible_user;
+use crate::core::reports::{file_report, parse_reason, DETAILS_MAX};
 use crate::domain::accounts::parse_text;
 use crate::domain::rfc3339;
 use crate::error::{ApiError, FieldErrors};
@@ -69,7 +69,7 @@ pub async fn create(state: State, user: User, form: Params) -> Result<HttpRespon
     };
     let comment = errors.check(
         "comment",
-        parse_text(form.comment.as_deref().unwrap_or(""), REPORT_DETAILS_MAX),
+        parse_text(form.comment.as_deref().unwrap_or(""), DETAILS_MAX),
     );
     if form.status_ids.is_empty() {
         errors.add(

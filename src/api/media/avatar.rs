@@ -4,16 +4,14 @@ use actix_multipart::Multipart;
 use actix_web::{HttpRequest, HttpResponse};
 
 use crate::api::auth_user::AuthUser;
-use crate::api::state::AppState;
 use crate::domain::image_variants::Purpose;
 use crate::domain::media::MediaKind;
 use crate::error::ApiError;
-use crate::store::media::{self, MediaDoc};
 use crate::store::users::Picture;
-use crate::store::{posts, users};
 use crate::views::MeView;
 
 use super::*;
+use crate::core::pictures::change_picture;
 
 /// Set the avatar
 ///
@@ -65,35 +63,4 @@ pub(crate) async fn set_avatar(
 pub(crate) async fn remove_avatar(state: State, auth: AuthUser) -> Result<HttpResponse, ApiError> {
     let user = change_picture(&state, auth, Picture::Avatar, None).await?;
     Ok(HttpResponse::Ok().json(MeView::new(&user)))
-}
-
-/// Sets (or with `None` removes) one of the caller's pictures, deletes the file it
-/// replaced, and returns the account as it is now; an avatar's change reaches the posts
-/// that show it.
-pub(crate) async fn change_picture(
-    state: &AppState,
-    auth: AuthUser,
-    picture: Picture,
-    file: Option<&MediaDoc>,
-) -> Result<users::UserDoc, ApiError> {
-    let before = users::set_picture(
-        &state.db,
-        auth.user_id,
-        picture,
-        file.map(|m| (m.id, m.url())),
-    )
-    .await?
-    .ok_or(ApiError::TokenInvalid)?;
-    let user = auth.load(state).await?;
-    let replaced = match picture {
-        Picture::Avatar => {
-            posts::refresh_author(&state.db, &user).await?;
-            before.avatar_media_id
-        }
-        Picture::Header => before.header_media_id,
-    };
-    if let Some(old) = replaced.filter(|old| file.is_none_or(|m| m.id != *old)) {
-        media::delete(&state.db, old).await?;
-    }
-    Ok(user)
 }

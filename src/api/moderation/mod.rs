@@ -16,16 +16,6 @@ pub mod reporting;
 type State = web::Data<AppState>;
 
 const STAFF: &[Role] = &[Role::Moderator, Role::Admin];
-const REASONS: &[&str] = &[
-    "spam",
-    "harassment",
-    "hate",
-    "violence",
-    "nudity",
-    "misinformation",
-    "other",
-];
-const DETAILS_MAX: usize = 1000;
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub(crate) struct DayView {

@@ -13,7 +13,6 @@ use crate::api::viewer::visible_post;
 use crate::api::viewer::SignedIn;
 use crate::domain::accounts::parse_text;
 use crate::error::{ApiError, FieldErrors};
-use crate::events::Activity;
 use crate::feed;
 use crate::jobs::Cascade;
 use crate::pagination::{Cursor, Page, PageParams};
@@ -22,6 +21,7 @@ use crate::views::posts::minis;
 use crate::views::{rfc3339, UserMini};
 
 use super::*;
+use crate::core::reports::{file_report, parse_reason, DETAILS_MAX};
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub(crate) struct ReportView {
@@ -116,52 +116,6 @@ pub(crate) async fn report_post(
         status: report.status,
     };
     Ok(created_or_ok(created).json(receipt))
-}
-
-/// A report's reason: one of `REASONS`, any case.
-pub(crate) fn parse_reason(raw: &str) -> Result<String, String> {
-    let reason = raw.trim().to_lowercase();
-    if REASONS.contains(&reason.as_str()) {
-        Ok(reason)
-    } else {
-        Err(format!("Choose one of: {}.", REASONS.join(", ")))
-    }
-}
-
-/// The longest details of a report, in characters.
-pub(crate) const REPORT_DETAILS_MAX: usize = DETAILS_MAX;
-
-/// Files `reporter`'s report on `post` (a reason from `parse_reason`, details checked),
-/// or returns the one they filed before (`false`). A new report is recorded as the
-/// reporter's activity, and once `moderation.hide_after_reports` distinct users have open
-/// reports on the post it leaves the lists until a moderator decides. One's own post
-/// cannot be reported (`422`).
-pub(crate) async fn file_report(
-    state: &AppState,
-    reporter: ObjectId,
-    post: &crate::store::posts::PostDoc,
-    reason: String,
-    details: String,
-) -> Result<(ReportDoc, bool), ApiError> {
-    if post.author_id == reporter {
-        return Err(FieldErrors::single(
-            "post",
-            "You cannot report your own post.",
-        ));
-    }
-    let (report, created) = reports::file(&state.db, post.id, reporter, reason, details).await?;
-    if created {
-        state
-            .jobs
-            .record(reporter, Activity::on("post.report", "post", post.id))
-            .await?;
-        if reports::open_reporters(&state.db, post.id).await?
-            >= state.settings.moderation.hide_after_reports
-        {
-            feed::set_hidden(&state.db, post.id, true).await?;
-        }
-    }
-    Ok((report, created))
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]

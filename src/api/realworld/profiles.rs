@@ -3,9 +3,9 @@
 
 use actix_web::{web, HttpResponse};
 
-use crate::api::social::{add_follow, drop_follow};
 use crate::api::state::AppState;
 use crate::api::viewer::{named_user, visible_user, SignedIn, Viewer};
+use crate::core::social::{add_follow, drop_follow};
 use crate::error::ApiError;
 
 use super::views::{self, ProfileEnvelope};
