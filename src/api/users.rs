@@ -92,15 +92,7 @@ pub(crate) async fn update_me(
         }
     }
     errors.into_result()?;
-    // Posts show the author's username and full name.
-    let renamed = change.username.is_some() || change.full_name.is_some();
-    let user = users::update_profile(&state.db, auth.user_id, change)
-        .await
-        .map_err(|e| ApiError::from_duplicate(e, users::UNIQUE_FIELDS, taken_message))?
-        .ok_or(ApiError::TokenInvalid)?;
-    if renamed {
-        crate::store::posts::refresh_author(&state.db, &user).await?;
-    }
+    let user = crate::core::profile::change_profile(&state, auth.user_id, change).await?;
     Ok(HttpResponse::Ok().json(MeView::new(&user)))
 }
 

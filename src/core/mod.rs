@@ -11,6 +11,7 @@ pub mod comments;
 pub mod likes;
 pub mod pictures;
 pub mod posts;
+pub mod profile;
 pub mod reports;
 pub mod social;
 pub mod suggestions;

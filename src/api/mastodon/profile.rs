@@ -13,13 +13,13 @@ use super::params::{self, Params};
 use crate::api::media::{receive_form, FileField};
 use crate::api::state::AppState;
 use crate::core::pictures::change_picture;
+use crate::core::profile::change_profile;
 use crate::domain::accounts::{parse_bio, parse_full_name};
 use crate::domain::image_variants::Purpose;
 use crate::domain::media::MediaKind;
 use crate::error::{ApiError, FieldErrors};
 use crate::store::media::{self, MediaDoc};
-use crate::store::posts;
-use crate::store::users::{self, Picture, ProfileChange, UserDoc};
+use crate::store::users::{Picture, ProfileChange, UserDoc};
 
 type State = web::Data<AppState>;
 
@@ -235,17 +235,11 @@ pub async fn update_credentials(
             return Err(err);
         }
     };
-    let renamed = change.full_name.is_some();
     let mut account = if change.full_name.is_some() || change.bio.is_some() {
-        users::update_profile(&state.db, user.me.user_id, change)
-            .await?
-            .ok_or(ApiError::TokenInvalid)?
+        change_profile(&state, user.me.user_id, change).await?
     } else {
         user.me.load(&state).await?
     };
-    if renamed {
-        posts::refresh_author(&state.db, &account).await?;
-    }
     for (name, file) in &pictures {
         let picture = if name == "avatar" {
             Picture::Avatar

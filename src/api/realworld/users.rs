@@ -288,10 +288,7 @@ pub(crate) async fn update_user(
             bio,
             ..ProfileChange::default()
         };
-        account = users::update_profile(&state.db, account.id, profile)
-            .await
-            .map_err(|e| ApiError::from_duplicate(e, users::UNIQUE_FIELDS, taken_message))?
-            .ok_or(ApiError::TokenInvalid)?;
+        account = crate::core::profile::change_profile(&state, account.id, profile).await?;
     }
     let mut replaced_avatar = None;
     if let Some(image) = &image {
@@ -303,7 +300,7 @@ pub(crate) async fn update_user(
         account.avatar_url = image.clone();
         account.avatar_media_id = None;
     }
-    if renamed || image.is_some() {
+    if image.is_some() {
         crate::store::posts::refresh_author(&state.db, &account).await?;
     }
     // An uploaded avatar that a URL replaced is deleted, as a replaced upload is: the

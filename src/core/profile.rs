@@ -1,0 +1,28 @@
+//! One's profile: name, username, bio and interests.
+
+use bson::oid::ObjectId;
+
+use crate::api::extract::taken_message;
+use crate::api::state::AppState;
+use crate::error::ApiError;
+use crate::store::posts;
+use crate::store::users::{self, ProfileChange, UserDoc};
+
+/// Applies a checked change to `user`'s profile and returns the account as it is now. A
+/// username taken meanwhile is `422` on `username`. Posts show their author's username
+/// and full name, so a change of either reaches them.
+pub(crate) async fn change_profile(
+    state: &AppState,
+    user: ObjectId,
+    change: ProfileChange,
+) -> Result<UserDoc, ApiError> {
+    let renamed = change.username.is_some() || change.full_name.is_some();
+    let account = users::update_profile(&state.db, user, change)
+        .await
+        .map_err(|e| ApiError::from_duplicate(e, users::UNIQUE_FIELDS, taken_message))?
+        .ok_or(ApiError::TokenInvalid)?;
+    if renamed {
+        posts::refresh_author(&state.db, &account).await?;
+    }
+    Ok(account)
+}
