@@ -432,6 +432,8 @@ async fn host_meta_points_at_webfinger_which_finds_local_accounts() {
                 None,
             )
             .await;
-        assert_eq!(response.status(), StatusCode::NOT_FOUND, "{resource}");
+        let (status, body) = json_of(response).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{resource}");
+        assert!(body["error"].is_string(), "{body}");
     }
 }

@@ -18,6 +18,7 @@ pub fn is_mastodon_path(path: &str) -> bool {
         || path == "/api/v1"
         || path == "/api/v2"
         || path.starts_with("/nodeinfo/")
+        || path == "/.well-known/webfinger"
 }
 
 /// The status and sentence a Mastodon app gets for `err`.
