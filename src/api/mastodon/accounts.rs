@@ -18,7 +18,6 @@ use crate::api::viewer::visible_user;
 use crate::core::social::{add_block, add_follow, drop_block, drop_follow};
 use crate::domain::rfc3339;
 use crate::error::{ApiError, FieldErrors};
-use crate::store::date_cursor;
 use crate::store::follows;
 use crate::store::posts::PostFilter;
 use crate::store::users::{self, UserDoc};
@@ -425,16 +424,7 @@ pub async fn accounts_page<T>(
     let mut response = HttpResponse::Ok();
     if let (true, Some(last)) = (more, items.last()) {
         let (date, id) = at(last);
-        response.insert_header((
-            header::LINK,
-            format!(
-                "<{}{}?limit={limit}&max_id={}&cursor={}>; rel=\"next\"",
-                super::base_url(state),
-                req.path(),
-                id.to_hex(),
-                date_cursor(date, id).encode()
-            ),
-        ));
+        response.insert_header(super::next_link(state, req, limit, id, date));
     }
     Ok(response.json(body))
 }

@@ -208,7 +208,7 @@ pub async fn search(
     })))
 }
 
-/// The native suggestions (`discover::suggest`) for the caller.
+/// The native suggestions (`core::suggestions::suggest`) for the caller.
 async fn suggested(
     state: &AppState,
     req: &HttpRequest,

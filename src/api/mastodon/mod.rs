@@ -77,3 +77,24 @@ pub fn domain(state: &AppState) -> String {
         })
         .unwrap_or_else(|| "localhost".to_owned())
 }
+
+/// The `Link` header to a list's next page after the item `id` of `date`: this path with
+/// `limit`, `max_id` and the native cursor (so the next page costs what this one did).
+pub fn next_link(
+    state: &AppState,
+    req: &actix_web::HttpRequest,
+    limit: i64,
+    id: bson::oid::ObjectId,
+    date: bson::DateTime,
+) -> (actix_web::http::header::HeaderName, String) {
+    (
+        actix_web::http::header::LINK,
+        format!(
+            "<{}{}?limit={limit}&max_id={}&cursor={}>; rel=\"next\"",
+            base_url(state),
+            req.path(),
+            id.to_hex(),
+            crate::store::date_cursor(date, id).encode()
+        ),
+    )
+}

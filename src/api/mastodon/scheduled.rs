@@ -2,7 +2,6 @@
 //! `scheduled_at` makes them), listed, read, moved to another time and cancelled through
 //! the native scheduled posts.
 
-use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use bson::oid::ObjectId;
 use serde::Deserialize;
@@ -15,7 +14,6 @@ use super::statuses::attachment;
 use crate::api::state::AppState;
 use crate::core::posts::{parse_publish_at, remove_post, reschedule_post};
 use crate::error::{ApiError, FieldErrors};
-use crate::store::date_cursor;
 use crate::store::posts::{self, PostDoc, PostStatus};
 use crate::views::posts::post_views;
 
@@ -84,20 +82,11 @@ pub async fn list(state: State, req: HttpRequest, user: User) -> Result<HttpResp
     let next = items
         .last()
         .filter(|_| more)
-        .map(|last| (last.id, date_cursor(last.published_at, last.id)));
+        .map(|last| (last.id, last.published_at));
     let body = scheduled_statuses(&state, user.me.user_id, items).await?;
     let mut response = HttpResponse::Ok();
-    if let Some((id, cursor)) = next {
-        response.insert_header((
-            header::LINK,
-            format!(
-                "<{}{}?limit={limit}&max_id={}&cursor={}>; rel=\"next\"",
-                super::base_url(&state),
-                req.path(),
-                id.to_hex(),
-                cursor.encode()
-            ),
-        ));
+    if let Some((id, date)) = next {
+        response.insert_header(super::next_link(&state, &req, limit, id, date));
     }
     Ok(response.json(body))
 }
@@ -129,12 +118,13 @@ pub async fn update(
 ) -> Result<HttpResponse, ApiError> {
     user.need("write:statuses")?;
     let form: Reschedule = form.take()?;
-    let post = own_scheduled(&state, &user, &path).await?;
+    let id = ObjectId::parse_str(path.trim()).map_err(|_| ApiError::NotFound)?;
     let raw = form
         .scheduled_at
         .ok_or_else(|| FieldErrors::single("scheduled_at", "is required"))?;
     let at = parse_publish_at(&raw).map_err(|m| FieldErrors::single("scheduled_at", &m))?;
-    let moved = reschedule_post(&state, user.me.user_id, post.id, at).await?;
+    // Moved only when it is one's own and still scheduled (else `404`), in one command.
+    let moved = reschedule_post(&state, user.me.user_id, id, at).await?;
     one(&state, &user, moved).await
 }
 
