@@ -10,7 +10,6 @@ pub mod db;
 pub mod domain;
 pub mod email;
 pub mod error;
-pub mod events;
 pub mod feed;
 pub mod jobs;
 pub mod media_keys;

@@ -61,16 +61,20 @@ fn label(value: &str) -> String {
 }
 
 impl Metrics {
-    /// The job queue's gauges (`jobs::gauges`), read at most every `JOB_GAUGES_TTL`;
-    /// concurrent scrapes wait for one read instead of each making their own.
-    pub async fn job_gauges(&self, db: &crate::db::Db) -> mongodb::error::Result<String> {
+    /// The job queue's gauges as `read` gives them (`jobs::gauges`), read at most every
+    /// `JOB_GAUGES_TTL`; concurrent scrapes wait for one read instead of each making their
+    /// own.
+    pub async fn job_gauges(
+        &self,
+        read: impl std::future::Future<Output = mongodb::error::Result<String>>,
+    ) -> mongodb::error::Result<String> {
         let mut cached = self.jobs.lock().await;
         if let Some((at, text)) = cached.as_ref() {
             if at.elapsed() < JOB_GAUGES_TTL {
                 return Ok(text.clone());
             }
         }
-        let text = crate::jobs::gauges(db).await?;
+        let text = read.await?;
         *cached = Some((std::time::Instant::now(), text.clone()));
         Ok(text)
     }

@@ -55,8 +55,6 @@ struct Subscriber {
 pub struct Hub {
     subscribers: Mutex<HashMap<(ObjectId, Channel), Vec<Subscriber>>>,
     next_id: AtomicU64,
-    /// The Mastodon sockets' statuses and deletions (`api::mastodon::streaming`).
-    pub mastodon: Arc<crate::api::mastodon::streaming::Streams>,
 }
 
 impl Hub {

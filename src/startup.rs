@@ -64,27 +64,31 @@ impl AppState {
         let settings = Arc::new(settings);
         let mailer = Mailer::new(&settings.email)?;
         let feed = Arc::new(crate::feed::Feed::new(db.clone(), settings.feed.clone()));
+        let jobs = Arc::new(crate::jobs::Jobs::new(
+            db.clone(),
+            feed.clone(),
+            mailer.clone(),
+            settings.clone(),
+        ));
         Ok(Self {
             jwt: JwtKeys::new(settings.jwt_secret(), settings.auth.access_token_ttl_secs),
             passwords: PasswordHasher::new(settings.auth.bcrypt_cost),
-            jobs: Arc::new(crate::jobs::Jobs::new(
-                db.clone(),
-                feed.clone(),
-                mailer.clone(),
-                settings.clone(),
-            )),
             mailer,
-            feed,
             list_horizon: Arc::new(crate::store::posts::ListHorizon::new(
                 settings.feed.list_horizon_posts,
             )),
             image_slots: Arc::new(tokio::sync::Semaphore::new(settings.media.image_slots)),
             read_limiter: crate::api::rate_limit::ReadLimiter::new(&settings.rate_limit),
-            settings,
             hub: Default::default(),
+            mastodon_streams: Default::default(),
             views: Default::default(),
             metrics,
-            db,
+            services: crate::core::Services {
+                db,
+                settings,
+                feed,
+                jobs,
+            },
         })
     }
 }

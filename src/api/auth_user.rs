@@ -11,36 +11,11 @@ use crate::api::state::AppState;
 use crate::auth::jwt::JwtError;
 use crate::error::ApiError;
 use crate::store::sessions;
-use crate::store::users::{self, Role, UserDoc};
+use crate::store::users::UserDoc;
 
-#[derive(Debug, Clone, Copy)]
-pub struct AuthUser {
-    pub user_id: ObjectId,
-    pub session_id: ObjectId,
-}
+pub use crate::core::viewer::AuthUser;
 
 impl AuthUser {
-    /// The caller's account; a token whose account is gone is no longer valid.
-    pub async fn load(&self, state: &AppState) -> Result<UserDoc, ApiError> {
-        users::find_by_id(&state.db, self.user_id)
-            .await?
-            .ok_or(ApiError::TokenInvalid)
-    }
-
-    /// The caller's account when its role is one of `roles`, else `403`.
-    pub async fn require_role(
-        &self,
-        state: &AppState,
-        roles: &[Role],
-    ) -> Result<UserDoc, ApiError> {
-        let user = self.load(state).await?;
-        if roles.contains(&user.role) {
-            Ok(user)
-        } else {
-            Err(ApiError::permission_denied())
-        }
-    }
-
     /// Proof that the account's owner is at the keyboard, for a sensitive change (email,
     /// password, and whatever else could lock them out): the current password, or a
     /// session signed in at most `auth.reauth_window_secs` ago ("sudo mode"). A stolen

@@ -155,10 +155,6 @@ pub fn required<'a>(
     }
 }
 
-pub fn taken_message(field: &str) -> String {
-    format!("A user with that {field} already exists.")
-}
-
 /// `201 Created` when an idempotent action did something, `200 OK` when it was already done
 /// (follow, block, report, group membership, share).
 pub fn created_or_ok(created: bool) -> actix_web::HttpResponseBuilder {

@@ -70,7 +70,11 @@ pub async fn metrics(
     let mut text = state.metrics.render();
     // The queue as the database holds it (all instances); left out, with a warning,
     // when the database does not answer: the process metrics are still worth serving.
-    match state.metrics.job_gauges(&state.db).await {
+    match state
+        .metrics
+        .job_gauges(crate::jobs::gauges(&state.db))
+        .await
+    {
         Ok(gauges) => text.push_str(&gauges),
         Err(err) => log::warn!("job metrics unavailable: {err}"),
     }

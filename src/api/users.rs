@@ -4,10 +4,11 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 
 use crate::api::auth_user::AuthUser;
+use crate::api::extract::required;
 use crate::api::extract::Json;
-use crate::api::extract::{required, taken_message};
 use crate::api::state::AppState;
 use crate::api::viewer::{user_view, visible_user, Viewer};
+use crate::core::profile::taken_message;
 use crate::domain::accounts::{parse_bio, parse_full_name, parse_interests, Username};
 use crate::error::{ApiError, FieldErrors};
 use crate::pagination::{Cursor, Page, PageParams};

@@ -3,18 +3,18 @@
 
 use bson::oid::ObjectId;
 
-use crate::api::state::AppState;
-use crate::api::viewer::{is_staff, PostAction};
+use crate::core::viewer::{is_staff, PostAction};
+use crate::core::Services;
 use crate::error::ApiError;
-use crate::events::{Activity, Events};
 use crate::store::comments::{self, CommentDoc};
+use crate::store::events::{Activity, Events};
 use crate::store::notifications::{NotificationType, Subject};
 use crate::store::posts::{self, PostDoc};
 
 /// Writes a validated comment on the action's post and notifies its author: the one path
 /// of every façade.
 pub(crate) async fn add_comment(
-    state: &AppState,
+    state: &Services,
     action: &PostAction,
     content: String,
 ) -> Result<CommentDoc, ApiError> {
@@ -39,7 +39,7 @@ pub(crate) async fn add_comment(
 
 /// Deletes `comment` of `post` when `by` wrote either or is staff.
 pub(crate) async fn remove_comment(
-    state: &AppState,
+    state: &Services,
     by: ObjectId,
     post: &PostDoc,
     comment: &CommentDoc,
@@ -63,7 +63,7 @@ pub(crate) async fn remove_comment(
 
 /// Changes `comment`'s text (checked by the caller) when `by` wrote it.
 pub(crate) async fn edit_comment(
-    state: &AppState,
+    state: &Services,
     by: ObjectId,
     comment: &CommentDoc,
     content: &str,

@@ -6,10 +6,10 @@
 use bson::oid::ObjectId;
 use serde::Serialize;
 
-use crate::api::state::AppState;
-use crate::api::viewer::PostAction;
+use crate::core::viewer::PostAction;
+use crate::core::Services;
 use crate::error::ApiError;
-use crate::events::{Activity, Events};
+use crate::store::events::{Activity, Events};
 use crate::store::notifications::{NotificationType, Subject};
 use crate::store::posts::PostDoc;
 use crate::store::{likes, posts};
@@ -23,7 +23,7 @@ pub(crate) struct LikeState {
 /// Likes the action's post (once: `false` when it was liked already), notifying its
 /// author: the one path of every façade.
 pub(crate) async fn like(
-    state: &AppState,
+    state: &Services,
     action: &PostAction,
 ) -> Result<(LikeState, bool), ApiError> {
     let post = action.post_to_interact_with()?;
@@ -56,7 +56,7 @@ pub(crate) async fn like(
 /// The post's `like_count` with the caller's existing like in it: on top of the count
 /// read with the post while no worker has taken it; otherwise as the post has it once this
 /// instance's workers are done with it.
-async fn count_with_mine(state: &AppState, post: &PostDoc, me: ObjectId) -> Result<i64, ApiError> {
+async fn count_with_mine(state: &Services, post: &PostDoc, me: ObjectId) -> Result<i64, ApiError> {
     let mine = likes::find(&state.db, post.id, me).await?;
     if mine
         .and_then(|like| like.effects)
@@ -69,7 +69,7 @@ async fn count_with_mine(state: &AppState, post: &PostDoc, me: ObjectId) -> Resu
 
 /// The post's `like_count` once this instance's effects batches under way are done: what
 /// a like a worker holds (or has just counted) leaves it at.
-async fn count_once_written(state: &AppState, post: &PostDoc) -> Result<i64, ApiError> {
+async fn count_once_written(state: &Services, post: &PostDoc) -> Result<i64, ApiError> {
     state.jobs.wait_for_effects().await;
     Ok(posts::find(&state.db, post.id)
         .await?
@@ -77,7 +77,7 @@ async fn count_once_written(state: &AppState, post: &PostDoc) -> Result<i64, Api
 }
 
 /// Takes the caller's like of the action's post back, if there was one.
-pub(crate) async fn unlike(state: &AppState, action: &PostAction) -> Result<LikeState, ApiError> {
+pub(crate) async fn unlike(state: &Services, action: &PostAction) -> Result<LikeState, ApiError> {
     let post = action.reachable_post()?;
     let me = action.me.user_id;
     let like_count = match likes::delete(&state.db, post.id, me).await? {

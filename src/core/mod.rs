@@ -4,8 +4,9 @@
 //! once here and called by all three; `api/` parses a request, calls one of these and
 //! shapes the answer.
 //!
-//! They still take the app state and the viewer from `api` (the next step is the
-//! narrower set of services each uses).
+//! They take `Services` (the database, settings, feed and job queue) and the `Viewer`
+//! (who asks, and what they may see), both defined here: `core` imports nothing from
+//! `api`.
 
 pub mod comments;
 pub mod likes;
@@ -13,5 +14,9 @@ pub mod pictures;
 pub mod posts;
 pub mod profile;
 pub mod reports;
+pub mod services;
 pub mod social;
 pub mod suggestions;
+pub mod viewer;
+
+pub use services::Services;

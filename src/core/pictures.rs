@@ -1,7 +1,7 @@
 //! One's pictures: the avatar and the header, each an uploaded image.
 
-use crate::api::auth_user::AuthUser;
-use crate::api::state::AppState;
+use crate::core::viewer::AuthUser;
+use crate::core::Services;
 use crate::error::ApiError;
 use crate::store::media::{self, MediaDoc};
 use crate::store::posts;
@@ -11,7 +11,7 @@ use crate::store::users::{self, Picture};
 /// replaced, and returns the account as it is now; an avatar's change reaches the posts
 /// that show it.
 pub(crate) async fn change_picture(
-    state: &AppState,
+    state: &Services,
     auth: AuthUser,
     picture: Picture,
     file: Option<&MediaDoc>,

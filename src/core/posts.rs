@@ -4,12 +4,12 @@
 use bson::oid::ObjectId;
 use bson::DateTime;
 
-use crate::api::state::AppState;
-use crate::api::viewer::{is_staff, Viewer};
+use crate::core::viewer::{is_staff, Viewer};
+use crate::core::Services;
 use crate::domain::posts::{hashtags, mention_candidates, search_terms};
 use crate::error::{ApiError, FieldErrors};
-use crate::events::{Activity, Events};
 use crate::jobs::{publish, Cascade};
+use crate::store::events::{Activity, Events};
 use crate::store::groups::{self, GroupDoc, Visibility};
 use crate::store::media;
 use crate::store::posts::{self, AuthorSnapshot, PostDoc, PostStatus, PostText};
@@ -40,7 +40,7 @@ pub(crate) struct Draft {
 
 /// Writes a validated post and what publishing it needs: the one path of every façade.
 pub(crate) async fn write_post(
-    state: &AppState,
+    state: &Services,
     author: &Viewer,
     author_doc: &UserDoc,
     draft: Draft,
@@ -115,10 +115,52 @@ pub(crate) async fn write_post(
     Ok(post)
 }
 
-/// Sets a post's files to `media_ids` (checked by the caller) when they differ; the files
-/// it no longer shows get new keys, so whoever was handed their URL through it loses them.
-pub(crate) async fn change_media(
-    state: &AppState,
+/// What an edit of a post sets: its text, and its files when `media_ids` is given
+/// (checked by `parse_media_ids`).
+pub(crate) struct PostEdit {
+    pub title: String,
+    pub content: String,
+    pub description: String,
+    pub media_ids: Option<Vec<ObjectId>>,
+}
+
+/// Its author's edit of a post (`403` for anyone else): the files first, then the text
+/// (keeping the earlier version), and the edit logged. The one path of every façade.
+pub(crate) async fn edit_post(
+    state: &Services,
+    viewer: &Viewer,
+    post: PostDoc,
+    edit: PostEdit,
+) -> Result<PostDoc, ApiError> {
+    let author_id = post.author_id;
+    if viewer.id() != Some(author_id) {
+        return Err(ApiError::permission_denied());
+    }
+    let PostEdit {
+        title,
+        content,
+        description,
+        media_ids,
+    } = edit;
+    let mut updated = change_media(state, post, media_ids).await?;
+    if title != updated.title || content != updated.content || description != updated.description {
+        let tags = updated.tags.clone();
+        let text = post_text(state, viewer, title, content, description, &tags).await?;
+        updated = posts::update_text(&state.db, &updated, text)
+            .await?
+            .ok_or(ApiError::NotFound)?;
+    }
+    state
+        .jobs
+        .record(author_id, Activity::on("post.update", "post", updated.id))
+        .await?;
+    Ok(updated)
+}
+
+/// Sets a post's files to `media_ids` when they differ; the files it no longer shows get
+/// new keys, so whoever was handed their URL through it loses them.
+async fn change_media(
+    state: &Services,
     post: PostDoc,
     media_ids: Option<Vec<ObjectId>>,
 ) -> Result<PostDoc, ApiError> {
@@ -138,38 +180,12 @@ pub(crate) async fn change_media(
     Ok(updated)
 }
 
-/// Changes a post's text (its author's edit, checked by the caller), keeping the earlier
-/// version, and logs the edit: the one path of every façade.
-pub(crate) async fn edit_post(
-    state: &AppState,
-    viewer: &Viewer,
-    post: PostDoc,
-    title: String,
-    content: String,
-    description: String,
-) -> Result<PostDoc, ApiError> {
-    let author_id = post.author_id;
-    let mut updated = post;
-    if title != updated.title || content != updated.content || description != updated.description {
-        let tags = updated.tags.clone();
-        let text = post_text(state, viewer, title, content, description, &tags).await?;
-        updated = posts::update_text(&state.db, &updated, text)
-            .await?
-            .ok_or(ApiError::NotFound)?;
-    }
-    state
-        .jobs
-        .record(author_id, Activity::on("post.update", "post", updated.id))
-        .await?;
-    Ok(updated)
-}
-
 /// Moves one's scheduled post to `at` (checked by `parse_publish_at`), and its
 /// publication job with it; `404` for a post that is not one's own or no longer
 /// scheduled. A job already running when it moves finds the post not yet due and runs
 /// again later.
 pub(crate) async fn reschedule_post(
-    state: &AppState,
+    state: &Services,
     by: ObjectId,
     id: ObjectId,
     at: DateTime,
@@ -184,7 +200,7 @@ pub(crate) async fn reschedule_post(
 
 /// Deletes a post with everything that hangs on it, when `by` is its author or staff.
 pub(crate) async fn remove_post(
-    state: &AppState,
+    state: &Services,
     by: ObjectId,
     post: &PostDoc,
 ) -> Result<(), ApiError> {
@@ -206,7 +222,7 @@ pub(crate) async fn remove_post(
 /// across a block), the hashtags (the explicit `tags` first, then the text's `#tags`),
 /// the search terms.
 pub(crate) async fn post_text(
-    state: &AppState,
+    state: &Services,
     author: &Viewer,
     title: String,
     content: String,
@@ -256,7 +272,7 @@ pub(crate) async fn post_text(
 
 /// `media_ids` as sent: each must name one of the author's own uploads (API.md §5).
 pub(crate) async fn parse_media_ids(
-    state: &AppState,
+    state: &Services,
     errors: &mut FieldErrors,
     author: ObjectId,
     raw: &Option<Vec<String>>,
@@ -290,7 +306,7 @@ pub(crate) async fn parse_media_ids(
 
 /// The group a new post goes to: it must exist and the author must belong to it.
 pub(crate) async fn member_group(
-    state: &AppState,
+    state: &Services,
     errors: &mut FieldErrors,
     author: ObjectId,
     raw: &str,

@@ -2,8 +2,7 @@
 
 use bson::oid::ObjectId;
 
-use crate::api::extract::taken_message;
-use crate::api::state::AppState;
+use crate::core::Services;
 use crate::error::ApiError;
 use crate::store::posts;
 use crate::store::users::{self, ProfileChange, UserDoc};
@@ -12,7 +11,7 @@ use crate::store::users::{self, ProfileChange, UserDoc};
 /// username taken meanwhile is `422` on `username`. Posts show their author's username
 /// and full name, so a change of either reaches them.
 pub(crate) async fn change_profile(
-    state: &AppState,
+    state: &Services,
     user: ObjectId,
     change: ProfileChange,
 ) -> Result<UserDoc, ApiError> {
@@ -25,4 +24,9 @@ pub(crate) async fn change_profile(
         posts::refresh_author(&state.db, &account).await?;
     }
     Ok(account)
+}
+
+/// The error of a username or email that another account has.
+pub fn taken_message(field: &str) -> String {
+    format!("A user with that {field} already exists.")
 }

@@ -2,10 +2,10 @@
 
 use bson::oid::ObjectId;
 
-use crate::api::state::AppState;
+use crate::core::Services;
 use crate::error::{ApiError, FieldErrors};
-use crate::events::Activity;
 use crate::feed;
+use crate::store::events::Activity;
 use crate::store::posts::PostDoc;
 use crate::store::reports::{self, ReportDoc};
 
@@ -25,7 +25,7 @@ pub(crate) fn parse_reason(raw: &str) -> Result<String, String> {
 /// reports on the post it leaves the lists until a moderator decides. One's own post
 /// cannot be reported (`422`).
 pub(crate) async fn file_report(
-    state: &AppState,
+    state: &Services,
     reporter: ObjectId,
     post: &PostDoc,
     reason: String,

@@ -3,11 +3,11 @@
 
 use bson::oid::ObjectId;
 
-use crate::api::state::AppState;
-use crate::api::viewer::Viewer;
+use crate::core::viewer::Viewer;
+use crate::core::Services;
 use crate::error::{ApiError, FieldErrors};
-use crate::events::{Activity, Events};
 use crate::feed;
+use crate::store::events::{Activity, Events};
 use crate::store::notifications::{NotificationType, Subject};
 use crate::store::users::{self, UserDoc};
 use crate::store::{blocks, follows, timelines};
@@ -25,7 +25,7 @@ fn not_yourself(me: ObjectId, other: ObjectId, action: &str) -> Result<(), ApiEr
 
 /// Removes a follow, if there is one, with its counters and its timeline entries.
 pub async fn remove_follow(
-    state: &AppState,
+    state: &Services,
     follower: ObjectId,
     followee: ObjectId,
 ) -> Result<(), ApiError> {
@@ -39,7 +39,7 @@ pub async fn remove_follow(
 /// Makes `me` follow `target` (once: `false` when they already did), with the feed's
 /// backfill and the notification: the one path of every façade.
 pub(crate) async fn add_follow(
-    state: &AppState,
+    state: &Services,
     viewer: &Viewer,
     me: ObjectId,
     target: &UserDoc,
@@ -67,7 +67,7 @@ pub(crate) async fn add_follow(
 
 /// `me` no longer follows `target` (also when they did not), logged.
 pub(crate) async fn drop_follow(
-    state: &AppState,
+    state: &Services,
     me: ObjectId,
     target: ObjectId,
 ) -> Result<(), ApiError> {
@@ -82,7 +82,7 @@ pub(crate) async fn drop_follow(
 /// `me` blocks `target` (once: `false` when they already had), ending the follows both
 /// ways: the one path of every façade.
 pub(crate) async fn add_block(
-    state: &AppState,
+    state: &Services,
     viewer: &mut Viewer,
     me: ObjectId,
     target: ObjectId,
@@ -103,7 +103,7 @@ pub(crate) async fn add_block(
 
 /// `me` no longer blocks `target` (also when they did not), logged.
 pub(crate) async fn drop_block(
-    state: &AppState,
+    state: &Services,
     me: ObjectId,
     target: ObjectId,
 ) -> Result<(), ApiError> {

@@ -4,8 +4,8 @@ use std::collections::HashMap;
 
 use bson::oid::ObjectId;
 
-use crate::api::state::AppState;
-use crate::api::viewer::Viewer;
+use crate::core::viewer::Viewer;
+use crate::core::Services;
 use crate::error::ApiError;
 use crate::store::{follows, posts, users};
 
@@ -50,7 +50,7 @@ pub(crate) struct Ranked {
 /// interests and the hashtags `me` writes; popular accounts fill the rest. The ranking
 /// the native and the Mastodon suggestions share.
 pub(crate) async fn suggest(
-    state: &AppState,
+    state: &Services,
     viewer: &Viewer,
     me: &users::UserDoc,
     limit: usize,

@@ -19,8 +19,8 @@ use bson::doc;
 use bson::oid::ObjectId;
 
 use super::Jobs;
-use crate::events::Events;
 use crate::store::deferred::{self, Claimed};
+use crate::store::events::Events;
 use crate::store::{add_to_counter_of_many, ids_in, posts};
 
 /// A collection whose documents carry their effects, and the post counter they move.

@@ -15,8 +15,8 @@ use std::time::Duration;
 
 use super::{Jobs, Run, Task};
 use crate::error::ApiError;
-use crate::events::Events;
 use crate::feed::{who_may_read, Feed};
+use crate::store::events::Events;
 use crate::store::jobs::JobDoc;
 use crate::store::notifications::{self, NotificationDoc, NotificationType, Subject};
 use crate::store::posts::{self, PostDoc, PostStatus};

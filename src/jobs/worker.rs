@@ -16,7 +16,7 @@ use tokio::sync::Semaphore;
 use super::{JobKind, Jobs, Run, Task};
 use crate::config::JobSettings;
 use crate::error::ApiError;
-use crate::events::Events;
+use crate::store::events::Events;
 use crate::store::jobs::{self as store, JobDoc};
 
 /// Starts the workers of every kind and the poller on this instance.

@@ -13,9 +13,9 @@ use mongodb::Collection;
 
 use crate::db::Db;
 use crate::domain::cursor::Cursor;
-use crate::events::Events;
 use crate::store::deferred::Effects;
 use crate::store::delete_in;
+use crate::store::events::Events;
 use crate::store::{count_of, oldest_first};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -12,7 +12,7 @@ use mongodb::Collection;
 use serde::{Deserialize, Serialize};
 
 use crate::db::Db;
-use crate::events::Events;
+use crate::store::events::Events;
 use crate::store::ids_in;
 
 /// The `effects` field of a like or comment whose effects are not written yet. Absent

@@ -15,9 +15,9 @@ use mongodb::Collection;
 use crate::db::Db;
 use crate::domain::cursor::Cursor;
 use crate::error::duplicate_key_index;
-use crate::events::Events;
 use crate::store::deferred::{settled, Effects};
 use crate::store::delete_in;
+use crate::store::events::Events;
 use crate::store::newest_first;
 use crate::store::posts::PostDoc;
 

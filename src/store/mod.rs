@@ -6,6 +6,7 @@ pub mod blocks;
 pub mod comments;
 pub mod consistency;
 pub mod deferred;
+pub mod events;
 pub mod follows;
 pub mod groups;
 pub mod idempotency;

@@ -160,7 +160,7 @@ async fn a_like_written_after_its_post_was_deleted_goes_with_its_effects() {
             post_id: Some(post),
             ..Default::default()
         };
-        let events = rookery::events::Events::new().notify(
+        let events = rookery::store::events::Events::new().notify(
             [author_id],
             rookery::store::notifications::NotificationType::Like,
             fan_id,

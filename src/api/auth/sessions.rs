@@ -7,7 +7,7 @@ use crate::api::routes::Bucket;
 use crate::api::state::AppState;
 use crate::auth::sessions::{self, hash_secret, ClientInfo, TokenPair};
 use crate::error::{ApiError, FieldErrors};
-use crate::events::Activity;
+use crate::store::events::Activity;
 use crate::store::tokens::{self, TokenKind};
 use crate::store::users::{self, UserDoc};
 use crate::views::{rfc3339, MeView};

@@ -1,11 +1,12 @@
 //! Signing up: registration, the verification email and its link, resending it.
 
-use crate::api::extract::{required, taken_message, Json};
+use crate::api::extract::{required, Json};
 use crate::api::rate_limit;
 use crate::api::routes::Bucket;
 use crate::api::state::AppState;
 use crate::api::verify_page;
 use crate::auth::sessions::hash_secret;
+use crate::core::profile::taken_message;
 use crate::domain::accounts::{parse_full_name, Email, Password, Username};
 use crate::error::{ApiError, FieldErrors};
 use crate::jobs::{MailTask, Task};

@@ -11,9 +11,9 @@ use crate::api::extract::Json;
 use crate::api::viewer::Viewer;
 use crate::domain::accounts::parse_text;
 use crate::error::{ApiError, FieldErrors};
-use crate::events::Activity;
 use crate::jobs::Cascade;
 use crate::pagination::{Page, PageParams};
+use crate::store::events::Activity;
 use crate::store::groups::{self, GroupChange, GroupDoc, MemberRole};
 
 use super::*;

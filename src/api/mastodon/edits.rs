@@ -19,7 +19,7 @@ use super::statuses::{
 };
 use crate::api::state::AppState;
 use crate::core::comments::edit_comment;
-use crate::core::posts::{change_media, edit_post};
+use crate::core::posts::{edit_post, PostEdit};
 use crate::domain::posts::{hashtags, parse_body, COMMENT_MAX, CONTENT_MAX};
 use crate::domain::rfc3339;
 use crate::error::{ApiError, FieldErrors};
@@ -81,9 +81,6 @@ pub async fn edit_status(
     let author = me.account.id;
     match find_status(&state, &path, &me.user.viewer).await? {
         Found::Post(post) => {
-            if post.author_id != author {
-                return Err(ApiError::permission_denied());
-            }
             let (title, content) = split_text(&post.title, &text);
             let mut errors = FieldErrors::new();
             let content = errors.check("status", parse_body(&content, CONTENT_MAX));
@@ -92,10 +89,13 @@ pub async fn edit_status(
                 crate::core::posts::parse_media_ids(&state, &mut errors, author, &ids).await?;
             errors.into_result()?;
             let content = content.ok_or_else(|| ApiError::internal("validated edit lost"))?;
-            let description = post.description.clone();
-            let post = change_media(&state, post, media_ids).await?;
-            let post =
-                edit_post(&state, &me.user.viewer, post, title, content, description).await?;
+            let edit = PostEdit {
+                title,
+                content,
+                description: post.description.clone(),
+                media_ids,
+            };
+            let post = edit_post(&state, &me.user.viewer, post, edit).await?;
             let shown = statuses(&state, Some(author), vec![post])
                 .await?
                 .pop()

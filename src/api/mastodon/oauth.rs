@@ -851,7 +851,7 @@ async fn open_session(
         .jobs
         .record(
             user_id,
-            crate::events::Activity::on("auth.login", "user", user_id),
+            crate::store::events::Activity::on("auth.login", "user", user_id),
         )
         .await?;
     Ok(token_json(&access, Some(&refresh), &scopes))

@@ -240,7 +240,7 @@ pub async fn socket(
         }
         None => None,
     };
-    state.hub.mastodon.start(&state.db).await?;
+    state.mastodon_streams.start(&state.db).await?;
     let protocols: Vec<&str> = if as_protocol {
         vec![token.as_str()]
     } else {
@@ -404,7 +404,7 @@ async fn serve(
         state
             .hub
             .subscribe(user.me.user_id, user.me.session_id, Channel::Mastodon);
-    let (socket_id, mut events) = state.hub.mastodon.add();
+    let (socket_id, mut events) = state.mastodon_streams.add();
     let mut ping = tokio::time::interval(Duration::from_secs(
         state.settings.realtime.ping_interval_secs.max(1),
     ));
@@ -451,7 +451,7 @@ async fn serve(
             break None;
         }
     };
-    state.hub.mastodon.remove(socket_id);
+    state.mastodon_streams.remove(socket_id);
     state
         .hub
         .unsubscribe(user.me.user_id, Channel::Mastodon, subscription);

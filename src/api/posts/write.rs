@@ -12,8 +12,8 @@ use crate::views::posts::{post_view, post_view_liked};
 
 use super::*;
 use crate::core::posts::{
-    change_media, edit_post, member_group, parse_media_ids, parse_publish_at, remove_post,
-    write_post, Draft,
+    edit_post, member_group, parse_media_ids, parse_publish_at, remove_post, write_post, Draft,
+    PostEdit,
 };
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -115,9 +115,6 @@ pub(crate) async fn update_post(
     Json(body): Json<UpdatePostRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let post = visible_post(&state, &path, &viewer).await?;
-    if post.author_id != auth.user_id {
-        return Err(ApiError::permission_denied());
-    }
     let mut errors = FieldErrors::new();
     let title = match &body.title {
         Some(raw) => errors.check("title", parse_title(raw)),
@@ -132,9 +129,13 @@ pub(crate) async fn update_post(
     let (Some(title), Some(content)) = (title, content) else {
         return Err(ApiError::internal("validated edit lost a field"));
     };
-    let description = post.description.clone();
-    let updated = change_media(&state, post, media_ids).await?;
-    let updated = edit_post(&state, &viewer, updated, title, content, description).await?;
+    let edit = PostEdit {
+        title,
+        content,
+        description: post.description.clone(),
+        media_ids,
+    };
+    let updated = edit_post(&state, &viewer, post, edit).await?;
     Ok(HttpResponse::Ok().json(post_view(&state.db, Some(auth.user_id), updated).await?))
 }
 

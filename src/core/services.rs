@@ -1,0 +1,18 @@
+//! The parts of the service the core operations use: the database, the settings, the
+//! feed and the job queue. `api::state::AppState` holds them beside what only HTTP
+//! needs (token keys, password hashing, limits, sockets) and derefs to them, so a
+//! handler passes `&state` where an operation asks for `&Services`.
+
+use std::sync::Arc;
+
+use crate::config::Settings;
+use crate::db::Db;
+use crate::feed::Feed;
+use crate::jobs::Jobs;
+
+pub struct Services {
+    pub db: Db,
+    pub settings: Arc<Settings>,
+    pub feed: Arc<Feed>,
+    pub jobs: Arc<Jobs>,
+}
