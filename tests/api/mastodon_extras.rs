@@ -383,16 +383,15 @@ async fn host_meta_points_at_webfinger_which_finds_local_accounts() {
         .expect("an lrdd template");
     let url = url::Url::parse(&template.replace("{uri}", "acct%3Azoe")).expect("a URL");
     assert_eq!(url.path(), "/.well-known/webfinger");
-    let host = url::Url::parse(&app.settings.server.public_url)
-        .expect("public URL")
-        .host_str()
-        .expect("host")
-        .to_owned();
-    let port = url::Url::parse(&app.settings.server.public_url)
-        .expect("public URL")
-        .port()
-        .map(|p| format!(":{p}"))
-        .unwrap_or_default();
+    let public = url::Url::parse(&app.settings.server.public_url).expect("public URL");
+    let host = public.host_str().expect("host");
+    let port = public.port().map(|p| format!(":{p}")).unwrap_or_default();
+    let finger = |resource: &str| {
+        format!(
+            "/.well-known/webfinger?resource={}",
+            url::form_urlencoded::byte_serialize(resource.as_bytes()).collect::<String>()
+        )
+    };
 
     for resource in [
         "acct:zoe",
@@ -400,15 +399,7 @@ async fn host_meta_points_at_webfinger_which_finds_local_accounts() {
         &format!("acct:zoe@{host}{port}"),
         "@zoe",
     ] {
-        let response = app
-            .get(
-                &format!(
-                    "/.well-known/webfinger?resource={}",
-                    url::form_urlencoded::byte_serialize(resource.as_bytes()).collect::<String>()
-                ),
-                None,
-            )
-            .await;
+        let response = app.get(&finger(resource), None).await;
         let (status, jrd) = json_of(response).await;
         assert_eq!(status, StatusCode::OK, "{resource}: {jrd}");
         assert_eq!(jrd["subject"], json!(format!("acct:zoe@{host}{port}")));
@@ -423,15 +414,7 @@ async fn host_meta_points_at_webfinger_which_finds_local_accounts() {
         "",
         "acct:000000000000000000000000",
     ] {
-        let response = app
-            .get(
-                &format!(
-                    "/.well-known/webfinger?resource={}",
-                    url::form_urlencoded::byte_serialize(resource.as_bytes()).collect::<String>()
-                ),
-                None,
-            )
-            .await;
+        let response = app.get(&finger(resource), None).await;
         let (status, body) = json_of(response).await;
         assert_eq!(status, StatusCode::NOT_FOUND, "{resource}");
         assert!(body["error"].is_string(), "{body}");

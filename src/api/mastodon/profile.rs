@@ -164,14 +164,20 @@ fn checked_change(fields: &Map<String, Value>) -> Result<ProfileChange, ApiError
     Ok(change)
 }
 
-/// The form of `update_credentials`: its fields, and the pictures a multipart form
-/// carried (stored already; deleted again if the change is refused).
+/// The fields a form of `update_credentials` (or their refusal: an overlong one), and the
+/// pictures a multipart form carried: stored already, so deleted again by the caller if
+/// the change is refused.
+type Form = (
+    Result<Map<String, Value>, ApiError>,
+    Vec<(String, MediaDoc)>,
+);
+
 async fn read_form(
     state: &AppState,
     req: &HttpRequest,
     user: &User,
     payload: web::Payload,
-) -> Result<(Map<String, Value>, Vec<(String, MediaDoc)>), ApiError> {
+) -> Result<Form, ApiError> {
     let multipart = req
         .mime_type()
         .ok()
@@ -179,7 +185,7 @@ async fn read_form(
         .is_some_and(|m| m.essence_str() == "multipart/form-data");
     if !multipart {
         let fields = Params::from_request(req, &mut payload.into_inner()).await?;
-        return Ok((fields.0, Vec::new()));
+        return Ok((Ok(fields.0), Vec::new()));
     }
     let form = Multipart::new(req.headers(), payload.into_inner());
     let pictures = [
@@ -203,13 +209,10 @@ async fn read_form(
         .iter()
         .find(|(_, text)| text.len() > TEXT_BYTES)
         .map(|(name, _)| name.clone());
-    let fields = params::from_pairs(received.texts);
-    if let Some(name) = too_long {
-        for (_, file) in &received.files {
-            media::delete(&state.db, file.id).await?;
-        }
-        return Err(FieldErrors::single(&name, "is too long"));
-    }
+    let fields = match too_long {
+        Some(name) => Err(FieldErrors::single(&name, "is too long")),
+        None => Ok(params::from_pairs(received.texts)),
+    };
     Ok((fields, received.files))
 }
 
@@ -226,7 +229,7 @@ pub async fn update_credentials(
 ) -> Result<HttpResponse, ApiError> {
     user.need("write:accounts")?;
     let (fields, pictures) = read_form(&state, &req, &user, payload).await?;
-    let change = match checked_change(&fields) {
+    let change = match fields.and_then(|fields| checked_change(&fields)) {
         Ok(change) => change,
         Err(err) => {
             for (_, file) in &pictures {
