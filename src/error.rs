@@ -383,6 +383,21 @@ pub fn rate_limit_headers(
     ]
 }
 
+/// A required string field: present and not blank.
+pub fn required<'a>(
+    errors: &mut FieldErrors,
+    field: &str,
+    value: &'a Option<String>,
+) -> Option<&'a str> {
+    match value.as_deref() {
+        Some(v) if !v.trim().is_empty() => Some(v),
+        _ => {
+            errors.add(field, crate::domain::accounts::REQUIRED);
+            None
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

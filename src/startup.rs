@@ -70,9 +70,9 @@ impl AppState {
             mailer.clone(),
             settings.clone(),
         ));
+        let passwords = PasswordHasher::new(settings.auth.bcrypt_cost);
         Ok(Self {
             jwt: JwtKeys::new(settings.jwt_secret(), settings.auth.access_token_ttl_secs),
-            passwords: PasswordHasher::new(settings.auth.bcrypt_cost),
             mailer,
             list_horizon: Arc::new(crate::store::posts::ListHorizon::new(
                 settings.feed.list_horizon_posts,
@@ -88,6 +88,7 @@ impl AppState {
                 settings,
                 feed,
                 jobs,
+                passwords,
             },
         })
     }

@@ -13,7 +13,7 @@ use futures::StreamExt;
 use serde::de::DeserializeOwned;
 
 use crate::api::state::AppState;
-use crate::domain::accounts::REQUIRED;
+pub use crate::error::required;
 use crate::error::{ApiError, FieldErrors};
 
 pub const MAX_JSON_BYTES: usize = 1024 * 1024;
@@ -138,21 +138,6 @@ pub fn query_config() -> actix_web::web::QueryConfig {
 /// A path segment that does not parse names nothing that exists.
 pub fn path_config() -> actix_web::web::PathConfig {
     actix_web::web::PathConfig::default().error_handler(|_, _| ApiError::NotFound.into())
-}
-
-/// A required string field: present and not blank.
-pub fn required<'a>(
-    errors: &mut FieldErrors,
-    field: &str,
-    value: &'a Option<String>,
-) -> Option<&'a str> {
-    match value.as_deref() {
-        Some(v) if !v.trim().is_empty() => Some(v),
-        _ => {
-            errors.add(field, REQUIRED);
-            None
-        }
-    }
 }
 
 /// `201 Created` when an idempotent action did something, `200 OK` when it was already done

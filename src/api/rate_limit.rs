@@ -1,4 +1,4 @@
-//! Rate limiting: fixed windows counted in MongoDB (`store::rate_limits`), so a client
+//! Rate limiting: fixed windows counted in MongoDB (`core::limits`), so a client
 //! spreading requests over several instances meets one limit. On by default;
 //! `RATE_LIMIT_ENABLED=false` turns it off.
 //!
@@ -14,46 +14,13 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::{Method, StatusCode};
 use actix_web::middleware::Next;
 use actix_web::{web, HttpRequest};
-use bson::DateTime;
 
 use crate::api::auth_user::{bearer_token, verify_jwt};
 use crate::api::routes::{Bucket, By};
 use crate::api::state::AppState;
-use crate::config::{RateLimitSettings, Rule};
+use crate::config::RateLimitSettings;
+pub use crate::core::limits::{check, check_account};
 use crate::error::ApiError;
-use crate::store::rate_limits;
-
-impl Bucket {
-    fn name(self) -> &'static str {
-        match self {
-            Bucket::Login => "login",
-            Bucket::Register => "register",
-            Bucket::ResendVerification => "resend_verification",
-            Bucket::PasswordForgot => "password_forgot",
-            Bucket::PasswordReset => "password_reset",
-            Bucket::Posts => "posts",
-            Bucket::Comments => "comments",
-            Bucket::Likes => "likes",
-            Bucket::Follows => "follows",
-            Bucket::Uploads => "uploads",
-        }
-    }
-
-    fn rule(self, settings: &RateLimitSettings) -> Rule {
-        match self {
-            Bucket::Login => settings.login,
-            Bucket::Register => settings.register,
-            Bucket::ResendVerification => settings.resend_verification,
-            Bucket::PasswordForgot => settings.password_forgot,
-            Bucket::PasswordReset => settings.password_reset,
-            Bucket::Posts => settings.posts,
-            Bucket::Comments => settings.comments,
-            Bucket::Likes => settings.likes,
-            Bucket::Follows => settings.follows,
-            Bucket::Uploads => settings.uploads,
-        }
-    }
-}
 
 fn limit_of(method: &str, pattern: &str) -> Option<(Bucket, By)> {
     crate::api::routes::find(method, pattern)?.limit
@@ -68,63 +35,6 @@ pub fn is_limited(method: &str, pattern: &str) -> bool {
 /// document.
 pub fn is_read_limited(method: &str, pattern: &str) -> bool {
     method.eq_ignore_ascii_case("get") && NOTIFICATION_READS.contains(&pattern)
-}
-
-/// Where a window stands after counting one more request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Quota {
-    pub limit: u32,
-    pub remaining: u32,
-    pub reset_secs: u64,
-}
-
-/// The window that second `now` falls in: its id and when it ends.
-fn window(bucket: Bucket, rule: Rule, key: &str, now: u64) -> (String, u64) {
-    let length = rule.window_secs.max(1);
-    let start = now - now % length;
-    (format!("{}:{key}:{start}", bucket.name()), start + length)
-}
-
-/// The quota left once `count` requests were made in a window ending at `end`.
-fn quota(rule: Rule, count: i64, now: u64, end: u64) -> Result<Quota, ApiError> {
-    let reset_secs = end.saturating_sub(now).max(1);
-    if count > i64::from(rule.limit) {
-        return Err(ApiError::RateLimited {
-            limit: rule.limit,
-            retry_after_secs: reset_secs,
-        });
-    }
-    let remaining = u32::try_from(i64::from(rule.limit) - count).unwrap_or(0);
-    Ok(Quota {
-        limit: rule.limit,
-        remaining,
-        reset_secs,
-    })
-}
-
-/// Counts one request of `key` against `bucket`; `None` when limiting is off.
-pub async fn check(state: &AppState, bucket: Bucket, key: &str) -> Result<Option<Quota>, ApiError> {
-    let settings = &state.settings.rate_limit;
-    if !settings.enabled {
-        return Ok(None);
-    }
-    let rule = bucket.rule(settings);
-    let now = u64::try_from(chrono::Utc::now().timestamp()).unwrap_or_default();
-    let (id, end) = window(bucket, rule, key, now);
-    let expires_at = DateTime::from_millis(i64::try_from(end * 1000).unwrap_or(i64::MAX));
-    let count = rate_limits::hit(&state.db, &id, expires_at).await?;
-    quota(rule, count, now, end).map(Some)
-}
-
-/// Counts one request against the account a body names (a login name or an email),
-/// ignoring case, so that spreading guesses over many addresses does not help.
-pub async fn check_account(
-    state: &AppState,
-    bucket: Bucket,
-    account: &str,
-) -> Result<(), ApiError> {
-    let key = format!("account:{}", account.trim().to_lowercase());
-    check(state, bucket, &key).await.map(drop)
 }
 
 /// The client's address: the peer, unless the peer is a trusted proxy; then the
@@ -337,40 +247,6 @@ pub async fn limit_requests(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    const RULE: Rule = Rule {
-        limit: 3,
-        window_secs: 60,
-    };
-
-    #[test]
-    fn a_window_is_aligned_to_its_length_and_named_by_bucket_and_key() {
-        let (id, end) = window(Bucket::Login, RULE, "address:10.0.0.1", 125);
-        assert_eq!(id, "login:address:10.0.0.1:120");
-        assert_eq!(end, 180);
-        assert_eq!(window(Bucket::Login, RULE, "k", 179).0, "login:k:120");
-        assert_eq!(window(Bucket::Login, RULE, "k", 180).0, "login:k:180");
-    }
-
-    #[test]
-    fn the_request_over_the_limit_is_refused_until_the_window_ends() {
-        assert_eq!(
-            quota(RULE, 1, 125, 180).unwrap(),
-            Quota {
-                limit: 3,
-                remaining: 2,
-                reset_secs: 55
-            }
-        );
-        assert_eq!(quota(RULE, 3, 125, 180).unwrap().remaining, 0);
-        match quota(RULE, 4, 170, 180) {
-            Err(ApiError::RateLimited {
-                limit: 3,
-                retry_after_secs: 10,
-            }) => {}
-            other => panic!("expected rate_limited, got {other:?}"),
-        }
-    }
 
     #[test]
     fn limited_routes_match_by_method_and_pattern() {

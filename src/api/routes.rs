@@ -20,20 +20,7 @@ use crate::api::{
     notifications, ops, posts, social, users,
 };
 
-/// What a limit counts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Bucket {
-    Login,
-    Register,
-    ResendVerification,
-    PasswordForgot,
-    PasswordReset,
-    Posts,
-    Comments,
-    Likes,
-    Follows,
-    Uploads,
-}
+pub use crate::core::limits::Bucket;
 
 /// Who a route's limit counts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

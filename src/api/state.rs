@@ -6,16 +6,14 @@ use std::ops::Deref;
 use std::sync::Arc;
 
 use crate::auth::jwt::JwtKeys;
-use crate::auth::password::PasswordHasher;
 use crate::core::Services;
 use crate::email::Mailer;
 
 /// What every request can reach: the core's services (`state.db`, `state.settings`,
-/// `state.feed`, `state.jobs` through `Deref`) and what only the HTTP side uses.
+/// `state.feed`, `state.jobs`, `state.passwords` through `Deref`) and what only the HTTP side uses.
 pub struct AppState {
     pub services: Services,
     pub jwt: JwtKeys,
-    pub passwords: PasswordHasher,
     pub mailer: Mailer,
     pub hub: Arc<crate::realtime::Hub>,
     /// The Mastodon sockets of this instance and the change streams they read.

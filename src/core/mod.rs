@@ -1,15 +1,18 @@
 //! The operations every façade shares — the native API, RealWorld and Mastodon — with
 //! their rules: posting, editing and removing posts, commenting, liking, following and
-//! blocking, reporting, suggesting accounts, changing one's pictures. Each is written
+//! blocking, reporting, suggesting accounts, changing one's pictures and profile,
+//! signing up and the sign-in check, counting rate limits. Each is written
 //! once here and called by all three; `api/` parses a request, calls one of these and
 //! shapes the answer.
 //!
-//! They take `Services` (the database, settings, feed and job queue) and the `Viewer`
+//! They take `Services` (the database, settings, feed, job queue and password hashing) and the `Viewer`
 //! (who asks, and what they may see), both defined here: `core` imports nothing from
 //! `api`.
 
+pub mod accounts;
 pub mod comments;
 pub mod likes;
+pub mod limits;
 pub mod pictures;
 pub mod posts;
 pub mod profile;

@@ -1,10 +1,11 @@
 //! The parts of the service the core operations use: the database, the settings, the
-//! feed and the job queue. `api::state::AppState` holds them beside what only HTTP
+//! feed, the job queue and password hashing. `api::state::AppState` holds them beside what only HTTP
 //! needs (token keys, password hashing, limits, sockets) and derefs to them, so a
 //! handler passes `&state` where an operation asks for `&Services`.
 
 use std::sync::Arc;
 
+use crate::auth::password::PasswordHasher;
 use crate::config::Settings;
 use crate::db::Db;
 use crate::feed::Feed;
@@ -15,4 +16,6 @@ pub struct Services {
     pub settings: Arc<Settings>,
     pub feed: Arc<Feed>,
     pub jobs: Arc<Jobs>,
+    /// bcrypt, on its own threads.
+    pub passwords: PasswordHasher,
 }

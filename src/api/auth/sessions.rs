@@ -2,14 +2,12 @@
 
 use crate::api::auth_user::AuthUser;
 use crate::api::extract::{required, Json, MaybeJson};
-use crate::api::rate_limit;
-use crate::api::routes::Bucket;
 use crate::api::state::AppState;
 use crate::auth::sessions::{self, hash_secret, ClientInfo, TokenPair};
+use crate::core::accounts::account_for_login;
 use crate::error::{ApiError, FieldErrors};
 use crate::store::events::Activity;
 use crate::store::tokens::{self, TokenKind};
-use crate::store::users::{self, UserDoc};
 use crate::views::{rfc3339, MeView};
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -246,43 +244,4 @@ pub(crate) fn issuer(state: &AppState) -> sessions::Issuer<'_> {
         jwt: &state.jwt,
         refresh_ttl_secs: state.settings.auth.refresh_token_ttl_secs,
     }
-}
-
-/// The account a login names, when the password is right and it may sign in: the one
-/// credential check of the native and the RealWorld login. The per-account rate limit is
-/// counted first; an unknown account costs a dummy hash, so timing tells nobody which
-/// accounts exist.
-pub(crate) async fn account_for_login(
-    state: &AppState,
-    identifier: &str,
-    password: &str,
-) -> Result<UserDoc, ApiError> {
-    rate_limit::check_account(state, Bucket::Login, identifier).await?;
-
-    let Some(user) = users::find_by_login(&state.db, identifier).await? else {
-        state.passwords.verify_dummy(password).await?;
-        return Err(ApiError::InvalidCredentials);
-    };
-    if !state
-        .passwords
-        .verify(password, &user.password_hash)
-        .await?
-    {
-        return Err(ApiError::InvalidCredentials);
-    }
-    // Only a caller who knows the password learns the account's state.
-    if user.disabled {
-        return Err(ApiError::Forbidden {
-            code: "account_disabled",
-            detail: "This account has been disabled.",
-        });
-    }
-    if state.settings.auth.require_email_verification && !user.email_verified {
-        return Err(ApiError::Forbidden {
-            code: "email_not_verified",
-            detail: "Please confirm your email address first: open the link we emailed you. \
-                     Lost it? Ask for a new one with POST /api/auth/resend-verification.",
-        });
-    }
-    Ok(user)
 }

@@ -6,12 +6,13 @@ use crate::api::routes::Bucket;
 use crate::api::state::AppState;
 use crate::api::verify_page;
 use crate::auth::sessions::hash_secret;
+use crate::core::accounts::{create_account, Registration};
 use crate::core::profile::taken_message;
-use crate::domain::accounts::{parse_full_name, Email, Password, Username};
+use crate::domain::accounts::Email;
 use crate::error::{ApiError, FieldErrors};
 use crate::jobs::{MailTask, Task};
 use crate::store::tokens::{self, TokenKind};
-use crate::store::users::{self, NewUser, Role, UserDoc};
+use crate::store::users::{self};
 use crate::views::{Detail, MeView};
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
@@ -34,6 +35,18 @@ pub struct RegisterRequest {
     pub(crate) full_name: Option<String>,
 }
 
+impl From<RegisterRequest> for Registration {
+    fn from(body: RegisterRequest) -> Self {
+        Registration {
+            username: body.username,
+            email: body.email,
+            password: body.password,
+            password2: body.password2,
+            full_name: body.full_name,
+        }
+    }
+}
+
 #[derive(Serialize, utoipa::ToSchema)]
 pub(crate) struct RegisterResponse {
     user: MeView,
@@ -54,81 +67,12 @@ pub async fn register(
     state: State,
     Json(body): Json<RegisterRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let user = create_account(&state, &body).await?;
+    let user = create_account(&state, &body.into()).await?;
     Ok(HttpResponse::Created().json(RegisterResponse {
         user: MeView::new(&user),
         detail: "Account created. We sent you an email: open its link to confirm your \
                  address, then log in.",
     }))
-}
-
-/// Checks a registration, creates the account and sends its verification email: the one
-/// path of the native and the RealWorld API.
-pub(crate) async fn create_account(
-    state: &AppState,
-    body: &RegisterRequest,
-) -> Result<UserDoc, ApiError> {
-    let mut errors = FieldErrors::new();
-    let username = required(&mut errors, "username", &body.username)
-        .and_then(|raw| errors.check("username", Username::parse(raw)));
-    let email = required(&mut errors, "email", &body.email)
-        .and_then(|raw| errors.check("email", Email::parse(raw)));
-    let password = required(&mut errors, "password", &body.password).and_then(|raw| {
-        let similar_to = (
-            body.username.as_deref().unwrap_or(""),
-            body.email.as_deref().unwrap_or(""),
-        );
-        errors.check("password", Password::parse(raw, similar_to.0, similar_to.1))
-    });
-    if let (Some(password), Some(password2)) = (&body.password, &body.password2) {
-        if password != password2 {
-            errors.add("password2", "The two password fields didn't match.");
-        }
-    }
-    let full_name = match &body.full_name {
-        Some(raw) => errors.check("full_name", parse_full_name(raw)),
-        None => Some(String::new()),
-    };
-    if let Some(email) = &email {
-        rate_limit::check_account(state, Bucket::Register, email.as_str()).await?;
-    }
-    let (username_taken, email_taken) = users::taken_fields(
-        &state.db,
-        username.as_ref().map(Username::key).as_deref(),
-        email.as_ref().map(Email::as_str),
-        None,
-    )
-    .await?;
-    if username_taken {
-        errors.add("username", taken_message("username"));
-    }
-    if email_taken {
-        errors.add("email", taken_message("email"));
-    }
-    errors.into_result()?;
-    let (Some(username), Some(email), Some(password), Some(full_name)) =
-        (username, email, password, full_name)
-    else {
-        return Err(ApiError::internal("validated registration lost a field"));
-    };
-
-    let password_hash = state.passwords.hash(password.expose()).await?;
-    let user = users::insert(
-        &state.db,
-        NewUser {
-            username: username.as_str().to_owned(),
-            email: email.as_str().to_owned(),
-            password_hash,
-            full_name,
-            role: Role::User,
-            email_verified: false,
-        },
-    )
-    .await
-    .map_err(|e| ApiError::from_duplicate(e, users::UNIQUE_FIELDS, taken_message))?;
-
-    send_mail(state, MailTask::Verification { user_id: user.id }).await?;
-    Ok(user)
 }
 
 #[derive(Deserialize, utoipa::ToSchema, utoipa::IntoParams)]

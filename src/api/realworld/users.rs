@@ -8,12 +8,13 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Deserializer};
 
-use crate::api::auth::sessions::{account_for_login, client_info, issuer};
-use crate::api::auth::signup::{create_account, RegisterRequest};
+use crate::api::auth::sessions::{client_info, issuer};
 use crate::api::auth_user::{bearer_token, AuthUser};
 use crate::api::extract::{required, Json};
 use crate::api::state::AppState;
 use crate::auth::sessions::start_token_session;
+use crate::core::accounts::account_for_login;
+use crate::core::accounts::{create_account, Registration};
 use crate::core::profile::taken_message;
 use crate::domain::accounts::{parse_bio, Email, Password, Username};
 use crate::error::{ApiError, FieldErrors};
@@ -64,7 +65,7 @@ pub(crate) async fn register(
     Json(body): Json<NewUserRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let user = unwrap(body.user, "user")?;
-    let request = RegisterRequest {
+    let request = Registration {
         username: user.username,
         email: user.email,
         password: user.password,
