@@ -71,13 +71,13 @@ impl AppState {
             settings.clone(),
         ));
         let passwords = PasswordHasher::new(settings.auth.bcrypt_cost);
+        let image_slots = settings.media.image_slots;
         Ok(Self {
             jwt: JwtKeys::new(settings.jwt_secret(), settings.auth.access_token_ttl_secs),
             mailer,
             list_horizon: Arc::new(crate::store::posts::ListHorizon::new(
                 settings.feed.list_horizon_posts,
             )),
-            image_slots: Arc::new(tokio::sync::Semaphore::new(settings.media.image_slots)),
             read_limiter: crate::api::rate_limit::ReadLimiter::new(&settings.rate_limit),
             hub: Default::default(),
             mastodon_streams: Default::default(),
@@ -89,6 +89,7 @@ impl AppState {
                 feed,
                 jobs,
                 passwords,
+                image_slots: tokio::sync::Semaphore::new(image_slots),
             },
         })
     }

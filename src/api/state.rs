@@ -23,8 +23,6 @@ pub struct AppState {
     pub list_horizon: Arc<crate::store::posts::ListHorizon>,
     /// The per-user limit on reads of notifications and activity.
     pub read_limiter: crate::api::rate_limit::ReadLimiter,
-    /// Turns at decoding an image (`media.image_slots`).
-    pub image_slots: Arc<tokio::sync::Semaphore>,
 }
 
 impl Deref for AppState {

@@ -18,4 +18,6 @@ pub struct Services {
     pub jobs: Arc<Jobs>,
     /// bcrypt, on its own threads.
     pub passwords: PasswordHasher,
+    /// Turns at decoding an image (`media.image_slots`).
+    pub image_slots: tokio::sync::Semaphore,
 }

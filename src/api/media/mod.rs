@@ -1,24 +1,25 @@
-//! Media: API.md §5, and the avatar routes of §3. Uploads stream into GridFS as they
+//! Media: API.md §5, and the avatar routes of §3: reading multipart forms, whose files go
+//! through `core::media::store_file`. Uploads stream into GridFS as they
 //! arrive (a few hundred kilobytes held at most); downloads stream out of it with ranges.
 
 use actix_multipart::{Field, Multipart};
 use actix_web::http::header::{self};
 use actix_web::{web, HttpRequest, HttpResponse};
 use bson::oid::ObjectId;
-use futures::AsyncWriteExt;
 
 use std::time::Duration;
 
 use crate::api::auth_user::AuthUser;
 use crate::api::extract::{body_timeout, next_chunk};
 use crate::api::state::AppState;
-use crate::domain::image_metadata::strip_metadata;
-use crate::domain::image_variants::{process_image, Purpose};
-use crate::domain::media::{new_media_id, new_media_key, sniff, MediaKind, SNIFF_BYTES};
+use crate::core::media::{store_file, Chunks};
+use crate::domain::image_variants::Purpose;
+use crate::domain::media::MediaKind;
 use crate::error::{ApiError, FieldErrors};
-use crate::store::media::{self, MediaDoc, MediaMeta, MediaStatus};
+use crate::store::media::{self, MediaDoc, MediaStatus};
 use crate::store::{posts, users};
 use crate::views::MediaView;
+use bytes::Bytes;
 
 pub mod avatar;
 pub mod download;
@@ -75,7 +76,14 @@ impl Incoming {
         }
     }
 
-    async fn next_chunk(&mut self) -> Result<Option<actix_web::web::Bytes>, ApiError> {
+    async fn drain(&mut self) -> Result<(), ApiError> {
+        while self.next_chunk().await?.is_some() {}
+        Ok(())
+    }
+}
+
+impl Chunks for Incoming {
+    async fn next_chunk(&mut self) -> Result<Option<Bytes>, ApiError> {
         if self.ended {
             return Ok(None);
         }
@@ -86,146 +94,6 @@ impl Incoming {
         self.ended = chunk.is_none();
         Ok(chunk)
     }
-
-    /// Reads until `buffer` holds at least `want` bytes or the field ends.
-    async fn fill(&mut self, buffer: &mut Vec<u8>, want: usize) -> Result<(), ApiError> {
-        while buffer.len() < want {
-            match self.next_chunk().await? {
-                Some(chunk) => buffer.extend_from_slice(&chunk),
-                None => break,
-            }
-        }
-        Ok(())
-    }
-
-    async fn drain(&mut self) -> Result<(), ApiError> {
-        while self.next_chunk().await?.is_some() {}
-        Ok(())
-    }
-}
-
-/// A turn at decoding an image: at most `media.image_slots` at once on one instance (each
-/// may take a few hundred megabytes while it is), waited for at most
-/// `media.image_slot_wait_ms`; after that `503` with `Retry-After`, so a burst of large
-/// images queues no request for long.
-async fn image_slot(state: &AppState) -> Result<tokio::sync::SemaphorePermit<'_>, ApiError> {
-    let wait = std::time::Duration::from_millis(state.settings.media.image_slot_wait_ms);
-    match tokio::time::timeout(wait, state.image_slots.acquire()).await {
-        Ok(permit) => permit.map_err(ApiError::internal),
-        Err(_) => Err(ApiError::busy(wait.as_secs().max(1))),
-    }
-}
-
-/// Stores the `file` field: its type from its bytes (`415` unless one of `allowed`, or an
-/// image that does not decode), its size checked while it streams (`413` past the kind's
-/// limit, with every chunk already written removed). An image's metadata is taken out
-/// first (`domain::image_metadata`) and its variants made before it is stored
-/// (`domain::image_variants`), so it is `ready` at once; a video is stored `processing`
-/// with a `media` job that probes and transcodes it (`jobs::media`).
-async fn store_file(
-    state: &AppState,
-    owner: ObjectId,
-    field: &mut Incoming,
-    allowed: &[MediaKind],
-    purpose: Purpose,
-) -> Result<MediaDoc, ApiError> {
-    let mut head = Vec::with_capacity(SNIFF_BYTES);
-    field.fill(&mut head, SNIFF_BYTES).await?;
-    let (content_type, kind) = sniff(&head)
-        .filter(|(_, kind)| allowed.contains(kind))
-        .ok_or(ApiError::UnsupportedMediaType)?;
-    let limit = match kind {
-        MediaKind::Image => state.settings.media.max_image_bytes,
-        MediaKind::Video => state.settings.media.max_video_bytes,
-    };
-    let id = new_media_id();
-    let mut meta = MediaMeta::new(owner, kind, content_type);
-    meta.key = Some(new_media_key());
-    if kind == MediaKind::Image {
-        // An image is held whole (at most its limit) to take its metadata out and make its
-        // variants before any byte is stored; a video streams through.
-        while let Some(chunk) = field.next_chunk().await? {
-            if u64::try_from(head.len() + chunk.len()).unwrap_or(u64::MAX) > limit {
-                return Err(ApiError::PayloadTooLarge);
-            }
-            head.extend_from_slice(&chunk);
-        }
-    }
-    // What was read as it was sent (the first read may have taken the whole file).
-    let mut written = u64::try_from(head.len()).unwrap_or(u64::MAX);
-    if written > limit {
-        return Err(ApiError::PayloadTooLarge);
-    }
-    if kind == MediaKind::Image {
-        let (cleaned, processed) = {
-            let _slot = image_slot(state).await?;
-            web::block(move || {
-                let cleaned = strip_metadata(content_type, head).map_err(|_| ())?;
-                let processed = process_image(&cleaned, purpose).map_err(|_| ())?;
-                Ok::<_, ()>((cleaned, processed))
-            })
-            .await
-            .map_err(ApiError::internal)?
-            .map_err(|()| ApiError::UnsupportedMediaType)?
-        };
-        head = cleaned;
-        meta.width = Some(processed.width);
-        meta.height = Some(processed.height);
-        meta.blurhash = Some(processed.blurhash);
-        for variant in processed.variants {
-            let size = Some((variant.width, variant.height));
-            let stored = media::store_variant(
-                &state.db,
-                id,
-                &variant.name,
-                variant.content_type,
-                size,
-                variant.bytes.as_slice(),
-            )
-            .await;
-            match stored {
-                Ok(stored) => meta.variants.push(stored),
-                Err(err) => {
-                    media::delete_variants_of(&state.db, id).await?;
-                    return Err(err.into());
-                }
-            }
-        }
-    } else {
-        meta.status = MediaStatus::Processing;
-    }
-    let mut upload = media::open_upload(&state.db, id, &meta).await?;
-    let outcome: Result<(), ApiError> = async {
-        upload.write_all(&head).await.map_err(ApiError::internal)?;
-        drop(head);
-        while let Some(chunk) = field.next_chunk().await? {
-            written += u64::try_from(chunk.len()).unwrap_or(u64::MAX);
-            if written > limit {
-                return Err(ApiError::PayloadTooLarge);
-            }
-            upload.write_all(&chunk).await.map_err(ApiError::internal)?;
-        }
-        upload.close().await.map_err(ApiError::internal)
-    }
-    .await;
-    if let Err(err) = outcome {
-        if let Err(abort) = upload.abort().await {
-            log::warn!("could not remove the chunks of an aborted upload: {abort}");
-        }
-        media::delete_variants_of(&state.db, id).await?;
-        return Err(err);
-    }
-    if meta.status == MediaStatus::Processing {
-        // The job's id is the file's: written once, however often it is asked for.
-        let queued = state.jobs.enqueue_media(id, owner).await;
-        if let Err(err) = queued {
-            media::delete(&state.db, id).await?;
-            return Err(err);
-        }
-    }
-    media::find(&state.db, id)
-        .await?
-        .ok_or_else(|| ApiError::internal("an uploaded file vanished"))
 }
 
 /// A whole upload request: the stored file, and the text fields beside it.
