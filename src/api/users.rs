@@ -8,7 +8,7 @@ use crate::api::extract::required;
 use crate::api::extract::Json;
 use crate::api::state::AppState;
 use crate::api::viewer::{user_view, visible_user, Viewer};
-use crate::core::profile::taken_message;
+use crate::core::profile::check_taken;
 use crate::domain::accounts::{parse_bio, parse_full_name, parse_interests, Username};
 use crate::error::{ApiError, FieldErrors};
 use crate::pagination::{Cursor, Page, PageParams};
@@ -85,13 +85,8 @@ pub(crate) async fn update_me(
             .and_then(|raw| errors.check("interests", parse_interests(raw))),
         username: username.as_ref().map(|u| u.as_str().to_owned()),
     };
-    if let Some(username) = &username {
-        let (taken, _) =
-            users::taken_fields(&state.db, Some(&username.key()), None, Some(auth.user_id)).await?;
-        if taken {
-            errors.add("username", taken_message("username"));
-        }
-    }
+    let me = Some(auth.user_id);
+    check_taken(&state, &mut errors, username.as_ref(), None, me).await?;
     errors.into_result()?;
     let user = crate::core::profile::change_profile(&state, auth.user_id, change).await?;
     Ok(HttpResponse::Ok().json(MeView::new(&user)))

@@ -2,7 +2,7 @@
 //! RealWorld logins, the Mastodon API's authorization page and password grant).
 
 use crate::core::limits::{check_account, Bucket};
-use crate::core::profile::taken_message;
+use crate::core::profile::{check_taken, taken_message};
 use crate::core::Services;
 use crate::domain::accounts::{parse_full_name, Email, Password, Username};
 use crate::error::{required, ApiError, FieldErrors};
@@ -47,19 +47,14 @@ pub async fn create_account(services: &Services, body: &Registration) -> Result<
     if let Some(email) = &email {
         check_account(services, Bucket::Register, email.as_str()).await?;
     }
-    let (username_taken, email_taken) = users::taken_fields(
-        &services.db,
-        username.as_ref().map(Username::key).as_deref(),
-        email.as_ref().map(Email::as_str),
+    check_taken(
+        services,
+        &mut errors,
+        username.as_ref(),
+        email.as_ref(),
         None,
     )
     .await?;
-    if username_taken {
-        errors.add("username", taken_message("username"));
-    }
-    if email_taken {
-        errors.add("email", taken_message("email"));
-    }
     errors.into_result()?;
     let (Some(username), Some(email), Some(password), Some(full_name)) =
         (username, email, password, full_name)

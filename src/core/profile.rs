@@ -3,7 +3,8 @@
 use bson::oid::ObjectId;
 
 use crate::core::Services;
-use crate::error::ApiError;
+use crate::domain::accounts::{Email, Username};
+use crate::error::{ApiError, FieldErrors};
 use crate::store::posts;
 use crate::store::users::{self, ProfileChange, UserDoc};
 
@@ -29,4 +30,29 @@ pub(crate) async fn change_profile(
 /// The error of a username or email that another account has.
 pub fn taken_message(field: &str) -> String {
     format!("A user with that {field} already exists.")
+}
+
+/// Adds to `errors` the username and the email (each when given) that an account other
+/// than `except` already has: one query for both.
+pub async fn check_taken(
+    services: &Services,
+    errors: &mut FieldErrors,
+    username: Option<&Username>,
+    email: Option<&Email>,
+    except: Option<ObjectId>,
+) -> Result<(), ApiError> {
+    let (username_taken, email_taken) = users::taken_fields(
+        &services.db,
+        username.map(Username::key).as_deref(),
+        email.map(Email::as_str),
+        except,
+    )
+    .await?;
+    if username_taken {
+        errors.add("username", taken_message("username"));
+    }
+    if email_taken {
+        errors.add("email", taken_message("email"));
+    }
+    Ok(())
 }

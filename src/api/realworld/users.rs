@@ -15,7 +15,7 @@ use crate::api::state::AppState;
 use crate::auth::sessions::start_token_session;
 use crate::core::accounts::account_for_login;
 use crate::core::accounts::{create_account, Registration};
-use crate::core::profile::taken_message;
+use crate::core::profile::check_taken;
 use crate::domain::accounts::{parse_bio, Email, Password, Username};
 use crate::error::{ApiError, FieldErrors};
 use crate::jobs::{MailTask, Task};
@@ -268,19 +268,8 @@ pub(crate) async fn update_user(
         auth.require_presence(&state, &account, change.current_password.as_deref())
             .await?;
     }
-    let (username_taken, email_taken) = users::taken_fields(
-        &state.db,
-        username.as_ref().map(Username::key).as_deref(),
-        email.as_ref().map(Email::as_str),
-        Some(account.id),
-    )
-    .await?;
-    if username_taken {
-        errors.add("username", taken_message("username"));
-    }
-    if email_taken {
-        errors.add("email", taken_message("email"));
-    }
+    let (new_name, new_email) = (username.as_ref(), email.as_ref());
+    check_taken(&state, &mut errors, new_name, new_email, Some(account.id)).await?;
     errors.into_result()?;
 
     let renamed = username.is_some();
