@@ -70,8 +70,15 @@ impl AppState {
             mailer.clone(),
             settings.clone(),
         ));
-        let passwords = PasswordHasher::new(settings.auth.bcrypt_cost);
-        let image_slots = settings.media.image_slots;
+        let services = crate::core::Services {
+            passwords: PasswordHasher::new(settings.auth.bcrypt_cost),
+            image_slots: tokio::sync::Semaphore::new(settings.media.image_slots),
+            db,
+            settings,
+            feed,
+            jobs,
+        };
+        let settings = &services.settings;
         Ok(Self {
             jwt: JwtKeys::new(settings.jwt_secret(), settings.auth.access_token_ttl_secs),
             mailer,
@@ -83,14 +90,7 @@ impl AppState {
             mastodon_streams: Default::default(),
             views: Default::default(),
             metrics,
-            services: crate::core::Services {
-                db,
-                settings,
-                feed,
-                jobs,
-                passwords,
-                image_slots: tokio::sync::Semaphore::new(image_slots),
-            },
+            services,
         })
     }
 }

@@ -10,7 +10,8 @@ use crate::core::Services;
 use crate::email::Mailer;
 
 /// What every request can reach: the core's services (`state.db`, `state.settings`,
-/// `state.feed`, `state.jobs`, `state.passwords` through `Deref`) and what only the HTTP side uses.
+/// `state.feed`, `state.jobs`, `state.passwords`… through `Deref`) and what only the
+/// HTTP side uses.
 pub struct AppState {
     pub services: Services,
     pub jwt: JwtKeys,

@@ -11,7 +11,7 @@ use futures::future::LocalBoxFuture;
 
 use crate::api::auth_user::{app_state, bearer_token, verify_jwt};
 use crate::api::state::AppState;
-pub use crate::core::viewer::{is_staff, visible_post, AuthUser, PostAction, Viewer};
+pub use crate::core::viewer::{visible_post, AuthUser, PostAction, Viewer};
 use crate::error::ApiError;
 use crate::store::likes::{self, Liked};
 use crate::store::posts::PostDoc;

@@ -9,8 +9,8 @@ use crate::error::{required, ApiError, FieldErrors};
 use crate::jobs::{MailTask, Task};
 use crate::store::users::{self, NewUser, Role, UserDoc};
 
-/// A registration as a façade received it: any field may be missing.
-#[derive(Debug, Default)]
+/// A registration as a façade received it: any field may be missing. (No `Debug`: it
+/// holds the password.)
 pub struct Registration {
     pub username: Option<String>,
     pub email: Option<String>,
@@ -85,7 +85,7 @@ pub async fn create_account(services: &Services, body: &Registration) -> Result<
 }
 
 /// The account a login names, when the password is right and it may sign in: the one
-/// credential check of the native and the RealWorld login. The per-account rate limit is
+/// credential check of every sign-in (native, RealWorld, the Mastodon API's). The per-account rate limit is
 /// counted first; an unknown account costs a dummy hash, so timing tells nobody which
 /// accounts exist.
 pub async fn account_for_login(

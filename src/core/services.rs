@@ -1,7 +1,8 @@
 //! The parts of the service the core operations use: the database, the settings, the
-//! feed, the job queue and password hashing. `api::state::AppState` holds them beside what only HTTP
-//! needs (token keys, password hashing, limits, sockets) and derefs to them, so a
-//! handler passes `&state` where an operation asks for `&Services`.
+//! feed, the job queue, password hashing and the image-decoding turns.
+//! `api::state::AppState` holds them beside what only HTTP needs (token keys, mail, the
+//! read limiter, sockets) and derefs to them, so a handler passes `&state` where an
+//! operation asks for `&Services`.
 
 use std::sync::Arc;
 
