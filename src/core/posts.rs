@@ -124,18 +124,34 @@ pub(crate) struct PostEdit {
     pub media_ids: Option<Vec<ObjectId>>,
 }
 
-/// Its author's edit of a post (`403` for anyone else): the files first, then the text
-/// (keeping the earlier version), and the edit logged. The one path of every façade.
+/// A post its author may edit: the only way to `edit_post`. Made first, before the
+/// edit's fields are checked, so anyone else gets the `403` whatever they sent.
+pub(crate) struct OwnPost(PostDoc);
+
+impl OwnPost {
+    /// `post`, if `viewer` wrote it; `403` otherwise.
+    pub(crate) fn of(viewer: &Viewer, post: PostDoc) -> Result<Self, ApiError> {
+        if viewer.id() == Some(post.author_id) {
+            Ok(Self(post))
+        } else {
+            Err(ApiError::permission_denied())
+        }
+    }
+
+    pub(crate) fn post(&self) -> &PostDoc {
+        &self.0
+    }
+}
+
+/// Its author's edit of a post: the files first, then the text (keeping the earlier
+/// version), and the edit logged. The one path of every façade.
 pub(crate) async fn edit_post(
     state: &Services,
     viewer: &Viewer,
-    post: PostDoc,
+    OwnPost(post): OwnPost,
     edit: PostEdit,
 ) -> Result<PostDoc, ApiError> {
     let author_id = post.author_id;
-    if viewer.id() != Some(author_id) {
-        return Err(ApiError::permission_denied());
-    }
     let PostEdit {
         title,
         content,

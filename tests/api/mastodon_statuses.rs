@@ -1055,6 +1055,10 @@ async fn edits_keep_their_history_and_source_and_only_the_author_edits() {
     let (status, body) = put_status(&app, &other, &id, &[("status", "mine now")]).await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
     assert!(body["error"].is_string());
+    // Whatever they send: the 403 comes before the fields are checked.
+    let bad = [("status", "mine now"), ("media_ids[]", "not-an-id")];
+    let (status, body) = put_status(&app, &other, &id, &bad).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
     let (status, body) = put_status(
         &app,
         &token,

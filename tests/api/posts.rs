@@ -121,6 +121,16 @@ async fn only_the_author_edits_and_the_history_keeps_earlier_versions() {
         )
         .await;
     assert_error(forbidden, StatusCode::FORBIDDEN, "permission_denied").await;
+    // Others get the 403 whatever they send, invalid fields included.
+    let invalid = app
+        .send_json(
+            Method::PATCH,
+            &path,
+            Some(&other.access),
+            &json!({ "title": "t".repeat(300), "media_ids": ["not-an-id"] }),
+        )
+        .await;
+    assert_error(invalid, StatusCode::FORBIDDEN, "permission_denied").await;
     let anonymous = app
         .send_json(Method::PATCH, &path, None, &json!({ "content": "hijack" }))
         .await;

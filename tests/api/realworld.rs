@@ -329,6 +329,17 @@ async fn an_article_is_a_post_through_both_apis() {
     .await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
     assert_eq!(error_fields(&body), vec!["body"]);
+    // Others get the 403 whatever they send, invalid fields included.
+    let invalid = json!({ "article": { "title": "t".repeat(300) } });
+    let (status, body) = rw(
+        &app,
+        Method::PUT,
+        &format!("/articles/{slug}"),
+        Some(&other),
+        Some(invalid),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
     let (status, body) = rw(
         &app,
         Method::PUT,

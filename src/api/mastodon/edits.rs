@@ -19,7 +19,7 @@ use super::statuses::{
 };
 use crate::api::state::AppState;
 use crate::core::comments::edit_comment;
-use crate::core::posts::{edit_post, PostEdit};
+use crate::core::posts::{edit_post, OwnPost, PostEdit};
 use crate::domain::posts::{hashtags, parse_body, COMMENT_MAX, CONTENT_MAX};
 use crate::domain::rfc3339;
 use crate::error::{ApiError, FieldErrors};
@@ -81,6 +81,8 @@ pub async fn edit_status(
     let author = me.account.id;
     match find_status(&state, &path, &me.user.viewer).await? {
         Found::Post(post) => {
+            let own = OwnPost::of(&me.user.viewer, post)?;
+            let post = own.post();
             let (title, content) = split_text(&post.title, &text);
             let mut errors = FieldErrors::new();
             let content = errors.check("status", parse_body(&content, CONTENT_MAX));
@@ -95,7 +97,7 @@ pub async fn edit_status(
                 description: post.description.clone(),
                 media_ids,
             };
-            let post = edit_post(&state, &me.user.viewer, post, edit).await?;
+            let post = edit_post(&state, &me.user.viewer, own, edit).await?;
             let shown = statuses(&state, Some(author), vec![post])
                 .await?
                 .pop()

@@ -13,7 +13,7 @@ use crate::views::posts::{post_view, post_view_liked};
 use super::*;
 use crate::core::posts::{
     edit_post, member_group, parse_media_ids, parse_publish_at, remove_post, write_post, Draft,
-    PostEdit,
+    OwnPost, PostEdit,
 };
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -114,7 +114,8 @@ pub(crate) async fn update_post(
     path: web::Path<String>,
     Json(body): Json<UpdatePostRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let post = visible_post(&state, &path, &viewer).await?;
+    let own = OwnPost::of(&viewer, visible_post(&state, &path, &viewer).await?)?;
+    let post = own.post();
     let mut errors = FieldErrors::new();
     let title = match &body.title {
         Some(raw) => errors.check("title", parse_title(raw)),
@@ -135,7 +136,7 @@ pub(crate) async fn update_post(
         description: post.description.clone(),
         media_ids,
     };
-    let updated = edit_post(&state, &viewer, post, edit).await?;
+    let updated = edit_post(&state, &viewer, own, edit).await?;
     Ok(HttpResponse::Ok().json(post_view(&state.db, Some(auth.user_id), updated).await?))
 }
 

@@ -16,7 +16,7 @@ use crate::api::extract::{required, Json};
 use crate::api::state::AppState;
 use crate::api::viewer::{visible_post, PostAction, SignedIn, SignedInAccount, Viewer};
 use crate::core::likes::{like, unlike};
-use crate::core::posts::{edit_post, remove_post, write_post, Draft, PostEdit};
+use crate::core::posts::{edit_post, remove_post, write_post, Draft, OwnPost, PostEdit};
 use crate::domain::accounts::parse_text;
 use crate::domain::posts::{parse_body, parse_title, CONTENT_MAX};
 use crate::error::{ApiError, FieldErrors};
@@ -373,7 +373,8 @@ pub(crate) async fn update(
     Json(body): Json<UpdateArticleRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let change = unwrap(body.article, "article")?;
-    let post = article_post(&state, &path, &viewer).await?;
+    let own = OwnPost::of(&viewer, article_post(&state, &path, &viewer).await?)?;
+    let post = own.post();
     let mut errors = FieldErrors::new();
     let title = match &change.title {
         Some(raw) => errors.check("title", parse_body(raw, 200).and_then(|t| parse_title(&t))),
@@ -397,7 +398,7 @@ pub(crate) async fn update(
         description,
         media_ids: None,
     };
-    let updated = edit_post(&state, &viewer, post, edit).await?;
+    let updated = edit_post(&state, &viewer, own, edit).await?;
     Ok(HttpResponse::Ok().json(views::one_article(&state, &viewer, updated).await?))
 }
 
