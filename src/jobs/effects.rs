@@ -6,8 +6,9 @@
 //!
 //! Counters: a post's `like_count` / `comment_count` counts the documents whose effects are
 //! written. Taking one back (unlike, deleting a comment) moves the counter only if its
-//! effects were written; one taken back while its batch was under way is counted back out
-//! by the batch. A worker that stops between the counters and the mark leaves its batch to
+//! effects were written; one taken back while its batch was under way, or taken over by
+//! another claim after this one's lease ran out, is counted back out by the batch (only the
+//! claim that settles a document keeps its count). A worker that stops between the counters and the mark leaves its batch to
 //! be claimed again once its lease ends, and those counters one too high until
 //! `rookery check --repair` recounts them (the events are written once either way).
 
@@ -74,51 +75,103 @@ pub(super) async fn run_all(jobs: &Jobs) -> mongodb::error::Result<usize> {
 
 /// Claims a batch of `deferred`'s due documents and writes their effects.
 async fn run_batch(jobs: &Jobs, deferred: &Deferred) -> mongodb::error::Result<usize> {
-    let collection = deferred::collection(&jobs.db, deferred.collection);
-    let limit = jobs.settings.jobs.events_batch.max(1);
-    let (claim, mut batch) = deferred::claim(&collection, jobs.lease_until(), limit).await?;
-    if batch.is_empty() {
+    let Some(mut batch) = Batch::claim(jobs, deferred, jobs.lease_until()).await? else {
         return Ok(0);
+    };
+    batch.count().await?;
+    batch.settle().await
+}
+
+/// A claimed batch of one deferred collection, between its steps.
+pub struct Batch<'a> {
+    jobs: &'a Jobs,
+    deferred: &'a Deferred,
+    collection: mongodb::Collection<bson::Document>,
+    claim: ObjectId,
+    claimed: Vec<Claimed>,
+}
+
+impl<'a> Batch<'a> {
+    /// Claims up to `jobs.events_batch` due documents until `lease_until`; `None` when
+    /// none is due.
+    pub(super) async fn claim(
+        jobs: &'a Jobs,
+        deferred: &'a Deferred,
+        lease_until: bson::DateTime,
+    ) -> mongodb::error::Result<Option<Batch<'a>>> {
+        let collection = deferred::collection(&jobs.db, deferred.collection);
+        let limit = jobs.settings.jobs.events_batch.max(1);
+        let (claim, claimed) = deferred::claim(&collection, lease_until, limit).await?;
+        Ok((!claimed.is_empty()).then_some(Batch {
+            jobs,
+            deferred,
+            collection,
+            claim,
+            claimed,
+        }))
     }
-    let posts = posts::collection(&jobs.db);
-    let counts = per_post(&batch);
-    let mut matched = 0;
-    for (delta, ids) in by_delta(&counts) {
-        matched += add_to_counter_of_many(posts.clone(), &ids, deferred.counter, delta).await?;
-    }
-    // A post deleted after the like or comment was written: it goes too, with its events.
-    if matched < counts.len() as u64 {
-        let ids: Vec<ObjectId> = counts.keys().copied().collect();
-        let live = ids_where(&posts.clone_with_type(), doc! { "_id": { "$in": &ids } }).await?;
-        let (kept, orphans): (Vec<Claimed>, Vec<Claimed>) =
-            batch.into_iter().partition(|c| live.contains(&c.post_id));
-        let orphan_ids: Vec<ObjectId> = orphans.iter().map(|c| c.id).collect();
-        collection
-            .delete_many(doc! { "_id": { "$in": orphan_ids } })
-            .await?;
-        batch = kept;
-    }
-    let mut events = Events::new();
-    for claimed in &batch {
-        events.merge(claimed.effects.events.clone());
-    }
-    events.write(&jobs.db).await?;
-    let ids: Vec<ObjectId> = batch.iter().map(|c| c.id).collect();
-    let settled = deferred::settle(&collection, claim, &ids).await?;
-    if settled < ids.len() as u64 {
-        // Taken back (or taken over) while the batch ran: counted back out here, since
-        // whoever took it back saw its effects unwritten and left the counter alone.
-        let written = doc! { "_id": { "$in": &ids }, "effects": { "$exists": false } };
-        let done = ids_where(&collection, written).await?;
-        let undone: Vec<Claimed> = batch
-            .into_iter()
-            .filter(|c| !done.contains(&c.id))
-            .collect();
-        for (delta, ids) in by_delta(&per_post(&undone)) {
-            add_to_counter_of_many(posts.clone(), &ids, deferred.counter, -delta).await?;
+
+    /// Moves the posts' counters; drops (with their documents) the ones whose post is
+    /// gone.
+    pub async fn count(&mut self) -> mongodb::error::Result<()> {
+        let posts = posts::collection(&self.jobs.db);
+        let counts = per_post(&self.claimed);
+        let mut matched = 0;
+        for (delta, ids) in by_delta(&counts) {
+            matched +=
+                add_to_counter_of_many(posts.clone(), &ids, self.deferred.counter, delta).await?;
         }
+        // A post deleted after the like or comment was written: it goes too, with its events.
+        if matched < counts.len() as u64 {
+            let ids: Vec<ObjectId> = counts.keys().copied().collect();
+            let live = ids_where(&posts.clone_with_type(), doc! { "_id": { "$in": &ids } }).await?;
+            let (kept, orphans): (Vec<Claimed>, Vec<Claimed>) = std::mem::take(&mut self.claimed)
+                .into_iter()
+                .partition(|c| live.contains(&c.post_id));
+            let orphan_ids: Vec<ObjectId> = orphans.iter().map(|c| c.id).collect();
+            self.collection
+                .delete_many(doc! { "_id": { "$in": orphan_ids } })
+                .await?;
+            self.claimed = kept;
+        }
+        Ok(())
     }
-    Ok(ids.len())
+
+    /// Writes the events, marks the batch done where this claim still holds it, and
+    /// counts back out the rest; how many documents the batch took.
+    pub async fn settle(self) -> mongodb::error::Result<usize> {
+        let Batch {
+            jobs,
+            deferred,
+            collection,
+            claim,
+            claimed,
+        } = self;
+        let mut events = Events::new();
+        for claimed in &claimed {
+            events.merge(claimed.effects.events.clone());
+        }
+        events.write(&jobs.db).await?;
+        let ids: Vec<ObjectId> = claimed.iter().map(|c| c.id).collect();
+        let settled = deferred::settle(&collection, claim, &ids).await?;
+        if settled < ids.len() as u64 {
+            // Not settled by this batch, so its counting up is taken back here: a document
+            // taken back while the batch ran (whoever took it back saw its effects
+            // unwritten and left the counter alone), or taken over by another claim once
+            // this one's lease ran out (that claim counts it itself, and only the claim
+            // that settles a document keeps its count).
+            let done = ids_where(&collection, deferred::settled_by(claim, &ids)).await?;
+            let undone: Vec<Claimed> = claimed
+                .into_iter()
+                .filter(|c| !done.contains(&c.id))
+                .collect();
+            let posts = posts::collection(&jobs.db);
+            for (delta, ids) in by_delta(&per_post(&undone)) {
+                add_to_counter_of_many(posts.clone(), &ids, deferred.counter, -delta).await?;
+            }
+        }
+        Ok(ids.len())
+    }
 }
 
 /// The ids of the documents `filter` matches.

@@ -331,6 +331,20 @@ impl Jobs {
         self.wait_for_effects().await;
     }
 
+    /// For tests: a worker stalled past its lease. Claims a batch of the likes' effects
+    /// under a lease that has already run out (any worker may take it over at once),
+    /// moves their posts' counters, and hands the batch back unsettled; its `settle` then
+    /// does what the stalled worker does when it wakes.
+    #[doc(hidden)]
+    pub async fn stalled_likes_batch(&self) -> mongodb::error::Result<Option<effects::Batch<'_>>> {
+        let likes = &effects::DEFERRED[0];
+        let Some(mut batch) = effects::Batch::claim(self, likes, DateTime::now()).await? else {
+            return Ok(None);
+        };
+        batch.count().await?;
+        Ok(Some(batch))
+    }
+
     /// Waits (at most `DRAIN_WAIT`) for the effects runs under way here to end.
     pub async fn wait_for_effects(&self) {
         let seen = self.effects_runs.latest();

@@ -97,7 +97,9 @@ pub async fn claim(
     Ok((claim, claimed))
 }
 
-/// Marks the effects of `ids` written, where `claim` still holds them; how many it held.
+/// Marks the effects of `ids` written, where `claim` still holds them, and leaves the
+/// claim's mark on each (`settled_by`), so a batch can tell which of its documents it
+/// settled itself; how many it held.
 pub async fn settle(
     collection: &Collection<Document>,
     claim: ObjectId,
@@ -106,10 +108,15 @@ pub async fn settle(
     Ok(collection
         .update_many(
             doc! { "_id": { "$in": ids }, "effects.claim": claim },
-            doc! { "$unset": { "effects": "" } },
+            doc! { "$unset": { "effects": "" }, "$set": { "settled_by": claim } },
         )
         .await?
         .modified_count)
+}
+
+/// The filter of `ids` that `claim` settled.
+pub fn settled_by(claim: ObjectId, ids: &[ObjectId]) -> Document {
+    doc! { "_id": { "$in": ids }, "settled_by": claim }
 }
 
 /// The `likes` or `comments` collection, untyped.

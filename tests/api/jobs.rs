@@ -14,9 +14,9 @@ use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::Message;
 
 use crate::helpers::{
-    db_commands, free_port, fresh_database, log_in_at, path_of, rookery_command, seed_followers,
-    seed_user, spawn_app, spawn_app_on, spawn_app_with, spawn_process_with, test_mongodb_uri,
-    wait_for_jobs, Mailbox,
+    config_dir, db_commands, free_port, fresh_database, log_in_at, path_of, rookery_command,
+    seed_followers, seed_user, spawn_app, spawn_app_on, spawn_app_with, spawn_process_with,
+    test_env, test_mongodb_uri, wait_for_jobs, Mailbox,
 };
 
 const NO_WORKERS: (&str, &str) = ("ROOKERY__JOBS__WORKERS", "false");
@@ -224,6 +224,61 @@ async fn a_fan_out_killed_half_way_finishes_after_restart_with_each_entry_once()
         .collect();
     assert_eq!(ids, [post.to_hex().as_str()]);
     second.kill();
+}
+
+/// A worker that stalls past its lease between moving a batch's counters and marking it
+/// done: another takes the batch over and writes it. Only the claim that marks a like done
+/// keeps its count, so the post counts the like once (it read 2 before).
+#[tokio::test]
+async fn a_like_batch_taken_over_after_its_lease_ran_out_is_counted_once() {
+    let (db, name) = fresh_database().await;
+    seed_user(&db, "st_author").await;
+    seed_user(&db, "st_fan").await;
+    let (mut serving, base) = spawn_process_with(&name, &[NO_WORKERS]).await;
+    let author = log_in_at(&base, "st_author").await;
+    let post = create_post(&base, &author, "liked once").await;
+    let fan = log_in_at(&base, "st_fan").await;
+    let liked = post_json(&base, &format!("/api/posts/{post}/like"), &fan, json!({})).await;
+    assert_eq!(liked.status(), StatusCode::CREATED);
+
+    let settings = std::sync::Arc::new(
+        rookery::config::Settings::load(&config_dir(), &test_env(&name, 25, &test_mongodb_uri()))
+            .expect("settings"),
+    );
+    let feed = std::sync::Arc::new(rookery::feed::Feed::new(db.clone(), settings.feed.clone()));
+    let mailer = rookery::email::Mailer::new(&settings.email).expect("mailer");
+    let stalled_worker = rookery::jobs::Jobs::new(db.clone(), feed, mailer, settings);
+    let stalled = stalled_worker
+        .stalled_likes_batch()
+        .await
+        .expect("claim")
+        .expect("the like's effects are due");
+    assert_eq!(
+        count(&db, "posts", doc! { "_id": post, "like_count": 1 }).await,
+        1
+    );
+
+    // A worker takes the batch over and writes it; then the stalled one wakes.
+    let (mut working, _) = spawn_process_with(&name, &[]).await;
+    wait_for_jobs(&db, 30).await;
+    stalled.settle().await.expect("the stalled worker finishes");
+    let stored = db
+        .database()
+        .collection::<bson::Document>("posts")
+        .find_one(doc! { "_id": post })
+        .await
+        .expect("read the post")
+        .expect("the post");
+    let likes = match stored.get("like_count") {
+        Some(bson::Bson::Int32(n)) => i64::from(*n),
+        Some(bson::Bson::Int64(n)) => *n,
+        other => panic!("like_count: {other:?}"),
+    };
+    assert_eq!(likes, 1, "the like counted once");
+    let likes = doc! { "post_id": post, "type": "like" };
+    assert_eq!(count(&db, "notifications", likes).await, 1, "notified once");
+    serving.kill();
+    working.kill();
 }
 
 #[tokio::test]
