@@ -89,28 +89,37 @@ pub(crate) async fn write_post(
         author: Some(AuthorSnapshot::of(author_doc)),
         fanned_out: false,
     };
-    // The publication job (count, fan-out, notifications; for a scheduled post at its
-    // time) is written first, so no failure can leave the post without it. The author's
-    // own timeline entry is written here, so one sees one's post at once.
+    // The publication job (fan-out, notifications; for a scheduled post also the count, at
+    // its time) is written first, so no failure can leave the post without it. Then the
+    // author's `posts_count`, before the post: a request that stops between the two
+    // leaves a count one too high and no post, which the job (finding no post) recounts;
+    // the other order could leave a post uncounted with nothing to tell. The author's own
+    // timeline entry is written beside the post. Read-your-writes: the author's next read
+    // shows the post in their feed and count.
+    let published = post.status == PostStatus::Published;
+    let counted = published && crate::cascade::counts_for_author(&post);
     let created = Events::new().record(author_id, Activity::on("post.create", "post", post.id));
-    publish::enqueue(&state.jobs, &post, created).await?;
-    posts::insert(&state.db, &post).await?;
-    if let Some(group) = &group {
-        groups::share(&state.db, group.id, post.id, author_id).await?;
+    publish::enqueue(&state.jobs, &post, created, counted).await?;
+    if counted {
+        users::add_to_posts_count(&state.db, author_id, 1).await?;
     }
-    if post.status == PostStatus::Published {
-        // Read-your-writes: the author's feed and count show the post on their next read
-        // (the publication job sets the count to a recount after, which agrees).
-        let counted = crate::cascade::counts_for_author(&post);
-        futures::try_join!(
-            timelines::insert_many(&state.db, vec![TimelineDoc::new(post.author_id, &post)]),
-            async {
-                if counted {
-                    users::add_to_posts_count(&state.db, author_id, 1).await?;
-                }
-                Ok(())
-            },
-        )?;
+    futures::try_join!(
+        async {
+            posts::insert(&state.db, &post).await?;
+            if let Some(group) = &group {
+                groups::share(&state.db, group.id, post.id, author_id).await?;
+            }
+            Ok::<(), ApiError>(())
+        },
+        async {
+            if published {
+                timelines::insert_many(&state.db, vec![TimelineDoc::new(author_id, &post)]).await?;
+            }
+            Ok(())
+        },
+    )?;
+    if published {
+        state.jobs.wake_publish();
     }
     Ok(post)
 }

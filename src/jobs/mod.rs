@@ -94,6 +94,16 @@ pub enum Task {
         /// The creating request's activity entry, written with the rest.
         #[serde(default)]
         events: Events,
+        /// The post's author, when the job was written with the post (a job that finds
+        /// no post recounts them: the request counted the post before writing it).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        author_id: Option<ObjectId>,
+        /// The creating request added the post to its author's `posts_count` before
+        /// writing the post, so the job leaves the count alone; otherwise (a scheduled
+        /// post, a job queued by `rookery check --repair`, one written by an older
+        /// version) the job sets it to a recount.
+        #[serde(default)]
+        counted: bool,
     },
     Email(MailTask),
     Views(crate::view_counter::ViewBatch),
@@ -234,6 +244,23 @@ impl Jobs {
         due_at: DateTime,
     ) -> Result<bool, ApiError> {
         self.write(task.kind(), task.job(id, due_at)?).await
+    }
+
+    /// `enqueue_as` without waking the workers: the caller wakes them (`wake_publish`)
+    /// once what the job reads is written, or the poller finds the job.
+    pub(crate) async fn enqueue_unwoken(
+        &self,
+        id: ObjectId,
+        task: Task,
+        due_at: DateTime,
+    ) -> Result<(), ApiError> {
+        self.inserts.insert(task.job(id, due_at)?).await?;
+        Ok(())
+    }
+
+    /// Wakes the publication workers: a post whose job is due was written here.
+    pub(crate) fn wake_publish(&self) {
+        self.wake(JobKind::Publish);
     }
 
     /// Writes a job (a second write of its id is a no-op) and wakes its kind's workers

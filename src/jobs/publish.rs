@@ -2,7 +2,8 @@
 //! scheduled time comes. Keyed by the post's id, so a post has at most one.
 //!
 //! In order: publish it if it is a scheduled post now due; add it to its author's public
-//! `posts_count` (as a recount, so a second run changes nothing); copy it into the author's and each follower's timeline (unless
+//! `posts_count` (as a recount, so a second run changes nothing) unless the creating
+//! request counted it before writing it; copy it into the author's and each follower's timeline (unless
 //! the author is over the celebrity threshold), a page of followers at a time with a
 //! checkpoint after each; notify those it mentions (notifications made once and kept in
 //! the job) and, for a scheduled post, its followers (ids derived from the post and the
@@ -27,10 +28,18 @@ use crate::store::{follows, users};
 /// concludes it was never written or is deleted.
 const MISSING_POST_GRACE: Duration = Duration::from_secs(60);
 
-/// Writes the publication job of `post` (with the creating request's `events`): to run
-/// now for a published post, at its time for a scheduled one. Written before the post, so
-/// no crash can leave a post without it.
-pub async fn enqueue(jobs: &Jobs, post: &PostDoc, events: Events) -> Result<(), ApiError> {
+/// Writes the publication job of `post` (with the creating request's `events`; `counted`
+/// when the request adds the post to its author's `posts_count` itself, before writing
+/// it): to run now for a published post, at its time for a scheduled one. Written before
+/// the post, so no crash can leave a post without it. The workers are not woken: the
+/// request wakes them once the post is written (`Jobs::wake_publish`), else the poller
+/// finds the job.
+pub async fn enqueue(
+    jobs: &Jobs,
+    post: &PostDoc,
+    events: Events,
+    counted: bool,
+) -> Result<(), ApiError> {
     let due_at = match post.status {
         PostStatus::Published => DateTime::now(),
         PostStatus::Scheduled => post.publish_at.unwrap_or(post.published_at),
@@ -38,8 +47,10 @@ pub async fn enqueue(jobs: &Jobs, post: &PostDoc, events: Events) -> Result<(), 
     let task = Task::Publish {
         post_id: post.id,
         events,
+        author_id: Some(post.author_id),
+        counted,
     };
-    jobs.enqueue_as(post.id, task, due_at).await.map(|_| ())
+    jobs.enqueue_unwoken(post.id, task, due_at).await
 }
 
 /// A publication job for a post whose job was lost (`rookery check --repair`), or that
@@ -48,6 +59,8 @@ pub fn job_for(post_id: ObjectId, due_at: DateTime) -> Result<JobDoc, ApiError> 
     Task::Publish {
         post_id,
         events: Events::new(),
+        author_id: None,
+        counted: false,
     }
     .job(post_id, due_at)
 }
@@ -63,15 +76,25 @@ pub async fn adopt_scheduled(db: &crate::db::Db) -> Result<usize, ApiError> {
     Ok(legacy.len())
 }
 
-pub(super) async fn run(run: &Run<'_>, post_id: ObjectId) -> Result<(), ApiError> {
+pub(super) async fn run(
+    run: &Run<'_>,
+    post_id: ObjectId,
+    author_id: Option<ObjectId>,
+    counted: bool,
+) -> Result<(), ApiError> {
     let feed = &run.jobs.feed;
     let db = &feed.db;
     let Some(post) = posts::find(db, post_id).await? else {
-        return if run.age() < MISSING_POST_GRACE {
-            Err(ApiError::internal("the post is not written yet"))
-        } else {
-            Ok(())
-        };
+        if run.age() < MISSING_POST_GRACE {
+            return Err(ApiError::internal("the post is not written yet"));
+        }
+        // Never written (the request failed or stopped after counting it), or deleted:
+        // the author's count and own timeline agree with the posts there are.
+        if let Some(author) = author_id {
+            timelines::remove_posts(db, &[post_id]).await?;
+            users::recount_posts(db, author).await?;
+        }
+        return Ok(());
     };
     let post = match post.status {
         PostStatus::Published => post,
@@ -80,7 +103,7 @@ pub(super) async fn run(run: &Run<'_>, post_id: ObjectId) -> Result<(), ApiError
             None => return Err(ApiError::internal("the post is not due yet")),
         },
     };
-    if crate::cascade::counts_for_author(&post) {
+    if crate::cascade::counts_for_author(&post) && !counted {
         users::recount_posts(db, post.author_id).await?;
     }
     fan_out(run, feed, &post).await?;
@@ -180,37 +203,47 @@ async fn notify(run: &Run<'_>, feed: &Feed, post: &PostDoc) -> Result<(), ApiErr
 /// published at creation, by an author with at most `jobs.fan_out_batch` followers (or a
 /// celebrity, who is not fanned out), mentioning no one, outside private groups — in a
 /// fixed number of commands for the whole batch: the posts, their authors, the authors'
-/// followers, every timeline entry in one `insert_many`, the authors' post counts (one
-/// aggregation, one update), the posts marked done, the jobs' events, the jobs closed.
-/// Every other job runs alone, as before. Each step is idempotent as the single run is
-/// (entries keyed by owner and post, counts set to recounts), so a batch that fails part
-/// way is retried job by job.
+/// followers, every timeline entry in one `insert_many`, the posts marked done, the jobs'
+/// events, the jobs closed; and the post counts of authors whose request did not count
+/// the post (one aggregation, one update), none in the common case. Every other job runs
+/// alone, as before. Each step is idempotent as the single run is (entries keyed by owner
+/// and post, counts set to recounts), so a batch that fails part way is retried job by
+/// job.
 pub(super) async fn run_batch(jobs: &Jobs, batch: Vec<JobDoc>) {
     let feed = &jobs.feed;
     let db = &feed.db;
     let mut tasks = Vec::with_capacity(batch.len());
     for job in batch {
         match Task::of(&job) {
-            Ok(Task::Publish { post_id, events }) => tasks.push((job, post_id, events)),
+            Ok(Task::Publish {
+                post_id,
+                events,
+                counted,
+                ..
+            }) => tasks.push(Queued {
+                job,
+                post_id,
+                events,
+                counted,
+            }),
             Ok(_) => super::worker::settle(jobs, &job, Err("not a publish job".into()), true).await,
             Err(err) => super::worker::settle(jobs, &job, Err(err), true).await,
         }
     }
-    let ids: Vec<ObjectId> = tasks.iter().map(|(_, id, _)| *id).collect();
+    let ids: Vec<ObjectId> = tasks.iter().map(|t| t.post_id).collect();
     let (quick, alone) = match split(feed, jobs, &tasks, &ids).await {
         Ok(split) => split,
         // The batch could not be read: each job runs alone.
         Err(_) => (Vec::new(), (0..tasks.len()).collect()),
     };
     for at in alone {
-        let (job, _, _) = &tasks[at];
-        super::worker::run_job(jobs, job).await;
+        super::worker::run_job(jobs, &tasks[at].job).await;
     }
     if quick.is_empty() {
         return;
     }
     let outcome = publish_together(feed, &tasks, &quick).await;
-    let done: Vec<&JobDoc> = quick.iter().map(|q| &tasks[q.at].0).collect();
+    let done: Vec<&JobDoc> = quick.iter().map(|q| &tasks[q.at].job).collect();
     match outcome {
         Ok(()) => {
             let ids: Vec<ObjectId> = done.iter().map(|j| j.id).collect();
@@ -227,6 +260,14 @@ pub(super) async fn run_batch(jobs: &Jobs, batch: Vec<JobDoc>) {
     }
 }
 
+/// A claimed publication job, read.
+struct Queued {
+    job: JobDoc,
+    post_id: ObjectId,
+    events: Events,
+    counted: bool,
+}
+
 /// A job of the batch that runs with the others: its place in the batch and its post.
 struct Quick {
     at: usize,
@@ -239,7 +280,7 @@ struct Quick {
 async fn split(
     feed: &Feed,
     jobs: &Jobs,
-    tasks: &[(JobDoc, ObjectId, Events)],
+    tasks: &[Queued],
     ids: &[ObjectId],
 ) -> Result<(Vec<Quick>, Vec<usize>), ApiError> {
     let db = &feed.db;
@@ -248,7 +289,7 @@ async fn split(
     let accounts = users::find_many(db, &authors).await?;
     let batch = i64::try_from(jobs.settings.jobs.fan_out_batch.max(1)).unwrap_or(i64::MAX);
     let (mut quick, mut alone) = (Vec::new(), Vec::new());
-    for (at, (job, post_id, _)) in tasks.iter().enumerate() {
+    for (at, Queued { job, post_id, .. }) in tasks.iter().enumerate() {
         let post = found.iter().find(|p| p.id == *post_id);
         let followers = post
             .and_then(|p| accounts.iter().find(|a| a.id == p.author_id))
@@ -275,15 +316,11 @@ async fn split(
     Ok((quick, alone))
 }
 
-async fn publish_together(
-    feed: &Feed,
-    tasks: &[(JobDoc, ObjectId, Events)],
-    quick: &[Quick],
-) -> Result<(), ApiError> {
+async fn publish_together(feed: &Feed, tasks: &[Queued], quick: &[Quick]) -> Result<(), ApiError> {
     let db = &feed.db;
     let mut events = Events::new();
     for q in quick {
-        events.merge(tasks[q.at].2.clone());
+        events.merge(tasks[q.at].events.clone());
     }
     events.write(db).await?;
     let mut fanned: Vec<ObjectId> = quick
@@ -308,7 +345,12 @@ async fn publish_together(
         );
     }
     timelines::insert_many(db, entries).await?;
-    let mut authors: Vec<ObjectId> = quick.iter().map(|q| q.post.author_id).collect();
+    // Only the posts whose request did not count them (`Task::Publish::counted`).
+    let mut authors: Vec<ObjectId> = quick
+        .iter()
+        .filter(|q| !tasks[q.at].counted)
+        .map(|q| q.post.author_id)
+        .collect();
     authors.sort_unstable();
     authors.dedup();
     users::recount_posts_of_many(db, &authors).await?;

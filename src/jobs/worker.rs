@@ -209,9 +209,14 @@ pub(super) async fn run_one<T>(
 async fn handle(run: &Run<'_>, task: Task) -> Result<(), ApiError> {
     match task {
         Task::Events(events) => Ok(events.write(&run.jobs.db).await?),
-        Task::Publish { post_id, events } => {
+        Task::Publish {
+            post_id,
+            events,
+            author_id,
+            counted,
+        } => {
             events.write(&run.jobs.db).await?;
-            super::publish::run(run, post_id).await
+            super::publish::run(run, post_id, author_id, counted).await
         }
         Task::Email(mail) => super::mail::run(run, mail).await,
         Task::Views(batch) => {

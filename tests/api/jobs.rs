@@ -529,6 +529,53 @@ async fn dead_jobs_show_in_metrics_and_rookery_jobs_retries_or_drops_them() {
     assert_eq!(mail.count_to("dropped@example.com"), 0);
 }
 
+/// A create that stopped after counting the post in its author's `posts_count` and
+/// writing their own timeline entry, but before the post itself: its job, finding no
+/// post once the grace is over, recounts the author and takes the entry back.
+#[tokio::test]
+async fn a_publication_whose_post_never_came_recounts_its_author() {
+    let (db, name) = fresh_database().await;
+    let author = seed_user(&db, "never_author").await;
+    let post = ObjectId::new();
+    let an_hour_ago =
+        bson::DateTime::from_millis(bson::DateTime::now().timestamp_millis() - 3_600_000);
+    rookery::store::users::collection(&db)
+        .update_one(
+            doc! { "_id": author },
+            doc! { "$inc": { "posts_count": 1 } },
+        )
+        .await
+        .expect("counted");
+    db.database()
+        .collection::<bson::Document>("timelines")
+        .insert_one(doc! {
+            "_id": ObjectId::new(), "owner_id": author, "post_id": post, "author_id": author,
+            "published_at": an_hour_ago, "hidden": false,
+        })
+        .await
+        .expect("own entry");
+    db.database()
+        .collection::<bson::Document>("jobs")
+        .insert_one(doc! {
+            "_id": post, "kind": "publish", "state": "queued", "attempts": 0,
+            "due_at": an_hour_ago, "created_at": an_hour_ago,
+            "payload": { "post_id": post, "author_id": author, "counted": true },
+        })
+        .await
+        .expect("job");
+
+    let (mut instance, _) = spawn_process_with(&name, &[]).await;
+    wait_for_jobs(&db, 30).await;
+    let user = rookery::store::users::find_by_id(&db, author)
+        .await
+        .expect("read")
+        .expect("author");
+    assert_eq!(user.posts_count, 0, "recounted");
+    assert_eq!(count(&db, "timelines", doc! { "post_id": post }).await, 0);
+    assert_eq!(count(&db, "jobs", doc! {}).await, 0, "the job is done");
+    instance.kill();
+}
+
 #[tokio::test]
 async fn check_repair_queues_a_lost_publication_and_a_dead_instances_jobs() {
     let (db, name) = fresh_database().await;
