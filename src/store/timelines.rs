@@ -119,7 +119,9 @@ pub async fn set_hidden(db: &Db, post_id: ObjectId, hidden: bool) -> mongodb::er
     Ok(())
 }
 
-/// Removes `author`'s posts from `owner`'s timeline (unfollow, block).
+/// Removes `author`'s posts from `owner`'s timeline (unfollow, block): the owner's
+/// entries, through an index on `owner_id` (`owner_post_unique` or `owner_published`),
+/// checked for the author. No index of its own: every fanned-out entry would pay for it.
 pub async fn remove_author(
     db: &Db,
     owner_id: ObjectId,
@@ -147,10 +149,11 @@ pub async fn remove_group(
     Ok(())
 }
 
-/// Removes everything a user owns or authored (account deletion).
+/// Removes a user's own timeline (account deletion; the entries of their posts went with
+/// the posts, by `post_id`).
 pub async fn remove_user(db: &Db, user: ObjectId) -> mongodb::error::Result<()> {
     collection(db)
-        .delete_many(doc! { "$or": [{ "owner_id": user }, { "author_id": user }] })
+        .delete_many(doc! { "owner_id": user })
         .await?;
     Ok(())
 }

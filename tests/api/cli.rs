@@ -110,6 +110,46 @@ async fn migrate_creates_the_indexes_and_exits() {
     assert!(names.contains(&"email_unique".to_string()), "{names:?}");
 }
 
+#[tokio::test]
+async fn migrate_drops_the_timeline_indexes_an_older_version_made() {
+    let database = format!("test_{}", uuid::Uuid::new_v4().simple());
+    let client = mongodb::Client::with_uri_str(test_mongodb_uri())
+        .await
+        .unwrap();
+    let timelines = client
+        .database(&database)
+        .collection::<bson::Document>("timelines");
+    for (name, keys) in [
+        ("owner_author", bson::doc! { "owner_id": 1, "author_id": 1 }),
+        ("author", bson::doc! { "author_id": 1 }),
+    ] {
+        let options = mongodb::options::IndexOptions::builder()
+            .name(name.to_owned())
+            .build();
+        timelines
+            .create_index(
+                mongodb::IndexModel::builder()
+                    .keys(keys)
+                    .options(options)
+                    .build(),
+            )
+            .await
+            .expect("an old index");
+    }
+    for run in 0..2 {
+        let output = rookery_command(&database).arg("migrate").output().unwrap();
+        assert!(
+            output.status.success(),
+            "run {run}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    let names = timelines.list_index_names().await.unwrap();
+    assert!(names.contains(&"owner_published".to_string()), "{names:?}");
+    assert!(!names.contains(&"owner_author".to_string()), "{names:?}");
+    assert!(!names.contains(&"author".to_string()), "{names:?}");
+}
+
 #[test]
 fn production_refuses_to_start_without_a_strong_secret() {
     let output = rookery_command("unused")
