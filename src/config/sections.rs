@@ -454,7 +454,7 @@ impl Default for JobSettings {
             concurrency: JobConcurrency::default(),
             events_batch: 100,
             publish_batch: 50,
-            fan_out_batch: 250,
+            fan_out_batch: 100,
         }
     }
 }
