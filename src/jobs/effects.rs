@@ -8,9 +8,10 @@
 //! written. Taking one back (unlike, deleting a comment) moves the counter only if its
 //! effects were written; one taken back while its batch was under way, or taken over by
 //! another claim after this one's lease ran out, is counted back out by the batch (only the
-//! claim that settles a document keeps its count). A worker that stops between the counters and the mark leaves its batch to
-//! be claimed again once its lease ends, and those counters one too high until
-//! `rookery check --repair` recounts them (the events are written once either way).
+//! claim that settles a document keeps its count). A worker that stops between the
+//! counters and the mark leaves its batch to be claimed again once its lease ends, and
+//! those counters one too high until `rookery check --repair` recounts them (the events
+//! are written once either way).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;

@@ -3,12 +3,12 @@
 //!
 //! In order: publish it if it is a scheduled post now due; add it to its author's public
 //! `posts_count` (as a recount, so a second run changes nothing) unless the creating
-//! request counted it before writing it; copy it into the author's and each follower's timeline (unless
-//! the author is over the celebrity threshold), a page of followers at a time with a
-//! checkpoint after each; notify those it mentions (notifications made once and kept in
-//! the job) and, for a scheduled post, its followers (ids derived from the post and the
-//! follower), so a repeated run writes each once; and
-//! mark the post done, which is what `rookery check` looks for.
+//! request counted it before writing it; copy it into the author's and each follower's
+//! timeline (unless the author is over the celebrity threshold), a page of followers at a
+//! time with a checkpoint after each; notify those it mentions (notifications made once
+//! and kept in the job) and, for a scheduled post, its followers (ids derived from the
+//! post and the follower), so a repeated run writes each once; and mark the post done,
+//! which is what `rookery check` looks for.
 
 use bson::oid::ObjectId;
 use bson::DateTime;
