@@ -73,6 +73,7 @@ impl AppState {
         let services = crate::core::Services {
             passwords: PasswordHasher::new(settings.auth.bcrypt_cost),
             image_slots: tokio::sync::Semaphore::new(settings.media.image_slots),
+            writes: crate::core::services::Writes::new(&db, settings.database.command_monitoring),
             db,
             settings,
             feed,

@@ -13,7 +13,7 @@ use crate::store::events::{Activity, Events};
 use crate::store::groups::{self, GroupDoc, Visibility};
 use crate::store::media;
 use crate::store::posts::{self, AuthorSnapshot, PostDoc, PostStatus, PostText};
-use crate::store::timelines::{self, TimelineDoc};
+use crate::store::timelines::TimelineDoc;
 use crate::store::users::{self, UserDoc};
 
 /// A publication time as sent (RFC 3339), which must be in the future.
@@ -99,13 +99,14 @@ pub(crate) async fn write_post(
     let published = post.status == PostStatus::Published;
     let counted = published && crate::cascade::counts_for_author(&post);
     let created = Events::new().record(author_id, Activity::on("post.create", "post", post.id));
+    // Each write goes with other requests' of its kind (`store::group_write`).
     publish::enqueue(&state.jobs, &post, created, counted).await?;
     if counted {
-        users::add_to_posts_count(&state.db, author_id, 1).await?;
+        state.writes.posts_counts.add(author_id).await?;
     }
     futures::try_join!(
         async {
-            posts::insert(&state.db, &post).await?;
+            state.writes.posts.insert(post.clone()).await?;
             if let Some(group) = &group {
                 groups::share(&state.db, group.id, post.id, author_id).await?;
             }
@@ -113,7 +114,9 @@ pub(crate) async fn write_post(
         },
         async {
             if published {
-                timelines::insert_many(&state.db, vec![TimelineDoc::new(author_id, &post)]).await?;
+                // Already there only if this very request's entry was (a new id).
+                let own = TimelineDoc::new(author_id, &post);
+                state.writes.own_entries.insert(own).await?;
             }
             Ok(())
         },

@@ -11,7 +11,6 @@
 
 mod cascade;
 mod effects;
-mod group_insert;
 mod in_flight;
 mod mail;
 pub mod media;
@@ -185,7 +184,7 @@ pub struct Jobs {
     /// already claimed without excluding anyone.
     in_flight: [in_flight::InFlight; 6],
     /// Writes the jobs requests hand in, several to an insert under load.
-    inserts: group_insert::GroupInsert,
+    inserts: crate::store::group_write::GroupInsert<JobDoc>,
     /// Wakes the worker of the effects likes and comments carry (`effects`).
     effects_wake: Notify,
     /// Its runs under way here, for `drain`.
@@ -195,8 +194,10 @@ pub struct Jobs {
 impl Jobs {
     pub fn new(db: Db, feed: Arc<Feed>, mailer: Mailer, settings: Arc<Settings>) -> Self {
         let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "rookery".into());
-        let inserts =
-            group_insert::GroupInsert::new(db.clone(), settings.database.command_monitoring);
+        let inserts = crate::store::group_write::GroupInsert::new(
+            crate::store::jobs::collection(&db),
+            settings.database.command_monitoring,
+        );
         Self {
             feed,
             mailer,
@@ -265,7 +266,7 @@ impl Jobs {
 
     /// Writes a job (a second write of its id is a no-op) and wakes its kind's workers
     /// when it is due; returns whether it was new.
-    /// Requests' jobs go through the group insert (`group_insert`).
+    /// Requests' jobs go through the group insert (`store::group_write`).
     async fn write(&self, kind: JobKind, job: JobDoc) -> Result<bool, ApiError> {
         let due = job.due_at <= DateTime::now();
         let written = self.inserts.insert(job).await?;

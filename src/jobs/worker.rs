@@ -43,14 +43,26 @@ fn concurrency(jobs: &Jobs, kind: JobKind) -> usize {
 
 async fn kind_loop(jobs: Arc<Jobs>, kind: JobKind) {
     let room = Arc::new(Semaphore::new(concurrency(&jobs, kind)));
+    let linger = match kind {
+        JobKind::Publish => Duration::from_millis(jobs.settings.jobs.publish_linger_ms),
+        _ => Duration::ZERO,
+    };
+    // When a claim last found fewer jobs than it could take (`jobs.publish_linger_ms`).
+    let mut emptied: Option<tokio::time::Instant> = None;
     loop {
         let Ok(permit) = room.clone().acquire_owned().await else {
             return;
         };
+        if let Some(at) = emptied.take() {
+            tokio::time::sleep_until(at + linger).await;
+        }
         // Held from before the claim, so a `drain` that waits for it sees these jobs done.
         let running = jobs.in_flight[kind.index()].begin();
         match claim(&jobs, kind).await {
             Ok(batch) if !batch.is_empty() => {
+                if !linger.is_zero() && (batch.len() as i64) < jobs.settings.jobs.publish_batch {
+                    emptied = Some(tokio::time::Instant::now());
+                }
                 let jobs = jobs.clone();
                 tokio::spawn(async move {
                     run_batch(&jobs, kind, batch).await;

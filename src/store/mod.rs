@@ -8,6 +8,7 @@ pub mod consistency;
 pub mod deferred;
 pub mod events;
 pub mod follows;
+pub mod group_write;
 pub mod groups;
 pub mod idempotency;
 pub mod indexes;

@@ -58,6 +58,58 @@ async fn a_new_post_has_every_field_of_the_post_object() {
     assert_eq!(me["posts_count"], 1);
 }
 
+/// Creates sent at once go to the database several to a command (`store::group_write`):
+/// each is still counted once, in its author's own feed at once, and fanned out.
+#[tokio::test]
+async fn posts_written_at_once_are_each_counted_and_delivered() {
+    let app = spawn_app().await;
+    let ann = app.create_user("ann").await;
+    let ben = app.create_user("ben").await;
+    let reader = app.create_user("reader").await;
+    for author in ["ann", "ben"] {
+        let response = app
+            .post(
+                &format!("/api/users/{author}/follow"),
+                Some(&reader.access),
+                &json!({}),
+            )
+            .await;
+        assert!(response.status().is_success(), "following {author}");
+    }
+    let writes = (0..24).map(|i| {
+        let token = if i % 2 == 0 { &ann.access } else { &ben.access };
+        create_post(&app, token, json!({ "content": format!("at once {i}") }))
+    });
+    let posts = futures::future::join_all(writes).await;
+    let ids: HashSet<String> = posts
+        .iter()
+        .map(|p| p["id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(ids.len(), 24);
+    // Read-your-writes: before any job has run, each author sees their twelve.
+    for (author, token) in [("ann", &ann.access), ("ben", &ben.access)] {
+        let me = json_of(&app, "/api/users/me", Some(token)).await;
+        assert_eq!(me["posts_count"], 12, "{author}");
+        let feed = json_of(&app, "/api/feed?limit=50", Some(token)).await;
+        let own: Vec<&Value> = feed["results"].as_array().unwrap().iter().collect();
+        assert_eq!(own.len(), 12, "{author}'s own feed");
+        assert!(own.iter().all(|p| p["author"]["username"] == author));
+    }
+    app.settle().await;
+    let feed = json_of(&app, "/api/feed?limit=50", Some(&reader.access)).await;
+    let delivered: HashSet<String> = feed["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(delivered, ids);
+    for author in ["ann", "ben"] {
+        let profile = json_of(&app, &format!("/api/users/{author}"), None).await;
+        assert_eq!(profile["posts_count"], 12, "{author} after the jobs");
+    }
+}
+
 #[tokio::test]
 async fn post_input_is_validated() {
     let app = spawn_app().await;

@@ -178,11 +178,6 @@ pub struct PostVersionDoc {
     pub edited_at: DateTime,
 }
 
-pub async fn insert(db: &Db, post: &PostDoc) -> mongodb::error::Result<()> {
-    collection(db).insert_one(post).await?;
-    Ok(())
-}
-
 /// What reads of posts fetch: all but the search terms, which are as long as the text
 /// and only ever matched against.
 pub fn shown() -> Document {
