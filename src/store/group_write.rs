@@ -26,15 +26,54 @@ const MOST: usize = 256;
 
 type Answer = mongodb::error::Result<bool>;
 
-struct Pending<T> {
-    doc: T,
-    done: oneshot::Sender<Answer>,
+/// What a caller hands its writer: the item, and where its own answer goes.
+struct Pending<I, R> {
+    item: I,
+    done: oneshot::Sender<mongodb::error::Result<R>>,
 }
 
-/// One collection's insert writer: a task started on first use, fed through a channel.
+/// The channel to one writer task, which is started on first use.
+struct Queue<I, R> {
+    sender: OnceLock<mpsc::UnboundedSender<Pending<I, R>>>,
+}
+
+impl<I: Send + 'static, R: Send + 'static> Queue<I, R> {
+    fn new() -> Self {
+        Self {
+            sender: OnceLock::new(),
+        }
+    }
+
+    /// Hands `item` to the writer (`start` runs it on first use) and waits for its answer;
+    /// `Err(item)` when the writer is gone (the runtime is stopping), for the caller to
+    /// write it itself.
+    async fn submit<F>(
+        &self,
+        item: I,
+        start: impl FnOnce(mpsc::UnboundedReceiver<Pending<I, R>>) -> F,
+    ) -> Result<mongodb::error::Result<R>, I>
+    where
+        F: std::future::Future<Output = ()> + Send + 'static,
+    {
+        let sender = self.sender.get_or_init(|| {
+            let (sender, receiver) = mpsc::unbounded_channel();
+            tokio::spawn(start(receiver));
+            sender
+        });
+        let (done, answer) = oneshot::channel();
+        if let Err(mpsc::error::SendError(pending)) = sender.send(Pending { item, done }) {
+            return Err(pending.item);
+        }
+        Ok(answer
+            .await
+            .unwrap_or_else(|_| Err(failed("the group writer stopped before answering".into()))))
+    }
+}
+
+/// One collection's insert writer.
 pub struct GroupInsert<T: Send + Sync + 'static> {
     collection: Collection<T>,
-    sender: OnceLock<mpsc::UnboundedSender<Pending<T>>>,
+    queue: Queue<T, bool>,
     /// Commands are counted per request (`database.command_monitoring`): the insert runs
     /// in the writer's task, so the request counts it as one of its own, shared or not.
     counted: bool,
@@ -44,7 +83,7 @@ impl<T: Serialize + Send + Sync + 'static> GroupInsert<T> {
     pub fn new(collection: Collection<T>, counted: bool) -> Self {
         Self {
             collection,
-            sender: OnceLock::new(),
+            queue: Queue::new(),
             counted,
         }
     }
@@ -57,23 +96,17 @@ impl<T: Serialize + Send + Sync + 'static> GroupInsert<T> {
                 &doc! { "insert": self.collection.name() },
             );
         }
-        let sender = self.sender.get_or_init(|| {
-            let (sender, receiver) = mpsc::unbounded_channel();
-            tokio::spawn(insert_batches(self.collection.clone(), receiver));
-            sender
-        });
-        let (done, answer) = oneshot::channel();
-        if let Err(mpsc::error::SendError(pending)) = sender.send(Pending { doc, done }) {
-            // The writer is gone (the runtime is stopping): write it here (counted above and
-            // by the driver: this rare path counts twice).
-            let outcome = self.collection.insert_many([pending.doc]).await;
-            return answers(self.collection.name(), 1, outcome)
-                .pop()
-                .unwrap_or(Ok(true));
-        }
-        match answer.await {
+        let start = |receiver| insert_batches(self.collection.clone(), receiver);
+        match self.queue.submit(doc, start).await {
             Ok(answer) => answer,
-            Err(_) => Err(failed("the group writer stopped before answering".into())),
+            // The writer is gone: written here (counted above and by the driver: this rare
+            // path counts twice).
+            Err(doc) => {
+                let outcome = self.collection.insert_many([doc]).await;
+                answers(self.collection.name(), 1, outcome)
+                    .pop()
+                    .unwrap_or(Ok(true))
+            }
         }
     }
 }
@@ -92,12 +125,12 @@ fn gather<P>(first: P, receiver: &mut mpsc::UnboundedReceiver<P>) -> Vec<P> {
 
 async fn insert_batches<T: Serialize + Send + Sync>(
     collection: Collection<T>,
-    mut receiver: mpsc::UnboundedReceiver<Pending<T>>,
+    mut receiver: mpsc::UnboundedReceiver<Pending<T, bool>>,
 ) {
     while let Some(first) = receiver.recv().await {
         let batch = gather(first, &mut receiver);
         let outcome = collection
-            .insert_many(batch.iter().map(|p| &p.doc))
+            .insert_many(batch.iter().map(|p| &p.item))
             .ordered(false)
             .await;
         let answers = answers(collection.name(), batch.len(), outcome);
@@ -143,17 +176,14 @@ fn failed(message: String) -> mongodb::error::Error {
     std::io::Error::other(message).into()
 }
 
-struct PendingInc {
-    id: ObjectId,
-    done: oneshot::Sender<mongodb::error::Result<()>>,
-}
+type PendingInc = Pending<ObjectId, ()>;
 
 /// Adds `amount` to the number field `field` of documents of one collection, by `_id`.
 pub struct GroupInc {
     collection: Collection<bson::Document>,
     field: &'static str,
     amount: i64,
-    sender: OnceLock<mpsc::UnboundedSender<PendingInc>>,
+    queue: Queue<ObjectId, ()>,
     counted: bool,
 }
 
@@ -168,7 +198,7 @@ impl GroupInc {
             collection,
             field,
             amount,
-            sender: OnceLock::new(),
+            queue: Queue::new(),
             counted,
         }
     }
@@ -182,19 +212,12 @@ impl GroupInc {
                 &doc! { "update": self.collection.name(), "updates": [{ "q": { "_id": id } }] },
             );
         }
-        let sender = self.sender.get_or_init(|| {
-            let (sender, receiver) = mpsc::unbounded_channel();
-            let (collection, field, amount) = (self.collection.clone(), self.field, self.amount);
-            tokio::spawn(inc_batches(collection, field, amount, receiver));
-            sender
-        });
-        let (done, answer) = oneshot::channel();
-        if sender.send(PendingInc { id, done }).is_err() {
-            return inc(&self.collection, self.field, self.amount, &[id]).await;
-        }
-        match answer.await {
+        let start =
+            |receiver| inc_batches(self.collection.clone(), self.field, self.amount, receiver);
+        match self.queue.submit(id, start).await {
             Ok(answer) => answer,
-            Err(_) => Err(failed("the group writer stopped before answering".into())),
+            // The writer is gone: written here.
+            Err(id) => inc(&self.collection, self.field, self.amount, &[id]).await,
         }
     }
 }
@@ -227,7 +250,7 @@ async fn inc_batches(
         while !batch.is_empty() {
             let (round, rest) = distinct(batch);
             batch = rest;
-            let ids: Vec<ObjectId> = round.iter().map(|p| p.id).collect();
+            let ids: Vec<ObjectId> = round.iter().map(|p| p.item).collect();
             let outcome = inc(&collection, field, amount, &ids).await;
             for pending in round {
                 let _ = pending.done.send(outcome.clone());
@@ -239,7 +262,7 @@ async fn inc_batches(
 /// The first of each id, in order, and the rest.
 fn distinct(batch: Vec<PendingInc>) -> (Vec<PendingInc>, Vec<PendingInc>) {
     let mut seen = std::collections::HashSet::new();
-    batch.into_iter().partition(|p| seen.insert(p.id))
+    batch.into_iter().partition(|p| seen.insert(p.item))
 }
 
 #[cfg(test)]
@@ -248,7 +271,7 @@ mod tests {
 
     fn pending(id: ObjectId) -> PendingInc {
         let (done, _) = oneshot::channel();
-        PendingInc { id, done }
+        PendingInc { item: id, done }
     }
 
     #[test]
@@ -256,11 +279,11 @@ mod tests {
         let (a, b) = (ObjectId::new(), ObjectId::new());
         let batch = vec![pending(a), pending(b), pending(a), pending(a), pending(b)];
         let (round, rest) = distinct(batch);
-        assert_eq!(round.iter().map(|p| p.id).collect::<Vec<_>>(), [a, b]);
+        assert_eq!(round.iter().map(|p| p.item).collect::<Vec<_>>(), [a, b]);
         let (round, rest) = distinct(rest);
-        assert_eq!(round.iter().map(|p| p.id).collect::<Vec<_>>(), [a, b]);
+        assert_eq!(round.iter().map(|p| p.item).collect::<Vec<_>>(), [a, b]);
         let (round, rest) = distinct(rest);
-        assert_eq!(round.iter().map(|p| p.id).collect::<Vec<_>>(), [a]);
+        assert_eq!(round.iter().map(|p| p.item).collect::<Vec<_>>(), [a]);
         assert!(rest.is_empty());
     }
 
