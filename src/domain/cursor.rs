@@ -10,9 +10,10 @@ pub struct Cursor {
     /// The sort key of the last item seen (milliseconds, a count…), if the list has one.
     pub key: Option<i64>,
     pub id: ObjectId,
-    /// For a list sorted by time: the milliseconds per item of the page it ends, which
-    /// sizes the next page's window (`store::window`). Only a hint: a wrong one costs a
-    /// command, never an item.
+    /// For a list sorted by time: the microseconds per item of the page it ends, which
+    /// sizes the next page's first window (`store::window`). Only a hint: a wrong one
+    /// costs a command or some rows, never an item. Written with a `u` after it; a bare
+    /// number (a cursor handed out before) is milliseconds.
     pub pace: Option<i64>,
 }
 
@@ -21,7 +22,7 @@ const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::URL
 impl Cursor {
     pub fn encode(&self) -> String {
         let raw = match (self.key, self.pace) {
-            (Some(key), Some(pace)) => format!("{key}:{}:{pace}", self.id.to_hex()),
+            (Some(key), Some(pace)) => format!("{key}:{}:{pace}u", self.id.to_hex()),
             (Some(key), None) => format!("{key}:{}", self.id.to_hex()),
             (None, _) => self.id.to_hex(),
         };
@@ -45,7 +46,7 @@ impl Cursor {
                 key: Some(first.parse().ok()?),
                 id: ObjectId::parse_str(id).ok()?,
                 pace: match pace {
-                    Some(pace) => Some(pace.parse::<i64>().ok()?.max(1)),
+                    Some(pace) => Some(pace_micros(pace)?),
                     None => None,
                 },
             }),
@@ -56,6 +57,15 @@ impl Cursor {
     pub fn with_pace(self, pace: Option<i64>) -> Self {
         Self { pace, ..self }
     }
+}
+
+/// A cursor's pace in microseconds: `250u`, or a bare number of milliseconds.
+fn pace_micros(raw: &str) -> Option<i64> {
+    let micros = match raw.strip_suffix('u') {
+        Some(micros) => micros.parse::<i64>().ok()?,
+        None => raw.parse::<i64>().ok()?.saturating_mul(1_000),
+    };
+    Some(micros.max(1))
 }
 
 #[cfg(test)]
@@ -73,6 +83,11 @@ mod tests {
         assert_eq!(Cursor::decode(&paced.encode()), Some(paced));
         let old = B64.encode(format!("1700000000000:{}", id.to_hex()));
         assert_eq!(Cursor::decode(&old), Some(paced.with_pace(None)));
+        // Milliseconds, as cursors carried their pace before.
+        let in_ms = B64.encode(format!("1700000000000:{}:3", id.to_hex()));
+        assert_eq!(Cursor::decode(&in_ms), Some(paced.with_pace(Some(3_000))));
+        let bad = B64.encode(format!("1:{}:u", id.to_hex()));
+        assert_eq!(Cursor::decode(&bad), None);
         let bad = B64.encode(format!("1:{}:x", id.to_hex()));
         assert_eq!(Cursor::decode(&bad), None);
         let extra = B64.encode(format!("1:{}:2:3", id.to_hex()));

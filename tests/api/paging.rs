@@ -194,7 +194,8 @@ async fn a_page_after_a_cursor_is_one_command_at_an_even_pace() {
     }
 }
 
-/// A cursor's pace is a hint: a forged one (tiny or huge) still gives the right page.
+/// A cursor's pace is a hint: a forged one (tiny or huge, in either unit) still gives the
+/// right page.
 #[tokio::test]
 async fn a_forged_pace_changes_the_cost_not_the_page() {
     let app = spawn_app().await;
@@ -227,7 +228,15 @@ async fn a_forged_pace_changes_the_cost_not_the_page() {
         .take(2)
         .map(|i| i.to_hex())
         .collect();
-    for pace in ["1", "9223372036854775807", "-5"] {
+    // Microseconds (`u`), or milliseconds as cursors handed out before carried them.
+    for pace in [
+        "1u",
+        "9223372036854775807u",
+        "-5u",
+        "1",
+        "9223372036854775807",
+        "-5",
+    ] {
         parts[2] = pace;
         let forged = {
             use base64::Engine;
@@ -316,8 +325,13 @@ async fn each_deep_list_query_is_one_bounded_index_scan() {
             },
         ),
     ];
-    for (index, filter) in cases {
-        let query = listed_page_filter(&filter, Some(cursor), since);
+    // The first window below the cursor, and one below an earlier window.
+    let upper = Some(DateTime::from_millis(cursor.key.unwrap_or_default() - 500));
+    for ((index, filter), upper) in cases
+        .iter()
+        .flat_map(|case| [(case.clone(), None), (case.clone(), upper)])
+    {
+        let query = listed_page_filter(&filter, Some(cursor), upper, since);
         let winning = plan(&app, "posts", query, posts_sort.clone()).await;
         let scan = index_scan(&winning).unwrap_or_else(|| panic!("{index}: {winning}"));
         assert_eq!(scan.get_str("indexName"), Ok(index), "{winning}");
@@ -332,18 +346,20 @@ async fn each_deep_list_query_is_one_bounded_index_scan() {
             "{index}: bounded on both sides: {interval}"
         );
     }
-    let query = timelines::window(author_id).filter(Some(cursor), since);
-    let winning = plan(
-        &app,
-        "timelines",
-        query,
-        doc! { "published_at": -1, "post_id": -1 },
-    )
-    .await;
-    let scan = index_scan(&winning).unwrap_or_else(|| panic!("timelines: {winning}"));
-    assert_eq!(
-        scan.get_str("indexName"),
-        Ok("owner_published"),
-        "{winning}"
-    );
+    for upper in [None, upper] {
+        let query = timelines::window(author_id).filter(Some(cursor), upper, since);
+        let winning = plan(
+            &app,
+            "timelines",
+            query,
+            doc! { "published_at": -1, "post_id": -1 },
+        )
+        .await;
+        let scan = index_scan(&winning).unwrap_or_else(|| panic!("timelines: {winning}"));
+        assert_eq!(
+            scan.get_str("indexName"),
+            Ok("owner_published"),
+            "{winning}"
+        );
+    }
 }

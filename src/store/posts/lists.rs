@@ -237,15 +237,17 @@ fn window_of(filter: &PostFilter) -> Option<(Window, String)> {
     Some((window, list))
 }
 
-/// The filter a page of `filter` after `cursor` is asked with, bounded below by `since`:
-/// what `page_listed` sends (for tests that check its plan with `explain`).
+/// The filter a page of `filter` after `cursor` is asked with, bounded below by `since`
+/// and, for a window below an earlier one, above by `upper`: what `page_listed` sends
+/// (for tests that check its plan with `explain`).
 pub fn listed_page_filter(
     filter: &PostFilter,
     cursor: Option<Cursor>,
+    upper: Option<DateTime>,
     since: Option<DateTime>,
 ) -> Document {
     match window_of(filter) {
-        Some((window, _)) => window.filter(cursor, since),
+        Some((window, _)) => window.filter(cursor, upper, since),
         None => published_query(filter, cursor, since),
     }
 }
