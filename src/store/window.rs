@@ -363,18 +363,20 @@ mod tests {
         assert!(parts[2].as_document().unwrap().contains_key("$or"));
     }
 
+    /// The range the covered first conjunct puts on the time.
+    fn time_range(filter: &Document) -> Document {
+        let parts = filter.get_array("$and").unwrap();
+        let covered = parts[0].as_document().unwrap();
+        covered.get_document("published_at").unwrap().clone()
+    }
+
     #[test]
     fn a_first_page_is_bounded_below_only() {
         let filter = window().filter(None, None, Some(DateTime::from_millis(1_000)));
-        let parts = filter.get_array("$and").unwrap();
-        assert_eq!(parts.len(), 2);
+        assert_eq!(filter.get_array("$and").unwrap().len(), 2);
         assert_eq!(
-            parts[0]
-                .as_document()
-                .unwrap()
-                .get_document("published_at")
-                .unwrap(),
-            &doc! { "$gte": DateTime::from_millis(1_000) }
+            time_range(&filter),
+            doc! { "$gte": DateTime::from_millis(1_000) }
         );
     }
 
@@ -390,14 +392,9 @@ mod tests {
             Some(DateTime::from_millis(3_000)),
             Some(DateTime::from_millis(1_000)),
         );
-        let parts = filter.get_array("$and").unwrap();
         assert_eq!(
-            parts[0]
-                .as_document()
-                .unwrap()
-                .get_document("published_at")
-                .unwrap(),
-            &doc! {
+            time_range(&filter),
+            doc! {
                 "$gte": DateTime::from_millis(1_000), "$lt": DateTime::from_millis(3_000),
             }
         );
