@@ -151,7 +151,8 @@ impl Window {
             None => None,
         };
         let mut items = Vec::new();
-        let mut upper = None;
+        // Where the last window started: the next one reads below it.
+        let mut upper: Option<DateTime> = None;
         if let Some(mut since) = first {
             let mut empty = 0;
             for _ in 0..WINDOWS {
@@ -161,7 +162,7 @@ impl Window {
                         collection,
                         projection.clone(),
                         before,
-                        upper.map(DateTime::from_millis),
+                        upper,
                         Some(DateTime::from_millis(since)),
                         wanted,
                     )
@@ -171,7 +172,7 @@ impl Window {
                 if items.len() as i64 >= limit {
                     return Ok(paged(items, before, limit));
                 }
-                upper = Some(since);
+                upper = Some(DateTime::from_millis(since));
                 empty = if held == 0 { empty + 1 } else { 0 };
                 if empty >= EMPTY_WINDOWS {
                     break;
@@ -182,14 +183,7 @@ impl Window {
         }
         let wanted = limit.saturating_sub(items.len() as i64);
         let rest = self
-            .find(
-                collection,
-                projection,
-                before,
-                upper.map(DateTime::from_millis),
-                None,
-                wanted,
-            )
+            .find(collection, projection, before, upper, None, wanted)
             .await?;
         items.extend(rest);
         Ok(paged(items, before, limit))

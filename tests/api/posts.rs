@@ -86,7 +86,7 @@ async fn posts_written_at_once_are_each_counted_and_delivered() {
         .map(|p| p["id"].as_str().unwrap().to_owned())
         .collect();
     assert_eq!(ids.len(), 24);
-    // Read-your-writes: before any job has run, each author sees their twelve.
+    // Read-your-writes: whether or not the jobs have run yet, each author sees their twelve.
     for (author, token) in [("ann", &ann.access), ("ben", &ben.access)] {
         let me = json_of(&app, "/api/users/me", Some(token)).await;
         assert_eq!(me["posts_count"], 12, "{author}");
