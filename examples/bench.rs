@@ -26,7 +26,7 @@ use rookery::store::comments::CommentDoc;
 use rookery::store::follows::FollowDoc;
 use rookery::store::likes::LikeDoc;
 use rookery::store::posts::{AuthorSnapshot, PostDoc, PostStatus};
-use rookery::store::timelines::TimelineDoc;
+use rookery::store::timelines::{self, Entry};
 use rookery::store::users::{Role, UserDoc};
 
 const PASSWORD: &str = "bench-Password-123";
@@ -360,18 +360,20 @@ async fn seed_timelines(db: &Db, world: &World) -> Result<(), BoxError> {
         candidates.truncate(TIMELINE_DEPTH);
         for k in candidates {
             let (post_id, author, at) = &world.posts[k];
-            entries.push(TimelineDoc {
-                id: ObjectId::new(),
-                owner_id: world.users[owner],
-                post_id: *post_id,
-                author_id: world.users[*author],
-                group_id: None,
-                published_at: *at,
-                hidden: false,
-            });
+            entries.push((
+                world.users[owner],
+                Entry {
+                    post_id: *post_id,
+                    author_id: world.users[*author],
+                    group_id: None,
+                    published_at: *at,
+                    hidden: false,
+                },
+            ));
         }
     }
-    insert_all(rookery::store::timelines::collection(db), entries).await
+    // Batched as a publication run under load leaves them (`store::timelines`).
+    insert_all(timelines::collection(db), timelines::batches(entries)).await
 }
 
 async fn login(client: &reqwest::Client, base: &str, username: &str) -> Result<String, BoxError> {

@@ -553,7 +553,7 @@ fn lag_of(mut micros: Vec<u64>, own_feed_ok: usize) -> Lag {
 /// How long a lag sample waits; a post not delivered by then counts as this late.
 const LAG_CAP: Duration = Duration::from_secs(120);
 
-/// Waits until `count` timeline entries hold `post` (at most `LAG_CAP`); the time since
+/// Waits until `count` timelines hold `post` (at most `LAG_CAP`); the time since
 /// `from`.
 async fn until_delivered(
     db: &Db,
@@ -564,7 +564,7 @@ async fn until_delivered(
     let entries = rookery::store::timelines::collection(db);
     loop {
         let have = entries
-            .count_documents(bson::doc! { "post_id": post })
+            .count_documents(bson::doc! { "entries.post_id": post })
             .await?;
         if have >= count {
             return Ok(from.elapsed().as_micros() as u64);

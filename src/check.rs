@@ -96,8 +96,8 @@ pub async fn run(db: &Db, jobs: &JobSettings, repair: bool) -> mongodb::error::R
             orphans(db, crate::store::comments::collection(db), repair).await?,
         ),
         (
-            "feed entries of deleted posts",
-            orphans(db, crate::store::timelines::collection(db), repair).await?,
+            "feed batches holding deleted posts",
+            feed_orphans(db, repair).await?,
         ),
     ] {
         findings.push(Finding {
@@ -217,6 +217,17 @@ async fn orphans<T: Send + Sync>(
         return consistency::count_pointing_at(&collection, "post_id", &missing).await;
     }
     consistency::delete_pointing_at(&collection, "post_id", &missing).await
+}
+
+/// Feed batches holding entries of deleted posts; repair takes those entries out.
+async fn feed_orphans(db: &Db, repair: bool) -> mongodb::error::Result<u64> {
+    let batches = crate::store::timelines::collection(db);
+    let missing = consistency::missing_posts(db, &batches, "entries.post_id").await?;
+    let found = consistency::count_pointing_at(&batches, "entries.post_id", &missing).await?;
+    if repair {
+        crate::store::timelines::remove_posts(db, &missing).await?;
+    }
+    Ok(found)
 }
 
 /// How long a post's publication may take before the check calls it unfinished.

@@ -15,7 +15,7 @@ use crate::domain::cursor::Cursor;
 use crate::error::ApiError;
 use crate::store::likes::Liked;
 use crate::store::posts::{self, PostDoc, PostFilter};
-use crate::store::timelines::{self, TimelineDoc};
+use crate::store::timelines::{self, Entry};
 use crate::store::window::FirstPages;
 use crate::store::{date_cursor, follows, groups, likes, users};
 
@@ -122,11 +122,8 @@ pub async fn backfill(
     };
     let recent =
         posts::page_published(&feed.db, &filter, None, None, feed.settings.backfill_posts).await?;
-    let entries = recent
-        .iter()
-        .map(|p| TimelineDoc::new(follower, p))
-        .collect();
-    timelines::insert_many(&feed.db, entries).await?;
+    let entries = recent.iter().map(|p| (follower, Entry::of(p))).collect();
+    timelines::insert(&feed.db, entries).await?;
     Ok(())
 }
 

@@ -37,6 +37,10 @@ pub enum StartupError {
 /// files got one), so an upgrade never serves unreachable files nor forgets a post.
 pub async fn prepare_database(db: &Db, settings: &Settings) -> mongodb::error::Result<usize> {
     crate::store::indexes::ensure_indexes(db, settings.activity.retention()).await?;
+    let moved = crate::store::timelines::adopt_entries(db).await?;
+    if moved > 0 {
+        log::info!("{moved} feed entries stored one a document were moved into batches");
+    }
     let adopted = crate::jobs::publish::adopt_scheduled(db)
         .await
         .map_err(|e| mongodb::error::Error::custom(e.to_string()))?;

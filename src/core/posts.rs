@@ -13,7 +13,7 @@ use crate::store::events::{Activity, Events};
 use crate::store::groups::{self, GroupDoc, Visibility};
 use crate::store::media;
 use crate::store::posts::{self, AuthorSnapshot, PostDoc, PostStatus, PostText};
-use crate::store::timelines::TimelineDoc;
+use crate::store::timelines::TimelineBatch;
 use crate::store::users::{self, UserDoc};
 
 /// A publication time as sent (RFC 3339), which must be in the future.
@@ -115,7 +115,7 @@ pub(crate) async fn write_post(
         async {
             if published {
                 // Already there only if this very request's entry was (a new id).
-                let own = TimelineDoc::new(author_id, &post);
+                let own = TimelineBatch::one(author_id, &post);
                 state.writes.own_entries.insert(own).await?;
             }
             Ok(())

@@ -13,7 +13,7 @@ use crate::feed::Feed;
 use crate::jobs::Jobs;
 use crate::store::group_write::{GroupInc, GroupInsert};
 use crate::store::posts::PostDoc;
-use crate::store::timelines::TimelineDoc;
+use crate::store::timelines::TimelineBatch;
 
 pub struct Services {
     pub db: Db,
@@ -32,7 +32,7 @@ pub struct Services {
 pub struct Writes {
     pub posts: GroupInsert<PostDoc>,
     /// The authors' own timeline entries.
-    pub own_entries: GroupInsert<TimelineDoc>,
+    pub own_entries: GroupInsert<TimelineBatch>,
     /// `posts_count` plus one.
     pub posts_counts: GroupInc,
 }

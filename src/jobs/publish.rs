@@ -21,7 +21,7 @@ use crate::store::events::Events;
 use crate::store::jobs::JobDoc;
 use crate::store::notifications::{self, NotificationDoc, NotificationType, Subject};
 use crate::store::posts::{self, PostDoc, PostStatus};
-use crate::store::timelines::{self, TimelineDoc, FAN_OUT_BATCH};
+use crate::store::timelines::{self, Entry, FAN_OUT_BATCH};
 use crate::store::{follows, users};
 
 /// A missing post is waited for this long (its job is written before it) before the job
@@ -116,7 +116,7 @@ pub(super) async fn run(
 /// threshold, into every follower's who may read it, resuming after the job's checkpoint.
 async fn fan_out(run: &Run<'_>, feed: &Feed, post: &PostDoc) -> Result<(), ApiError> {
     let db = &feed.db;
-    timelines::insert_many(db, vec![TimelineDoc::new(post.author_id, post)]).await?;
+    timelines::insert(db, vec![(post.author_id, Entry::of(post))]).await?;
     let followers_count = users::find_by_id(db, post.author_id)
         .await?
         .map_or(0, |u| u.followers_count);
@@ -133,11 +133,8 @@ async fn fan_out(run: &Run<'_>, feed: &Feed, post: &PostDoc) -> Result<(), ApiEr
         };
         let full = followers.len() == batch;
         let readers = who_may_read(feed, post, followers).await?;
-        let entries = readers
-            .into_iter()
-            .map(|f| TimelineDoc::new(f, post))
-            .collect();
-        timelines::insert_many(db, entries).await?;
+        let entries = readers.into_iter().map(|f| (f, Entry::of(post))).collect();
+        timelines::insert(db, entries).await?;
         if !full {
             return Ok(());
         }
@@ -333,7 +330,7 @@ async fn publish_together(feed: &Feed, tasks: &[Queued], quick: &[Quick]) -> Res
     let followers = follows::followers_of_many(db, &fanned).await?;
     let mut entries = Vec::new();
     for q in quick {
-        entries.push(TimelineDoc::new(q.post.author_id, &q.post));
+        entries.push((q.post.author_id, Entry::of(&q.post)));
         if q.celebrity {
             continue;
         }
@@ -341,10 +338,11 @@ async fn publish_together(feed: &Feed, tasks: &[Queued], quick: &[Quick]) -> Res
             followers
                 .iter()
                 .filter(|(followee, _)| *followee == q.post.author_id)
-                .map(|(_, follower)| TimelineDoc::new(*follower, &q.post)),
+                .map(|(_, follower)| (*follower, Entry::of(&q.post))),
         );
     }
-    timelines::insert_many(db, entries).await?;
+    // One batch per owner for all the posts of the run that reach them.
+    timelines::insert(db, entries).await?;
     // Only the posts whose request did not count them (`Task::Publish::counted`).
     let mut authors: Vec<ObjectId> = quick
         .iter()

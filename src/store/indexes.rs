@@ -153,17 +153,10 @@ pub async fn ensure_indexes(
         .await?;
     timelines::collection(db)
         .create_indexes([
-            unique("owner_post_unique", doc! { "owner_id": 1, "post_id": 1 }),
-            plain(
-                "owner_published",
-                doc! { "owner_id": 1, "published_at": -1, "post_id": -1 },
-            ),
-            plain("post", doc! { "post_id": 1 }),
+            plain("owner_top", doc! { "owner_id": 1, "top": -1, "_id": -1 }),
+            plain("post", doc! { "entries.post_id": 1 }),
         ])
         .await?;
-    // Every fanned-out entry wrote an entry in each of these; their rare readers (an
-    // unfollow, an account deletion) now go through `owner_id` or `post_id`.
-    drop_obsolete(&timelines::collection(db), &["owner_author", "author"]).await?;
     groups::collection(db)
         .create_indexes([
             plain("visibility_newest", doc! { "visibility": 1, "_id": -1 }),
@@ -260,21 +253,6 @@ pub async fn ensure_indexes(
         .collection::<bson::Document>("media_variants.files")
         .create_indexes([plain("parent", doc! { "metadata.parent_id": 1 })])
         .await?;
-    Ok(())
-}
-
-/// Drops the indexes `names` of `collection` that an older version made; those already
-/// gone are fine.
-async fn drop_obsolete<T: Send + Sync>(
-    collection: &mongodb::Collection<T>,
-    names: &[&str],
-) -> Result<(), mongodb::error::Error> {
-    let existing = collection.list_index_names().await?;
-    for name in names {
-        if existing.iter().any(|e| e == name) {
-            collection.drop_index(*name).await?;
-        }
-    }
     Ok(())
 }
 

@@ -24,7 +24,7 @@ pub const SHARD_KEYS: &[ShardKey] = &[
         key: r#"{ _id: "hashed" }"#,
     },
     ShardKey {
-        collection: "timelines",
+        collection: "timeline_batches",
         field: "owner_id",
         key: "{ owner_id: 1 }",
     },

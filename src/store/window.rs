@@ -51,14 +51,14 @@ pub struct Window {
 const PAGES_PER_WINDOW: i64 = 3;
 /// How many windows a page reads at most, each below the one before, before it reads the
 /// rest of the list without a lower bound.
-const WINDOWS: usize = 6;
+pub(crate) const WINDOWS: usize = 6;
 /// How much further back the next window reaches after one that held nothing: a gap in
 /// the list is crossed in a command or two, not a command per window's width.
 const EMPTY_GROWTH: i64 = 16;
 /// After this many windows in a row that held nothing the rest of the list is read
 /// without a bound: most often it has ended (a list's last page costs this many commands
 /// more than one window).
-const EMPTY_WINDOWS: usize = 2;
+pub(crate) const EMPTY_WINDOWS: usize = 2;
 /// A window after windows that held part of the page reaches this many times as far as
 /// the rest of the page needs at the density found so far…
 const MARGIN: i64 = 3;
@@ -141,15 +141,7 @@ impl Window {
         T: DeserializeOwned + Send + Sync + Timed,
     {
         let top = before.and_then(|c| c.key).unwrap_or_else(now_millis);
-        let first = match hint {
-            // A first page since where the list's last full first page ended: new items
-            // are all inside.
-            Some(Hint::Since(since)) => Some(since.timestamp_millis()),
-            Some(Hint::Pace(pace)) => Some(top.saturating_sub(span_of(pace, limit))),
-            // Nothing known (a list not read yet on this instance, one short enough to be
-            // read whole): read it as before.
-            None => None,
-        };
+        let first = first_since(hint, top, limit);
         let mut items = Vec::new();
         // Where the last window started: the next one reads below it.
         let mut upper: Option<DateTime> = None;
@@ -215,6 +207,18 @@ impl Window {
     }
 }
 
+/// Where a page's first window starts (ms), for a page from `top` down: where the list's
+/// last full first page ended (new items are all inside), or `PAGES_PER_WINDOW` pages
+/// at the cursor's pace; `None` when nothing is known (a list not read yet on this
+/// instance, one short enough to be read whole), to read it without a bound.
+pub(crate) fn first_since(hint: Option<Hint>, top: i64, limit: i64) -> Option<i64> {
+    match hint {
+        Some(Hint::Since(since)) => Some(since.timestamp_millis()),
+        Some(Hint::Pace(pace)) => Some(top.saturating_sub(span_of(pace, limit))),
+        None => None,
+    }
+}
+
 /// What a windowed list is sorted by.
 pub trait Timed {
     fn time(&self) -> DateTime;
@@ -238,7 +242,7 @@ fn span_of(pace: i64, limit: i64) -> i64 {
 /// `found` of the page's `limit` items, `last` of them in the last window: `MARGIN` times
 /// what the rest needs at that density, between as far as the windows so far and
 /// `MAX_GROWTH` times that; `EMPTY_GROWTH` times as far when the last held nothing.
-fn next_span(read: i64, found: i64, last: i64, limit: i64) -> i64 {
+pub(crate) fn next_span(read: i64, found: i64, last: i64, limit: i64) -> i64 {
     let read = read.max(1);
     if last <= 0 || found <= 0 {
         return read.saturating_mul(EMPTY_GROWTH);

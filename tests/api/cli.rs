@@ -111,31 +111,39 @@ async fn migrate_creates_the_indexes_and_exits() {
 }
 
 #[tokio::test]
-async fn migrate_drops_the_timeline_indexes_an_older_version_made() {
+async fn migrate_moves_feed_entries_an_older_version_stored_into_batches() {
     let database = format!("test_{}", uuid::Uuid::new_v4().simple());
     let client = mongodb::Client::with_uri_str(test_mongodb_uri())
         .await
         .unwrap();
-    let timelines = client
-        .database(&database)
-        .collection::<bson::Document>("timelines");
-    for (name, keys) in [
-        ("owner_author", bson::doc! { "owner_id": 1, "author_id": 1 }),
-        ("author", bson::doc! { "author_id": 1 }),
-    ] {
-        let options = mongodb::options::IndexOptions::builder()
-            .name(name.to_owned())
-            .build();
-        timelines
-            .create_index(
-                mongodb::IndexModel::builder()
-                    .keys(keys)
-                    .options(options)
-                    .build(),
-            )
-            .await
-            .expect("an old index");
-    }
+    let db = client.database(&database);
+    let old = db.collection::<bson::Document>("timelines");
+    let index = mongodb::IndexModel::builder()
+        .keys(bson::doc! { "owner_id": 1, "post_id": 1 })
+        .options(
+            mongodb::options::IndexOptions::builder()
+                .name("owner_post_unique".to_owned())
+                .unique(true)
+                .build(),
+        )
+        .build();
+    old.create_index(index).await.expect("an old index");
+    let (owner, author) = (bson::oid::ObjectId::new(), bson::oid::ObjectId::new());
+    let now = bson::DateTime::now().timestamp_millis();
+    let posts: Vec<bson::oid::ObjectId> = (0..3).map(|_| bson::oid::ObjectId::new()).collect();
+    let entries: Vec<bson::Document> = posts
+        .iter()
+        .enumerate()
+        .map(|(i, post)| {
+            bson::doc! {
+                "_id": bson::oid::ObjectId::new(), "owner_id": owner, "post_id": post,
+                "author_id": author,
+                "published_at": bson::DateTime::from_millis(now - 3_600_000 * i as i64),
+                "hidden": i == 2,
+            }
+        })
+        .collect();
+    old.insert_many(entries).await.expect("old entries");
     for run in 0..2 {
         let output = rookery_command(&database).arg("migrate").output().unwrap();
         assert!(
@@ -144,10 +152,31 @@ async fn migrate_drops_the_timeline_indexes_an_older_version_made() {
             String::from_utf8_lossy(&output.stderr)
         );
     }
-    let names = timelines.list_index_names().await.unwrap();
-    assert!(names.contains(&"owner_published".to_string()), "{names:?}");
-    assert!(!names.contains(&"owner_author".to_string()), "{names:?}");
-    assert!(!names.contains(&"author".to_string()), "{names:?}");
+    let names = db.list_collection_names().await.unwrap();
+    assert!(!names.contains(&"timelines".to_owned()), "{names:?}");
+    let batches = db.collection::<bson::Document>("timeline_batches");
+    let indexes = batches.list_index_names().await.unwrap();
+    assert!(indexes.contains(&"owner_top".to_owned()), "{indexes:?}");
+    let mut moved = Vec::new();
+    let mut cursor = batches
+        .find(bson::doc! { "owner_id": owner })
+        .sort(bson::doc! { "top": -1 })
+        .await
+        .unwrap();
+    while let Some(batch) = futures::TryStreamExt::try_next(&mut cursor).await.unwrap() {
+        for entry in batch.get_array("entries").unwrap() {
+            let entry = entry.as_document().unwrap();
+            moved.push((
+                entry.get_object_id("post_id").unwrap(),
+                entry.get_bool("hidden").unwrap_or(false),
+            ));
+        }
+    }
+    assert_eq!(
+        moved,
+        vec![(posts[0], false), (posts[1], false), (posts[2], true)],
+        "each entry once, newest first, an hour apart so in batches of their own"
+    );
 }
 
 #[test]

@@ -98,6 +98,20 @@ async fn follow_backfills_and_unfollow_block_and_delete_clean_the_feed() {
         feed(&app, &me).await.is_empty(),
         "unfollow removes the posts"
     );
+    // Following again writes the same backfill batch again: it must not meet the old one.
+    let again = app
+        .post("/api/users/author/follow", Some(&me.access), &json!({}))
+        .await;
+    assert!(again.status().is_success());
+    assert_eq!(feed(&app, &me).await, ["before follow"], "backfilled again");
+    let unfollowed = app
+        .request(Method::DELETE, "/api/users/author/follow")
+        .bearer_auth(&me.access)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unfollowed.status(), StatusCode::NO_CONTENT);
+    assert!(feed(&app, &me).await.is_empty());
 
     app.post("/api/users/other/follow", Some(&me.access), &json!({}))
         .await;
@@ -268,8 +282,7 @@ async fn posts_of_accounts_over_the_threshold_are_merged_at_read_time() {
     post(&app, &friend, "friend late").await;
 
     let fan_id = ObjectId::parse_str(&fan1.id).unwrap();
-    let fanned = rookery::store::timelines::collection(&app.db)
-        .count_documents(bson::doc! { "owner_id": fan_id })
+    let fanned = rookery::store::timelines::count(&app.db, fan_id)
         .await
         .unwrap();
     assert_eq!(

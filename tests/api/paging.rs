@@ -7,6 +7,7 @@ use std::collections::HashMap;
 
 use bson::oid::ObjectId;
 use bson::{doc, DateTime, Document};
+use futures::TryStreamExt;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
@@ -38,12 +39,22 @@ async fn publish_at(app: &TestApp, id: ObjectId, at: i64) {
         .await
         .expect("move the post");
     assert_eq!(moved.matched_count, 1);
-    database
-        .collection::<Document>("timelines")
-        .update_many(
-            doc! { "post_id": id },
-            doc! { "$set": { "published_at": at } },
-        )
+    // Each entry leaves its batch for a batch of its own at the new time.
+    let mut held = Vec::new();
+    let mut batches = timelines::collection(&app.db)
+        .find(doc! { "entries.post_id": id })
+        .await
+        .expect("its batches");
+    while let Some(batch) = batches.try_next().await.expect("a batch") {
+        for mut entry in batch.entries.into_iter().filter(|e| e.post_id == id) {
+            entry.published_at = at;
+            held.push((batch.owner_id, entry));
+        }
+    }
+    timelines::remove_posts(&app.db, &[id])
+        .await
+        .expect("take its entries out");
+    timelines::insert(&app.db, held)
         .await
         .expect("move its entries");
 }
@@ -291,7 +302,7 @@ fn index_scan(plan: &Document) -> Option<&Document> {
 
 /// Each deep list's query is served by the index its comment names, bounded on both
 /// sides of the time: the public list by `published`, an author by `author_published`,
-/// a hashtag by `hashtag_published`, a timeline by `owner_published`.
+/// a hashtag by `hashtag_published`, a timeline's batches by `owner_top`.
 #[tokio::test]
 async fn each_deep_list_query_is_one_bounded_index_scan() {
     let app = spawn_app().await;
@@ -346,20 +357,28 @@ async fn each_deep_list_query_is_one_bounded_index_scan() {
             "{index}: bounded on both sides: {interval}"
         );
     }
-    for upper in [None, upper] {
-        let query = timelines::window(author_id).filter(Some(cursor), upper, since);
+    // A timeline's first window reaches `SPAN_MS` above the cursor (its batches hold older
+    // entries); the next is below it.
+    let above = DateTime::from_millis(cursor.key.unwrap_or_default() + timelines::SPAN_MS + 1);
+    for upper in [Some(above), upper] {
+        let query = timelines::window(author_id).filter(None, upper, since);
         let winning = plan(
             &app,
-            "timelines",
+            "timeline_batches",
             query,
-            doc! { "published_at": -1, "post_id": -1 },
+            doc! { "top": -1, "_id": -1 },
         )
         .await;
         let scan = index_scan(&winning).unwrap_or_else(|| panic!("timelines: {winning}"));
-        assert_eq!(
-            scan.get_str("indexName"),
-            Ok("owner_published"),
-            "{winning}"
+        assert_eq!(scan.get_str("indexName"), Ok("owner_top"), "{winning}");
+        let bounds = scan
+            .get_document("indexBounds")
+            .and_then(|b| b.get_array("top"))
+            .expect("bounds on the time");
+        let interval = bounds[0].as_str().expect("an interval");
+        assert!(
+            bounds.len() == 1 && !interval.contains("MinKey") && !interval.contains("MaxKey"),
+            "timelines: bounded on both sides: {bounds:?}"
         );
     }
 }

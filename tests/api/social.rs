@@ -631,7 +631,7 @@ async fn deleting_an_account_removes_everything_it_owns_and_keeps_others_exact()
         "likes",
         "comments",
         "follows",
-        "timelines",
+        "timeline_batches",
         "tokens",
         "sessions",
     ] {
@@ -639,6 +639,7 @@ async fn deleting_an_account_removes_everything_it_owns_and_keeps_others_exact()
         let filter = bson::doc! { "$or": [
             { "user_id": leaver_id }, { "author_id": leaver_id }, { "follower_id": leaver_id },
             { "followee_id": leaver_id }, { "owner_id": leaver_id },
+            { "entries.author_id": leaver_id },
         ] };
         assert_eq!(
             coll.count_documents(filter).await.unwrap(),

@@ -39,7 +39,7 @@ use crate::realtime::{Channel, Push};
 use crate::store::notifications;
 use crate::store::posts::{self, PostStatus};
 use crate::store::sessions::Also;
-use crate::store::timelines::TimelineDoc;
+use crate::store::timelines::TimelineBatch;
 
 /// What the change streams tell the sockets of this instance.
 #[derive(Debug, Clone, Copy)]
@@ -115,22 +115,21 @@ impl Streams {
                     while let Some(event) = inserts.next().await {
                         let Ok(ChangeStreamEvent {
                             full_document:
-                                Some(TimelineDoc {
-                                    owner_id,
-                                    post_id,
-                                    author_id,
-                                    ..
+                                Some(TimelineBatch {
+                                    owner_id, entries, ..
                                 }),
                             ..
                         }) = event
                         else {
                             continue;
                         };
-                        on_insert.send(Event::Update {
-                            owner: owner_id,
-                            post: post_id,
-                            own: owner_id == author_id,
-                        });
+                        for entry in entries {
+                            on_insert.send(Event::Update {
+                                owner: owner_id,
+                                post: entry.post_id,
+                                own: owner_id == entry.author_id,
+                            });
+                        }
                     }
                     log::warn!("the timelines change stream for Mastodon sockets ended");
                 });
