@@ -78,6 +78,10 @@ impl AppState {
             passwords: PasswordHasher::new(settings.auth.bcrypt_cost),
             image_slots: tokio::sync::Semaphore::new(settings.media.image_slots),
             writes: crate::core::services::Writes::new(&db, settings.database.command_monitoring),
+            checks: crate::store::sessions::GroupCheck::new(
+                db.clone(),
+                settings.database.command_monitoring,
+            ),
             db,
             settings,
             feed,

@@ -26,6 +26,8 @@ pub struct Services {
     pub image_slots: tokio::sync::Semaphore,
     /// The writes of a new post, several requests' to a command under load.
     pub writes: Writes,
+    /// The session checks, several requests' to a command under load.
+    pub checks: crate::store::sessions::GroupCheck,
 }
 
 /// The group writers (`store::group_write`) of what creating a post writes besides its job.

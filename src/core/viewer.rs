@@ -10,7 +10,7 @@ use bson::oid::ObjectId;
 use crate::core::Services;
 use crate::error::ApiError;
 use crate::store::posts::{self, PostDoc};
-use crate::store::sessions::{self, Also, Proof, Relations};
+use crate::store::sessions::{Also, Proof, Relations};
 use crate::store::users::{self, Role, UserDoc};
 
 /// A signed-in caller: the account and the session its token belongs to.
@@ -63,15 +63,11 @@ impl Viewer {
         proof: Proof<'_>,
         also: Also,
     ) -> Result<(Self, Relations), ApiError> {
-        let mut relations = sessions::find_live_with_relations(
-            &services.db,
-            me.session_id,
-            me.user_id,
-            proof,
-            also,
-        )
-        .await?
-        .ok_or(ApiError::TokenInvalid)?;
+        let mut relations = services
+            .checks
+            .check(me.session_id, me.user_id, proof, also)
+            .await?
+            .ok_or(ApiError::TokenInvalid)?;
         Ok((Self::with_relations(me, &mut relations), relations))
     }
 

@@ -27,18 +27,19 @@ const MOST: usize = 256;
 type Answer = mongodb::error::Result<bool>;
 
 /// What a caller hands its writer: the item, and where its own answer goes.
-struct Pending<I, R> {
-    item: I,
-    done: oneshot::Sender<mongodb::error::Result<R>>,
+pub(crate) struct Pending<I, R> {
+    pub(crate) item: I,
+    pub(crate) done: oneshot::Sender<mongodb::error::Result<R>>,
 }
 
-/// The channel to one writer task, which is started on first use.
-struct Queue<I, R> {
+/// The channel to one writer task, which is started on first use. (Also the session
+/// checks' reader, `store::sessions::GroupCheck`.)
+pub(crate) struct Queue<I, R> {
     sender: OnceLock<mpsc::UnboundedSender<Pending<I, R>>>,
 }
 
 impl<I: Send + 'static, R: Send + 'static> Queue<I, R> {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self {
             sender: OnceLock::new(),
         }
@@ -47,7 +48,7 @@ impl<I: Send + 'static, R: Send + 'static> Queue<I, R> {
     /// Hands `item` to the writer (`start` runs it on first use) and waits for its answer;
     /// `Err(item)` when the writer is gone (the runtime is stopping), for the caller to
     /// write it itself.
-    async fn submit<F>(
+    pub(crate) async fn submit<F>(
         &self,
         item: I,
         start: impl FnOnce(mpsc::UnboundedReceiver<Pending<I, R>>) -> F,
@@ -112,7 +113,7 @@ impl<T: Serialize + Send + Sync + 'static> GroupInsert<T> {
 }
 
 /// Takes what is waiting (up to `MOST`) after `first`.
-fn gather<P>(first: P, receiver: &mut mpsc::UnboundedReceiver<P>) -> Vec<P> {
+pub(crate) fn gather<P>(first: P, receiver: &mut mpsc::UnboundedReceiver<P>) -> Vec<P> {
     let mut batch = vec![first];
     while batch.len() < MOST {
         match receiver.try_recv() {

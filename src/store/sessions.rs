@@ -7,8 +7,10 @@ use futures::TryStreamExt;
 use serde::{Deserialize, Serialize};
 
 use mongodb::Collection;
+use tokio::sync::mpsc;
 
 use crate::db::Db;
+use crate::store::group_write::{gather, Pending, Queue};
 use crate::store::posts::PostDoc;
 use crate::store::users::UserDoc;
 
@@ -168,6 +170,11 @@ struct Membership {
 /// The joined document, as the database answers it.
 #[derive(Debug, Deserialize)]
 struct Joined {
+    /// The session's account and token hash (`GroupCheck` checks them here).
+    #[serde(default)]
+    user: Option<ObjectId>,
+    #[serde(default)]
+    token_hash: Option<String>,
     #[serde(default)]
     blocks_out: Vec<BlockPair>,
     #[serde(default)]
@@ -219,7 +226,14 @@ fn join(from: &str, local: &str, foreign: &str, to: &str) -> bson::Document {
 /// account (`_id`).
 fn relation_joins(user_id: ObjectId, also: Also) -> Vec<bson::Document> {
     // On a session, its OAuth scopes come along (absent elsewhere).
-    let mut refs = doc! { "user": { "$literal": user_id }, "scopes": "$oauth.scopes" };
+    joins_onto(
+        doc! { "user": { "$literal": user_id }, "scopes": "$oauth.scopes" },
+        also,
+    )
+}
+
+/// `relation_joins` from the fields `refs` projects (`user` among them).
+fn joins_onto(mut refs: bson::Document, also: Also) -> Vec<bson::Document> {
     if let Some(post) = also.post {
         refs.insert("post_ref", doc! { "$literal": post });
     }
@@ -259,6 +273,144 @@ pub async fn find_live_with_relations(
     let mut pipeline = vec![doc! { "$match": live(id, user_id, proof) }];
     pipeline.extend(relation_joins(user_id, also));
     first_joined(collection(db).aggregate(pipeline).await?).await
+}
+
+/// The session checks of concurrent requests, read together: a request's check waits
+/// while the previous one of its kind is under way, then goes with the others waiting,
+/// one aggregation over their sessions' `_id`s with the same joins
+/// (`store::group_write`'s queue). Each request is answered from its own session's row,
+/// read after the request arrived, so a revoked session is refused as at once as by a
+/// check of its own; alone, a check goes at once. A check that also brings a post goes
+/// alone (`find_live_with_relations`): the post differs from request to request.
+pub struct GroupCheck {
+    db: Db,
+    /// Without and with the account (`Also::me`).
+    plain: Queue<Check, Option<Relations>>,
+    with_me: Queue<Check, Option<Relations>>,
+    /// Commands are counted per request (`database.command_monitoring`), as a group
+    /// write's are.
+    counted: bool,
+}
+
+/// One request's session check.
+struct Check {
+    id: ObjectId,
+    user_id: ObjectId,
+    /// An OAuth token's hash, which the session must hold.
+    hash: Option<String>,
+}
+
+impl GroupCheck {
+    pub fn new(db: Db, counted: bool) -> Self {
+        Self {
+            db,
+            plain: Queue::new(),
+            with_me: Queue::new(),
+            counted,
+        }
+    }
+
+    /// The live session `id` of `user_id` proved by `proof`, with the user's relations
+    /// and what `also` asks for (`find_live_with_relations`).
+    pub async fn check(
+        &self,
+        id: ObjectId,
+        user_id: ObjectId,
+        proof: Proof<'_>,
+        also: Also,
+    ) -> mongodb::error::Result<Option<Relations>> {
+        if also.post.is_some() {
+            return find_live_with_relations(&self.db, id, user_id, proof, also).await;
+        }
+        if self.counted {
+            crate::telemetry::count_db_command(
+                "aggregate",
+                &doc! { "aggregate": "sessions", "pipeline": [{ "$match": { "_id": id } }] },
+            );
+        }
+        let check = Check {
+            id,
+            user_id,
+            hash: match proof {
+                Proof::Jwt => None,
+                Proof::OAuth(hash) => Some(hash.to_owned()),
+            },
+        };
+        let queue = if also.me { &self.with_me } else { &self.plain };
+        let db = self.db.clone();
+        let start = move |receiver| check_batches(db, also, receiver);
+        match queue.submit(check, start).await {
+            Ok(answer) => answer,
+            // The reader is gone (the runtime is stopping): checked here.
+            Err(_) => find_live_with_relations(&self.db, id, user_id, proof, also).await,
+        }
+    }
+}
+
+async fn check_batches(
+    db: Db,
+    also: Also,
+    mut receiver: mpsc::UnboundedReceiver<Pending<Check, Option<Relations>>>,
+) {
+    while let Some(first) = receiver.recv().await {
+        let batch = gather(first, &mut receiver);
+        let mut ids: Vec<ObjectId> = batch.iter().map(|p| p.item.id).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let mut pipeline = vec![doc! { "$match": {
+            "_id": { "$in": ids },
+            "expires_at": { "$gt": DateTime::now() },
+        } }];
+        pipeline.extend(joins_onto(
+            doc! {
+                "user": "$user_id",
+                "scopes": "$oauth.scopes",
+                "token_hash": "$oauth.token_hash",
+            },
+            also,
+        ));
+        let rows: mongodb::error::Result<Vec<bson::Document>> = async {
+            collection(&db)
+                .aggregate(pipeline)
+                .await?
+                .try_collect()
+                .await
+        }
+        .await;
+        match rows {
+            Ok(rows) => {
+                for pending in batch {
+                    let answer = answer_of(&rows, &pending.item);
+                    let _ = pending.done.send(answer);
+                }
+            }
+            Err(err) => {
+                for pending in batch {
+                    let _ = pending.done.send(Err(err.clone()));
+                }
+            }
+        }
+    }
+}
+
+/// A request's answer from the rows of its batch: its session's row, when the session
+/// belongs to the account its token names and holds the token's hash.
+fn answer_of(rows: &[bson::Document], check: &Check) -> mongodb::error::Result<Option<Relations>> {
+    let Some(row) = rows
+        .iter()
+        .find(|r| r.get_object_id("_id").is_ok_and(|id| id == check.id))
+    else {
+        return Ok(None);
+    };
+    let joined: Joined = bson::from_document(row.clone())?;
+    let proved = match &check.hash {
+        None => true,
+        Some(hash) => joined.token_hash.as_deref() == Some(hash.as_str()),
+    };
+    if joined.user != Some(check.user_id) || !proved {
+        return Ok(None);
+    }
+    Ok(Some(joined.into()))
 }
 
 /// The relations of a user whose session is already checked, in one command.
@@ -325,4 +477,46 @@ pub async fn delete_others(
         .delete_many(doc! { "user_id": user_id, "_id": { "$ne": keep } })
         .await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(session: ObjectId, user: ObjectId, hash: Option<&str>) -> bson::Document {
+        let mut row = doc! { "_id": session, "user": user, "blocks_out": [], "blocks_in": [] };
+        if let Some(hash) = hash {
+            row.insert("token_hash", hash);
+        }
+        row
+    }
+
+    #[test]
+    fn a_grouped_check_is_answered_from_its_own_session_only() {
+        let (s1, s2, u1, u2) = (
+            ObjectId::new(),
+            ObjectId::new(),
+            ObjectId::new(),
+            ObjectId::new(),
+        );
+        let rows = [row(s1, u1, None), row(s2, u2, Some("right"))];
+        let check = |id, user_id, hash: Option<&str>| Check {
+            id,
+            user_id,
+            hash: hash.map(str::to_owned),
+        };
+        let found = |c: Check| answer_of(&rows, &c).expect("decoded").is_some();
+        assert!(found(check(s1, u1, None)));
+        assert!(!found(check(s1, u2, None)), "another account's session");
+        assert!(!found(check(ObjectId::new(), u1, None)), "no such session");
+        assert!(found(check(s2, u2, Some("right"))));
+        assert!(
+            !found(check(s2, u2, Some("wrong"))),
+            "a token it does not hold"
+        );
+        assert!(
+            !found(check(s1, u1, Some("right"))),
+            "an OAuth proof of a JWT session"
+        );
+    }
 }

@@ -391,3 +391,85 @@ async fn a_deleted_account_token_is_refused() {
         .unwrap();
     app.assert_access_refused(&user.access).await;
 }
+
+/// Session checks made at the same moment are read together (`sessions::GroupCheck`):
+/// each request is answered from its own session and relations — the author of its post,
+/// the blocks it must respect — and a session revoked a moment before is refused.
+#[tokio::test]
+async fn session_checks_read_together_each_answer_their_own_session() {
+    let app = spawn_app().await;
+    let names: Vec<String> = (0..5).map(|i| format!("together{i}")).collect();
+    let mut users = Vec::new();
+    for name in &names {
+        users.push(app.create_user(name).await);
+    }
+    // together1 blocks together0 and posts; together4 logs out.
+    let blocked = app
+        .post(
+            "/api/users/together0/block",
+            Some(&users[1].access),
+            &json!({}),
+        )
+        .await;
+    assert!(blocked.status().is_success());
+    let posted = app
+        .post(
+            "/api/posts",
+            Some(&users[1].access),
+            &json!({ "content": "from together1" }),
+        )
+        .await;
+    assert_eq!(posted.status(), StatusCode::CREATED);
+    let out = app
+        .post("/api/auth/logout", Some(&users[4].access), &json!({}))
+        .await;
+    assert_eq!(out.status(), StatusCode::NO_CONTENT);
+
+    let app = &app;
+    for round in 0..3 {
+        let creates = users.iter().zip(&names).map(|(user, name)| async move {
+            let response = app
+                .post(
+                    "/api/posts",
+                    Some(&user.access),
+                    &json!({ "content": format!("round {round} by {name}") }),
+                )
+                .await;
+            let status = response.status();
+            let body: Value = response.json().await.unwrap_or_default();
+            (name, status, body)
+        });
+        let lists = users.iter().zip(&names).map(|(user, name)| async move {
+            let response = app.get("/api/posts?limit=50", Some(&user.access)).await;
+            let status = response.status();
+            let body: Value = response.json().await.unwrap_or_default();
+            (name, status, body)
+        });
+        let (created, listed) = futures::future::join(
+            futures::future::join_all(creates),
+            futures::future::join_all(lists),
+        )
+        .await;
+        for (name, status, body) in created {
+            if name == "together4" {
+                assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+            } else {
+                assert_eq!(status, StatusCode::CREATED, "{name}: {body}");
+                assert_eq!(body["author"]["username"], name.as_str(), "{body}");
+            }
+        }
+        for (name, status, body) in listed {
+            if name == "together4" {
+                assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+                continue;
+            }
+            assert_eq!(status, StatusCode::OK, "{name}: {body}");
+            let shows_together1 = body["results"]
+                .as_array()
+                .expect("results")
+                .iter()
+                .any(|p| p["content"] == "from together1");
+            assert_eq!(shows_together1, name != "together0", "{name}");
+        }
+    }
+}
