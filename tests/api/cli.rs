@@ -268,11 +268,26 @@ async fn check_finds_counter_drift_and_orphans_and_repair_fixes_them() {
         .insert_one(bson::doc! { "post_id": gone, "user_id": author_id, "created_at": bson::DateTime::now() })
         .await
         .unwrap();
+    let now = bson::DateTime::now();
+    db.collection::<bson::Document>("timeline_batches")
+        .insert_one(bson::doc! {
+            "_id": bson::oid::ObjectId::new(), "owner_id": author_id, "top": now,
+            "entries": [
+                { "post_id": post_id, "author_id": author_id, "published_at": now },
+                { "post_id": gone, "author_id": author_id, "published_at": now },
+            ],
+        })
+        .await
+        .unwrap();
 
     let (clean, report) = check(&app.database_name, false);
     assert!(!clean, "{report}");
     assert!(
         report.contains("1 found: likes of deleted posts"),
+        "{report}"
+    );
+    assert!(
+        report.contains("1 found: feed batches holding deleted posts"),
         "{report}"
     );
     assert!(
@@ -291,7 +306,7 @@ async fn check_finds_counter_drift_and_orphans_and_repair_fixes_them() {
 
     let (repaired, report) = check(&app.database_name, true);
     assert!(repaired, "{report}");
-    assert!(report.contains("3 repaired in all"), "{report}");
+    assert!(report.contains("4 repaired in all"), "{report}");
     assert_eq!(
         json_of(&app, &format!("/api/posts/{id}")).await["like_count"],
         2
@@ -306,6 +321,22 @@ async fn check_finds_counter_drift_and_orphans_and_repair_fixes_them() {
             .await
             .unwrap(),
         0
+    );
+    assert_eq!(
+        db.collection::<bson::Document>("timeline_batches")
+            .count_documents(bson::doc! { "entries.post_id": gone })
+            .await
+            .unwrap(),
+        0,
+        "the deleted post's entry is taken out"
+    );
+    assert_eq!(
+        db.collection::<bson::Document>("timeline_batches")
+            .count_documents(bson::doc! { "entries.post_id": post_id, "owner_id": author_id })
+            .await
+            .unwrap(),
+        2,
+        "the live post's entries stay: the author's own, and the one beside the deleted post"
     );
     let (clean, report) = check(&app.database_name, false);
     assert!(clean, "{report}");
