@@ -878,7 +878,14 @@ async fn main() -> Result<(), BoxError> {
         tokio::time::sleep(VIEW_FLUSH).await;
         until_idle(&db).await?;
     }
-    if only.is_some() {
+    if let Some(only) = &only {
+        // `--rows followers`: the create latency by follower count too, printed.
+        if only.iter().any(|o| o == "followers") {
+            let (fan_out, _) = by_follower_count(&bench.client, &base, &db).await?;
+            if let [(_, _, few), (_, _, many)] = fan_out[..] {
+                println!("    p99 ratio {:.2}×", many / few);
+            }
+        }
         return Ok(());
     }
     println!("==> POST /api/posts by follower count");

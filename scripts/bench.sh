@@ -62,7 +62,8 @@ elif [ "$scale" = quick ]; then
         api_table rookery_bench_api "${BENCH_OUT:-$out}"
     fi
     # BENCH_API_ONLY=1: only this table (while working on one of its rows);
-    # BENCH_API_ROWS=like,comment: only the rows so named, printed, not written.
+    # BENCH_API_ROWS=like,comment: only the rows so named, printed, not written
+    # (`followers` adds the create latency by follower count).
     [ -n "${BENCH_API_ONLY:-}" ] && exit 0
 else
     # Cost flat with size: the same table with ten times the users, posts and follows,

@@ -202,13 +202,13 @@ async fn notify(run: &Run<'_>, feed: &Feed, post: &PostDoc) -> Result<(), ApiErr
 /// fixed number of commands for the whole batch: the posts, their authors, the authors'
 /// followers, every timeline entry in one `insert_many`, the posts marked done, the jobs'
 /// events, the jobs closed; and the post counts of authors whose request did not count
-/// the post (one aggregation, one update), none in the common case. Every other job runs
-/// alone, as before. Each step is idempotent as the single run is (entries keyed by owner
-/// and post, counts set to recounts), so a batch that fails part way is retried job by
-/// job.
+/// the post (one aggregation, one update), none in the common case. Two or more such
+/// posts of one author with more followers run together per author (`publish_wide`).
+/// Every other job runs alone, as before. Each step is idempotent as the single run is
+/// (a batch's id derived from its owner and posts, a post read once per timeline, counts
+/// set to recounts), so a batch that fails part way is retried job by job.
 pub(super) async fn run_batch(jobs: &Jobs, batch: Vec<JobDoc>) {
     let feed = &jobs.feed;
-    let db = &feed.db;
     let mut tasks = Vec::with_capacity(batch.len());
     for job in batch {
         match Task::of(&job) {
@@ -228,23 +228,36 @@ pub(super) async fn run_batch(jobs: &Jobs, batch: Vec<JobDoc>) {
         }
     }
     let ids: Vec<ObjectId> = tasks.iter().map(|t| t.post_id).collect();
-    let (quick, alone) = match split(feed, jobs, &tasks, &ids).await {
+    let Split { quick, wide, alone } = match split(feed, jobs, &tasks, &ids).await {
         Ok(split) => split,
         // The batch could not be read: each job runs alone.
-        Err(_) => (Vec::new(), (0..tasks.len()).collect()),
+        Err(_) => Split {
+            alone: (0..tasks.len()).collect(),
+            ..Split::default()
+        },
     };
     for at in alone {
         super::worker::run_job(jobs, &tasks[at].job).await;
+    }
+    let page = i64::try_from(jobs.settings.jobs.fan_out_batch.max(1)).unwrap_or(i64::MAX);
+    for group in wide {
+        let outcome = publish_wide(feed, page, &tasks, &group).await;
+        close(jobs, &tasks, &group, outcome).await;
     }
     if quick.is_empty() {
         return;
     }
     let outcome = publish_together(feed, &tasks, &quick).await;
-    let done: Vec<&JobDoc> = quick.iter().map(|q| &tasks[q.at].job).collect();
+    close(jobs, &tasks, &quick, outcome).await;
+}
+
+/// Closes the jobs of posts published together, or leaves each to be retried.
+async fn close(jobs: &Jobs, tasks: &[Queued], run: &[Quick], outcome: Result<(), ApiError>) {
+    let done: Vec<&JobDoc> = run.iter().map(|q| &tasks[q.at].job).collect();
     match outcome {
         Ok(()) => {
             let ids: Vec<ObjectId> = done.iter().map(|j| j.id).collect();
-            if let Err(err) = crate::store::jobs::finish(db, &ids, &jobs.owner).await {
+            if let Err(err) = crate::store::jobs::finish(&jobs.feed.db, &ids, &jobs.owner).await {
                 log::warn!("posts were published but their jobs not closed (they will run once more, harmlessly): {err}");
             }
         }
@@ -273,19 +286,28 @@ struct Quick {
     celebrity: bool,
 }
 
-/// Which jobs run together (`Quick`) and which alone (their places in `tasks`).
+/// How a batch of jobs runs: the common case together, several plain posts of one author
+/// with many followers together per author, the rest alone (their places in `tasks`).
+#[derive(Default)]
+struct Split {
+    quick: Vec<Quick>,
+    wide: Vec<Vec<Quick>>,
+    alone: Vec<usize>,
+}
+
 async fn split(
     feed: &Feed,
     jobs: &Jobs,
     tasks: &[Queued],
     ids: &[ObjectId],
-) -> Result<(Vec<Quick>, Vec<usize>), ApiError> {
+) -> Result<Split, ApiError> {
     let db = &feed.db;
     let found = posts::find_many(db, ids).await?;
     let authors: Vec<ObjectId> = found.iter().map(|p| p.author_id).collect();
     let accounts = users::find_many(db, &authors).await?;
     let batch = i64::try_from(jobs.settings.jobs.fan_out_batch.max(1)).unwrap_or(i64::MAX);
-    let (mut quick, mut alone) = (Vec::new(), Vec::new());
+    let mut split = Split::default();
+    let mut wide: Vec<Quick> = Vec::new();
     for (at, Queued { job, post_id, .. }) in tasks.iter().enumerate() {
         let post = found.iter().find(|p| p.id == *post_id);
         let followers = post
@@ -298,19 +320,38 @@ async fn split(
                     && post.status == PostStatus::Published
                     && post.publish_at.is_none()
                     && post.mentions.is_empty()
-                    && !post.group_private
-                    && (followers <= batch || celebrity) =>
+                    && !post.group_private =>
             {
-                quick.push(Quick {
+                let run = Quick {
                     at,
                     post: post.clone(),
                     celebrity,
-                });
+                };
+                if followers <= batch || celebrity {
+                    split.quick.push(run);
+                } else {
+                    wide.push(run);
+                }
             }
-            _ => alone.push(at),
+            _ => split.alone.push(at),
         }
     }
-    Ok((quick, alone))
+    // An author's only post of the batch runs alone, resuming from its checkpoints.
+    wide.sort_by_key(|q| q.post.author_id);
+    for run in wide {
+        match split.wide.last_mut() {
+            Some(group) if group.first().map(|q| q.post.author_id) == Some(run.post.author_id) => {
+                group.push(run);
+            }
+            _ => split.wide.push(vec![run]),
+        }
+    }
+    let (wide, single): (Vec<_>, Vec<_>) = split.wide.into_iter().partition(|g| g.len() > 1);
+    split.wide = wide;
+    split
+        .alone
+        .extend(single.into_iter().flatten().map(|q| q.at));
+    Ok(split)
 }
 
 async fn publish_together(feed: &Feed, tasks: &[Queued], quick: &[Quick]) -> Result<(), ApiError> {
@@ -353,6 +394,55 @@ async fn publish_together(feed: &Feed, tasks: &[Queued], quick: &[Quick]) -> Res
     authors.dedup();
     users::recount_posts_of_many(db, &authors).await?;
     let ids: Vec<ObjectId> = quick.iter().map(|q| q.post.id).collect();
+    posts::mark_many_fanned_out(db, &ids).await?;
+    Ok(())
+}
+
+/// Several plain posts of one author with more than `jobs.fan_out_batch` followers: the
+/// followers are read once, `page` at a time, and each gets one batch holding all of the
+/// posts (`timelines::batches`) instead of one document per post, which a stream of such
+/// an author's posts would otherwise cost their whole audience each time. No checkpoints:
+/// a run that fails part way leaves each job to run again, and a follower who already
+/// has the posts may then hold one twice in two batches, which pages and counts read
+/// once (`timelines`).
+async fn publish_wide(
+    feed: &Feed,
+    page: i64,
+    tasks: &[Queued],
+    group: &[Quick],
+) -> Result<(), ApiError> {
+    let db = &feed.db;
+    let Some(author) = group.first().map(|q| q.post.author_id) else {
+        return Ok(());
+    };
+    let mut events = Events::new();
+    for q in group {
+        events.merge(tasks[q.at].events.clone());
+    }
+    events.write(db).await?;
+    let own = group.iter().map(|q| (author, Entry::of(&q.post))).collect();
+    timelines::insert(db, own).await?;
+    let mut after = None;
+    loop {
+        let followers = follows::follower_ids_after(db, author, after, page).await?;
+        let Some(last) = followers.last().copied() else {
+            break;
+        };
+        let full = i64::try_from(followers.len()).is_ok_and(|n| n == page);
+        let entries = followers
+            .iter()
+            .flat_map(|f| group.iter().map(|q| (*f, Entry::of(&q.post))))
+            .collect();
+        timelines::insert(db, entries).await?;
+        if !full {
+            break;
+        }
+        after = Some(last);
+    }
+    if group.iter().any(|q| !tasks[q.at].counted) {
+        users::recount_posts_of_many(db, &[author]).await?;
+    }
+    let ids: Vec<ObjectId> = group.iter().map(|q| q.post.id).collect();
     posts::mark_many_fanned_out(db, &ids).await?;
     Ok(())
 }

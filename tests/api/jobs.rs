@@ -743,6 +743,99 @@ async fn a_job_that_keeps_killing_its_worker_ends_dead_after_its_attempts() {
     assert_eq!(count(&app.db, "notifications", doc! {}).await, 0);
 }
 
+/// Several posts of an author with more than `jobs.fan_out_batch` followers, claimed in
+/// one batch, fan out together: each follower gets one batch document holding all of
+/// them (read a page of followers at a time), not one per post; the posts end done, their
+/// jobs closed, counted once. One post of another such author in the same batch runs
+/// alone, as before.
+#[tokio::test]
+async fn many_posts_of_a_widely_followed_author_reach_each_follower_in_one_batch() {
+    let (db, name) = fresh_database().await;
+    let front = spawn_app_on(&test_mongodb_uri(), &name, |s| s.jobs.workers = false).await;
+    let authors = ["pw_a", "pw_b"];
+    let readers = ["pw_r0", "pw_r1", "pw_r2", "pw_r3", "pw_r4"];
+    let mut ids = HashMap::new();
+    let mut tokens = HashMap::new();
+    for name in authors.iter().chain(readers.iter()) {
+        ids.insert(*name, seed_user(&db, name).await);
+        tokens.insert(*name, log_in_at(&front.address, name).await);
+    }
+    for reader in readers {
+        for author in authors {
+            let followed = post_json(
+                &front.address,
+                &format!("/api/users/{author}/follow"),
+                &tokens[reader],
+                json!({}),
+            )
+            .await;
+            assert_eq!(followed.status(), StatusCode::CREATED);
+        }
+    }
+    let mut wide = Vec::new();
+    for i in 0..3 {
+        wide.push(create_post(&front.address, &tokens["pw_a"], &format!("wide {i}")).await);
+    }
+    let single = create_post(&front.address, &tokens["pw_b"], "alone").await;
+    assert_eq!(count(&db, "jobs", doc! { "kind": "publish" }).await, 4);
+
+    // Five followers against pages of two: both authors are "wide", read in three pages.
+    let worker = spawn_app_on(&test_mongodb_uri(), &name, |s| {
+        s.jobs.publish_batch = 50;
+        s.jobs.fan_out_batch = 2;
+    })
+    .await;
+    wait_for_jobs(&worker.db, 20).await;
+    assert_eq!(count(&db, "jobs", doc! { "kind": "publish" }).await, 0);
+    let batches = "timeline_batches";
+    for reader in readers {
+        let owner = ids[reader];
+        for post in wide.iter().chain([&single]) {
+            assert_eq!(
+                count(
+                    &db,
+                    batches,
+                    doc! { "owner_id": owner, "entries.post_id": post }
+                )
+                .await,
+                1,
+                "{reader}'s timeline holds {post} once"
+            );
+            assert_eq!(in_feed(&db, owner, *post).await, 1, "{reader} reads {post}");
+        }
+        assert_eq!(
+            count(
+                &db,
+                batches,
+                doc! { "owner_id": owner, "entries.post_id": { "$in": &wide } }
+            )
+            .await,
+            1,
+            "{reader} got pw_a's three posts in one batch"
+        );
+    }
+    for author in authors {
+        let user = rookery::store::users::find_by_id(&db, ids[author])
+            .await
+            .expect("read")
+            .expect("the author");
+        let posts = if author == "pw_a" { 3 } else { 1 };
+        assert_eq!(user.posts_count, posts, "{author}'s count");
+        assert_eq!(
+            rookery::store::timelines::count(&db, ids[author])
+                .await
+                .expect("count"),
+            posts as u64,
+            "{author}'s own timeline"
+        );
+    }
+    assert_eq!(
+        count(&db, "posts", doc! { "fanned_out": true }).await,
+        4,
+        "every post marked done"
+    );
+}
+
 /// Publication jobs claimed in one batch (`jobs.publish_batch`): the common case runs
 /// together, the rest alone, and each post ends as the single run leaves it — in its
 /// author's and every follower's timeline, counted, marked done, its job closed, a
