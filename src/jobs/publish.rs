@@ -433,7 +433,7 @@ async fn publish_wide(
             .iter()
             .flat_map(|f| group.iter().map(|q| (*f, Entry::of(&q.post))))
             .collect();
-        timelines::insert(db, entries).await?;
+        timelines::insert_by_entries(db, entries, followers.len()).await?;
         if !full {
             break;
         }

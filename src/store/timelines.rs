@@ -162,6 +162,31 @@ pub async fn insert(db: &Db, entries: Vec<(ObjectId, Entry)>) -> mongodb::error:
     Ok(())
 }
 
+/// As `insert`, each `insert_many` carrying batches of at most `most` entries in all (one
+/// batch at least): a command holds the collection for about as long as its entries take,
+/// so many posts fanned out together go in commands no longer than one post's.
+pub async fn insert_by_entries(
+    db: &Db,
+    entries: Vec<(ObjectId, Entry)>,
+    most: usize,
+) -> mongodb::error::Result<()> {
+    let mut chunk: Vec<TimelineBatch> = Vec::new();
+    let mut held = 0;
+    for batch in batches(entries) {
+        if !chunk.is_empty() && held + batch.entries.len() > most {
+            insert_all_once(collection(db), &chunk).await?;
+            chunk.clear();
+            held = 0;
+        }
+        held += batch.entries.len();
+        chunk.push(batch);
+    }
+    if !chunk.is_empty() {
+        insert_all_once(collection(db), &chunk).await?;
+    }
+    Ok(())
+}
+
 /// One page of an owner's timeline, newest first, through windows of time (module
 /// comment): a first page from where this instance's last full first page of the
 /// timeline ended (new entries are all inside), a later one sized by the cursor's pace.
