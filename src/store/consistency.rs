@@ -77,16 +77,13 @@ pub async fn missing_posts<T: Send + Sync>(
         .collect();
     let mut missing = Vec::new();
     for chunk in referenced.chunks(1000) {
-        let existing: HashSet<ObjectId> = crate::store::posts::collection(db)
-            .clone_with_type::<Document>()
-            .find(doc! { "_id": { "$in": chunk } })
-            .projection(doc! { "_id": 1 })
-            .await?
-            .try_collect::<Vec<_>>()
-            .await?
-            .iter()
-            .filter_map(|d| d.get_object_id("_id").ok())
-            .collect();
+        let existing: HashSet<ObjectId> = crate::store::ids_matching(
+            &crate::store::posts::collection(db),
+            doc! { "_id": { "$in": chunk } },
+        )
+        .await?
+        .into_iter()
+        .collect();
         missing.extend(chunk.iter().filter(|id| !existing.contains(id)));
     }
     Ok(missing)

@@ -67,6 +67,23 @@ pub async fn insert_all_once<T: serde::Serialize + Send + Sync>(
     }
 }
 
+/// The `_id`s of the documents of `collection` that `filter` matches, read as ids only.
+pub async fn ids_matching<T: Send + Sync>(
+    collection: &Collection<T>,
+    filter: Document,
+) -> mongodb::error::Result<Vec<ObjectId>> {
+    Ok(collection
+        .clone_with_type::<Document>()
+        .find(filter)
+        .projection(doc! { "_id": 1 })
+        .await?
+        .try_collect::<Vec<_>>()
+        .await?
+        .iter()
+        .filter_map(|d| d.get_object_id("_id").ok())
+        .collect())
+}
+
 /// Keyset filter for a list sorted by `(field, _id)` descending: the items after `cursor`.
 pub fn after_desc(field: &str, cursor: Option<Cursor>) -> Document {
     keyset(field, cursor, "$lt")

@@ -416,16 +416,7 @@ pub async fn remove_group(
 /// the batches that leaves empty: a batch's `_id` follows from its posts, so an entry
 /// written again later (a follow after an unfollow) must not find its old batch there.
 async fn pull(db: &Db, batches: Document, entry: Document) -> mongodb::error::Result<()> {
-    let touched: Vec<ObjectId> = collection(db)
-        .clone_with_type::<Document>()
-        .find(batches.clone())
-        .projection(doc! { "_id": 1 })
-        .await?
-        .try_collect::<Vec<_>>()
-        .await?
-        .iter()
-        .filter_map(|d| d.get_object_id("_id").ok())
-        .collect();
+    let touched = crate::store::ids_matching(&collection(db), batches.clone()).await?;
     if touched.is_empty() {
         return Ok(());
     }

@@ -743,6 +743,38 @@ async fn a_job_that_keeps_killing_its_worker_ends_dead_after_its_attempts() {
     assert_eq!(count(&app.db, "notifications", doc! {}).await, 0);
 }
 
+/// `authors` and `readers` seeded and logged in at `base`, each reader following each
+/// author: their ids and tokens by name.
+async fn readers_following(
+    db: &rookery::db::Db,
+    base: &str,
+    authors: &[&'static str],
+    readers: &[&'static str],
+) -> (
+    HashMap<&'static str, ObjectId>,
+    HashMap<&'static str, String>,
+) {
+    let mut ids = HashMap::new();
+    let mut tokens = HashMap::new();
+    for name in authors.iter().chain(readers.iter()) {
+        ids.insert(*name, seed_user(db, name).await);
+        tokens.insert(*name, log_in_at(base, name).await);
+    }
+    for reader in readers {
+        for author in authors {
+            let followed = post_json(
+                base,
+                &format!("/api/users/{author}/follow"),
+                &tokens[reader],
+                json!({}),
+            )
+            .await;
+            assert_eq!(followed.status(), StatusCode::CREATED);
+        }
+    }
+    (ids, tokens)
+}
+
 /// Several posts of an author with more than `jobs.fan_out_batch` followers, claimed in
 /// one batch, fan out together: each follower gets one batch document holding all of
 /// them (read a page of followers at a time), not one per post; the posts end done, their
@@ -754,24 +786,7 @@ async fn many_posts_of_a_widely_followed_author_reach_each_follower_in_one_batch
     let front = spawn_app_on(&test_mongodb_uri(), &name, |s| s.jobs.workers = false).await;
     let authors = ["pw_a", "pw_b"];
     let readers = ["pw_r0", "pw_r1", "pw_r2", "pw_r3", "pw_r4"];
-    let mut ids = HashMap::new();
-    let mut tokens = HashMap::new();
-    for name in authors.iter().chain(readers.iter()) {
-        ids.insert(*name, seed_user(&db, name).await);
-        tokens.insert(*name, log_in_at(&front.address, name).await);
-    }
-    for reader in readers {
-        for author in authors {
-            let followed = post_json(
-                &front.address,
-                &format!("/api/users/{author}/follow"),
-                &tokens[reader],
-                json!({}),
-            )
-            .await;
-            assert_eq!(followed.status(), StatusCode::CREATED);
-        }
-    }
+    let (ids, tokens) = readers_following(&db, &front.address, &authors, &readers).await;
     let mut wide = Vec::new();
     for i in 0..3 {
         wide.push(create_post(&front.address, &tokens["pw_a"], &format!("wide {i}")).await);
@@ -846,26 +861,7 @@ async fn publications_claimed_together_end_as_each_alone_would() {
     let front = spawn_app_on(&test_mongodb_uri(), &name, |s| s.jobs.workers = false).await;
     let authors = ["pb_a", "pb_b", "pb_c"];
     let readers = ["pb_r0", "pb_r1", "pb_r2"];
-    let mut ids = HashMap::new();
-    for name in authors.iter().chain(readers.iter()) {
-        ids.insert(*name, seed_user(&db, name).await);
-    }
-    let mut tokens = HashMap::new();
-    for name in authors.iter().chain(readers.iter()) {
-        tokens.insert(*name, log_in_at(&front.address, name).await);
-    }
-    for reader in readers {
-        for author in authors {
-            let followed = post_json(
-                &front.address,
-                &format!("/api/users/{author}/follow"),
-                &tokens[reader],
-                json!({}),
-            )
-            .await;
-            assert_eq!(followed.status(), StatusCode::CREATED);
-        }
-    }
+    let (ids, tokens) = readers_following(&db, &front.address, &authors, &readers).await;
     let mut posts = Vec::new();
     for author in authors {
         for i in 0..3 {
