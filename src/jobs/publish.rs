@@ -12,9 +12,11 @@
 
 use bson::oid::ObjectId;
 use bson::DateTime;
+use std::collections::HashMap;
 use std::time::Duration;
 
 use super::{Jobs, Run, Task};
+use crate::db::Db;
 use crate::error::ApiError;
 use crate::feed::{who_may_read, Feed};
 use crate::store::events::Events;
@@ -239,7 +241,7 @@ pub(super) async fn run_batch(jobs: &Jobs, batch: Vec<JobDoc>) {
     for at in alone {
         super::worker::run_job(jobs, &tasks[at].job).await;
     }
-    let page = i64::try_from(jobs.settings.jobs.fan_out_batch.max(1)).unwrap_or(i64::MAX);
+    let page = fan_out_page(jobs);
     for group in wide {
         let outcome = publish_wide(feed, page, &tasks, &group).await;
         close(jobs, &tasks, &group, outcome).await;
@@ -286,6 +288,11 @@ struct Quick {
     celebrity: bool,
 }
 
+/// Followers per page of a fan-out (`jobs.fan_out_batch`), as a query's limit.
+fn fan_out_page(jobs: &Jobs) -> i64 {
+    i64::try_from(jobs.settings.jobs.fan_out_batch.max(1)).unwrap_or(i64::MAX)
+}
+
 /// How a batch of jobs runs: the common case together, several plain posts of one author
 /// with many followers together per author, the rest alone (their places in `tasks`).
 #[derive(Default)]
@@ -305,9 +312,9 @@ async fn split(
     let found = posts::find_many(db, ids).await?;
     let authors: Vec<ObjectId> = found.iter().map(|p| p.author_id).collect();
     let accounts = users::find_many(db, &authors).await?;
-    let batch = i64::try_from(jobs.settings.jobs.fan_out_batch.max(1)).unwrap_or(i64::MAX);
+    let batch = fan_out_page(jobs);
     let mut split = Split::default();
-    let mut wide: Vec<Quick> = Vec::new();
+    let mut wide: HashMap<ObjectId, Vec<Quick>> = HashMap::new();
     for (at, Queued { job, post_id, .. }) in tasks.iter().enumerate() {
         let post = found.iter().find(|p| p.id == *post_id);
         let followers = post
@@ -330,37 +337,26 @@ async fn split(
                 if followers <= batch || celebrity {
                     split.quick.push(run);
                 } else {
-                    wide.push(run);
+                    wide.entry(post.author_id).or_default().push(run);
                 }
             }
             _ => split.alone.push(at),
         }
     }
-    // An author's only post of the batch runs alone, resuming from its checkpoints.
-    wide.sort_by_key(|q| q.post.author_id);
-    for run in wide {
-        match split.wide.last_mut() {
-            Some(group) if group.first().map(|q| q.post.author_id) == Some(run.post.author_id) => {
-                group.push(run);
-            }
-            _ => split.wide.push(vec![run]),
+    for group in wide.into_values() {
+        if group.len() > 1 {
+            split.wide.push(group);
+        } else {
+            // An author's only post of the batch runs alone, resuming from its checkpoints.
+            split.alone.extend(group.iter().map(|q| q.at));
         }
     }
-    let (wide, single): (Vec<_>, Vec<_>) = split.wide.into_iter().partition(|g| g.len() > 1);
-    split.wide = wide;
-    split
-        .alone
-        .extend(single.into_iter().flatten().map(|q| q.at));
     Ok(split)
 }
 
 async fn publish_together(feed: &Feed, tasks: &[Queued], quick: &[Quick]) -> Result<(), ApiError> {
     let db = &feed.db;
-    let mut events = Events::new();
-    for q in quick {
-        events.merge(tasks[q.at].events.clone());
-    }
-    events.write(db).await?;
+    write_events(db, tasks, quick).await?;
     let mut fanned: Vec<ObjectId> = quick
         .iter()
         .filter(|q| !q.celebrity)
@@ -384,8 +380,23 @@ async fn publish_together(feed: &Feed, tasks: &[Queued], quick: &[Quick]) -> Res
     }
     // One batch per owner for all the posts of the run that reach them.
     timelines::insert(db, entries).await?;
-    // Only the posts whose request did not count them (`Task::Publish::counted`).
-    let mut authors: Vec<ObjectId> = quick
+    mark_published(db, tasks, quick).await
+}
+
+/// The creating requests' events of posts published together, in one write.
+async fn write_events(db: &Db, tasks: &[Queued], run: &[Quick]) -> Result<(), ApiError> {
+    let mut events = Events::new();
+    for q in run {
+        events.merge(tasks[q.at].events.clone());
+    }
+    events.write(db).await?;
+    Ok(())
+}
+
+/// Posts published together, once fanned out: their authors' counts recounted where the
+/// request did not count the post (`Task::Publish::counted`), the posts marked done.
+async fn mark_published(db: &Db, tasks: &[Queued], run: &[Quick]) -> Result<(), ApiError> {
+    let mut authors: Vec<ObjectId> = run
         .iter()
         .filter(|q| !tasks[q.at].counted)
         .map(|q| q.post.author_id)
@@ -393,7 +404,7 @@ async fn publish_together(feed: &Feed, tasks: &[Queued], quick: &[Quick]) -> Res
     authors.sort_unstable();
     authors.dedup();
     users::recount_posts_of_many(db, &authors).await?;
-    let ids: Vec<ObjectId> = quick.iter().map(|q| q.post.id).collect();
+    let ids: Vec<ObjectId> = run.iter().map(|q| q.post.id).collect();
     posts::mark_many_fanned_out(db, &ids).await?;
     Ok(())
 }
@@ -415,11 +426,7 @@ async fn publish_wide(
     let Some(author) = group.first().map(|q| q.post.author_id) else {
         return Ok(());
     };
-    let mut events = Events::new();
-    for q in group {
-        events.merge(tasks[q.at].events.clone());
-    }
-    events.write(db).await?;
+    write_events(db, tasks, group).await?;
     let own = group.iter().map(|q| (author, Entry::of(&q.post))).collect();
     timelines::insert(db, own).await?;
     let mut after = None;
@@ -439,10 +446,5 @@ async fn publish_wide(
         }
         after = Some(last);
     }
-    if group.iter().any(|q| !tasks[q.at].counted) {
-        users::recount_posts_of_many(db, &[author]).await?;
-    }
-    let ids: Vec<ObjectId> = group.iter().map(|q| q.post.id).collect();
-    posts::mark_many_fanned_out(db, &ids).await?;
-    Ok(())
+    mark_published(db, tasks, group).await
 }
