@@ -321,6 +321,7 @@ async fn seed_posts(
                 avatar_url: None,
             }),
             fanned_out: true,
+            effects: None,
         });
         world.posts.push((id, author, at));
     }

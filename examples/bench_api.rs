@@ -628,21 +628,27 @@ async fn probe_lag(
 /// (`posts.view_flush_ms`, 1 s by default), with a margin.
 const VIEW_FLUSH: Duration = Duration::from_millis(1500);
 
-/// Waits until the job queue has nothing queued or running (fan-out done) and no like or
-/// comment has effects left to write.
+/// Waits until the job queue has nothing queued or running, no new post waits for its
+/// publication (fan-out done) and no like or comment has effects left to write.
 async fn until_idle(db: &Db) -> Result<(), BoxError> {
     let jobs = db.collection::<bson::Document>("jobs");
     let pending = bson::doc! { "effects": { "$exists": true } };
     let idle = Instant::now();
     loop {
-        let busy = jobs
-            .count_documents(bson::doc! { "state": { "$in": ["queued", "running"] } })
+        // The documents first: a new post's record is closed only once a job holds its
+        // work.
+        let busy = db
+            .collection::<bson::Document>("likes")
+            .count_documents(pending.clone())
             .await?
-            + db.collection::<bson::Document>("likes")
-                .count_documents(pending.clone())
-                .await?
             + db.collection::<bson::Document>("comments")
                 .count_documents(pending.clone())
+                .await?
+            + db.collection::<bson::Document>("posts")
+                .count_documents(pending.clone())
+                .await?
+            + jobs
+                .count_documents(bson::doc! { "state": { "$in": ["queued", "running"] } })
                 .await?;
         if busy == 0 {
             break;

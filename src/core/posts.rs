@@ -9,6 +9,7 @@ use crate::core::Services;
 use crate::domain::posts::{hashtags, mention_candidates, search_terms};
 use crate::error::{ApiError, FieldErrors};
 use crate::jobs::{publish, Cascade};
+use crate::store::deferred::Effects;
 use crate::store::events::{Activity, Events};
 use crate::store::groups::{self, GroupDoc, Visibility};
 use crate::store::media;
@@ -88,22 +89,36 @@ pub(crate) async fn write_post(
         edited: false,
         author: Some(AuthorSnapshot::of(author_doc)),
         fanned_out: false,
+        effects: None,
     };
-    // The publication job (fan-out, notifications; for a scheduled post also the count, at
-    // its time) is written first, so no failure can leave the post without it. Then the
-    // author's `posts_count`, before the post: a request that stops between the two
-    // leaves a count one too high and no post, which the job (finding no post) recounts;
-    // the other order could leave a post uncounted with nothing to tell. The author's own
-    // timeline entry is written beside the post. Read-your-writes: the author's next read
-    // shows the post in their feed and count.
     let published = post.status == PostStatus::Published;
     let counted = published && crate::cascade::counts_for_author(&post);
     let created = Events::new().record(author_id, Activity::on("post.create", "post", post.id));
-    // Each write goes with other requests' of its kind (`store::group_write`).
-    publish::enqueue(&state.jobs, &post, created, counted).await?;
-    if counted {
-        state.writes.posts_counts.add(author_id).await?;
+    let own_record = published && state.jobs.takes_over_posts();
+    let mut post = post;
+    if own_record {
+        // A post published here is its own publication's record (`jobs::publish::posted`):
+        // written with it, and left to this instance's workers (`Jobs::handoff`).
+        post.effects = Some(Effects {
+            due: crate::jobs::from_now(state.jobs.handoff()),
+            claim: None,
+            events: created,
+        });
+    } else {
+        // The publication job (fan-out, notifications; for a scheduled post also the
+        // count, at its time) is written first, so no failure can leave the post without
+        // it. Then the author's `posts_count`, before the post: a request that stops
+        // between the two leaves a count one too high and no post, which the job (finding
+        // no post) recounts; the other order could leave a post uncounted with nothing to
+        // tell.
+        publish::enqueue(&state.jobs, &post, created, counted).await?;
+        if counted {
+            state.writes.posts_counts.add(author_id).await?;
+        }
     }
+    // The author's own timeline entry is written beside the post. Each write goes with
+    // other requests' of its kind (`store::group_write`).
+    let written = std::time::Instant::now();
     futures::try_join!(
         async {
             state.writes.posts.insert(post.clone()).await?;
@@ -121,9 +136,26 @@ pub(crate) async fn write_post(
             Ok(())
         },
     )?;
-    if published {
+    if own_record {
+        // The count after the post, which records the work: a request that stops between
+        // the two leaves the post to another instance once its hand-off runs out, and
+        // that one recounts the author. So does a count that failed, or one so late that
+        // another instance may have recounted already (the post is answered either way).
+        let counted = counted
+            && written.elapsed() < state.jobs.handoff() / 2
+            && match state.writes.posts_counts.add(author_id).await {
+                Ok(()) => true,
+                Err(err) => {
+                    log::warn!("counting a new post failed (its publication recounts): {err}");
+                    false
+                }
+            };
+        state.jobs.posted(post.id, counted);
+    } else if published {
         state.jobs.wake_publish();
     }
+    // Read-your-writes: the author's next read shows the post in their feed and count.
+    post.effects = None;
     Ok(post)
 }
 

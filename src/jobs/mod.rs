@@ -149,6 +149,21 @@ impl Task {
 impl Jobs {
     /// Hands the jobs this instance holds back to the queue (at a graceful stop).
     pub async fn release(&self) {
+        let handed: Vec<ObjectId> = self
+            .take_posted(usize::MAX)
+            .into_iter()
+            .map(|(id, _)| id)
+            .collect();
+        if !handed.is_empty() {
+            // Not yet taken over here: due at once to any instance's workers.
+            let posts = crate::store::deferred::collection(&self.db, "posts");
+            match crate::store::deferred::due_now(&posts, &handed).await {
+                Ok(()) => log::info!("{} new post(s) handed to the other instances", handed.len()),
+                Err(err) => {
+                    log::warn!("handing new posts over failed (their hand-off will run out): {err}")
+                }
+            }
+        }
         match store::release_owned(&self.db, &self.owner).await {
             Ok(0) => {}
             Ok(n) => log::info!("{n} running job(s) handed back to the queue"),
@@ -189,6 +204,12 @@ pub struct Jobs {
     effects_wake: Notify,
     /// Its runs under way here, for `drain`.
     effects_runs: in_flight::InFlight,
+    /// Posts written here that are their own publication's record, for this instance's
+    /// workers to take over at once (`publish::posted`), each with whether its request
+    /// counted it in its author's `posts_count`.
+    posted: std::sync::Mutex<Vec<(ObjectId, bool)>>,
+    /// Wakes the worker that takes them over.
+    posted_wake: Notify,
 }
 
 impl Jobs {
@@ -208,6 +229,8 @@ impl Jobs {
             inserts,
             effects_wake: Notify::new(),
             effects_runs: Default::default(),
+            posted: Default::default(),
+            posted_wake: Notify::new(),
             db,
         }
     }
@@ -262,6 +285,48 @@ impl Jobs {
     /// Wakes the publication workers: a post whose job is due was written here.
     pub(crate) fn wake_publish(&self) {
         self.wake(JobKind::Publish);
+    }
+
+    /// Whether a post published here may be its own publication's record: this instance
+    /// runs the workers that take it over at once (`publish::posted`).
+    pub(crate) fn takes_over_posts(&self) -> bool {
+        self.settings.jobs.workers
+    }
+
+    /// How long a post that is its own publication's record is left to the instance that
+    /// wrote it before any instance's workers may take it (`jobs.lease_secs`, as a lease
+    /// it holds): that instance hands it to its own workers at once, once its request has
+    /// counted it; one that stopped first leaves it to the others, which recount its
+    /// author.
+    pub(crate) fn handoff(&self) -> Duration {
+        self.lease()
+    }
+
+    /// Hands a post written here as its own publication's record to this instance's
+    /// workers (`counted`: its request added it to its author's `posts_count`).
+    pub(crate) fn posted(&self, post_id: ObjectId, counted: bool) {
+        if let Ok(mut posted) = self.posted.lock() {
+            posted.push((post_id, counted));
+        }
+        self.posted_wake.notify_one();
+    }
+
+    /// Up to `limit` of the posts handed over here, oldest first.
+    fn take_posted(&self, limit: usize) -> Vec<(ObjectId, bool)> {
+        match self.posted.lock() {
+            Ok(mut posted) => {
+                let n = posted.len().min(limit);
+                posted.drain(..n).collect()
+            }
+            Err(_) => Vec::new(),
+        }
+    }
+
+    /// Puts posts whose claim failed back in front of the hand-off.
+    fn return_posted(&self, back: Vec<(ObjectId, bool)>) {
+        if let Ok(mut posted) = self.posted.lock() {
+            posted.splice(0..0, back);
+        }
     }
 
     /// Writes a job (a second write of its id is a no-op) and wakes its kind's workers

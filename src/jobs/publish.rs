@@ -13,12 +13,17 @@
 use bson::oid::ObjectId;
 use bson::DateTime;
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
+
+use futures::TryStreamExt;
+use tokio::sync::Semaphore;
 
 use super::{Jobs, Run, Task};
 use crate::db::Db;
 use crate::error::ApiError;
 use crate::feed::{who_may_read, Feed};
+use crate::store::deferred;
 use crate::store::events::Events;
 use crate::store::jobs::JobDoc;
 use crate::store::notifications::{self, NotificationDoc, NotificationType, Subject};
@@ -76,6 +81,133 @@ pub async fn adopt_scheduled(db: &crate::db::Db) -> Result<usize, ApiError> {
         posts::mark_unfinished(db, *id).await?;
     }
     Ok(legacy.len())
+}
+
+/// Runs for as long as the process lives: takes over the posts written here as their
+/// own publication's record (`Jobs::posted`), a batch of up to `jobs.publish_batch` at a
+/// time, and otherwise those any instance left due (its hand-off or a claim's lease ran
+/// out), then publishes them as claimed jobs are (`run_tasks`). Up to
+/// `jobs.concurrency.publish` batches run at once; after a batch that was not full, the
+/// next waits `jobs.publish_linger_ms` to gather more. Woken by a post handed over here,
+/// or every `jobs.poll_ms`.
+pub(super) async fn posted(jobs: Arc<Jobs>) {
+    let room = Arc::new(Semaphore::new(
+        jobs.settings.jobs.concurrency.publish.max(1),
+    ));
+    let linger = Duration::from_millis(jobs.settings.jobs.publish_linger_ms);
+    let poll = Duration::from_millis(jobs.settings.jobs.poll_ms.max(10));
+    let limit = usize::try_from(jobs.settings.jobs.publish_batch.max(1)).unwrap_or(1);
+    let mut emptied: Option<tokio::time::Instant> = None;
+    loop {
+        let Ok(permit) = room.clone().acquire_owned().await else {
+            return;
+        };
+        if let Some(at) = emptied.take() {
+            tokio::time::sleep_until(at + linger).await;
+        }
+        match claim_posts(&jobs, limit).await {
+            Ok(Some(claimed)) => {
+                if !linger.is_zero() && claimed.taken < limit {
+                    emptied = Some(tokio::time::Instant::now());
+                }
+                let jobs = jobs.clone();
+                tokio::spawn(async move {
+                    // Done already: handed to a job that has run (a claim that ran out after
+                    // writing the job, taken again). Only the record is left to close.
+                    let (done, open): (Vec<_>, Vec<_>) = claimed
+                        .posts
+                        .into_iter()
+                        .partition(|(post, _)| post.fanned_out);
+                    let done: Vec<ObjectId> = done.iter().map(|(post, _)| post.id).collect();
+                    let db = &jobs.feed.db;
+                    if let Err(err) =
+                        posts::take_over_publications(db, claimed.claim, &done, true).await
+                    {
+                        log::warn!("closing published posts' records failed (retried once their claim runs out): {err}");
+                    }
+                    let found = open.iter().map(|(post, _)| post.clone()).collect();
+                    let tasks: Vec<Queued> = open
+                        .into_iter()
+                        .map(|(mut post, counted)| Queued {
+                            post_id: post.id,
+                            events: post.effects.take().map(|e| e.events).unwrap_or_default(),
+                            counted,
+                            origin: Origin::Post {
+                                claim: claimed.claim,
+                                author_id: post.author_id,
+                            },
+                        })
+                        .collect();
+                    run_tasks(&jobs, &tasks, found).await;
+                    drop(permit);
+                });
+            }
+            Ok(None) => {
+                drop(permit);
+                tokio::select! {
+                    () = jobs.posted_wake.notified() => {}
+                    () = tokio::time::sleep(poll) => {}
+                }
+            }
+            Err(err) => {
+                drop(permit);
+                log::warn!("taking over new posts' publication failed, retrying: {err}");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        }
+    }
+}
+
+/// Posts claimed for publication: with whether their request counted each.
+struct ClaimedPosts {
+    claim: ObjectId,
+    posts: Vec<(PostDoc, bool)>,
+    /// How many the claim tried to take.
+    taken: usize,
+}
+
+/// Claims the posts handed over here, else those due to any instance (whose counts are
+/// not known to be done, so their authors are recounted); `None` when there are none.
+async fn claim_posts(jobs: &Jobs, limit: usize) -> mongodb::error::Result<Option<ClaimedPosts>> {
+    let db = &jobs.feed.db;
+    let collection = deferred::collection(db, "posts");
+    let handed = jobs.take_posted(limit);
+    let lease_until = jobs.lease_until();
+    let (claim, ids, counted): (ObjectId, Vec<ObjectId>, HashMap<ObjectId, bool>) =
+        if handed.is_empty() {
+            let most = i64::try_from(limit).unwrap_or(i64::MAX);
+            match deferred::claim_due(&collection, lease_until, most).await? {
+                Some((claim, ids)) => (claim, ids, HashMap::new()),
+                None => return Ok(None),
+            }
+        } else {
+            let ids: Vec<ObjectId> = handed.iter().map(|(id, _)| *id).collect();
+            match deferred::claim_given(&collection, &ids, lease_until).await {
+                Ok(claim) => (claim, ids, handed.into_iter().collect()),
+                Err(err) => {
+                    jobs.return_posted(handed);
+                    return Err(err);
+                }
+            }
+        };
+    let taken = ids.len();
+    let found: Vec<PostDoc> = posts::collection(db)
+        .find(deferred::claimed_by(claim, &ids))
+        .await?
+        .try_collect()
+        .await?;
+    let posts = found
+        .into_iter()
+        .map(|post| {
+            let counted = counted.get(&post.id).copied().unwrap_or(false);
+            (post, counted)
+        })
+        .collect();
+    Ok(Some(ClaimedPosts {
+        claim,
+        posts,
+        taken,
+    }))
 }
 
 pub(super) async fn run(
@@ -210,7 +342,6 @@ async fn notify(run: &Run<'_>, feed: &Feed, post: &PostDoc) -> Result<(), ApiErr
 /// (a batch's id derived from its owner and posts, a post read once per timeline, counts
 /// set to recounts), so a batch that fails part way is retried job by job.
 pub(super) async fn run_batch(jobs: &Jobs, batch: Vec<JobDoc>) {
-    let feed = &jobs.feed;
     let mut tasks = Vec::with_capacity(batch.len());
     for job in batch {
         match Task::of(&job) {
@@ -220,7 +351,7 @@ pub(super) async fn run_batch(jobs: &Jobs, batch: Vec<JobDoc>) {
                 counted,
                 ..
             }) => tasks.push(Queued {
-                job,
+                origin: Origin::Job(Box::new(job)),
                 post_id,
                 events,
                 counted,
@@ -230,41 +361,102 @@ pub(super) async fn run_batch(jobs: &Jobs, batch: Vec<JobDoc>) {
         }
     }
     let ids: Vec<ObjectId> = tasks.iter().map(|t| t.post_id).collect();
-    let Split { quick, wide, alone } = match split(feed, jobs, &tasks, &ids).await {
-        Ok(split) => split,
+    match posts::find_many(&jobs.feed.db, &ids).await {
+        Ok(found) => run_tasks(jobs, &tasks, found).await,
         // The batch could not be read: each job runs alone.
+        Err(_) => {
+            for task in &tasks {
+                run_alone(jobs, task).await;
+            }
+        }
+    }
+}
+
+/// Runs claimed publications, of jobs or of posts (`posted`), whose posts are `found`.
+async fn run_tasks(jobs: &Jobs, tasks: &[Queued], found: Vec<PostDoc>) {
+    if tasks.is_empty() {
+        return;
+    }
+    let feed = &jobs.feed;
+    let Split { quick, wide, alone } = match split(feed, jobs, tasks, found).await {
+        Ok(split) => split,
         Err(_) => Split {
             alone: (0..tasks.len()).collect(),
             ..Split::default()
         },
     };
     for at in alone {
-        super::worker::run_job(jobs, &tasks[at].job).await;
+        run_alone(jobs, &tasks[at]).await;
     }
     let page = fan_out_page(jobs);
     for group in wide {
-        let outcome = publish_wide(feed, page, &tasks, &group).await;
-        close(jobs, &tasks, &group, outcome).await;
+        let outcome = publish_wide(feed, page, tasks, &group).await;
+        close(jobs, tasks, &group, outcome).await;
     }
     if quick.is_empty() {
         return;
     }
-    let outcome = publish_together(feed, &tasks, &quick).await;
-    close(jobs, &tasks, &quick, outcome).await;
+    let outcome = publish_together(feed, tasks, &quick).await;
+    close(jobs, tasks, &quick, outcome).await;
 }
 
-/// Closes the jobs of posts published together, or leaves each to be retried.
+/// Runs a publication on its own: a job as a job; a post that is its own record is given
+/// a job (keyed by the post, so written once), which then runs with its checkpoints and
+/// its notifications kept, and the post's record is closed.
+async fn run_alone(jobs: &Jobs, task: &Queued) {
+    let claim = match &task.origin {
+        Origin::Job(job) => return super::worker::run_job(jobs, job).await,
+        Origin::Post { claim, author_id } => {
+            let job = Task::Publish {
+                post_id: task.post_id,
+                events: task.events.clone(),
+                author_id: Some(*author_id),
+                counted: task.counted,
+            };
+            match jobs.enqueue_as(task.post_id, job, DateTime::now()).await {
+                Ok(_) => *claim,
+                Err(err) => {
+                    return log::warn!(
+                        "a new post's publication job could not be written (retried once its claim runs out): {err}"
+                    )
+                }
+            }
+        }
+    };
+    if let Err(err) =
+        posts::take_over_publications(&jobs.feed.db, claim, &[task.post_id], false).await
+    {
+        log::warn!("a new post's publication was handed to a job but its record not closed (the job will be written once more, harmlessly): {err}");
+    }
+}
+
+/// Closes the jobs of posts published together, or leaves each to be retried (a post
+/// that is its own record, once its claim runs out).
 async fn close(jobs: &Jobs, tasks: &[Queued], run: &[Quick], outcome: Result<(), ApiError>) {
-    let done: Vec<&JobDoc> = run.iter().map(|q| &tasks[q.at].job).collect();
+    let done: Vec<&JobDoc> = run
+        .iter()
+        .filter_map(|q| match &tasks[q.at].origin {
+            Origin::Job(job) => Some(job.as_ref()),
+            Origin::Post { .. } => None,
+        })
+        .collect();
     match outcome {
         Ok(()) => {
             let ids: Vec<ObjectId> = done.iter().map(|j| j.id).collect();
+            if ids.is_empty() {
+                return;
+            }
             if let Err(err) = crate::store::jobs::finish(&jobs.feed.db, &ids, &jobs.owner).await {
                 log::warn!("posts were published but their jobs not closed (they will run once more, harmlessly): {err}");
             }
         }
         Err(err) => {
             let err = err.to_string();
+            if done.len() < run.len() {
+                log::warn!(
+                    "publishing new posts failed (retried once their claim runs out): {err}"
+                );
+            }
             for job in done {
                 super::worker::settle(jobs, job, Err(err.clone()), false).await;
             }
@@ -272,12 +464,23 @@ async fn close(jobs: &Jobs, tasks: &[Queued], run: &[Quick], outcome: Result<(),
     }
 }
 
-/// A claimed publication job, read.
+/// A claimed publication, read.
 struct Queued {
-    job: JobDoc,
+    origin: Origin,
     post_id: ObjectId,
     events: Events,
     counted: bool,
+}
+
+/// What records a claimed publication.
+enum Origin {
+    /// Its job.
+    Job(Box<JobDoc>),
+    /// The post itself (`posted`), held by `claim`.
+    Post {
+        claim: ObjectId,
+        author_id: ObjectId,
+    },
 }
 
 /// A job of the batch that runs with the others: its place in the batch and its post.
@@ -306,16 +509,22 @@ async fn split(
     feed: &Feed,
     jobs: &Jobs,
     tasks: &[Queued],
-    ids: &[ObjectId],
+    found: Vec<PostDoc>,
 ) -> Result<Split, ApiError> {
     let db = &feed.db;
-    let found = posts::find_many(db, ids).await?;
     let authors: Vec<ObjectId> = found.iter().map(|p| p.author_id).collect();
     let accounts = users::find_many(db, &authors).await?;
     let batch = fan_out_page(jobs);
     let mut split = Split::default();
     let mut wide: HashMap<ObjectId, Vec<Quick>> = HashMap::new();
-    for (at, Queued { job, post_id, .. }) in tasks.iter().enumerate() {
+    for (
+        at,
+        Queued {
+            origin, post_id, ..
+        },
+    ) in tasks.iter().enumerate()
+    {
+        let resumed = matches!(origin, Origin::Job(job) if job.progress.is_some());
         let post = found.iter().find(|p| p.id == *post_id);
         let followers = post
             .and_then(|p| accounts.iter().find(|a| a.id == p.author_id))
@@ -323,7 +532,7 @@ async fn split(
         let celebrity = followers.is_some_and(|f| crate::feed::is_celebrity(feed, f));
         match (post, followers) {
             (Some(post), Some(followers))
-                if job.progress.is_none()
+                if !resumed
                     && post.status == PostStatus::Published
                     && post.publish_at.is_none()
                     && post.mentions.is_empty()
@@ -404,8 +613,18 @@ async fn mark_published(db: &Db, tasks: &[Queued], run: &[Quick]) -> Result<(), 
     authors.sort_unstable();
     authors.dedup();
     users::recount_posts_of_many(db, &authors).await?;
-    let ids: Vec<ObjectId> = run.iter().map(|q| q.post.id).collect();
-    posts::mark_many_fanned_out(db, &ids).await?;
+    let mut of_jobs = Vec::new();
+    let mut of_posts: HashMap<ObjectId, Vec<ObjectId>> = HashMap::new();
+    for q in run {
+        match &tasks[q.at].origin {
+            Origin::Job(_) => of_jobs.push(q.post.id),
+            Origin::Post { claim, .. } => of_posts.entry(*claim).or_default().push(q.post.id),
+        }
+    }
+    posts::mark_many_fanned_out(db, &of_jobs).await?;
+    for (claim, ids) in of_posts {
+        posts::take_over_publications(db, claim, &ids, true).await?;
+    }
     Ok(())
 }
 

@@ -25,6 +25,7 @@ pub fn start(jobs: Arc<Jobs>) {
         tokio::spawn(kind_loop(jobs.clone(), kind));
     }
     tokio::spawn(super::effects::run(jobs.clone()));
+    tokio::spawn(super::publish::posted(jobs.clone()));
     tokio::spawn(poller(jobs));
 }
 

@@ -68,6 +68,27 @@ pub async fn claim(
     lease_until: DateTime,
     limit: i64,
 ) -> mongodb::error::Result<(ObjectId, Vec<Claimed>)> {
+    let Some((claim, ids)) = claim_due(collection, lease_until, limit).await? else {
+        return Ok((ObjectId::new(), Vec::new()));
+    };
+    let claimed = collection
+        .clone_with_type::<Claimed>()
+        .find(claimed_by(claim, &ids))
+        .projection(doc! { "post_id": 1, "effects": 1 })
+        .await?
+        .try_collect()
+        .await?;
+    Ok((claim, claimed))
+}
+
+/// Marks up to `limit` documents of `collection` whose effects are due as held by a new
+/// claim until `lease_until` (index `effects_due`): the claim and the ids it may hold,
+/// which `claimed_by` finds; `None` when none is due.
+pub async fn claim_due(
+    collection: &Collection<Document>,
+    lease_until: DateTime,
+    limit: i64,
+) -> mongodb::error::Result<Option<(ObjectId, Vec<ObjectId>)>> {
     let claim = ObjectId::new();
     let now = DateTime::now();
     let ids = collection
@@ -78,7 +99,7 @@ pub async fn claim(
         .map(ids_in)?
         .await?;
     if ids.is_empty() {
-        return Ok((claim, Vec::new()));
+        return Ok(None);
     }
     // Another claim that took some of these in between moved their `due` past `now`.
     collection
@@ -87,14 +108,52 @@ pub async fn claim(
             doc! { "$set": { "effects.due": lease_until, "effects.claim": claim } },
         )
         .await?;
-    let claimed = collection
-        .clone_with_type::<Claimed>()
-        .find(doc! { "_id": { "$in": &ids }, "effects.claim": claim })
-        .projection(doc! { "post_id": 1, "effects": 1 })
-        .await?
-        .try_collect()
+    Ok(Some((claim, ids)))
+}
+
+/// Marks those of `ids` whose effects no claim holds as held by a new claim until
+/// `lease_until`, whenever they are due: what the instance that wrote them does at once.
+/// The claim, whose documents `claimed_by` finds.
+pub async fn claim_given(
+    collection: &Collection<Document>,
+    ids: &[ObjectId],
+    lease_until: DateTime,
+) -> mongodb::error::Result<ObjectId> {
+    let claim = ObjectId::new();
+    collection
+        .update_many(
+            doc! {
+                "_id": { "$in": ids },
+                "effects": { "$exists": true },
+                "effects.claim": { "$exists": false },
+            },
+            doc! { "$set": { "effects.due": lease_until, "effects.claim": claim } },
+        )
         .await?;
-    Ok((claim, claimed))
+    Ok(claim)
+}
+
+/// Makes the effects of those of `ids` that no claim holds due at once.
+pub async fn due_now(
+    collection: &Collection<Document>,
+    ids: &[ObjectId],
+) -> mongodb::error::Result<()> {
+    collection
+        .update_many(
+            doc! {
+                "_id": { "$in": ids },
+                "effects": { "$exists": true },
+                "effects.claim": { "$exists": false },
+            },
+            doc! { "$set": { "effects.due": DateTime::now() } },
+        )
+        .await?;
+    Ok(())
+}
+
+/// The filter of the documents of `ids` that `claim` holds.
+pub fn claimed_by(claim: ObjectId, ids: &[ObjectId]) -> Document {
+    doc! { "_id": { "$in": ids }, "effects.claim": claim }
 }
 
 /// Marks the effects of `ids` written, where `claim` still holds them, and leaves the

@@ -68,6 +68,9 @@ pub async fn ensure_indexes(
             ),
             plain("terms_published", doc! { "terms": 1, "published_at": -1 }),
             plain("scheduled_due", doc! { "status": 1, "publish_at": 1 }),
+            // Posts whose publication is due to a worker (`store::deferred::claim_due`);
+            // sparse: all but the newest few have none.
+            sparse("effects_due", doc! { "effects.due": 1 }),
         ])
         .await?;
     posts::versions_collection(db)
@@ -260,6 +263,18 @@ fn plain(name: &str, keys: bson::Document) -> IndexModel {
     IndexModel::builder()
         .keys(keys)
         .options(IndexOptions::builder().name(name.to_owned()).build())
+        .build()
+}
+
+fn sparse(name: &str, keys: bson::Document) -> IndexModel {
+    IndexModel::builder()
+        .keys(keys)
+        .options(
+            IndexOptions::builder()
+                .name(name.to_owned())
+                .sparse(true)
+                .build(),
+        )
         .build()
 }
 

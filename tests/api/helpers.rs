@@ -185,12 +185,24 @@ pub async fn fresh_database() -> (Db, String) {
 }
 
 /// Waits (up to `secs`) until no job is running, due, or waiting for a retry in `db`
-/// (scheduled posts' jobs, due later, do not count), and no like or comment has effects
-/// left to write.
+/// (scheduled posts' jobs, due later, do not count), no like or comment has effects left
+/// to write, and no new post waits for its publication.
 pub async fn wait_for_jobs(db: &Db, secs: u64) {
     let jobs = db.database().collection::<bson::Document>("jobs");
     let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
     loop {
+        // Counted first: a new post's record is closed only once a job holds its work.
+        // Likes and comments whose effects (counters, notifications) are not written yet,
+        // and new posts that are their own publication's record.
+        let mut deferred = 0;
+        for name in ["likes", "comments", "posts"] {
+            deferred += db
+                .database()
+                .collection::<bson::Document>(name)
+                .count_documents(bson::doc! { "effects": { "$exists": true } })
+                .await
+                .expect("count deferred effects");
+        }
         let now = bson::DateTime::now();
         let busy = jobs
             .count_documents(bson::doc! { "$or": [
@@ -200,16 +212,6 @@ pub async fn wait_for_jobs(db: &Db, secs: u64) {
             ] })
             .await
             .expect("count jobs");
-        // Likes and comments whose effects (counters, notifications) are not written yet.
-        let mut deferred = 0;
-        for name in ["likes", "comments"] {
-            deferred += db
-                .database()
-                .collection::<bson::Document>(name)
-                .count_documents(bson::doc! { "effects": { "$exists": true } })
-                .await
-                .expect("count deferred effects");
-        }
         let busy = busy + deferred;
         if busy == 0 {
             return;

@@ -424,10 +424,11 @@ async fn two_instances_run_each_job_once_even_when_one_dies_holding_leases() {
     }
 }
 
-/// The session check, the publication job, the post, and (together) the author's own
-/// timeline entry and count: read-your-writes, with fan-out left to the job.
+/// The session check, the post (its own publication's record) beside the author's own
+/// timeline entry, then the author's count: read-your-writes, with fan-out left to the
+/// workers.
 #[tokio::test]
-async fn creating_a_post_costs_five_commands_whatever_the_follower_count() {
+async fn creating_a_post_costs_four_commands_whatever_the_follower_count() {
     let app = spawn_app().await;
     let author = app.create_user("many_fans").await;
     let id = ObjectId::parse_str(&author.id).expect("id");
@@ -445,7 +446,7 @@ async fn creating_a_post_costs_five_commands_whatever_the_follower_count() {
         costs.push(db_commands(&created));
         app.settle().await;
     }
-    assert_eq!(costs, [5, 5]);
+    assert_eq!(costs, [4, 4]);
 }
 
 #[tokio::test]
@@ -921,4 +922,179 @@ async fn publications_claimed_together_end_as_each_alone_would() {
         .await,
         1
     );
+}
+
+/// A post published on an instance that runs workers is its own publication's record: no
+/// job is written for it. One whose instance stopped before handing it to its workers
+/// (here: its job taken away, its record put back as that instance left it, its author's
+/// count never moved) is taken by another instance once its hand-off runs out, which
+/// fans it out, writes its activity entry once, recounts its author and closes the
+/// record.
+#[tokio::test]
+async fn a_new_post_its_instance_never_handed_over_is_published_by_another() {
+    let (db, name) = fresh_database().await;
+    let front = spawn_app_on(&test_mongodb_uri(), &name, |s| s.jobs.workers = false).await;
+    let (ids, tokens) = readers_following(&db, &front.address, &["ho_a"], &["ho_r"]).await;
+    let post = create_post(&front.address, &tokens["ho_a"], "left behind").await;
+    // What an instance with workers leaves when it stops between the post and the count.
+    let jobs = db.database().collection::<bson::Document>("jobs");
+    let removed = jobs
+        .delete_one(doc! { "_id": post, "kind": "publish" })
+        .await
+        .expect("delete");
+    assert_eq!(
+        removed.deleted_count, 1,
+        "the front wrote a job (no workers)"
+    );
+    let activity = ObjectId::new();
+    let handoff_over = bson::DateTime::from_millis(bson::DateTime::now().timestamp_millis() - 1);
+    let rearmed = db
+        .database()
+        .collection::<bson::Document>("posts")
+        .update_one(
+            doc! { "_id": post },
+            doc! { "$set": { "effects": {
+                "due": handoff_over,
+                "events": { "activities": [{
+                    "_id": activity, "user_id": ids["ho_a"], "action": "post.create",
+                    "target_type": "post", "target_id": post, "created_at": handoff_over,
+                }] },
+            } } },
+        )
+        .await
+        .expect("re-armed");
+    assert_eq!(rearmed.modified_count, 1);
+    rookery::store::users::collection(&db)
+        .update_one(
+            doc! { "_id": ids["ho_a"] },
+            doc! { "$set": { "posts_count": 0 } },
+        )
+        .await
+        .expect("uncounted");
+    assert_eq!(
+        in_feed(&db, ids["ho_r"], post).await,
+        0,
+        "not fanned out yet"
+    );
+
+    let worker = spawn_app_on(&test_mongodb_uri(), &name, |_| {}).await;
+    wait_for_jobs(&worker.db, 20).await;
+    assert_eq!(
+        in_feed(&db, ids["ho_r"], post).await,
+        1,
+        "the follower reads it"
+    );
+    let user = rookery::store::users::find_by_id(&db, ids["ho_a"])
+        .await
+        .expect("read")
+        .expect("the author");
+    assert_eq!(user.posts_count, 1, "recounted");
+    assert_eq!(
+        count(
+            &db,
+            "posts",
+            doc! { "_id": post, "fanned_out": true, "effects": { "$exists": false } }
+        )
+        .await,
+        1,
+        "the post is done and its record closed"
+    );
+    assert_eq!(count(&db, "activities", doc! { "_id": activity }).await, 1);
+    assert_eq!(count(&db, "jobs", doc! {}).await, 0, "no job was needed");
+
+    // On an instance with workers: no job at all, the follower reads it, the author's
+    // count moved once.
+    let token = log_in_at(&worker.address, "ho_a").await;
+    let second = create_post(&worker.address, &token, "handed over").await;
+    wait_for_jobs(&worker.db, 20).await;
+    assert_eq!(in_feed(&db, ids["ho_r"], second).await, 1);
+    let user = rookery::store::users::find_by_id(&db, ids["ho_a"])
+        .await
+        .expect("read")
+        .expect("the author");
+    assert_eq!(user.posts_count, 2);
+    assert_eq!(count(&db, "jobs", doc! {}).await, 0, "no job was written");
+    assert_eq!(
+        count(
+            &db,
+            "activities",
+            doc! { "target_id": second, "action": "post.create" }
+        )
+        .await,
+        1
+    );
+}
+
+/// A claim of posts handed over takes only those no other claim holds, and reads back
+/// only its own.
+#[tokio::test]
+async fn a_handed_over_post_is_claimed_once() {
+    use rookery::store::deferred;
+    let (db, _) = fresh_database().await;
+    let posts = deferred::collection(&db, "posts");
+    let (held, free) = (ObjectId::new(), ObjectId::new());
+    let later = bson::DateTime::from_millis(bson::DateTime::now().timestamp_millis() + 60_000);
+    posts
+        .insert_many([
+            doc! { "_id": held, "effects": { "due": later, "claim": ObjectId::new() } },
+            doc! { "_id": free, "effects": { "due": later } },
+        ])
+        .await
+        .expect("inserted");
+    let ids = [held, free];
+    let first = deferred::claim_given(&posts, &ids, later)
+        .await
+        .expect("claim");
+    let second = deferred::claim_given(&posts, &ids, later)
+        .await
+        .expect("claim");
+    let got = |claim| {
+        let posts = posts.clone();
+        async move {
+            posts
+                .find(deferred::claimed_by(claim, &ids))
+                .await
+                .expect("find")
+                .collect::<Vec<_>>()
+                .await
+                .len()
+        }
+    };
+    assert_eq!(got(first).await, 1, "the free one");
+    assert_eq!(got(second).await, 0, "nothing left");
+}
+
+/// A new post handed to a job (it mentions someone) whose record is taken again after
+/// that job ran (the claim that wrote the job ran out before closing the record) is only
+/// closed: the job is not written again, the mention not notified twice.
+#[tokio::test]
+async fn a_post_record_taken_again_after_its_job_ran_notifies_once() {
+    let (db, name) = fresh_database().await;
+    let worker = spawn_app_on(&test_mongodb_uri(), &name, |_| {}).await;
+    let (ids, tokens) = readers_following(&db, &worker.address, &["ag_a"], &["ag_r"]).await;
+    let post = create_post(&worker.address, &tokens["ag_a"], "Hi @ag_r").await;
+    wait_for_jobs(&worker.db, 20).await;
+    let mention = doc! { "user_id": ids["ag_r"], "type": "mention" };
+    assert_eq!(count(&db, "notifications", mention.clone()).await, 1);
+    let rearmed = db
+        .database()
+        .collection::<bson::Document>("posts")
+        .update_one(
+            doc! { "_id": post, "fanned_out": true },
+            doc! { "$set": { "effects": { "due": bson::DateTime::now() } } },
+        )
+        .await
+        .expect("re-armed");
+    assert_eq!(rearmed.modified_count, 1, "the post was done");
+    wait_for_jobs(&worker.db, 20).await;
+    assert_eq!(
+        count(&db, "posts", doc! { "effects": { "$exists": true } }).await,
+        0
+    );
+    assert_eq!(
+        count(&db, "notifications", mention).await,
+        1,
+        "notified once"
+    );
+    assert_eq!(in_feed(&db, ids["ag_r"], post).await, 1);
 }

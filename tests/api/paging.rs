@@ -382,3 +382,21 @@ async fn each_deep_list_query_is_one_bounded_index_scan() {
         );
     }
 }
+
+/// The workers' look for new posts due to them is served by the sparse `effects_due`
+/// index (`store::deferred::claim_due`), not a walk over every post.
+#[tokio::test]
+async fn due_publications_are_found_by_their_index() {
+    let app = spawn_app().await;
+    let author = app.create_user("due_finder").await;
+    post(&app, &author, "One").await;
+    let winning = plan(
+        &app,
+        "posts",
+        doc! { "effects.due": { "$lte": DateTime::now() } },
+        doc! {},
+    )
+    .await;
+    let scan = index_scan(&winning).unwrap_or_else(|| panic!("{winning}"));
+    assert_eq!(scan.get_str("indexName"), Ok("effects_due"), "{winning}");
+}

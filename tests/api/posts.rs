@@ -791,10 +791,10 @@ async fn signed_in_routes_load_the_caller_with_the_session_check() {
         )
         .await;
     assert_eq!(created.status(), StatusCode::CREATED);
-    // The session check with the caller's relations and account, the publication job,
-    // the post, the author's own timeline entry and count: fan-out, the recount and
-    // events follow in the job.
-    assert_eq!(db_commands(&created), 5);
+    // The session check with the caller's relations and account, the post (its own
+    // publication's record), the author's own timeline entry and count: fan-out and
+    // events follow in the workers.
+    assert_eq!(db_commands(&created), 4);
     let id = created.json::<Value>().await.unwrap()["id"]
         .as_str()
         .unwrap()

@@ -75,6 +75,13 @@ pub struct PostDoc {
     /// notified (`jobs::publish`); posts stored before the job queue read as done.
     #[serde(default = "done")]
     pub fanned_out: bool,
+    /// Its publication's record while the workers have not taken it over, when the post
+    /// itself is that record instead of a job (`jobs::publish::posted`): when a worker may
+    /// take it (the end of the writing instance's hand-off, then of each claim's lease),
+    /// the claim that holds it, and the creating request's activity entry. Absent
+    /// otherwise, and once taken over.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub effects: Option<crate::store::deferred::Effects>,
 }
 
 fn done() -> bool {
@@ -483,6 +490,28 @@ pub async fn mark_many_fanned_out(db: &Db, ids: &[ObjectId]) -> mongodb::error::
     Ok(())
 }
 
+/// Closes the records of the publications of `ids` that `claim` holds
+/// (`jobs::publish::posted`): their work was done (`done`: the posts are marked done too)
+/// or handed to a job.
+pub async fn take_over_publications(
+    db: &Db,
+    claim: ObjectId,
+    ids: &[ObjectId],
+    done: bool,
+) -> mongodb::error::Result<()> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let mut update = doc! { "$unset": { "effects": "" } };
+    if done {
+        update.insert("$set", doc! { "fanned_out": true });
+    }
+    collection(db)
+        .update_many(crate::store::deferred::claimed_by(claim, ids), update)
+        .await?;
+    Ok(())
+}
+
 /// Posts whose publication work is not recorded as done though they were due before
 /// `before`: what a lost publication job leaves behind (`rookery check`). Scans the
 /// collection; an offline check, not a request.
@@ -491,7 +520,12 @@ pub async fn unfinished_publications(
     before: DateTime,
 ) -> mongodb::error::Result<Vec<ObjectId>> {
     db.collection::<Document>("posts")
-        .find(doc! { "fanned_out": false, "published_at": { "$lte": before } })
+        .find(doc! {
+            "fanned_out": false,
+            "published_at": { "$lte": before },
+            // Its own record: a worker takes it once it is due.
+            "effects": { "$exists": false },
+        })
         .projection(doc! { "_id": 1 })
         .await
         .map(crate::store::ids_in)?
