@@ -1,6 +1,8 @@
 //! Background work on a durable queue in MongoDB (docs/OPERATIONS.md "Background jobs").
 //!
-//! A request writes a job (`jobs` collection) before it answers, then leaves the work to
+//! A request writes a job (`jobs` collection) before it answers (or, for a like, a
+//! comment or a post published at once, a record on the document it writes: `effects`,
+//! `publish::posted`), then leaves the work to
 //! the workers every instance runs (`worker`): they claim due jobs with a lease, run them,
 //! and delete them when done; a failed job runs again after an exponential, jittered
 //! delay, and one that failed `jobs.max_attempts` times stays `dead` with its last error

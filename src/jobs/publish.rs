@@ -1,5 +1,10 @@
-//! The `publish` job: what follows a post's publication, whether at creation or when its
-//! scheduled time comes. Keyed by the post's id, so a post has at most one.
+//! A post's publication: what follows it, whether at creation or when its scheduled time
+//! comes. Recorded by the post itself when it is published at creation on an instance
+//! that runs workers (`posted`: its `effects` field, taken over by this instance's
+//! workers at once, by any instance's once `Jobs::handoff` has passed), and otherwise by
+//! its `publish` job, keyed by the post's id, so a post has at most one. Both are run the
+//! same way (`run_tasks`); a post that needs what only a job has (checkpoints, mention
+//! notifications kept in it) is given one.
 //!
 //! In order: publish it if it is a scheduled post now due; add it to its author's public
 //! `posts_count` (as a recount, so a second run changes nothing) unless the creating
