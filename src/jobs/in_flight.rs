@@ -67,16 +67,34 @@ impl InFlight {
         })
     }
 
+    /// Waits (at most `limit`) until a run begun after run `number` has ended, and every
+    /// run before it: a run that looked for work after the caller's moment has done what
+    /// it found. Whether it did.
+    pub async fn wait_for_next(&self, number: u64, limit: Duration) -> bool {
+        let next = number.saturating_add(1);
+        self.wait_until(limit, || {
+            self.state.lock().map_or(true, |state| {
+                state.issued >= next && state.active.first().is_none_or(|first| *first > next)
+            })
+        })
+        .await
+    }
+
     /// Waits (at most `limit`) until every run numbered up to `number` has ended; whether
     /// they all did.
     pub async fn wait_past(&self, number: u64, limit: Duration) -> bool {
+        self.wait_until(limit, || self.done_up_to(number)).await
+    }
+
+    /// Waits (at most `limit`) until `done`, checked whenever a run ends; whether it came.
+    async fn wait_until(&self, limit: Duration, done: impl Fn() -> bool) -> bool {
         tokio::time::timeout(limit, async {
             loop {
                 let ended = self.ended.notified();
                 tokio::pin!(ended);
                 // Registered before the check, so an end between the two is not missed.
                 ended.as_mut().enable();
-                if self.done_up_to(number) {
+                if done() {
                     return;
                 }
                 ended.await;
@@ -114,5 +132,26 @@ mod tests {
             runs.wait_past(runs.latest(), Duration::from_millis(20))
                 .await
         );
+    }
+
+    #[tokio::test]
+    async fn a_wait_for_the_next_run_needs_one_begun_after_it_and_ended() {
+        let runs = InFlight::default();
+        let under_way = runs.begin();
+        let asked = runs.latest();
+        drop(under_way);
+        assert!(
+            !runs.wait_for_next(asked, Duration::from_millis(20)).await,
+            "the run under way when it asked does not do"
+        );
+        let next = runs.begin();
+        let waiter = {
+            let runs = runs.clone();
+            tokio::spawn(async move { runs.wait_for_next(asked, Duration::from_secs(5)).await })
+        };
+        let after = runs.begin();
+        drop(next);
+        assert!(waiter.await.expect("joined"), "ended with the next run");
+        drop(after);
     }
 }

@@ -377,14 +377,30 @@ impl Jobs {
         self.events(Events::new().record(actor, activity)).await
     }
 
-    /// Runs the due jobs of `kind` here and now (one batch of events, or up to
-    /// `DRAIN_CLAIMS` jobs), then waits (at most `DRAIN_WAIT`) for the runs of that kind
-    /// this instance had under way by then: what a read of one's own notifications,
-    /// activity, analytics or development outbox does first, so it sees what its own
-    /// requests set in motion. Claims are atomic, so no lock is taken: concurrent readers
-    /// and the workers go on side by side. A failure is only logged: the read goes on and
-    /// the workers retry.
+    /// Sees the due jobs of `kind` run, then waits (at most `DRAIN_WAIT`) for the runs of
+    /// that kind this instance had under way by then: what a read of one's own
+    /// notifications, activity, analytics or development outbox does first, so it sees
+    /// what its own requests set in motion. Events (and the effects of likes and
+    /// comments), on an instance that runs workers, are left to them: the read wakes them
+    /// and waits for a run that began after it (one run serves every reader waiting, and
+    /// under load the next batch comes anyway). Otherwise the read runs them itself (one
+    /// batch of events, or up to `DRAIN_CLAIMS` jobs). Claims are atomic, so no lock is
+    /// taken: concurrent readers and the workers go on side by side. A failure is only
+    /// logged: the read goes on and the workers retry.
     pub async fn drain(&self, kind: JobKind) {
+        if kind == JobKind::Events && self.settings.jobs.workers {
+            let runs = &self.in_flight[kind.index()];
+            let asked = runs.latest();
+            self.wake(kind);
+            let (effects, events) = tokio::join!(
+                self.next_effects_run(),
+                runs.wait_for_next(asked, DRAIN_WAIT)
+            );
+            if !(effects && events) {
+                log::debug!("a read went on before this instance's workers ran its events");
+            }
+            return;
+        }
         if kind == JobKind::Events {
             self.drain_effects().await;
         }
@@ -417,8 +433,16 @@ impl Jobs {
         }
     }
 
-    /// `drain` for the effects of likes and comments: a batch of each here, then a wait
-    /// for the batches this instance had under way.
+    /// Wakes this instance's effects worker and waits (at most `DRAIN_WAIT`) for a run of
+    /// it that began after now; whether one ended.
+    async fn next_effects_run(&self) -> bool {
+        let asked = self.effects_runs.latest();
+        self.effects_wake.notify_one();
+        self.effects_runs.wait_for_next(asked, DRAIN_WAIT).await
+    }
+
+    /// `drain` for the effects of likes and comments, on an instance without workers: a
+    /// batch of each here, then a wait for the batches this instance had under way.
     async fn drain_effects(&self) {
         if let Err(err) = effects::run_all(self).await {
             log::warn!("writing the effects of likes and comments before a read failed: {err}");
