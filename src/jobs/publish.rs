@@ -22,7 +22,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures::TryStreamExt;
-use tokio::sync::Semaphore;
 
 use super::{Jobs, Run, Task};
 use crate::db::Db;
@@ -96,25 +95,19 @@ pub async fn adopt_scheduled(db: &crate::db::Db) -> Result<usize, ApiError> {
 /// next waits `jobs.publish_linger_ms` to gather more. Woken by a post handed over here,
 /// or every `jobs.poll_ms`.
 pub(super) async fn posted(jobs: Arc<Jobs>) {
-    let room = Arc::new(Semaphore::new(
-        jobs.settings.jobs.concurrency.publish.max(1),
-    ));
-    let linger = Duration::from_millis(jobs.settings.jobs.publish_linger_ms);
+    let mut pacer = super::worker::Pacer::new(
+        jobs.settings.jobs.concurrency.publish,
+        Duration::from_millis(jobs.settings.jobs.publish_linger_ms),
+    );
     let poll = Duration::from_millis(jobs.settings.jobs.poll_ms.max(10));
     let limit = usize::try_from(jobs.settings.jobs.publish_batch.max(1)).unwrap_or(1);
-    let mut emptied: Option<tokio::time::Instant> = None;
     loop {
-        let Ok(permit) = room.clone().acquire_owned().await else {
+        let Some(permit) = pacer.next().await else {
             return;
         };
-        if let Some(at) = emptied.take() {
-            tokio::time::sleep_until(at + linger).await;
-        }
         match claim_posts(&jobs, limit).await {
             Ok(Some(claimed)) => {
-                if !linger.is_zero() && claimed.taken < limit {
-                    emptied = Some(tokio::time::Instant::now());
-                }
+                pacer.took(claimed.taken, limit);
                 let jobs = jobs.clone();
                 tokio::spawn(async move {
                     // Done already: handed to a job that has run (a claim that ran out after
@@ -198,6 +191,7 @@ async fn claim_posts(jobs: &Jobs, limit: usize) -> mongodb::error::Result<Option
     let taken = ids.len();
     let found: Vec<PostDoc> = posts::collection(db)
         .find(deferred::claimed_by(claim, &ids))
+        .projection(posts::shown())
         .await?
         .try_collect()
         .await?;

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use rand::Rng;
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::{JobKind, Jobs, Run, Task};
 use crate::config::JobSettings;
@@ -42,28 +42,58 @@ fn concurrency(jobs: &Jobs, kind: JobKind) -> usize {
     .max(1)
 }
 
+/// Paces a loop that claims batches: at most `concurrency` of them run at once, and after
+/// a claim that found fewer than it could take, the next waits `linger` to gather more
+/// (`jobs.publish_linger_ms`; zero: no wait).
+pub(super) struct Pacer {
+    room: Arc<Semaphore>,
+    linger: Duration,
+    /// When a claim last found fewer than it could take.
+    emptied: Option<tokio::time::Instant>,
+}
+
+impl Pacer {
+    pub(super) fn new(concurrency: usize, linger: Duration) -> Self {
+        Self {
+            room: Arc::new(Semaphore::new(concurrency.max(1))),
+            linger,
+            emptied: None,
+        }
+    }
+
+    /// Room for the next batch (held while it runs), once any linger is over.
+    pub(super) async fn next(&mut self) -> Option<OwnedSemaphorePermit> {
+        let permit = self.room.clone().acquire_owned().await.ok()?;
+        if let Some(at) = self.emptied.take() {
+            tokio::time::sleep_until(at + self.linger).await;
+        }
+        Some(permit)
+    }
+
+    /// A claim took `took` of the `most` it could.
+    pub(super) fn took(&mut self, took: usize, most: usize) {
+        if !self.linger.is_zero() && took < most {
+            self.emptied = Some(tokio::time::Instant::now());
+        }
+    }
+}
+
 async fn kind_loop(jobs: Arc<Jobs>, kind: JobKind) {
-    let room = Arc::new(Semaphore::new(concurrency(&jobs, kind)));
     let linger = match kind {
         JobKind::Publish => Duration::from_millis(jobs.settings.jobs.publish_linger_ms),
         _ => Duration::ZERO,
     };
-    // When a claim last found fewer jobs than it could take (`jobs.publish_linger_ms`).
-    let mut emptied: Option<tokio::time::Instant> = None;
+    let mut pacer = Pacer::new(concurrency(&jobs, kind), linger);
+    let most = usize::try_from(jobs.settings.jobs.publish_batch).unwrap_or(usize::MAX);
     loop {
-        let Ok(permit) = room.clone().acquire_owned().await else {
+        let Some(permit) = pacer.next().await else {
             return;
         };
-        if let Some(at) = emptied.take() {
-            tokio::time::sleep_until(at + linger).await;
-        }
         // Held from before the claim, so a `drain` that waits for it sees these jobs done.
         let running = jobs.in_flight[kind.index()].begin();
         match claim(&jobs, kind).await {
             Ok(batch) if !batch.is_empty() => {
-                if !linger.is_zero() && (batch.len() as i64) < jobs.settings.jobs.publish_batch {
-                    emptied = Some(tokio::time::Instant::now());
-                }
+                pacer.took(batch.len(), most);
                 let jobs = jobs.clone();
                 tokio::spawn(async move {
                     run_batch(&jobs, kind, batch).await;

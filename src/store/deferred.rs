@@ -122,15 +122,20 @@ pub async fn claim_given(
     let claim = ObjectId::new();
     collection
         .update_many(
-            doc! {
-                "_id": { "$in": ids },
-                "effects": { "$exists": true },
-                "effects.claim": { "$exists": false },
-            },
+            unclaimed_among(ids),
             doc! { "$set": { "effects.due": lease_until, "effects.claim": claim } },
         )
         .await?;
     Ok(claim)
+}
+
+/// The filter of the documents of `ids` whose effects no claim holds.
+fn unclaimed_among(ids: &[ObjectId]) -> Document {
+    doc! {
+        "_id": { "$in": ids },
+        "effects": { "$exists": true },
+        "effects.claim": { "$exists": false },
+    }
 }
 
 /// Makes the effects of those of `ids` that no claim holds due at once.
@@ -140,11 +145,7 @@ pub async fn due_now(
 ) -> mongodb::error::Result<()> {
     collection
         .update_many(
-            doc! {
-                "_id": { "$in": ids },
-                "effects": { "$exists": true },
-                "effects.claim": { "$exists": false },
-            },
+            unclaimed_among(ids),
             doc! { "$set": { "effects.due": DateTime::now() } },
         )
         .await?;
