@@ -2,7 +2,7 @@
 //! auth extractor looks it up by `_id` on every request, so this works on every instance.
 
 use bson::oid::ObjectId;
-use bson::{doc, DateTime};
+use bson::{doc, DateTime, RawDocumentBuf};
 use futures::TryStreamExt;
 use serde::{Deserialize, Serialize};
 
@@ -252,13 +252,20 @@ fn joins_onto(mut refs: bson::Document, also: Also) -> Vec<bson::Document> {
     stages
 }
 
+/// The first row of a relations aggregation, read straight from its bytes.
 async fn first_joined(
-    mut cursor: mongodb::Cursor<bson::Document>,
+    mut cursor: mongodb::Cursor<RawDocumentBuf>,
 ) -> mongodb::error::Result<Option<Relations>> {
     match cursor.try_next().await? {
-        Some(found) => Ok(Some(bson::from_document::<Joined>(found)?.into())),
+        Some(found) => Ok(Some(joined(&found)?.into())),
         None => Ok(None),
     }
+}
+
+/// A row of a relations aggregation, deserialized from its bytes (no `Document` built on
+/// the way: every signed-in request reads one).
+fn joined(row: &RawDocumentBuf) -> mongodb::error::Result<Joined> {
+    Ok(bson::from_slice(row.as_bytes())?)
 }
 
 /// The live session `id` of `user_id` and the user's relations (and what `also` asks
@@ -272,7 +279,7 @@ pub async fn find_live_with_relations(
 ) -> mongodb::error::Result<Option<Relations>> {
     let mut pipeline = vec![doc! { "$match": live(id, user_id, proof) }];
     pipeline.extend(relation_joins(user_id, also));
-    first_joined(collection(db).aggregate(pipeline).await?).await
+    first_joined(collection(db).aggregate(pipeline).with_type().await?).await
 }
 
 /// The session checks of concurrent requests, read together: a request's check waits
@@ -369,9 +376,10 @@ async fn check_batches(
             },
             also,
         ));
-        let rows: mongodb::error::Result<Vec<bson::Document>> = async {
+        let rows: mongodb::error::Result<Vec<RawDocumentBuf>> = async {
             collection(&db)
                 .aggregate(pipeline)
+                .with_type()
                 .await?
                 .try_collect()
                 .await
@@ -395,14 +403,14 @@ async fn check_batches(
 
 /// A request's answer from the rows of its batch: its session's row, when the session
 /// belongs to the account its token names and holds the token's hash.
-fn answer_of(rows: &[bson::Document], check: &Check) -> mongodb::error::Result<Option<Relations>> {
+fn answer_of(rows: &[RawDocumentBuf], check: &Check) -> mongodb::error::Result<Option<Relations>> {
     let Some(row) = rows
         .iter()
         .find(|r| r.get_object_id("_id").is_ok_and(|id| id == check.id))
     else {
         return Ok(None);
     };
-    let joined: Joined = bson::from_document(row.clone())?;
+    let joined = joined(row)?;
     let proved = match &check.hash {
         None => true,
         Some(hash) => joined.token_hash.as_deref() == Some(hash.as_str()),
@@ -420,6 +428,7 @@ pub async fn relations_of(db: &Db, user_id: ObjectId) -> mongodb::error::Result<
     Ok(first_joined(
         crate::store::users::collection(db)
             .aggregate(pipeline)
+            .with_type()
             .await?,
     )
     .await?
@@ -483,12 +492,12 @@ pub async fn delete_others(
 mod tests {
     use super::*;
 
-    fn row(session: ObjectId, user: ObjectId, hash: Option<&str>) -> bson::Document {
+    fn row(session: ObjectId, user: ObjectId, hash: Option<&str>) -> RawDocumentBuf {
         let mut row = doc! { "_id": session, "user": user, "blocks_out": [], "blocks_in": [] };
         if let Some(hash) = hash {
             row.insert("token_hash", hash);
         }
-        row
+        RawDocumentBuf::from_document(&row).expect("a row")
     }
 
     #[test]
