@@ -206,6 +206,8 @@ pub struct Jobs {
     effects_wake: Notify,
     /// Its runs under way here, for `drain`.
     effects_runs: in_flight::InFlight,
+    /// The flushes of counted views under way here (`flush_views`).
+    view_flushes: in_flight::InFlight,
     /// Posts written here that are their own publication's record, for this instance's
     /// workers to take over at once (`publish::posted`), each with whether its request
     /// counted it in its author's `posts_count`.
@@ -231,6 +233,7 @@ impl Jobs {
             inserts,
             effects_wake: Notify::new(),
             effects_runs: Default::default(),
+            view_flushes: Default::default(),
             posted: Default::default(),
             posted_wake: Notify::new(),
             db,
@@ -503,16 +506,27 @@ pub fn spawn_view_flusher(jobs: Arc<Jobs>, views: Arc<ViewCounter>) {
     });
 }
 
-/// Writes the views counted so far as a `views` job.
+/// Writes the views counted so far as a `views` job; returns once every flush begun
+/// before this one has written its job too (the periodic flush may have taken views just
+/// before a read of analytics asked for them).
 pub async fn flush_views(jobs: &Jobs, views: &ViewCounter) -> Result<(), ApiError> {
-    let Some(batch) = views.take() else {
-        return Ok(());
+    let earlier = jobs.view_flushes.latest();
+    let flushing = jobs.view_flushes.begin();
+    let written = match views.take() {
+        None => Ok(()),
+        Some(batch) => match jobs.enqueue(Task::Views(batch.clone())).await {
+            Ok(()) => Ok(()),
+            Err(err) => {
+                views.restore(batch);
+                Err(err)
+            }
+        },
     };
-    if let Err(err) = jobs.enqueue(Task::Views(batch.clone())).await {
-        views.restore(batch);
-        return Err(err);
+    drop(flushing);
+    if !jobs.view_flushes.wait_past(earlier, DRAIN_WAIT).await {
+        log::debug!("a flush of views went on before an earlier one ended");
     }
-    Ok(())
+    written
 }
 
 /// The queue's gauges in Prometheus text: jobs by kind and state (`queued` ones that
