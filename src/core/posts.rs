@@ -58,7 +58,7 @@ pub(crate) async fn write_post(
     let author_id = author_doc.id;
     let text = post_text(state, author, title, content, description, &tags).await?;
     let now = DateTime::now();
-    let post = PostDoc {
+    let mut post = PostDoc {
         id: ObjectId::new(),
         author_id,
         title: text.title,
@@ -94,8 +94,7 @@ pub(crate) async fn write_post(
     let published = post.status == PostStatus::Published;
     let counted = published && crate::cascade::counts_for_author(&post);
     let created = Events::new().record(author_id, Activity::on("post.create", "post", post.id));
-    let own_record = published && state.jobs.takes_over_posts();
-    let mut post = post;
+    let own_record = published && state.jobs.runs_workers();
     if own_record {
         // A post published here is its own publication's record (`jobs::publish::posted`):
         // written with it, and left to this instance's workers (`Jobs::handoff`).

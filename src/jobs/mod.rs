@@ -292,9 +292,10 @@ impl Jobs {
         self.wake(JobKind::Publish);
     }
 
-    /// Whether a post published here may be its own publication's record: this instance
-    /// runs the workers that take it over at once (`publish::posted`).
-    pub(crate) fn takes_over_posts(&self) -> bool {
+    /// Whether this instance runs the job workers. Then a post published here may be its
+    /// own publication's record (the workers take it over at once: `publish::posted`),
+    /// and a read of events waits for them instead of running them (`drain`).
+    pub(crate) fn runs_workers(&self) -> bool {
         self.settings.jobs.workers
     }
 
@@ -391,7 +392,7 @@ impl Jobs {
     /// taken: concurrent readers and the workers go on side by side. A failure is only
     /// logged: the read goes on and the workers retry.
     pub async fn drain(&self, kind: JobKind) {
-        if kind == JobKind::Events && self.settings.jobs.workers {
+        if kind == JobKind::Events && self.runs_workers() {
             let runs = &self.in_flight[kind.index()];
             let asked = runs.latest();
             self.wake(kind);

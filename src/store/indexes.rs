@@ -260,45 +260,38 @@ pub async fn ensure_indexes(
 }
 
 fn plain(name: &str, keys: bson::Document) -> IndexModel {
-    IndexModel::builder()
-        .keys(keys)
-        .options(IndexOptions::builder().name(name.to_owned()).build())
-        .build()
+    with_options(keys, IndexOptions::builder().name(name.to_owned()).build())
 }
 
 fn sparse(name: &str, keys: bson::Document) -> IndexModel {
-    IndexModel::builder()
-        .keys(keys)
-        .options(
-            IndexOptions::builder()
-                .name(name.to_owned())
-                .sparse(true)
-                .build(),
-        )
-        .build()
+    with_options(
+        keys,
+        IndexOptions::builder()
+            .name(name.to_owned())
+            .sparse(true)
+            .build(),
+    )
 }
 
 fn unique(name: &str, keys: bson::Document) -> IndexModel {
-    IndexModel::builder()
-        .keys(keys)
-        .options(
-            IndexOptions::builder()
-                .name(name.to_owned())
-                .unique(true)
-                .build(),
-        )
-        .build()
+    with_options(
+        keys,
+        IndexOptions::builder()
+            .name(name.to_owned())
+            .unique(true)
+            .build(),
+    )
 }
 
 /// A TTL index: the server deletes each document once its `expires_at` has passed.
 fn expiring(name: &str, keys: bson::Document) -> IndexModel {
-    IndexModel::builder()
-        .keys(keys)
-        .options(
-            IndexOptions::builder()
-                .name(name.to_owned())
-                .expire_after(Duration::ZERO)
-                .build(),
-        )
-        .build()
+    let options = IndexOptions::builder()
+        .name(name.to_owned())
+        .expire_after(Duration::ZERO)
+        .build();
+    with_options(keys, options)
+}
+
+fn with_options(keys: bson::Document, options: IndexOptions) -> IndexModel {
+    IndexModel::builder().keys(keys).options(options).build()
 }
