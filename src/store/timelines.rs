@@ -198,10 +198,7 @@ pub async fn page(
     limit: i64,
 ) -> mongodb::error::Result<Paged<Entry>> {
     let list = format!("feed:{owner_id}");
-    let hint = match cursor {
-        Some(cursor) => cursor.pace.map(Hint::Pace),
-        None => first_pages.get(&list).map(Hint::Since),
-    };
+    let hint = first_pages.hint(&list, cursor, None);
     let page = newest(&collection(db), owner_id, cursor, limit, hint).await?;
     if cursor.is_none() {
         first_pages.learn(list, &page, limit);

@@ -291,17 +291,43 @@ pub fn pace_of(top: i64, bottom: i64, count: usize) -> i64 {
 /// How many lists' first pages an instance keeps; past that it starts again from none.
 const KEPT_LISTS: usize = 100_000;
 
-/// Where each list's last full first page ended, as this instance read it (the public
-/// list has its own, learned in the background: `posts::ListHorizon`): keyed by the list
-/// (`"feed:<owner>"`, `"author:<id>"`, `"tag:rust"`).
+/// Where each list's last full first page ended and the pace it showed, as this instance
+/// read it (the public list has its own, learned in the background: `posts::ListHorizon`):
+/// keyed by the list (`"feed:<owner>"`, `"author:<id>"`, `"tag:rust"`).
 #[derive(Default)]
 pub struct FirstPages {
-    learned: Mutex<HashMap<String, DateTime>>,
+    learned: Mutex<HashMap<String, FirstPage>>,
+}
+
+#[derive(Clone, Copy)]
+struct FirstPage {
+    ended: DateTime,
+    /// µs per item across it.
+    pace: Option<i64>,
 }
 
 impl FirstPages {
     pub fn get(&self, list: &str) -> Option<DateTime> {
-        self.learned.lock().ok()?.get(list).copied()
+        Some(self.learned.lock().ok()?.get(list)?.ended)
+    }
+
+    /// What sizes a page of `list`: the cursor's pace; for a cursor without one (a
+    /// Mastodon `max_id`, a cursor handed out before cursors carried paces) the pace of
+    /// the list's last full first page here, else `fallback`; for a first page, where the
+    /// last full one ended. `None`: read the list without a bound.
+    pub fn hint(&self, list: &str, cursor: Option<Cursor>, fallback: Option<i64>) -> Option<Hint> {
+        match cursor {
+            Some(cursor) => cursor
+                .pace
+                .or_else(|| self.pace(list))
+                .or(fallback)
+                .map(Hint::Pace),
+            None => self.get(list).map(Hint::Since),
+        }
+    }
+
+    fn pace(&self, list: &str) -> Option<i64> {
+        self.learned.lock().ok()?.get(list)?.pace
     }
 
     /// Keeps where a full first page ended, or forgets the list after a short one (read
@@ -315,7 +341,14 @@ impl FirstPages {
                 if learned.len() >= KEPT_LISTS && !learned.contains_key(&list) {
                     learned.clear();
                 }
-                learned.insert(list, last.time());
+                let ended = last.time();
+                learned.insert(
+                    list,
+                    FirstPage {
+                        ended,
+                        pace: page.pace,
+                    },
+                );
             }
             _ => {
                 learned.remove(&list);
@@ -459,6 +492,41 @@ mod tests {
             Some(200_000)
         );
         assert_eq!(paged(page(), Some(cursor(Some(1))), 5).pace, None);
+    }
+
+    #[test]
+    fn a_cursor_without_a_pace_takes_the_lists_own_else_the_fallback() {
+        let lists = FirstPages::default();
+        let cursor = |pace| Cursor {
+            key: Some(1_000),
+            id: ObjectId::new(),
+            pace,
+        };
+        let pace = |hint: Option<Hint>| match hint {
+            Some(Hint::Pace(pace)) => Some(pace),
+            _ => None,
+        };
+        assert_eq!(pace(lists.hint("tag:a", Some(cursor(None)), None)), None);
+        assert_eq!(
+            pace(lists.hint("tag:a", Some(cursor(None)), Some(7))),
+            Some(7)
+        );
+        // 20 ms over 3 items.
+        let full = paged(vec![At(30), At(20), At(10)], None, 3);
+        lists.learn("tag:a".into(), &full, 3);
+        assert_eq!(
+            pace(lists.hint("tag:a", Some(cursor(None)), Some(7))),
+            Some(6_666)
+        );
+        // A cursor's own pace comes first; a first page starts where the last one ended.
+        assert_eq!(
+            pace(lists.hint("tag:a", Some(cursor(Some(9))), Some(7))),
+            Some(9)
+        );
+        assert!(matches!(
+            lists.hint("tag:a", None, Some(7)),
+            Some(Hint::Since(since)) if since == DateTime::from_millis(10)
+        ));
     }
 
     #[test]

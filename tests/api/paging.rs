@@ -11,7 +11,9 @@ use futures::TryStreamExt;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use crate::helpers::{created, db_commands, ids_of, path_of, spawn_app, TestApp, TestUser};
+use crate::helpers::{
+    created, db_commands, ids_of, path_of, spawn_app, spawn_app_with, TestApp, TestUser,
+};
 
 /// A `next` link as a path to request (it is relative; an absolute one is cut down).
 fn next_path(next: &str) -> String {
@@ -87,13 +89,41 @@ fn hex(ids: &[(i64, ObjectId)]) -> Vec<String> {
     sorted.into_iter().map(|(_, id)| id.to_hex()).collect()
 }
 
+/// Every page of a Mastodon timeline at `first`, paged as apps do: `max_id` the last
+/// status of the page before (no cursor, so no pace), until a page comes back empty.
+async fn walk_by_max_id(app: &TestApp, first: &str) -> Vec<String> {
+    let mut ids: Vec<String> = Vec::new();
+    for page in 0.. {
+        assert!(page < 200, "{first} never ended");
+        let path = match ids.last() {
+            Some(last) => format!("{first}&max_id={last}"),
+            None => first.to_owned(),
+        };
+        let response = app.get(&path, None).await;
+        assert_eq!(response.status(), StatusCode::OK, "{path}");
+        let body: Value = response.json().await.expect("a page");
+        let statuses = body.as_array().expect("statuses");
+        if statuses.is_empty() {
+            break;
+        }
+        ids.extend(
+            statuses
+                .iter()
+                .map(|s| s["id"].as_str().expect("an id").to_owned()),
+        );
+    }
+    ids
+}
+
 /// Posts spaced unevenly — a dense run, a gap of a month, ties on one millisecond, a gap
 /// of two years, another run — by two authors, one of whom the reader blocks: the public
 /// list, an author's posts, a hashtag's and the home feed, paged three at a time, list
-/// every post they may show exactly once, newest first.
+/// every post they may show exactly once, newest first. So do the Mastodon public and
+/// hashtag timelines paged by `max_id`, which carries no pace: their windows are sized by
+/// the public list's learned pace (a horizon of 5 posts here) or the hashtag's own.
 #[tokio::test]
 async fn windowed_pages_are_the_pages_an_unbounded_read_gives() {
-    let app = spawn_app().await;
+    let app = spawn_app_with(|s| s.feed.list_horizon_posts = 5).await;
     let ann = app.create_user("deepann").await;
     let bob = app.create_user("deepbob").await;
     let reader = app.create_user("deepreader").await;
@@ -138,6 +168,13 @@ async fn windowed_pages_are_the_pages_an_unbounded_read_gives() {
     assert_eq!(anns, hex(&by_author["deepann"]), "an author's posts");
     let (feed, _) = walk(&app, "/api/feed?limit=3", Some(&reader.access)).await;
     assert_eq!(feed, hex(&all), "the home feed");
+    for first in [
+        "/api/v1/timelines/public?limit=3",
+        "/api/v1/timelines/tag/deep?limit=3",
+        "/api/v1/timelines/public?limit=2",
+    ] {
+        assert_eq!(walk_by_max_id(&app, first).await, hex(&all), "{first}");
+    }
 
     let blocked = app
         .post("/api/users/deepbob/block", Some(&reader.access), &json!({}))

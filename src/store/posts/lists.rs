@@ -10,7 +10,7 @@ use futures::TryStreamExt;
 
 use crate::db::Db;
 use crate::domain::cursor::Cursor;
-use crate::store::window::{paged, FirstPages, Hint, Paged, Timed, Window};
+use crate::store::window::{pace_of, paged, FirstPages, Paged, Timed, Window};
 use crate::store::{after_asc, after_desc};
 
 use super::base::*;
@@ -135,6 +135,9 @@ pub struct ListHorizon {
 struct Horizon {
     /// `None` also when fewer than `posts` are listed: then there is nothing to bound.
     since: Option<DateTime>,
+    /// The public list's pace across those posts (µs per item), from the newest to the
+    /// oldest of them.
+    pace: Option<i64>,
     learned_at: Option<Instant>,
     learning: bool,
 }
@@ -164,31 +167,79 @@ impl ListHorizon {
         horizon.since
     }
 
+    /// The public list's pace near its top (µs per item), as last learned.
+    fn pace(self: &Arc<Self>, db: &Db) -> Option<i64> {
+        self.current(db)?;
+        self.learned.lock().ok()?.pace
+    }
+
     fn forget(&self) {
         if let Ok(mut horizon) = self.learned.lock() {
             horizon.learned_at = None;
         }
     }
 
+    /// Learns the bound and the pace from the newest `posts` listed posts' times: those
+    /// since the bound learned before, through its window (about `posts` rows and the ones
+    /// published since), or the whole list when that holds fewer (the first time, or after
+    /// removals).
     async fn learn(&self, db: &Db) {
-        let found = collection(db)
-            .clone_with_type::<Document>()
-            .find_one(listed())
-            .projection(doc! { "published_at": 1 })
-            .sort(doc! { "published_at": -1, "_id": -1 })
-            .skip(self.posts - 1)
-            .await;
+        let previous = self.learned.lock().ok().and_then(|h| h.since);
+        let posts = i64::try_from(self.posts).unwrap_or(i64::MAX);
+        let mut times = match previous {
+            Some(since) => self.times(db, Some(since), posts).await,
+            None => Ok(Vec::new()),
+        };
+        if times.as_ref().is_ok_and(|t| (t.len() as i64) < posts) {
+            times = self.times(db, None, posts).await;
+        }
         let Ok(mut horizon) = self.learned.lock() else {
             return;
         };
         horizon.learning = false;
-        match found {
-            Ok(found) => {
-                horizon.since = found.and_then(|d| d.get_datetime("published_at").ok().copied());
+        match times {
+            Ok(times) => {
+                let last = usize::try_from(posts)
+                    .ok()
+                    .and_then(|n| times.get(n.checked_sub(1)?));
+                horizon.since = last.copied();
+                horizon.pace = times.first().zip(last).map(|(newest, since)| {
+                    pace_of(
+                        newest.timestamp_millis(),
+                        since.timestamp_millis(),
+                        times.len(),
+                    )
+                });
                 horizon.learned_at = Some(Instant::now());
             }
             Err(err) => log::warn!("learning the public list's horizon failed: {err}"),
         }
+    }
+
+    /// The times of the newest `posts` listed posts at or after `since`, newest first.
+    async fn times(
+        &self,
+        db: &Db,
+        since: Option<DateTime>,
+        posts: i64,
+    ) -> mongodb::error::Result<Vec<DateTime>> {
+        let filter = match window_of(&PostFilter::default()) {
+            Some((window, _)) => window.filter(None, None, since),
+            None => listed(),
+        };
+        let found: Vec<Document> = collection(db)
+            .clone_with_type::<Document>()
+            .find(filter)
+            .projection(doc! { "published_at": 1 })
+            .sort(doc! { "published_at": -1, "_id": -1 })
+            .limit(posts)
+            .await?
+            .try_collect()
+            .await?;
+        Ok(found
+            .iter()
+            .filter_map(|d| d.get_datetime("published_at").ok().copied())
+            .collect())
     }
 }
 
@@ -287,10 +338,12 @@ pub async fn page_listed(
         let page = page_published(db, filter, cursor, None, limit).await?;
         return Ok(paged(page, cursor, limit));
     };
+    // A cursor without a pace (a Mastodon `max_id`) is paged at the list's own pace if
+    // known, else at the public list's: no list is denser, so its first window holds at
+    // most what one at the list's own pace would, and it widens from there.
     let hint = match cursor {
-        Some(cursor) => cursor.pace.map(Hint::Pace),
         None if tried_horizon => None,
-        None => first_pages.get(&list).map(Hint::Since),
+        _ => first_pages.hint(&list, cursor, horizon.pace(db)),
     };
     let page = window
         .newest(&collection(db), Some(shown()), cursor, limit, hint)
