@@ -139,12 +139,14 @@ mod tests {
             key: Some(1_700_000_000_123),
             id: ObjectId::new(),
             pace: None,
+            seen: None,
         };
         assert_eq!(Cursor::decode(&with_key.encode()), Some(with_key));
         let id_only = Cursor {
             key: None,
             id: ObjectId::new(),
             pace: None,
+            seen: None,
         };
         assert_eq!(Cursor::decode(&id_only.encode()), Some(id_only));
     }
@@ -174,6 +176,7 @@ mod tests {
             key: None,
             id: ObjectId::new(),
             pace: None,
+            seen: None,
         };
         let url = next_url(&req, &cursor, 5);
         assert!(url.starts_with("/api/users?cursor="));

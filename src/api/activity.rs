@@ -80,6 +80,7 @@ pub(crate) async fn list_activity(
             key: None,
             id: a.id,
             pace: None,
+            seen: None,
         },
         |a| ActivityView::new(&a),
     );

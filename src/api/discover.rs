@@ -76,6 +76,7 @@ pub(crate) async fn search_users(
             key: None,
             id: u.id,
             pace: None,
+            seen: None,
         },
         |u| u,
     );

@@ -86,6 +86,7 @@ pub(crate) async fn list_notifications(
             key: None,
             id: n.id,
             pace: None,
+            seen: None,
         },
         |n| n,
     );

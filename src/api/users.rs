@@ -181,6 +181,7 @@ pub(crate) async fn list_users(
             key: None,
             id: u.id,
             pace: None,
+            seen: None,
         },
         |u| MeView::new(&u),
     );

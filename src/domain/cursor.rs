@@ -15,16 +15,24 @@ pub struct Cursor {
     /// costs a command or some rows, never an item. Written with a `u` after it; a bare
     /// number (a cursor handed out before) is milliseconds.
     pub pace: Option<i64>,
+    /// How many items of the list came before this position, as the pages that led here
+    /// counted them (written after the pace). Only a hint, like the pace: with a list's
+    /// length it tells that few are left, to be read in one command
+    /// (`store::posts::page_listed`).
+    pub seen: Option<i64>,
 }
 
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 impl Cursor {
     pub fn encode(&self) -> String {
-        let raw = match (self.key, self.pace) {
-            (Some(key), Some(pace)) => format!("{key}:{}:{pace}u", self.id.to_hex()),
-            (Some(key), None) => format!("{key}:{}", self.id.to_hex()),
-            (None, _) => self.id.to_hex(),
+        let raw = match (self.key, self.pace, self.seen) {
+            (Some(key), Some(pace), Some(seen)) => {
+                format!("{key}:{}:{pace}u:{seen}", self.id.to_hex())
+            }
+            (Some(key), Some(pace), None) => format!("{key}:{}:{pace}u", self.id.to_hex()),
+            (Some(key), None, _) => format!("{key}:{}", self.id.to_hex()),
+            (None, _, _) => self.id.to_hex(),
         };
         B64.encode(raw)
     }
@@ -32,7 +40,8 @@ impl Cursor {
     pub fn decode(encoded: &str) -> Option<Self> {
         let raw = String::from_utf8(B64.decode(encoded).ok()?).ok()?;
         let mut parts = raw.split(':');
-        let (first, second, third) = (parts.next()?, parts.next(), parts.next());
+        let (first, second, third, fourth) =
+            (parts.next()?, parts.next(), parts.next(), parts.next());
         if parts.next().is_some() {
             return None;
         }
@@ -41,12 +50,17 @@ impl Cursor {
                 key: None,
                 id: ObjectId::parse_str(first).ok()?,
                 pace: None,
+                seen: None,
             }),
             (Some(id), pace) => Some(Self {
                 key: Some(first.parse().ok()?),
                 id: ObjectId::parse_str(id).ok()?,
                 pace: match pace {
                     Some(pace) => Some(pace_micros(pace)?),
+                    None => None,
+                },
+                seen: match fourth {
+                    Some(seen) => Some(seen.parse::<i64>().ok()?.max(0)),
                     None => None,
                 },
             }),
@@ -56,6 +70,11 @@ impl Cursor {
     /// The same position, with the pace of the page it ends.
     pub fn with_pace(self, pace: Option<i64>) -> Self {
         Self { pace, ..self }
+    }
+
+    /// The same position, with how many items came before it.
+    pub fn with_seen(self, seen: Option<i64>) -> Self {
+        Self { seen, ..self }
     }
 }
 
@@ -79,6 +98,7 @@ mod tests {
             key: Some(1_700_000_000_000),
             id,
             pace: Some(250),
+            seen: None,
         };
         assert_eq!(Cursor::decode(&paced.encode()), Some(paced));
         let old = B64.encode(format!("1700000000000:{}", id.to_hex()));
@@ -90,7 +110,12 @@ mod tests {
         assert_eq!(Cursor::decode(&bad), None);
         let bad = B64.encode(format!("1:{}:x", id.to_hex()));
         assert_eq!(Cursor::decode(&bad), None);
-        let extra = B64.encode(format!("1:{}:2:3", id.to_hex()));
+        // How many came before, after the pace.
+        let counted = paced.with_seen(Some(190));
+        assert_eq!(Cursor::decode(&counted.encode()), Some(counted));
+        let bad = B64.encode(format!("1:{}:2u:x", id.to_hex()));
+        assert_eq!(Cursor::decode(&bad), None);
+        let extra = B64.encode(format!("1:{}:2:3:4", id.to_hex()));
         assert_eq!(Cursor::decode(&extra), None);
     }
 }

@@ -111,6 +111,7 @@ pub fn date_cursor(key: bson::DateTime, id: bson::oid::ObjectId) -> Cursor {
         key: Some(key.timestamp_millis()),
         id,
         pace: None,
+        seen: None,
     }
 }
 

@@ -578,6 +578,7 @@ mod tests {
             key: Some(2_000),
             id: ObjectId::from_bytes([5; 12]),
             pace: None,
+            seen: None,
         };
         let mut found = Found::new(Some(cursor));
         let mut hidden = entry(1, 1_000);

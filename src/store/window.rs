@@ -228,6 +228,13 @@ fn now_millis() -> i64 {
     DateTime::now().timestamp_millis()
 }
 
+/// Whether `left` items (the rest of a list, as far as its length and a cursor's count of
+/// what came before tell) are few enough to read without a bound: no more than a first
+/// window at the list's pace reads.
+pub fn few_enough(left: i64, limit: i64) -> bool {
+    left <= limit.saturating_mul(PAGES_PER_WINDOW)
+}
+
 /// The first window's width in milliseconds at `pace` (µs per item): `PAGES_PER_WINDOW`
 /// pages, at least a millisecond (the list's time is in milliseconds).
 fn span_of(pace: i64, limit: i64) -> i64 {
@@ -378,6 +385,7 @@ mod tests {
             key: Some(5_000),
             id,
             pace: None,
+            seen: None,
         };
         let filter = window().filter(Some(cursor), None, Some(DateTime::from_millis(1_000)));
         let parts = filter.get_array("$and").unwrap();
@@ -417,6 +425,7 @@ mod tests {
             key: Some(5_000),
             id: ObjectId::new(),
             pace: None,
+            seen: None,
         };
         let filter = window().filter(
             Some(cursor),
@@ -476,6 +485,7 @@ mod tests {
             key: Some(1_000),
             id: ObjectId::new(),
             pace,
+            seen: None,
         };
         // 400 ms over 4 items: 100 000 µs an item.
         assert_eq!(paged(page(), Some(cursor(None)), 4).pace, Some(100_000));
@@ -501,6 +511,7 @@ mod tests {
             key: Some(1_000),
             id: ObjectId::new(),
             pace,
+            seen: None,
         };
         let pace = |hint: Option<Hint>| match hint {
             Some(Hint::Pace(pace)) => Some(pace),

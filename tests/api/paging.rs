@@ -242,8 +242,36 @@ async fn a_page_after_a_cursor_is_one_command_at_an_even_pace() {
     }
 }
 
-/// A cursor's pace is a hint: a forged one (tiny or huge, in either unit) still gives the
-/// right page.
+/// The end of an author's posts is read whole once the cursor's count of the pages before
+/// and the author's `posts_count` say few are left: a page across the gap before an
+/// author's oldest posts costs one read of them, not a window per step across the gap.
+#[tokio::test]
+async fn the_last_posts_of_an_author_are_read_in_one_command_across_a_gap() {
+    let app = spawn_app().await;
+    let author = app.create_user("tailauthor").await;
+    let start = DateTime::now().timestamp_millis() - 86_400_000;
+    let mut all = Vec::new();
+    for i in 0..40 {
+        let id = post(&app, &author, &format!("Tail {i}")).await;
+        // 30 a second apart, then a gap of a month before the last 10.
+        let gap = if i >= 30 { 30 * 86_400_000 } else { 0 };
+        all.push((start - i * 1_000 - gap, id));
+    }
+    app.settle().await;
+    for (at, id) in &all {
+        publish_at(&app, *id, *at).await;
+    }
+    let (ids, costs) = walk(&app, "/api/posts?author=tailauthor&limit=4", None).await;
+    assert_eq!(ids, hex(&all));
+    // Ten pages; each after the first finds the author by name and reads one window, or
+    // from the eighth on (12 left, no more than a first window's three pages of 4 and one
+    // more) the rest: the eighth is the page across the gap.
+    assert_eq!(costs, vec![2; 9]);
+}
+
+/// A cursor's pace and its count of what came before are hints: forged ones (tiny or
+/// huge, the pace in either unit) still give the right page, on the public list and on
+/// an author's, where the count decides whether the rest is read whole.
 #[tokio::test]
 async fn a_forged_pace_changes_the_cost_not_the_page() {
     let app = spawn_app().await;
@@ -252,23 +280,6 @@ async fn a_forged_pace_changes_the_cost_not_the_page() {
     for i in 0..6 {
         ids.push(post(&app, &author, &format!("Forged {i}")).await);
     }
-    let first = app.get("/api/posts?limit=2", None).await;
-    let body: Value = first.json().await.expect("a page");
-    let next = next_path(body["next"].as_str().expect("a next page"));
-    let cursor = next
-        .split("cursor=")
-        .nth(1)
-        .and_then(|rest| rest.split('&').next())
-        .expect("a cursor");
-    let decoded = {
-        use base64::Engine;
-        let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(cursor)
-            .expect("base64");
-        String::from_utf8(raw).expect("text")
-    };
-    let mut parts: Vec<&str> = decoded.split(':').collect();
-    assert_eq!(parts.len(), 3, "a cursor with a pace: {decoded}");
     let expected: Vec<String> = ids
         .iter()
         .rev()
@@ -276,29 +287,55 @@ async fn a_forged_pace_changes_the_cost_not_the_page() {
         .take(2)
         .map(|i| i.to_hex())
         .collect();
-    // Microseconds (`u`), or milliseconds as cursors handed out before carried them.
-    for pace in [
-        "1u",
-        "9223372036854775807u",
-        "-5u",
-        "1",
-        "9223372036854775807",
-        "-5",
-    ] {
-        parts[2] = pace;
-        let forged = {
+    for list in ["/api/posts?limit=2", "/api/posts?author=forger&limit=2"] {
+        let first = app.get(list, None).await;
+        let body: Value = first.json().await.expect("a page");
+        let next = next_path(body["next"].as_str().expect("a next page"));
+        let cursor = next
+            .split("cursor=")
+            .nth(1)
+            .and_then(|rest| rest.split('&').next())
+            .expect("a cursor");
+        let decoded = {
             use base64::Engine;
-            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(parts.join(":"))
+            let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(cursor)
+                .expect("base64");
+            String::from_utf8(raw).expect("text")
         };
-        let page = app
-            .get(&format!("/api/posts?limit=2&cursor={forged}"), None)
-            .await;
-        assert_eq!(page.status(), StatusCode::OK, "pace {pace}");
+        let parts: Vec<&str> = decoded.split(':').collect();
         assert_eq!(
-            ids_of(&page.json().await.expect("a page")),
-            expected,
-            "pace {pace}"
+            parts.len(),
+            4,
+            "a cursor with a pace and a count: {decoded}"
         );
+        assert_eq!(parts[3], "2", "two came before: {decoded}");
+        // Microseconds (`u`), or milliseconds as cursors handed out before carried them;
+        // none, or a count of what came before.
+        for pace in [
+            "1u",
+            "9223372036854775807u",
+            "-5u",
+            "1",
+            "9223372036854775807",
+            "-5",
+        ] {
+            for seen in [None, Some("0"), Some("-3"), Some("9223372036854775807")] {
+                let mut forged = vec![parts[0], parts[1], pace];
+                forged.extend(seen);
+                let forged = {
+                    use base64::Engine;
+                    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(forged.join(":"))
+                };
+                let page = app.get(&format!("{list}&cursor={forged}"), None).await;
+                assert_eq!(page.status(), StatusCode::OK, "{list}: {pace} {seen:?}");
+                assert_eq!(
+                    ids_of(&page.json().await.expect("a page")),
+                    expected,
+                    "{list}: {pace} {seen:?}"
+                );
+            }
+        }
     }
 }
 
@@ -349,6 +386,7 @@ async fn each_deep_list_query_is_one_bounded_index_scan() {
         key: Some(DateTime::now().timestamp_millis()),
         id: ObjectId::new(),
         pace: Some(10),
+        seen: None,
     };
     let since = Some(DateTime::from_millis(
         cursor.key.unwrap_or_default() - 1_000,

@@ -136,6 +136,7 @@ pub(crate) async fn list_groups(
             key: None,
             id: g.id,
             pace: None,
+            seen: None,
         },
         |g| g,
     );

@@ -176,6 +176,7 @@ pub(crate) async fn list_reports(
             key: None,
             id: r.id,
             pace: None,
+            seen: None,
         },
         |r| r,
     );

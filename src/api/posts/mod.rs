@@ -35,8 +35,15 @@ async fn posts_page(
     )
     .await?;
     let pace = page.pace;
+    // How many the next page's cursor has coming before it: a hint (`Cursor::seen`).
+    let seen = match params.cursor {
+        None => Some(params.limit),
+        Some(cursor) => cursor.seen.map(|seen| seen.saturating_add(params.limit)),
+    };
     page_of_posts(state, req, params, viewer.id(), page.items, |p| {
-        date_cursor(p.published_at, p.id).with_pace(pace)
+        date_cursor(p.published_at, p.id)
+            .with_pace(pace)
+            .with_seen(seen)
     })
     .await
 }

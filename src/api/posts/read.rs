@@ -58,7 +58,10 @@ pub(crate) async fn list_posts(
     };
     if let Some(author) = &query.author {
         match users::find_by_ref(&state.db, author).await? {
-            Some(user) => filter.author_id = Some(user.id),
+            Some(user) => {
+                filter.author_id = Some(user.id);
+                filter.author_posts = Some(user.posts_count);
+            }
             None => {
                 return Ok(Page::<PostView> {
                     results: Vec::new(),

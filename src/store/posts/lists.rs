@@ -10,7 +10,7 @@ use futures::TryStreamExt;
 
 use crate::db::Db;
 use crate::domain::cursor::Cursor;
-use crate::store::window::{pace_of, paged, FirstPages, Paged, Timed, Window};
+use crate::store::window::{self, pace_of, paged, FirstPages, Paged, Timed, Window};
 use crate::store::{after_asc, after_desc};
 
 use super::base::*;
@@ -26,6 +26,10 @@ pub struct PostFilter {
     pub authors: Vec<ObjectId>,
     /// Authors hidden from the viewer (blocks).
     pub hidden_authors: Vec<ObjectId>,
+    /// With `author_id`: that author's `posts_count`, the length of the list (less what
+    /// is in private groups, which it reads too). With a cursor's count of what came
+    /// before (`Cursor::seen`) it tells when few are left.
+    pub author_posts: Option<i64>,
 }
 
 /// Published posts, newest first. `since` bounds the first page from below (see
@@ -341,8 +345,19 @@ pub async fn page_listed(
     // A cursor without a pace (a Mastodon `max_id`) is paged at the list's own pace if
     // known, else at the public list's: no list is denser, so its first window holds at
     // most what one at the list's own pace would, and it widens from there.
+    // When few of an author's posts are left below the cursor, the rest is read whole: one
+    // command that reads about what a first window would, however the rest is spread
+    // (windows would cross each gap in it at a command or two each).
+    let few_left = |cursor: Cursor| {
+        let left = filter
+            .author_posts
+            .zip(cursor.seen)
+            .map(|(n, seen)| n - seen);
+        left.is_some_and(|left| window::few_enough(left, limit))
+    };
     let hint = match cursor {
         None if tried_horizon => None,
+        Some(cursor) if few_left(cursor) => None,
         _ => first_pages.hint(&list, cursor, horizon.pace(db)),
     };
     let page = window
