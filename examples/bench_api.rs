@@ -236,12 +236,35 @@ async fn page_url(
     Ok(path)
 }
 
+/// Page `page` of the Mastodon timeline at `first` (a query with `limit`), reached as apps
+/// page it: `max_id` the last status of the page before, with no cursor.
+async fn max_id_url(
+    client: &reqwest::Client,
+    base: &str,
+    first: &str,
+    page: usize,
+) -> Result<String, BoxError> {
+    let mut path = first.to_owned();
+    for _ in 1..page {
+        let body = send(client.get(format!("{base}{path}"))).await?;
+        let last = body
+            .as_array()
+            .and_then(|statuses| statuses.last())
+            .and_then(|status| status["id"].as_str())
+            .ok_or_else(|| format!("{path} has no page after it"))?;
+        path = format!("{first}&max_id={last}");
+    }
+    Ok(path)
+}
+
 /// The deep pages the depth rows read: the same for every client where the list is one
 /// (the public list, the prolific author), one per reader or tag otherwise.
 struct Deep {
     /// A Mastodon app's OAuth token for each seeded account, in order.
     mastodon_tokens: Vec<String>,
     list: String,
+    /// The Mastodon public timeline's page, reached by `max_id`.
+    public_by_max_id: String,
     /// (token, path) of 16 readers' feed pages.
     feeds: Vec<(String, String)>,
     author: String,
@@ -256,6 +279,8 @@ async fn deep_pages(
     seeded: &Seeded,
 ) -> Result<Deep, BoxError> {
     let list = page_url(client, base, "/api/posts?limit=10", None, DEEP_PAGE).await?;
+    let first = "/api/v1/timelines/public?limit=10";
+    let public_by_max_id = max_id_url(client, base, first, DEEP_PAGE).await?;
     let mut feeds = Vec::new();
     for token in seeded.tokens.iter().take(CONCURRENCY) {
         let path = page_url(client, base, "/api/feed?limit=10", Some(token), DEEP_PAGE).await?;
@@ -271,6 +296,7 @@ async fn deep_pages(
     Ok(Deep {
         mastodon_tokens: Vec::new(),
         list,
+        public_by_max_id,
         feeds,
         author,
         tags,
@@ -311,6 +337,11 @@ fn scenarios(base: &str, seeded: &Seeded, deep: &Deep) -> Vec<Scenario> {
             format!("the same, page {p} (through `next`)"),
             Target::AsListPage1,
             get_any(base, vec![deep.list.clone()]),
+        ),
+        (
+            format!("`GET /api/v1/timelines/public?limit=10`, page {p} by `max_id` (Mastodon)"),
+            Target::AsListPage1,
+            get_any(base, vec![deep.public_by_max_id.clone()]),
         ),
         (
             "`GET /api/feed?limit=10`".into(),
