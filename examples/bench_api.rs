@@ -339,6 +339,11 @@ fn scenarios(base: &str, seeded: &Seeded, deep: &Deep) -> Vec<Scenario> {
             get_any(base, vec![deep.list.clone()]),
         ),
         (
+            "`GET /realworld/api/articles?limit=10` (RealWorld, with `articlesCount`)".into(),
+            Target::AsListPage1,
+            get_any(base, vec!["/realworld/api/articles?limit=10".into()]),
+        ),
+        (
             format!("`GET /api/v1/timelines/public?limit=10`, page {p} by `max_id` (Mastodon)"),
             Target::AsListPage1,
             get_any(base, vec![deep.public_by_max_id.clone()]),

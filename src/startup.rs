@@ -94,6 +94,7 @@ impl AppState {
             list_horizon: Arc::new(crate::store::posts::ListHorizon::new(
                 settings.feed.list_horizon_posts,
             )),
+            list_count: Default::default(),
             read_limiter: crate::api::rate_limit::ReadLimiter::new(&settings.rate_limit),
             hub: Default::default(),
             mastodon_streams: Default::default(),

@@ -22,6 +22,8 @@ pub struct AppState {
     pub metrics: Arc<crate::metrics::Metrics>,
     pub views: Arc<crate::view_counter::ViewCounter>,
     pub list_horizon: Arc<crate::store::posts::ListHorizon>,
+    /// The public list's count, for RealWorld's unfiltered `articlesCount`.
+    pub list_count: Arc<crate::store::posts::ListCount>,
     /// The per-user limit on reads of notifications and activity.
     pub read_limiter: crate::api::rate_limit::ReadLimiter,
 }

@@ -867,3 +867,38 @@ async fn rate_limits_apply_and_errors_keep_their_headers() {
     let body: Value = response.json().await.unwrap();
     assert_eq!(error_fields(&body), vec!["body"]);
 }
+
+/// The unfiltered list's `articlesCount` is the public list's count, taken at most every
+/// few seconds (a count reads every listed post on SecantusDB): a second read sends one
+/// command fewer than the first, and a count a few seconds old is raised to what the
+/// pages have shown, so a new article is never beyond the count.
+#[tokio::test]
+async fn the_unfiltered_count_is_reused_and_never_below_what_is_shown() {
+    let app = open_app().await;
+    let token = sign_up(&app, "counted").await;
+    for title in ["First", "Second"] {
+        publish(&app, &token, title, json!([])).await;
+    }
+    let commands = |path: &'static str| {
+        let app = &app;
+        async move {
+            let response = app.get(&format!("{API}{path}"), None).await;
+            assert_eq!(response.status(), StatusCode::OK);
+            let commands = crate::helpers::db_commands(&response);
+            let body: Value = response.json().await.expect("a list");
+            (commands, body)
+        }
+    };
+    let (first, body) = commands("/articles").await;
+    assert_eq!(body["articlesCount"], 2, "{body}");
+    let (second, body) = commands("/articles").await;
+    assert_eq!(body["articlesCount"], 2, "{body}");
+    assert_eq!(second + 1, first, "the second read counts nothing");
+
+    publish(&app, &token, "Third", json!([])).await;
+    let (_, body) = commands("/articles").await;
+    assert_eq!(body["articles"].as_array().expect("articles").len(), 3);
+    assert_eq!(body["articlesCount"], 3, "{body}");
+    let (_, body) = commands("/articles?limit=1&offset=2").await;
+    assert_eq!(body["articlesCount"], 3, "{body}");
+}

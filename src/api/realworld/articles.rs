@@ -126,14 +126,26 @@ pub(crate) async fn list_articles(
         };
         return favorited_by(&state, &viewer, &filter, fan.id, offset, limit).await;
     }
+    // The unfiltered list's count is the public list's, counted at most every few
+    // seconds (`posts::ListCount`); a filtered one is counted through its own index.
+    let everything = filter.hashtag.is_none() && filter.author_id.is_none();
+    let count = async {
+        if everything {
+            state.list_count.get(&state.db).await
+        } else {
+            posts::count_published(&state.db, &filter).await
+        }
+    };
     let (found, count) = futures::try_join!(
         posts::page_published_at(&state.db, &filter, offset, limit),
-        posts::count_published(&state.db, &filter),
+        count,
     )?;
     let shown: Vec<PostDoc> = found
         .into_iter()
         .filter(|p| viewer.can_list_post(p))
         .collect();
+    // Never fewer than the pages up to this one have shown (a count a few seconds old).
+    let count = count.max(offset.saturating_add(shown.len() as u64));
     Ok(list(
         views::articles(&state, &viewer, shown, false).await?,
         count,
