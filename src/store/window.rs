@@ -333,7 +333,8 @@ impl FirstPages {
         }
     }
 
-    fn pace(&self, list: &str) -> Option<i64> {
+    /// The pace of the list's last full first page here (µs per item), if known.
+    pub fn pace(&self, list: &str) -> Option<i64> {
         self.learned.lock().ok()?.get(list)?.pace
     }
 

@@ -115,12 +115,35 @@ async fn walk_by_max_id(app: &TestApp, first: &str) -> Vec<String> {
     ids
 }
 
+/// Every page of a RealWorld list at `first` (a query with `limit=3`), paged by `offset`
+/// as RealWorld front ends page: the post ids (the end of each slug) in order.
+async fn walk_by_offset(app: &TestApp, first: &str) -> Vec<String> {
+    let mut ids = Vec::new();
+    for page in 0.. {
+        assert!(page < 200, "{first} never ended");
+        let path = format!("{first}&offset={}", page * 3);
+        let response = app.get(&path, None).await;
+        assert_eq!(response.status(), StatusCode::OK, "{path}");
+        let body: Value = response.json().await.expect("a page");
+        let articles = body["articles"].as_array().expect("articles");
+        if articles.is_empty() {
+            break;
+        }
+        ids.extend(articles.iter().map(|a| {
+            let slug = a["slug"].as_str().expect("a slug");
+            slug.rsplit('-').next().expect("an id").to_owned()
+        }));
+    }
+    ids
+}
+
 /// Posts spaced unevenly — a dense run, a gap of a month, ties on one millisecond, a gap
 /// of two years, another run — by two authors, one of whom the reader blocks: the public
 /// list, an author's posts, a hashtag's and the home feed, paged three at a time, list
 /// every post they may show exactly once, newest first. So do the Mastodon public and
 /// hashtag timelines paged by `max_id`, which carries no pace: their windows are sized by
-/// the public list's learned pace (a horizon of 5 posts here) or the hashtag's own.
+/// the public list's learned pace (a horizon of 5 posts here) or the hashtag's own; and
+/// RealWorld's lists paged by `offset`, read through windows from the top.
 #[tokio::test]
 async fn windowed_pages_are_the_pages_an_unbounded_read_gives() {
     let app = spawn_app_with(|s| s.feed.list_horizon_posts = 5).await;
@@ -174,6 +197,16 @@ async fn windowed_pages_are_the_pages_an_unbounded_read_gives() {
         "/api/v1/timelines/public?limit=2",
     ] {
         assert_eq!(walk_by_max_id(&app, first).await, hex(&all), "{first}");
+    }
+    for (first, expected) in [
+        ("/realworld/api/articles?limit=3", hex(&all)),
+        ("/realworld/api/articles?tag=deep&limit=3", hex(&all)),
+        (
+            "/realworld/api/articles?author=deepann&limit=3",
+            hex(&by_author["deepann"]),
+        ),
+    ] {
+        assert_eq!(walk_by_offset(&app, first).await, expected, "{first}");
     }
 
     let blocked = app

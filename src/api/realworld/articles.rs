@@ -1,10 +1,11 @@
 //! RealWorld articles (Rookery posts), favourites (likes), the feed and tags.
 //!
-//! Lists are offset-paginated, as RealWorld clients page: `offset` skips along the same
-//! index order the native keyset pages read (`published_at`, `_id`, newest first), so
-//! the server walks `offset` index entries before the page. `offset` is bounded
-//! (`MAX_OFFSET`; the feed `FEED_MAX_OFFSET`) like a page size. `articlesCount` counts
-//! the same filter from the same index.
+//! Lists are offset-paginated, as RealWorld clients page: the first `offset + limit`
+//! posts in the index order the native keyset pages read (`published_at`, `_id`, newest
+//! first), through the same windows (`posts::page_listed_at`), less the first `offset`.
+//! `offset` is bounded (`MAX_OFFSET`; the feed `FEED_MAX_OFFSET`) like a page size.
+//! `articlesCount` counts the same filter from the same index (the unfiltered list's is
+//! the public list's count, `posts::ListCount`).
 
 use std::collections::HashMap;
 
@@ -137,7 +138,14 @@ pub(crate) async fn list_articles(
         }
     };
     let (found, count) = futures::try_join!(
-        posts::page_published_at(&state.db, &filter, offset, limit),
+        posts::page_listed_at(
+            &state.db,
+            &state.list_horizon,
+            &state.feed.first_pages,
+            &filter,
+            offset,
+            limit
+        ),
         count,
     )?;
     let shown: Vec<PostDoc> = found

@@ -10,7 +10,7 @@ use futures::TryStreamExt;
 
 use crate::db::Db;
 use crate::domain::cursor::Cursor;
-use crate::store::window::{self, pace_of, paged, FirstPages, Paged, Timed, Window};
+use crate::store::window::{self, pace_of, paged, FirstPages, Hint, Paged, Timed, Window};
 use crate::store::{after_asc, after_desc};
 
 use super::base::*;
@@ -428,6 +428,45 @@ pub async fn page_listed(
         first_pages.learn(list, &page, limit);
     }
     Ok(page)
+}
+
+/// `page_listed` by offset (RealWorld's `offset`, at most `MAX_OFFSET`): the list's
+/// first `offset + limit` posts and the page after the first `offset` of them. They are
+/// read as the lists readers page through are: the public list's within its horizon when
+/// that holds them, else through windows from the top at the list's pace (this
+/// instance's last full first page of it, or the public list's), instead of a `skip` over
+/// a filter no bound narrows (every post it matches, on SecantusDB). Lists no index
+/// covers skip as before (`page_published_at`).
+pub async fn page_listed_at(
+    db: &Db,
+    horizon: &Arc<ListHorizon>,
+    first_pages: &FirstPages,
+    filter: &PostFilter,
+    offset: u64,
+    limit: i64,
+) -> mongodb::error::Result<Vec<PostDoc>> {
+    let Some((window, list)) = window_of(filter) else {
+        return page_published_at(db, filter, offset, limit).await;
+    };
+    let skip = offset.min(MAX_OFFSET);
+    let wanted = limit.saturating_add(i64::try_from(skip).unwrap_or(i64::MAX));
+    let within_horizon =
+        list == "public" && u64::try_from(wanted).is_ok_and(|n| n <= horizon.posts);
+    let hint = match horizon.current(db) {
+        Some(since) if within_horizon => Some(Hint::Since(since)),
+        _ => first_pages
+            .pace(&list)
+            .or_else(|| horizon.pace(db))
+            .map(Hint::Pace),
+    };
+    let page = window
+        .newest(&collection(db), Some(shown()), None, wanted, hint)
+        .await?;
+    Ok(page
+        .items
+        .into_iter()
+        .skip(usize::try_from(skip).unwrap_or(usize::MAX))
+        .collect())
 }
 
 /// An author's scheduled posts, soonest first.
