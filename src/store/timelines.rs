@@ -198,7 +198,7 @@ pub async fn page(
     limit: i64,
 ) -> mongodb::error::Result<Paged<Entry>> {
     let list = format!("feed:{owner_id}");
-    let hint = first_pages.hint(&list, cursor, None);
+    let hint = first_pages.hint(&list, cursor, || None);
     let page = newest(&collection(db), owner_id, cursor, limit, hint).await?;
     if cursor.is_none() {
         first_pages.learn(list, &page, limit);

@@ -322,12 +322,17 @@ impl FirstPages {
     /// Mastodon `max_id`, a cursor handed out before cursors carried paces) the pace of
     /// the list's last full first page here, else `fallback`; for a first page, where the
     /// last full one ended. `None`: read the list without a bound.
-    pub fn hint(&self, list: &str, cursor: Option<Cursor>, fallback: Option<i64>) -> Option<Hint> {
+    pub fn hint(
+        &self,
+        list: &str,
+        cursor: Option<Cursor>,
+        fallback: impl FnOnce() -> Option<i64>,
+    ) -> Option<Hint> {
         match cursor {
             Some(cursor) => cursor
                 .pace
                 .or_else(|| self.pace(list))
-                .or(fallback)
+                .or_else(fallback)
                 .map(Hint::Pace),
             None => self.get(list).map(Hint::Since),
         }
@@ -518,25 +523,25 @@ mod tests {
             Some(Hint::Pace(pace)) => Some(pace),
             _ => None,
         };
-        assert_eq!(pace(lists.hint("tag:a", Some(cursor(None)), None)), None);
+        assert_eq!(pace(lists.hint("tag:a", Some(cursor(None)), || None)), None);
         assert_eq!(
-            pace(lists.hint("tag:a", Some(cursor(None)), Some(7))),
+            pace(lists.hint("tag:a", Some(cursor(None)), || Some(7))),
             Some(7)
         );
         // 20 ms over 3 items.
         let full = paged(vec![At(30), At(20), At(10)], None, 3);
         lists.learn("tag:a".into(), &full, 3);
         assert_eq!(
-            pace(lists.hint("tag:a", Some(cursor(None)), Some(7))),
+            pace(lists.hint("tag:a", Some(cursor(None)), || Some(7))),
             Some(6_666)
         );
         // A cursor's own pace comes first; a first page starts where the last one ended.
         assert_eq!(
-            pace(lists.hint("tag:a", Some(cursor(Some(9))), Some(7))),
+            pace(lists.hint("tag:a", Some(cursor(Some(9))), || Some(7))),
             Some(9)
         );
         assert!(matches!(
-            lists.hint("tag:a", None, Some(7)),
+            lists.hint("tag:a", None, || Some(7)),
             Some(Hint::Since(since)) if since == DateTime::from_millis(10)
         ));
     }

@@ -252,8 +252,8 @@ impl ListHorizon {
 /// (about 65 ms at 20 000), so it is taken at most once every `HORIZON_TTL` here: the
 /// first read counts, a later one gets the last count and, when that is older, starts a
 /// new one in the background. A count stays the public list's: it is not lowered for a
-/// reader's blocks, and it may miss posts of the last few seconds (`at_least` raises it
-/// to what a page has shown).
+/// reader's blocks, and it may miss posts of the last few seconds (the RealWorld list
+/// raises it to what its pages have shown).
 #[derive(Default)]
 pub struct ListCount {
     learned: Mutex<Counted>,
@@ -403,9 +403,6 @@ pub async fn page_listed(
         let page = page_published(db, filter, cursor, None, limit).await?;
         return Ok(paged(page, cursor, limit));
     };
-    // A cursor without a pace (a Mastodon `max_id`) is paged at the list's own pace if
-    // known, else at the public list's: no list is denser, so its first window holds at
-    // most what one at the list's own pace would, and it widens from there.
     // When few of an author's posts are left below the cursor, the rest is read whole: one
     // command that reads about what a first window would, however the rest is spread
     // (windows would cross each gap in it at a command or two each).
@@ -413,13 +410,16 @@ pub async fn page_listed(
         let left = filter
             .author_posts
             .zip(cursor.seen)
-            .map(|(n, seen)| n - seen);
+            .map(|(n, seen)| n.saturating_sub(seen));
         left.is_some_and(|left| window::few_enough(left, limit))
     };
+    // A cursor without a pace (a Mastodon `max_id`) is paged at the list's own pace if
+    // known, else at the public list's: no list is denser, so its first window holds at
+    // most what one at the list's own pace would, and it widens from there.
     let hint = match cursor {
         None if tried_horizon => None,
         Some(cursor) if few_left(cursor) => None,
-        _ => first_pages.hint(&list, cursor, horizon.pace(db)),
+        _ => first_pages.hint(&list, cursor, || horizon.pace(db)),
     };
     let page = window
         .newest(&collection(db), Some(shown()), cursor, limit, hint)
