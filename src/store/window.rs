@@ -331,16 +331,20 @@ impl FirstPages {
         match cursor {
             Some(cursor) => cursor
                 .pace
-                .or_else(|| self.pace(list))
-                .or_else(fallback)
+                .or_else(|| self.pace_or(list, fallback))
                 .map(Hint::Pace),
             None => self.get(list).map(Hint::Since),
         }
     }
 
     /// The pace of the list's last full first page here (µs per item), if known.
-    pub fn pace(&self, list: &str) -> Option<i64> {
+    fn pace(&self, list: &str) -> Option<i64> {
         self.learned.lock().ok()?.get(list)?.pace
+    }
+
+    /// `pace`, else `fallback` (the public list's pace: no list is denser).
+    pub fn pace_or(&self, list: &str, fallback: impl FnOnce() -> Option<i64>) -> Option<i64> {
+        self.pace(list).or_else(fallback)
     }
 
     /// Keeps where a full first page ended, or forgets the list after a short one (read

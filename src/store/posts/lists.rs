@@ -452,11 +452,11 @@ pub async fn page_listed_at(
     let wanted = limit.saturating_add(i64::try_from(skip).unwrap_or(i64::MAX));
     let within_horizon =
         list == "public" && u64::try_from(wanted).is_ok_and(|n| n <= horizon.posts);
-    let hint = match horizon.current(db) {
-        Some(since) if within_horizon => Some(Hint::Since(since)),
-        _ => first_pages
-            .pace(&list)
-            .or_else(|| horizon.pace(db))
+    let since = within_horizon.then(|| horizon.current(db)).flatten();
+    let hint = match since {
+        Some(since) => Some(Hint::Since(since)),
+        None => first_pages
+            .pace_or(&list, || horizon.pace(db))
             .map(Hint::Pace),
     };
     let page = window
