@@ -198,12 +198,20 @@ impl Window {
             .sort(doc! { self.time: -1, self.tie: -1 })
             .limit(limit)
             .build();
-        collection
-            .find(self.filter(before, upper, since))
+        let filter = self.filter(before, upper, since);
+        // `RUST_LOG=rookery::store::window=debug`: each window's filter and what it held
+        // (how a page's commands and rows were spent).
+        let shown = log::log_enabled!(log::Level::Debug).then(|| filter.clone());
+        let found: Vec<T> = collection
+            .find(filter)
             .with_options(options)
             .await?
             .try_collect()
-            .await
+            .await?;
+        if let Some(filter) = shown {
+            log::debug!("window {filter} limit {limit}: {} items", found.len());
+        }
+        Ok(found)
     }
 }
 
