@@ -267,6 +267,24 @@ pub(crate) fn next_span(read: i64, found: i64, last: i64, limit: i64) -> i64 {
         .clamp(read, read.saturating_mul(MAX_GROWTH))
 }
 
+/// How much sparser than the pace a list was last learned at a cursor may say it is.
+/// Paces carried by cursors vary with depth (a list written faster at its top than
+/// below), but not by orders of magnitude on one list; a cursor's pace is the client's to
+/// forge, and on SecantusDB a window as wide as the list reads every row of it.
+const MAX_PACE_OVER_LEARNED: i64 = 16;
+
+/// A cursor's pace held within `MAX_PACE_OVER_LEARNED` times the pace the list itself
+/// was learned at (`learned`: `None` when not known here, then the cursor's stands). A
+/// pace held too low only costs a command or two more: the next windows widen.
+pub fn bounded_pace(brought: Option<i64>, learned: Option<i64>) -> Option<i64> {
+    match (brought, learned) {
+        (Some(brought), Some(learned)) => {
+            Some(brought.min(learned.saturating_mul(MAX_PACE_OVER_LEARNED)))
+        }
+        (brought, _) => brought,
+    }
+}
+
 /// A page as read, with the pace for the next cursor when it is full (`limit` items): the
 /// mean of this page's and the pace the cursor brought, so that a page denser than the
 /// list around it does not leave the next window short; but at most twice this page's,
@@ -520,6 +538,15 @@ mod tests {
             Some(200_000)
         );
         assert_eq!(paged(page(), Some(cursor(Some(1))), 5).pace, None);
+    }
+
+    #[test]
+    fn a_cursors_pace_is_held_within_sixteen_times_the_learned_one() {
+        assert_eq!(bounded_pace(Some(i64::MAX), Some(1_000)), Some(16_000));
+        assert_eq!(bounded_pace(Some(5_000), Some(1_000)), Some(5_000));
+        assert_eq!(bounded_pace(Some(i64::MAX), None), Some(i64::MAX));
+        assert_eq!(bounded_pace(None, Some(1_000)), None);
+        assert_eq!(bounded_pace(Some(7), Some(i64::MAX)), Some(7));
     }
 
     #[test]

@@ -403,6 +403,17 @@ pub async fn page_listed(
         let page = page_published(db, filter, cursor, None, limit).await?;
         return Ok(paged(page, cursor, limit));
     };
+    // The public list, which every reader can page anonymously and which holds every
+    // listed post, takes no cursor's pace far sparser than its own: a forged one would
+    // make a window of all of it. (An author's list holds one author's posts; a feed, its
+    // owner's timeline.)
+    let cursor = match cursor {
+        Some(mut cursor) if everything => {
+            cursor.pace = window::bounded_pace(cursor.pace, horizon.pace(db));
+            Some(cursor)
+        }
+        cursor => cursor,
+    };
     // When few of an author's posts are left below the cursor, the rest is read whole: one
     // command that reads about what a first window would, however the rest is spread
     // (windows would cross each gap in it at a command or two each).
