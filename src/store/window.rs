@@ -344,7 +344,8 @@ impl FirstPages {
         Some(self.learned.lock().ok()?.get(list)?.ended)
     }
 
-    /// What sizes a page of `list`: the cursor's pace; for a cursor without one (a
+    /// What sizes a page of `list`: the cursor's pace (within `MAX_PACE_OVER_LEARNED`
+    /// times the list's, when known here); for a cursor without one (a
     /// Mastodon `max_id`, a cursor handed out before cursors carried paces) the pace of
     /// the list's last full first page here, else `fallback`; for a first page, where the
     /// last full one ended. `None`: read the list without a bound.
@@ -355,8 +356,7 @@ impl FirstPages {
         fallback: impl FnOnce() -> Option<i64>,
     ) -> Option<Hint> {
         match cursor {
-            Some(cursor) => cursor
-                .pace
+            Some(cursor) => bounded_pace(cursor.pace, self.pace(list))
                 .or_else(|| self.pace_or(list, fallback))
                 .map(Hint::Pace),
             None => self.get(list).map(Hint::Since),
@@ -574,10 +574,19 @@ mod tests {
             pace(lists.hint("tag:a", Some(cursor(None)), || Some(7))),
             Some(6_666)
         );
-        // A cursor's own pace comes first; a first page starts where the last one ended.
+        // A cursor's own pace comes first, within 16 times the list's; a first page
+        // starts where the last one ended.
         assert_eq!(
             pace(lists.hint("tag:a", Some(cursor(Some(9))), || Some(7))),
             Some(9)
+        );
+        assert_eq!(
+            pace(lists.hint("tag:a", Some(cursor(Some(i64::MAX))), || Some(7))),
+            Some(6_666 * 16)
+        );
+        assert_eq!(
+            pace(lists.hint("tag:b", Some(cursor(Some(i64::MAX))), || Some(7))),
+            Some(i64::MAX)
         );
         assert!(matches!(
             lists.hint("tag:a", None, || Some(7)),

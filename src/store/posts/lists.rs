@@ -403,10 +403,10 @@ pub async fn page_listed(
         let page = page_published(db, filter, cursor, None, limit).await?;
         return Ok(paged(page, cursor, limit));
     };
-    // The public list, which every reader can page anonymously and which holds every
-    // listed post, takes no cursor's pace far sparser than its own: a forged one would
-    // make a window of all of it. (An author's list holds one author's posts; a feed, its
-    // owner's timeline.)
+    // No cursor's pace far sparser than the list's own is taken: a forged one would make
+    // a window of all of it. Other lists are held to the pace of their last full first
+    // page here (`FirstPages::hint`); the public list's first pages go through the
+    // horizon, which learns its pace.
     let cursor = match cursor {
         Some(mut cursor) if everything => {
             cursor.pace = window::bounded_pace(cursor.pace, horizon.pace(db));
