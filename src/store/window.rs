@@ -268,9 +268,12 @@ pub(crate) fn next_span(read: i64, found: i64, last: i64, limit: i64) -> i64 {
 }
 
 /// How much sparser than the pace a list was last learned at a cursor may say it is.
-/// Paces carried by cursors vary with depth (a list written faster at its top than
-/// below), but not by orders of magnitude on one list; a cursor's pace is the client's to
-/// forge, and on SecantusDB a window as wide as the list reads every row of it.
+/// A cursor's pace is the client's to forge, and on SecantusDB a window as wide as the
+/// list reads every row of it; held here, a forged one reads at most 16 × three pages at
+/// the list's pace. A list truly sparser below (night under a busy top) pays with
+/// windows that widen: a few commands more while the first or second window still holds
+/// an item (up to several thousand times sparser at ten a page); beyond that, two empty
+/// windows and then the rest read without a bound.
 const MAX_PACE_OVER_LEARNED: i64 = 16;
 
 /// A cursor's pace held within `MAX_PACE_OVER_LEARNED` times the pace the list itself
