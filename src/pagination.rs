@@ -142,12 +142,7 @@ mod tests {
             seen: None,
         };
         assert_eq!(Cursor::decode(&with_key.encode()), Some(with_key));
-        let id_only = Cursor {
-            key: None,
-            id: ObjectId::new(),
-            pace: None,
-            seen: None,
-        };
+        let id_only = Cursor::at(ObjectId::new());
         assert_eq!(Cursor::decode(&id_only.encode()), Some(id_only));
     }
 
@@ -172,12 +167,7 @@ mod tests {
         let req = actix_web::test::TestRequest::get()
             .uri("/api/users?q=al&limit=5")
             .to_http_request();
-        let cursor = Cursor {
-            key: None,
-            id: ObjectId::new(),
-            pace: None,
-            seen: None,
-        };
+        let cursor = Cursor::at(ObjectId::new());
         let url = next_url(&req, &cursor, 5);
         assert!(url.starts_with("/api/users?cursor="));
         assert!(url.contains("&limit=5&q=al"));

@@ -76,12 +76,7 @@ pub(crate) async fn list_activity(
         &req,
         params,
         items,
-        |a| Cursor {
-            key: None,
-            id: a.id,
-            pace: None,
-            seen: None,
-        },
+        |a| Cursor::at(a.id),
         |a| ActivityView::new(&a),
     );
     Ok(page.into_response())

@@ -68,18 +68,7 @@ pub(crate) async fn search_users(
         params.fetch_limit(),
     )
     .await?;
-    let page = Page::from_items(
-        &req,
-        params,
-        found,
-        |u| Cursor {
-            key: None,
-            id: u.id,
-            pace: None,
-            seen: None,
-        },
-        |u| u,
-    );
+    let page = Page::from_items(&req, params, found, |u| Cursor::at(u.id), |u| u);
     let results = user_views(&state, &viewer, &page.results).await?;
     Ok(Page::respond(results, page.next))
 }

@@ -78,18 +78,7 @@ pub(crate) async fn list_notifications(
         params.fetch_limit(),
     )
     .await?;
-    let page = Page::from_items(
-        &req,
-        params,
-        items,
-        |n| Cursor {
-            key: None,
-            id: n.id,
-            pace: None,
-            seen: None,
-        },
-        |n| n,
-    );
+    let page = Page::from_items(&req, params, items, |n| Cursor::at(n.id), |n| n);
     let actors = minis(&state.db, page.results.iter().map(|n| n.actor_id)).await?;
     let results: Vec<NotificationView> = page
         .results

@@ -177,12 +177,7 @@ pub(crate) async fn list_users(
         &req,
         params,
         items,
-        |u| Cursor {
-            key: None,
-            id: u.id,
-            pace: None,
-            seen: None,
-        },
+        |u| Cursor::at(u.id),
         |u| MeView::new(&u),
     );
     Ok(page.into_response())

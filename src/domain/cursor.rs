@@ -25,6 +25,16 @@ pub struct Cursor {
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 impl Cursor {
+    /// A position in a list sorted by id alone (no sort key, nor hints).
+    pub fn at(id: ObjectId) -> Self {
+        Self {
+            key: None,
+            id,
+            pace: None,
+            seen: None,
+        }
+    }
+
     pub fn encode(&self) -> String {
         let raw = match (self.key, self.pace, self.seen) {
             (Some(key), Some(pace), Some(seen)) => {
@@ -46,12 +56,7 @@ impl Cursor {
             return None;
         }
         match (second, third) {
-            (None, _) => Some(Self {
-                key: None,
-                id: ObjectId::parse_str(first).ok()?,
-                pace: None,
-                seen: None,
-            }),
+            (None, _) => Some(Self::at(ObjectId::parse_str(first).ok()?)),
             (Some(id), pace) => Some(Self {
                 key: Some(first.parse().ok()?),
                 id: ObjectId::parse_str(id).ok()?,

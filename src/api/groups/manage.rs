@@ -132,12 +132,7 @@ pub(crate) async fn list_groups(
         &req,
         params,
         items,
-        |g| crate::pagination::Cursor {
-            key: None,
-            id: g.id,
-            pace: None,
-            seen: None,
-        },
+        |g| crate::pagination::Cursor::at(g.id),
         |g| g,
     );
     let results = group_views(&state, &page.results, viewer.id()).await?;

@@ -168,18 +168,7 @@ pub(crate) async fn list_reports(
         params.fetch_limit(),
     )
     .await?;
-    let page = Page::from_items(
-        &req,
-        params,
-        items,
-        |r| Cursor {
-            key: None,
-            id: r.id,
-            pace: None,
-            seen: None,
-        },
-        |r| r,
-    );
+    let page = Page::from_items(&req, params, items, |r| Cursor::at(r.id), |r| r);
     let results = report_views(&state, page.results).await?;
     Ok(Page::respond(results, page.next))
 }
