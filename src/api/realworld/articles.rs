@@ -129,9 +129,8 @@ pub(crate) async fn list_articles(
     }
     // The unfiltered list's count is the public list's, counted at most every few
     // seconds (`posts::ListCount`); a filtered one is counted through its own index.
-    let everything = filter.hashtag.is_none() && filter.author_id.is_none();
     let count = async {
-        if everything {
+        if filter.is_public_list() {
             state.list_count.get(&state.db).await
         } else {
             posts::count_published(&state.db, &filter).await

@@ -32,6 +32,17 @@ pub struct PostFilter {
     pub author_posts: Option<i64>,
 }
 
+impl PostFilter {
+    /// Whether this is the public list: nothing narrows it to an author, a hashtag, words
+    /// or a set of authors (a reader's hidden authors may still be left out of it).
+    pub fn is_public_list(&self) -> bool {
+        self.author_id.is_none()
+            && self.hashtag.is_none()
+            && self.terms.is_empty()
+            && self.authors.is_empty()
+    }
+}
+
 /// Published posts, newest first. `since` bounds the first page from below (see
 /// `ListHorizon`); a bounded query names `published_at` first, so SecantusDB reads it
 /// through the `published_newest` index instead of every published post's entry.
@@ -382,10 +393,7 @@ pub async fn page_listed(
     cursor: Option<Cursor>,
     limit: i64,
 ) -> mongodb::error::Result<Paged<PostDoc>> {
-    let everything = filter.author_id.is_none()
-        && filter.hashtag.is_none()
-        && filter.terms.is_empty()
-        && filter.authors.is_empty();
+    let everything = filter.is_public_list();
     // A horizon that no longer fills the page is a window that came back short: the page
     // is read without a bound, as after a short window.
     let mut tried_horizon = false;
@@ -408,7 +416,7 @@ pub async fn page_listed(
     // page here (`FirstPages::hint`); the public list's first pages go through the
     // horizon, which learns its pace.
     let cursor = match cursor {
-        Some(mut cursor) if everything => {
+        Some(mut cursor) if everything && cursor.pace.is_some() => {
             cursor.pace = window::bounded_pace(cursor.pace, horizon.pace(db));
             Some(cursor)
         }
@@ -462,7 +470,7 @@ pub async fn page_listed_at(
     let skip = offset.min(MAX_OFFSET);
     let wanted = limit.saturating_add(i64::try_from(skip).unwrap_or(i64::MAX));
     let within_horizon =
-        list == "public" && u64::try_from(wanted).is_ok_and(|n| n <= horizon.posts);
+        filter.is_public_list() && u64::try_from(wanted).is_ok_and(|n| n <= horizon.posts);
     let since = within_horizon.then(|| horizon.current(db)).flatten();
     let hint = match since {
         Some(since) => Some(Hint::Since(since)),
