@@ -127,8 +127,43 @@ fn published_query(
     query
 }
 
-/// How long a learned horizon is used before it is learned again (in the background).
+/// How long a learned horizon or count is used before it is learned again (in the
+/// background).
 const HORIZON_TTL: Duration = Duration::from_secs(10);
+
+/// A value this instance learns from the database and uses for `HORIZON_TTL`, then
+/// relearns in the background, one relearn at a time, serving the last value meanwhile.
+#[derive(Default)]
+struct Learned<T> {
+    value: Option<T>,
+    learned_at: Option<Instant>,
+    learning: bool,
+}
+
+impl<T> Learned<T> {
+    /// Whether a relearn is due and none is under way; if so, it is now under way.
+    fn start_relearning(&mut self) -> bool {
+        let fresh = self.learned_at.is_some_and(|at| at.elapsed() < HORIZON_TTL);
+        if fresh || self.learning {
+            return false;
+        }
+        self.learning = true;
+        true
+    }
+
+    /// Keeps what a learn found; after a failure (logged as `what`) the last value stays
+    /// and the next use starts another.
+    fn keep(&mut self, found: mongodb::error::Result<T>, what: &str) {
+        self.learning = false;
+        match found {
+            Ok(value) => {
+                self.value = Some(value);
+                self.learned_at = Some(Instant::now());
+            }
+            Err(err) => log::warn!("{what} failed: {err}"),
+        }
+    }
+}
 
 /// Where the newest `posts` listed posts begin (`feed.list_horizon_posts`, more than a
 /// page holds), as each instance last learned it.
@@ -143,7 +178,7 @@ const HORIZON_TTL: Duration = Duration::from_secs(10);
 pub struct ListHorizon {
     /// 0: never bound.
     posts: u64,
-    learned: Mutex<Horizon>,
+    learned: Mutex<Learned<Horizon>>,
 }
 
 #[derive(Default)]
@@ -153,8 +188,6 @@ struct Horizon {
     /// The public list's pace across those posts (µs per item), from the newest to the
     /// oldest of them.
     pace: Option<i64>,
-    learned_at: Option<Instant>,
-    learning: bool,
 }
 
 impl ListHorizon {
@@ -171,21 +204,17 @@ impl ListHorizon {
             return None;
         }
         let mut horizon = self.learned.lock().ok()?;
-        let fresh = horizon
-            .learned_at
-            .is_some_and(|at| at.elapsed() < HORIZON_TTL);
-        if !fresh && !horizon.learning {
-            horizon.learning = true;
+        if horizon.start_relearning() {
             let (this, db) = (Arc::clone(self), db.clone());
             tokio::spawn(async move { this.learn(&db).await });
         }
-        horizon.since
+        horizon.value.as_ref()?.since
     }
 
     /// The public list's pace near its top (µs per item), as last learned.
     fn pace(self: &Arc<Self>, db: &Db) -> Option<i64> {
         self.current(db)?;
-        self.learned.lock().ok()?.pace
+        self.learned.lock().ok()?.value.as_ref()?.pace
     }
 
     fn forget(&self) {
@@ -199,7 +228,11 @@ impl ListHorizon {
     /// published since), or the whole list when that holds fewer (the first time, or after
     /// removals).
     async fn learn(&self, db: &Db) {
-        let previous = self.learned.lock().ok().and_then(|h| h.since);
+        let previous = self
+            .learned
+            .lock()
+            .ok()
+            .and_then(|h| h.value.as_ref()?.since);
         let posts = i64::try_from(self.posts).unwrap_or(i64::MAX);
         let mut times = match previous {
             Some(since) => self.times(db, Some(since), posts).await,
@@ -208,26 +241,23 @@ impl ListHorizon {
         if times.as_ref().is_ok_and(|t| (t.len() as i64) < posts) {
             times = self.times(db, None, posts).await;
         }
-        let Ok(mut horizon) = self.learned.lock() else {
-            return;
-        };
-        horizon.learning = false;
-        match times {
-            Ok(times) => {
-                let last = usize::try_from(posts)
-                    .ok()
-                    .and_then(|n| times.get(n.checked_sub(1)?));
-                horizon.since = last.copied();
-                horizon.pace = times.first().zip(last).map(|(newest, since)| {
+        let found = times.map(|times| {
+            let last = usize::try_from(posts)
+                .ok()
+                .and_then(|n| times.get(n.checked_sub(1)?));
+            Horizon {
+                since: last.copied(),
+                pace: times.first().zip(last).map(|(newest, since)| {
                     pace_of(
                         newest.timestamp_millis(),
                         since.timestamp_millis(),
                         times.len(),
                     )
-                });
-                horizon.learned_at = Some(Instant::now());
+                }),
             }
-            Err(err) => log::warn!("learning the public list's horizon failed: {err}"),
+        });
+        if let Ok(mut horizon) = self.learned.lock() {
+            horizon.keep(found, "learning the public list's horizon");
         }
     }
 
@@ -267,14 +297,7 @@ impl ListHorizon {
 /// raises it to what its pages have shown).
 #[derive(Default)]
 pub struct ListCount {
-    learned: Mutex<Counted>,
-}
-
-#[derive(Default)]
-struct Counted {
-    count: Option<u64>,
-    learned_at: Option<Instant>,
-    learning: bool,
+    learned: Mutex<Learned<u64>>,
 }
 
 impl ListCount {
@@ -290,31 +313,19 @@ impl ListCount {
     /// The last count, starting a new one in the background when it is stale.
     fn known(self: &Arc<Self>, db: &Db) -> Option<u64> {
         let mut counted = self.learned.lock().ok()?;
-        let stale = counted
-            .learned_at
-            .is_none_or(|at| at.elapsed() >= HORIZON_TTL);
-        if counted.count.is_some() && stale && !counted.learning {
-            counted.learning = true;
+        if counted.value.is_some() && counted.start_relearning() {
             let (this, db) = (Arc::clone(self), db.clone());
             tokio::spawn(async move {
                 let count = count_published(&db, &PostFilter::default()).await;
                 this.keep(count);
             });
         }
-        counted.count
+        counted.value
     }
 
     fn keep(&self, count: mongodb::error::Result<u64>) {
-        let Ok(mut counted) = self.learned.lock() else {
-            return;
-        };
-        counted.learning = false;
-        match count {
-            Ok(count) => {
-                counted.count = Some(count);
-                counted.learned_at = Some(Instant::now());
-            }
-            Err(err) => log::warn!("counting the public list failed: {err}"),
+        if let Ok(mut counted) = self.learned.lock() {
+            counted.keep(count, "counting the public list");
         }
     }
 }
