@@ -61,6 +61,14 @@ async fn publish_at(app: &TestApp, id: ObjectId, at: i64) {
         .expect("move its entries");
 }
 
+/// Once the posts' fan-out has run, moves each post of `all` to its time.
+async fn publish_all_at(app: &TestApp, all: &[(i64, ObjectId)]) {
+    app.settle().await;
+    for (at, id) in all {
+        publish_at(app, *id, *at).await;
+    }
+}
+
 /// Every page of the list at `first`, following `next`: the ids in order, and the
 /// commands each page after the first cost.
 async fn walk(app: &TestApp, first: &str, token: Option<&str>) -> (Vec<String>, Vec<u64>) {
@@ -178,10 +186,7 @@ async fn windowed_pages_are_the_pages_an_unbounded_read_gives() {
         all.push((*at, id));
         by_author.entry(name).or_default().push((*at, id));
     }
-    app.settle().await;
-    for (at, id) in &all {
-        publish_at(&app, *id, *at).await;
-    }
+    publish_all_at(&app, &all).await;
     let (listed, costs) = walk(&app, "/api/posts?limit=3", None).await;
     assert_eq!(listed, hex(&all), "the public list");
     assert!(costs.iter().all(|c| *c >= 1));
@@ -242,10 +247,7 @@ async fn a_page_after_a_cursor_is_one_command_at_an_even_pace() {
         let id = post(&app, &author, &format!("Even {i} #even")).await;
         all.push((start - i * 1_000, id));
     }
-    app.settle().await;
-    for (at, id) in &all {
-        publish_at(&app, *id, *at).await;
-    }
+    publish_all_at(&app, &all).await;
     // An author's list first finds the author by name: one command more.
     for (first, cost) in [
         ("/api/posts?limit=4", 1),
@@ -290,10 +292,7 @@ async fn the_last_posts_of_an_author_are_read_in_one_command_across_a_gap() {
         let gap = if i >= 30 { 30 * 86_400_000 } else { 0 };
         all.push((start - i * 1_000 - gap, id));
     }
-    app.settle().await;
-    for (at, id) in &all {
-        publish_at(&app, *id, *at).await;
-    }
+    publish_all_at(&app, &all).await;
     let (ids, costs) = walk(&app, "/api/posts?author=tailauthor&limit=4", None).await;
     assert_eq!(ids, hex(&all));
     // Ten pages; each after the first finds the author by name and reads one window, or
